@@ -1,0 +1,117 @@
+//! The virtual environments fare manages: one per backend and pin, under a
+//! cache directory shared by every checkout and test process on the machine.
+//!
+//! Several test processes may ask for the same environment at once (nextest
+//! runs each test in its own process), so installation happens under an
+//! exclusive file lock and is marked complete only once pip succeeded: a
+//! half-installed environment is never used, and is replaced by the next try.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::{Backend, EmulatorError};
+
+/// The file whose presence says an environment finished installing.
+const READY_MARKER: &str = ".fare-ready";
+
+/// Where fare keeps what it installs: `FARE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/fare`, else `~/.cache/fare`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FARE_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("fare");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".cache").join("fare")
+}
+
+/// An installed virtual environment.
+#[derive(Debug, Clone)]
+pub struct Venv {
+    dir: PathBuf,
+}
+
+impl Venv {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Returns the environment for `backend`, installing it first if needed.
+    /// `progress` hears one line per step of a first install and nothing
+    /// when the environment is already there.
+    pub fn ensure(backend: Backend, progress: &mut dyn FnMut(&str)) -> Result<Venv, EmulatorError> {
+        let root = cache_dir().join("venvs");
+        let dir = root.join(backend.venv_name());
+        if dir.join(READY_MARKER).exists() {
+            return Ok(Venv { dir });
+        }
+        fs::create_dir_all(&root).map_err(EmulatorError::io("creating", &root))?;
+        let lock_path = root.join(format!("{}.lock", backend.venv_name()));
+        let lock = File::create(&lock_path).map_err(EmulatorError::io("creating", &lock_path))?;
+        lock.lock().map_err(EmulatorError::io("locking", &lock_path))?;
+        // Another process may have finished the install while we waited.
+        if dir.join(READY_MARKER).exists() {
+            return Ok(Venv { dir });
+        }
+        install(backend, &dir, progress)?;
+        Ok(Venv { dir })
+    }
+}
+
+fn install(backend: Backend, dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(EmulatorError::io("removing the unfinished", dir))?;
+    }
+    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    progress(&format!("creating a virtual environment for {} in {}", backend.name(), dir.display()));
+    let mut venv = Command::new(&python);
+    venv.arg("-m").arg("venv").arg(dir);
+    run(venv, &format!("a {python} venv"), dir).map_err(|e| match e {
+        RunError::Spawn(source) => EmulatorError::PythonMissing { python: python.clone(), source },
+        RunError::Failed(e) => e,
+    })?;
+    let requirements = backend.requirements();
+    progress(&format!("installing {} (first run only, about a minute)", requirements.join(" ")));
+    let mut pip = Command::new(dir.join("bin").join("pip"));
+    pip.args(["install", "--disable-pip-version-check", "--quiet"]).args(&requirements);
+    run(pip, &requirements.join(" "), dir).map_err(|e| match e {
+        RunError::Spawn(source) => EmulatorError::io("running pip in", dir)(source),
+        RunError::Failed(e) => e,
+    })?;
+    let marker = dir.join(READY_MARKER);
+    File::create(&marker).map_err(EmulatorError::io("creating", &marker))?;
+    progress(&format!("{} is installed", backend.name()));
+    Ok(())
+}
+
+enum RunError {
+    Spawn(std::io::Error),
+    Failed(EmulatorError),
+}
+
+fn run(mut cmd: Command, what: &str, venv: &Path) -> Result<(), RunError> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(RunError::Spawn)?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    Err(RunError::Failed(EmulatorError::InstallFailed {
+        what: what.to_owned(),
+        venv: venv.to_owned(),
+        status: out.status.to_string(),
+        output: last_lines(&output, 20),
+    }))
+}
+
+/// The last `n` lines of `text`: what an error shows of a long log.
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

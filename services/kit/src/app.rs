@@ -1,0 +1,252 @@
+//! The runtime every service shares: its HTTP server with `/health` and
+//! `/ready`, its consumer, its outbox relay and any background task, all
+//! started together and stopped together.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::consumer::ConsumerHealth;
+use crate::bus::{Bus, Consumer, ConsumerOptions, Handler, relay};
+use crate::config::{Config, ConfigError};
+use crate::store::Db;
+
+/// The largest request body a service reads.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The settings every service reads, whatever else it needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    /// 0 takes a free port.
+    pub port: u16,
+    pub database_path: PathBuf,
+    pub max_in_flight: usize,
+    pub poll_wait_seconds: i32,
+    pub retry_base_seconds: i32,
+    pub retry_max_seconds: i32,
+}
+
+impl Settings {
+    /// `HOST` (127.0.0.1), `PORT` (0), `DATABASE_PATH` (`data/<service>.sqlite`),
+    /// `FARE_MAX_IN_FLIGHT` (8), `FARE_POLL_WAIT_SECONDS` (2),
+    /// `FARE_RETRY_BASE_SECONDS` (1), `FARE_RETRY_MAX_SECONDS` (30).
+    pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
+        let num = |key, default| config.parse_opt::<i32>(key, "a whole number of seconds").map(|v| v.unwrap_or(default));
+        Ok(Settings {
+            host: config.get("HOST").unwrap_or("127.0.0.1").to_owned(),
+            port: config.parse_opt("PORT", "a port number (0 for any free port)")?.unwrap_or(0),
+            database_path: config
+                .get("DATABASE_PATH")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(format!("data/{}.sqlite", config.service()))),
+            max_in_flight: config.parse_opt("FARE_MAX_IN_FLIGHT", "a positive number")?.unwrap_or(8),
+            poll_wait_seconds: num("FARE_POLL_WAIT_SECONDS", 2)?,
+            retry_base_seconds: num("FARE_RETRY_BASE_SECONDS", 1)?,
+            retry_max_seconds: num("FARE_RETRY_MAX_SECONDS", 30)?,
+        })
+    }
+
+    /// Consumer options for `service`'s queue in `bus`'s namespace.
+    pub fn consumer(&self, bus: &Bus, service: &str) -> ConsumerOptions {
+        ConsumerOptions {
+            queue: bus.namespace.queue(service),
+            max_in_flight: self.max_in_flight,
+            wait_seconds: self.poll_wait_seconds,
+            retry_base_seconds: self.retry_base_seconds,
+            retry_max_seconds: self.retry_max_seconds,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
+    #[error(transparent)]
+    Client(#[from] crate::http::CallError),
+    #[error(transparent)]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving HTTP: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+type TaskFactory = Box<dyn FnOnce(CancellationToken) -> Task + Send>;
+
+/// Assembles a service. Only the name, the database and a router are
+/// required; a bus adds the outbox relay, a consumer its queue.
+pub struct ApplicationBuilder {
+    name: String,
+    db: Db,
+    router: Router,
+    tasks: Vec<(&'static str, TaskFactory)>,
+    consumer_health: Option<Arc<ConsumerHealth>>,
+}
+
+impl ApplicationBuilder {
+    pub fn new(name: &str, db: Db) -> ApplicationBuilder {
+        ApplicationBuilder { name: name.to_owned(), db, router: Router::new(), tasks: Vec::new(), consumer_health: None }
+    }
+
+    pub fn router(mut self, router: Router) -> Self {
+        self.router = self.router.merge(router);
+        self
+    }
+
+    /// Publishes the outbox through `bus`.
+    pub fn relay(self, bus: &Bus) -> Self {
+        let (db, publisher) = (self.db.clone(), bus.publisher(&self.name));
+        self.task("outbox relay", move |stop| Box::pin(relay::run(db, publisher, stop)))
+    }
+
+    /// Consumes the service's queue with `handler`.
+    pub fn consume<H: Handler>(mut self, bus: &Bus, options: ConsumerOptions, handler: H) -> Self {
+        let consumer = Consumer::new(bus.clone(), options, handler);
+        self.consumer_health = Some(consumer.health());
+        self.task("consumer", move |stop| Box::pin(consumer.run(stop)))
+    }
+
+    /// Runs `task` beside the server until shutdown.
+    pub fn task(mut self, name: &'static str, task: impl FnOnce(CancellationToken) -> Task + Send + 'static) -> Self {
+        self.tasks.push((name, Box::new(task)));
+        self
+    }
+
+    /// Binds the listener; nothing runs until `run_until_stopped`.
+    pub async fn bind(self, host: &str, port: u16) -> Result<Application, KitError> {
+        let addr = format!("{host}:{port}");
+        let listener = TcpListener::bind(&addr).await.map_err(|source| KitError::Bind { addr: addr.clone(), source })?;
+        let local = listener.local_addr().map_err(|source| KitError::Bind { addr, source })?;
+        let router = self.full_router();
+        Ok(Application { name: self.name, listener, local, router, tasks: self.tasks })
+    }
+
+    fn full_router(&self) -> Router {
+        let probe = Probe { name: self.name.clone(), db: self.db.clone(), consumer: self.consumer_health.clone() };
+        let probes = Router::new().route("/health", get(health)).route("/ready", get(ready)).with_state(probe);
+        self.router
+            .clone()
+            .merge(probes)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(middleware::from_fn(crate::http::correlate))
+    }
+}
+
+/// A bound, not yet running, service.
+pub struct Application {
+    name: String,
+    listener: TcpListener,
+    local: SocketAddr,
+    router: Router,
+    tasks: Vec<(&'static str, TaskFactory)>,
+}
+
+impl Application {
+    pub fn port(&self) -> u16 {
+        self.local.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The whole router, for tests that need no socket.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves until `shutdown` resolves; then stops polling, finishes
+    /// in-flight messages and requests, flushes the outbox and returns.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), KitError> {
+        let stop = CancellationToken::new();
+        let mut running = tokio::task::JoinSet::new();
+        for (name, task) in self.tasks {
+            let fut = task(stop.child_token());
+            running.spawn(async move {
+                fut.await;
+                tracing::debug!(task = name, "stopped");
+            });
+        }
+        tracing::info!(service = %self.name, "listening on http://{}", self.local);
+        let on_signal = stop.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight work");
+                on_signal.cancel();
+            })
+            .await;
+        stop.cancel();
+        while running.join_next().await.is_some() {}
+        tracing::info!(service = %self.name, "stopped");
+        served.map_err(KitError::Serve)
+    }
+}
+
+#[derive(Clone)]
+struct Probe {
+    name: String,
+    db: Db,
+    consumer: Option<Arc<ConsumerHealth>>,
+}
+
+async fn health(State(probe): State<Probe>) -> impl IntoResponse {
+    Json(json!({ "status": "ok", "service": probe.name }))
+}
+
+/// Ready when the database answers and, for a consumer, the last receive
+/// from its queue succeeded.
+async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
+    let database = match probe.db.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let mut checks = json!({ "database": database });
+    if let Some(consumer) = &probe.consumer {
+        checks["queue"] = json!(consumer.status().err().unwrap_or_else(|| "ok".into()));
+    }
+    let all_ok = checks.as_object().expect("an object").values().all(|v| v == "ok");
+    let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "service": probe.name, "ready": all_ok, "checks": checks })))
+}
+
+/// Resolves on SIGTERM or Ctrl-C: the shutdown a `main` passes in.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

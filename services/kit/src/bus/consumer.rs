@@ -1,0 +1,377 @@
+//! The SQS consumer loop: long polling, bounded concurrency, delete only
+//! after the handler succeeded, retry by visibility timeout with backoff,
+//! and the queue's redrive policy as the only way a message leaves unhandled.
+//!
+//! A failed message is never deleted: its visibility timeout is set to the
+//! retry delay, SQS redelivers it, and after `maxReceiveCount` receives SQS
+//! moves it to the dead-letter queue. A malformed message is made visible at
+//! once so it reaches the dead-letter queue in a few quick receives instead
+//! of blocking anything.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, field};
+
+use super::Bus;
+use crate::envelope::Envelope;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a handler did not finish an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Worth another try later (a dependency is down, the database is busy).
+    #[error("{0}")]
+    Retry(#[source] BoxError),
+    /// Never going to work (the data does not fit the schema, an unknown
+    /// event type): straight on to the dead-letter queue.
+    #[error("{0}")]
+    Reject(#[source] BoxError),
+}
+
+impl HandleError {
+    pub fn retry(e: impl Into<BoxError>) -> HandleError {
+        HandleError::Retry(e.into())
+    }
+
+    pub fn reject(e: impl Into<BoxError>) -> HandleError {
+        HandleError::Reject(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for HandleError {
+    fn from(e: crate::store::StoreError) -> Self {
+        HandleError::retry(e)
+    }
+}
+
+impl From<crate::envelope::EnvelopeError> for HandleError {
+    fn from(e: crate::envelope::EnvelopeError) -> Self {
+        HandleError::reject(e)
+    }
+}
+
+/// What a service does with the events on its queue.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, event: Envelope) -> impl Future<Output = Result<(), HandleError>> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// The queue's name (not URL); resolved at start and retried until found.
+    pub queue: String,
+    /// Messages handled at once.
+    pub max_in_flight: usize,
+    /// Long-poll wait. Shutdown waits for the current poll, so keep it short.
+    pub wait_seconds: i32,
+    /// The first retry's delay; each further attempt doubles it.
+    pub retry_base_seconds: i32,
+    pub retry_max_seconds: i32,
+}
+
+impl ConsumerOptions {
+    pub fn new(queue: impl Into<String>) -> ConsumerOptions {
+        ConsumerOptions { queue: queue.into(), max_in_flight: 8, wait_seconds: 2, retry_base_seconds: 1, retry_max_seconds: 30 }
+    }
+
+    /// The visibility timeout after failed attempt number `attempt`.
+    fn retry_delay(&self, attempt: u32) -> i32 {
+        let factor = 1i64 << attempt.saturating_sub(1).min(20);
+        (self.retry_base_seconds as i64 * factor).min(self.retry_max_seconds as i64) as i32
+    }
+}
+
+/// What readiness reports about the consumer.
+#[derive(Debug, Default)]
+pub struct ConsumerHealth {
+    receiving: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ConsumerHealth {
+    /// `Ok` once the last receive succeeded; else the last error.
+    pub fn status(&self) -> Result<(), String> {
+        if self.receiving.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let last = self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Err(last.unwrap_or_else(|| "not receiving yet".into()))
+    }
+
+    fn ok(&self) {
+        self.receiving.store(true, Ordering::Relaxed);
+    }
+
+    fn failed(&self, error: String) {
+        self.receiving.store(false, Ordering::Relaxed);
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+    }
+}
+
+/// A consumer bound to a bus and a queue.
+pub struct Consumer<H> {
+    bus: Bus,
+    options: ConsumerOptions,
+    handler: Arc<H>,
+    health: Arc<ConsumerHealth>,
+}
+
+struct Queue {
+    name: String,
+    url: String,
+    max_receive_count: Option<u32>,
+}
+
+impl<H: Handler> Consumer<H> {
+    pub fn new(bus: Bus, options: ConsumerOptions, handler: H) -> Consumer<H> {
+        Consumer { bus, options, handler: Arc::new(handler), health: Arc::default() }
+    }
+
+    pub fn health(&self) -> Arc<ConsumerHealth> {
+        self.health.clone()
+    }
+
+    /// Polls until `shutdown`, then finishes the messages already received.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let Some(queue) = self.resolve(&shutdown).await else { return };
+        let queue = Arc::new(queue);
+        let slots = Arc::new(Semaphore::new(self.options.max_in_flight.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut backoff = Backoff::default();
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let first = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                _ = shutdown.cancelled() => break,
+            };
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let batch = (1 + slots.available_permits()).min(10) as i32;
+            // The poll is awaited, not cancelled, on shutdown: a message SQS
+            // handed out is handled now rather than hidden until its
+            // visibility timeout runs out.
+            let received = self
+                .bus
+                .sqs
+                .receive_message()
+                .queue_url(&queue.url)
+                .max_number_of_messages(batch)
+                .wait_time_seconds(self.options.wait_seconds)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .message_attribute_names("All")
+                .send()
+                .await;
+            let messages = match received {
+                Ok(out) => {
+                    self.health.ok();
+                    backoff.reset();
+                    out.messages.unwrap_or_default()
+                }
+                Err(e) => {
+                    let error = crate::error_chain(&e);
+                    tracing::warn!(queue = %queue.name, error, "receive failed; backing off");
+                    self.health.failed(error);
+                    drop(first);
+                    backoff.sleep(&shutdown).await;
+                    continue;
+                }
+            };
+            let mut first = Some(first);
+            for message in messages {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => slots.clone().acquire_owned().await.expect("the semaphore is never closed"),
+                };
+                let delivery = Delivery {
+                    bus: self.bus.clone(),
+                    queue: queue.clone(),
+                    options: self.options.clone(),
+                };
+                let handler = self.handler.clone();
+                tasks.spawn(async move {
+                    delivery.process(&*handler, message).await;
+                    drop(permit);
+                });
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::info!(queue = %queue.name, "consumer stopped");
+    }
+
+    async fn resolve(&self, shutdown: &CancellationToken) -> Option<Queue> {
+        let mut backoff = Backoff::default();
+        loop {
+            match self.queue().await {
+                Ok(queue) => return Some(queue),
+                Err(e) => {
+                    let error = e.to_string();
+                    tracing::warn!(queue = %self.options.queue, error, "queue not available yet");
+                    self.health.failed(error);
+                }
+            }
+            if !backoff.sleep(shutdown).await {
+                return None;
+            }
+        }
+    }
+
+    async fn queue(&self) -> Result<Queue, super::BusError> {
+        let url = self.bus.queue_url(&self.options.queue).await?;
+        let attrs = self
+            .bus
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|e| super::BusError::Aws {
+                operation: "GetQueueAttributes",
+                resource: self.options.queue.clone(),
+                message: crate::error_chain(&e),
+            })?;
+        let max_receive_count = attrs
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy).cloned())
+            .and_then(|policy| serde_json::from_str::<serde_json::Value>(&policy).ok())
+            .and_then(|policy| {
+                let v = &policy["maxReceiveCount"];
+                v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .map(|n| n as u32);
+        if max_receive_count.is_none() {
+            tracing::warn!(queue = %self.options.queue, "queue has no redrive policy: a failing message will be retried forever");
+        }
+        Ok(Queue { name: self.options.queue.clone(), url, max_receive_count })
+    }
+}
+
+/// One received message on its way through the handler.
+struct Delivery {
+    bus: Bus,
+    queue: Arc<Queue>,
+    options: ConsumerOptions,
+}
+
+impl Delivery {
+    async fn process<H: Handler>(&self, handler: &H, message: Message) {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        let attempt: u32 = message
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let traceparent = message
+            .message_attributes
+            .as_ref()
+            .and_then(|a| a.get("traceparent"))
+            .and_then(|v| v.string_value.clone());
+        let span = tracing::info_span!(
+            "handle",
+            queue = %self.queue.name,
+            message_id,
+            attempt,
+            event_type = field::Empty,
+            event_id = field::Empty,
+            correlation_id = field::Empty,
+        );
+        crate::telemetry::adopt_parent(&span, traceparent.as_deref());
+        let body = message.body.as_deref().unwrap_or_default();
+        let receipt = message.receipt_handle.clone().unwrap_or_default();
+        let outcome = match Envelope::from_json(body) {
+            Ok(event) => {
+                span.record("event_type", event.event_type.as_str());
+                span.record("event_id", event.id.to_string());
+                span.record("correlation_id", event.correlation_id.as_str());
+                handler.handle(event).instrument(span.clone()).await
+            }
+            Err(e) => Err(HandleError::reject(e)),
+        };
+        let _enter = span.enter();
+        let last = self.queue.max_receive_count.is_some_and(|max| attempt >= max);
+        match outcome {
+            Ok(()) => {
+                if let Err(e) = self.bus.sqs.delete_message().queue_url(&self.queue.url).receipt_handle(receipt).send().await {
+                    // The effect is committed and deduplicated, so the
+                    // redelivery this causes is harmless.
+                    tracing::warn!(error = crate::error_chain(&e), "handled, but delete failed; it will be redelivered");
+                } else {
+                    tracing::debug!("handled");
+                }
+            }
+            Err(HandleError::Retry(e)) => {
+                let delay = self.options.retry_delay(attempt);
+                if last {
+                    tracing::error!(error = %e, "attempt {attempt} failed, the last: the queue moves it to the dead-letter queue");
+                } else {
+                    tracing::warn!(error = %e, "attempt {attempt} failed; retrying in {delay}s");
+                }
+                self.set_visibility(&receipt, delay).await;
+            }
+            Err(HandleError::Reject(e)) => {
+                tracing::error!(error = %e, "rejected (attempt {attempt}): it cannot be handled and goes to the dead-letter queue");
+                self.set_visibility(&receipt, 0).await;
+            }
+        }
+    }
+
+    async fn set_visibility(&self, receipt: &str, seconds: i32) {
+        let result = self
+            .bus
+            .sqs
+            .change_message_visibility()
+            .queue_url(&self.queue.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(seconds)
+            .send()
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = crate::error_chain(&e), "could not change visibility; the queue's own timeout applies");
+        }
+    }
+}
+
+/// Exponential backoff for an unreachable endpoint: 100 ms doubling to 5 s.
+#[derive(Default)]
+pub(crate) struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Sleeps the next delay; `false` if shutdown came first.
+    pub(crate) async fn sleep(&mut self, shutdown: &CancellationToken) -> bool {
+        let delay = Duration::from_millis(100u64 << self.failures.min(6)).min(Duration::from_secs(5));
+        self.failures += 1;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = shutdown.cancelled() => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_the_cap() {
+        let o = ConsumerOptions { retry_base_seconds: 1, retry_max_seconds: 5, ..ConsumerOptions::new("q") };
+        let delays: Vec<i32> = (1..=5).map(|n| o.retry_delay(n)).collect();
+        assert_eq!(delays, [1, 2, 4, 5, 5]);
+        let zero = ConsumerOptions { retry_base_seconds: 0, ..ConsumerOptions::new("q") };
+        assert_eq!(zero.retry_delay(3), 0);
+    }
+}

@@ -1,0 +1,13 @@
+//! SNS and SQS: connecting, naming, publishing, consuming, and relaying the
+//! outbox to SNS.
+
+mod connect;
+pub mod consumer;
+mod naming;
+mod publisher;
+pub mod relay;
+
+pub use connect::{Bus, BusError};
+pub use consumer::{Consumer, ConsumerOptions, HandleError, Handler};
+pub use naming::{BadNamespace, Namespace};
+pub use publisher::{PublishError, Publisher};

@@ -1,0 +1,13 @@
+//! HTTP in and out: the one `ApiError`, the JSON extractor that names the
+//! bad field, correlation of requests, and the client services use to ask
+//! each other and their third parties.
+
+mod client;
+mod correlation;
+mod error;
+mod json;
+
+pub use client::{CallError, ClientOptions, ServiceClient};
+pub use correlation::{CORRELATION_HEADER, RequestContext, correlate};
+pub use error::ApiError;
+pub use json::Json;

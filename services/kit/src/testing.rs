@@ -1,0 +1,242 @@
+//! Test support: a real moto emulator with one service's slice of the
+//! topology provisioned, and helpers to feed its queue and watch what it
+//! publishes. Each `TestBus` owns its emulator, so tests share nothing.
+//!
+//! The helpers panic with what they saw when a wait runs out: they are for
+//! tests, where a panic is the report.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use fare_emulator::Emulator;
+
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::envelope::{Envelope, EventType};
+
+/// The slice of topology a service under test needs.
+#[derive(Debug, Clone)]
+pub struct TestSpec {
+    pub service: &'static str,
+    pub listens: &'static [&'static str],
+    pub publishes: &'static [&'static str],
+    pub max_receive_count: u32,
+}
+
+impl TestSpec {
+    pub fn new(service: &'static str) -> TestSpec {
+        TestSpec { service, listens: &[], publishes: &[], max_receive_count: 3 }
+    }
+}
+
+pub struct TestBus {
+    pub bus: Bus,
+    spec: TestSpec,
+    endpoint: String,
+    queue_url: String,
+    dlq_url: String,
+    capture_url: String,
+    seen: Mutex<Vec<Envelope>>,
+    // Dropped last: the emulator outlives the clients above.
+    _emulator: Emulator,
+}
+
+/// How long a test waits for anything before it fails.
+const WAIT: Duration = Duration::from_secs(20);
+
+impl TestBus {
+    /// Starts moto and provisions `spec`: a topic per event, the service's
+    /// queue with its dead-letter queue, raw subscriptions for what it
+    /// listens to, and a capture queue on everything it publishes.
+    pub async fn start(spec: TestSpec) -> TestBus {
+        let emulator = fare_emulator::start_moto().expect("starting moto for the test");
+        let endpoint = emulator.endpoint().to_owned();
+        let config = Config::defaults(spec.service, &[]).with("AWS_ENDPOINT_URL", &endpoint).with("FARE_NAMESPACE", "test");
+        let bus = Bus::connect(&config).await.expect("connecting to moto");
+        let ns = bus.namespace.clone();
+        let dlq_url = create_queue(&bus, &ns.dead_letter_queue(spec.service), None).await;
+        let dlq_arn = queue_arn(&bus, &dlq_url).await;
+        let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count });
+        let queue_url = create_queue(&bus, &ns.queue(spec.service), Some(redrive.to_string())).await;
+        let capture_url = create_queue(&bus, &format!("{ns}-capture"), None).await;
+        for (events, url) in [(spec.listens, &queue_url), (spec.publishes, &capture_url)] {
+            let arn = queue_arn(&bus, url).await;
+            for event in events {
+                let topic = ns.topic(&EventType::parse(event).expect("a valid event type in the test spec"));
+                let topic_arn = bus.sns.create_topic().name(topic).send().await.expect("create topic").topic_arn.unwrap();
+                bus.sns
+                    .subscribe()
+                    .topic_arn(topic_arn)
+                    .protocol("sqs")
+                    .endpoint(&arn)
+                    .attributes("RawMessageDelivery", "true")
+                    .send()
+                    .await
+                    .expect("subscribe");
+            }
+        }
+        TestBus { bus, spec, endpoint, queue_url, dlq_url, capture_url, seen: Mutex::default(), _emulator: emulator }
+    }
+
+    /// `config` pointed at this emulator, with quick polls and retries.
+    pub fn configure(&self, config: Config) -> Config {
+        config
+            .with("AWS_ENDPOINT_URL", &self.endpoint)
+            .with("FARE_NAMESPACE", self.bus.namespace.as_str())
+            .with("FARE_POLL_WAIT_SECONDS", "1")
+            .with("FARE_RETRY_BASE_SECONDS", "0")
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Publishes `event` to its topic: it reaches the service's queue the
+    /// way it would in production.
+    pub async fn deliver(&self, event: &Envelope) {
+        self.bus.publisher("test").publish(event).await.expect("publishing a test event");
+    }
+
+    /// Puts `body` straight on the service's queue, as a broken producer would.
+    pub async fn send_raw(&self, body: &str) {
+        self.bus.sqs.send_message().queue_url(&self.queue_url).message_body(body).send().await.expect("send_message");
+    }
+
+    /// Waits for the service to publish an event of `event_type`.
+    pub async fn published(&self, event_type: &str) -> Envelope {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            {
+                let mut seen = self.seen.lock().unwrap();
+                if let Some(i) = seen.iter().position(|e| e.event_type.as_str() == event_type) {
+                    return seen.remove(i);
+                }
+            }
+            if Instant::now() > deadline {
+                let seen: Vec<String> = self.seen.lock().unwrap().iter().map(|e| e.event_type.to_string()).collect();
+                panic!("{} published no {event_type} within {WAIT:?}; it published {seen:?}", self.spec.service);
+            }
+            self.pull_capture(1).await;
+        }
+    }
+
+    /// Everything published and not yet taken by `published`, once the
+    /// service's queue is idle.
+    pub async fn all_published(&self) -> Vec<Envelope> {
+        self.wait_idle().await;
+        self.pull_capture(0).await;
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+
+    async fn pull_capture(&self, wait_seconds: i32) {
+        let out = self
+            .bus
+            .sqs
+            .receive_message()
+            .queue_url(&self.capture_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .send()
+            .await
+            .expect("receive from the capture queue");
+        for m in out.messages.unwrap_or_default() {
+            let body = m.body.unwrap_or_default();
+            let event = Envelope::from_json(&body).unwrap_or_else(|e| panic!("the service published a non-envelope: {e}: {body}"));
+            self.seen.lock().unwrap().push(event);
+            let receipt = m.receipt_handle.unwrap_or_default();
+            self.bus.sqs.delete_message().queue_url(&self.capture_url).receipt_handle(receipt).send().await.expect("delete");
+        }
+    }
+
+    /// Waits until the service's queue holds nothing, visible or in flight.
+    pub async fn wait_idle(&self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let (visible, in_flight) = self.depth(&self.queue_url).await;
+            if visible + in_flight == 0 {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("{}'s queue not idle after {WAIT:?}: {visible} waiting, {in_flight} in flight", self.spec.service);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The bodies now in the dead-letter queue (left there).
+    pub async fn dead_letters(&self) -> Vec<String> {
+        let (visible, _) = self.depth(&self.dlq_url).await;
+        let mut bodies = Vec::new();
+        while bodies.len() < visible as usize {
+            let out = self
+                .bus
+                .sqs
+                .receive_message()
+                .queue_url(&self.dlq_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .send()
+                .await
+                .expect("receive from the DLQ");
+            let batch = out.messages.unwrap_or_default();
+            if batch.is_empty() {
+                break;
+            }
+            bodies.extend(batch.into_iter().map(|m| m.body.unwrap_or_default()));
+        }
+        bodies
+    }
+
+    /// Waits until the dead-letter queue holds `n` messages.
+    pub async fn wait_dead_letters(&self, n: u64) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let (visible, _) = self.depth(&self.dlq_url).await;
+            if visible >= n {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("{} dead letters expected within {WAIT:?}; {visible} arrived", n);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn depth(&self, url: &str) -> (u64, u64) {
+        let attrs = self
+            .bus
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("get_queue_attributes")
+            .attributes
+            .unwrap_or_default();
+        let n = |k| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
+        (n(QueueAttributeName::ApproximateNumberOfMessages), n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    }
+}
+
+async fn create_queue(bus: &Bus, name: &str, redrive: Option<String>) -> String {
+    let mut req = bus.sqs.create_queue().queue_name(name);
+    if let Some(policy) = redrive {
+        req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+    }
+    req.send().await.expect("create_queue").queue_url.unwrap()
+}
+
+async fn queue_arn(bus: &Bus, url: &str) -> String {
+    let out = bus
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue arn");
+    out.attributes.unwrap().remove(&QueueAttributeName::QueueArn).unwrap()
+}
