@@ -240,3 +240,69 @@ async fn queue_arn(bus: &Bus, url: &str) -> String {
         .expect("queue arn");
     out.attributes.unwrap().remove(&QueueAttributeName::QueueArn).unwrap()
 }
+
+/// A service under test: built by its own `build`, on a free port, with a
+/// database in a temporary directory and its bus slice on a fresh moto.
+pub struct TestApp<B> {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub bus: TestBus,
+    pub dir: tempfile::TempDir,
+    config: Config,
+    build: B,
+    running: Option<Running>,
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<Result<(), crate::KitError>>,
+}
+
+impl<B> TestApp<B>
+where
+    B: AsyncFn(&Config) -> Result<crate::Application, crate::KitError>,
+{
+    /// Starts the service: `config` holds the service's own settings (the
+    /// wiremock URLs of what it asks), the rest is filled in here.
+    pub async fn spawn(spec: TestSpec, config: Config, build: B) -> TestApp<B> {
+        let bus = TestBus::start(spec).await;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = dir.path().join("service.sqlite");
+        let config = bus.configure(config).with("DATABASE_PATH", db.display().to_string()).with("PORT", "0");
+        let mut app = TestApp { url: String::new(), http: reqwest::Client::new(), bus, dir, config, build, running: None };
+        app.start().await;
+        app
+    }
+
+    async fn start(&mut self) {
+        let app = (self.build)(&self.config).await.expect("building the service under test");
+        self.url = format!("http://{}", app.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        self.running = Some(Running { stop, done });
+    }
+
+    /// Stops the service the way SIGTERM does and waits until it exited.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.stop.send(());
+            running.done.await.expect("the service task").expect("the service stopped cleanly");
+        }
+    }
+
+    /// Stops the service and starts it again on the same database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.url))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.url))
+    }
+}

@@ -1,0 +1,36 @@
+//! invoice: issues exactly one invoice per order. Listens to `order.placed`,
+//! publishes `invoice.issued`, answers `GET /invoices?order_id=`.
+//!
+//! # Layout
+//! - `events`: the handler for `order.placed`.
+//! - `routes`: the HTTP API.
+//! - `store`: the invoices table.
+
+mod events;
+mod routes;
+mod store;
+
+use kit::bus::Bus;
+use kit::store::{Db, Migration};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+
+pub const NAME: &str = "invoice";
+
+/// No settings beyond the kit's.
+pub const DEFAULTS: &[(&str, &str)] = &[];
+
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+
+/// Builds the service from its configuration; binds but does not run it.
+pub async fn build(config: &Config) -> Result<Application, KitError> {
+    let settings = Settings::from_config(config)?;
+    let db = Db::open(&settings.database_path, MIGRATIONS)?;
+    let bus = Bus::connect(config).await?;
+    ApplicationBuilder::new(NAME, db.clone())
+        .router(routes::router(db.clone()))
+        .relay(&bus)
+        .consume(&bus, settings.consumer(&bus, NAME), events::OrderPlacedHandler { db })
+        .bind(&settings.host, settings.port)
+        .await
+}
