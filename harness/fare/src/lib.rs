@@ -1,0 +1,32 @@
+//! fare: reads the platform's service manifests, provisions the topics,
+//! queues, dead-letter queues and subscriptions they imply on an emulator or
+//! real AWS, and draws the topology.
+//!
+//! # Layout
+//! - `manifest`: one `service.toml`, parsed and checked, errors with file and line.
+//! - `topology`: every manifest as one graph; disagreements between them; Mermaid.
+//! - `provision`: desired vs current resources, the plan between them, applying it.
+//! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
+
+pub mod cli;
+pub mod manifest;
+pub mod provision;
+pub mod topology;
+
+use std::path::Path;
+
+pub use manifest::{Manifest, ManifestError};
+pub use topology::{Problem, Topology, TopologyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+}
+
+/// Loads every manifest under `services_dir` into a checked topology.
+pub fn load_topology(services_dir: &Path) -> Result<(Topology, Vec<Problem>), LoadError> {
+    Ok(Topology::build(manifest::load_all(services_dir)?)?)
+}

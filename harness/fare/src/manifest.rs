@@ -1,0 +1,223 @@
+//! Service manifests (`services/<name>/service.toml`): what a service
+//! publishes, listens to, asks and wraps. Errors name the file, the line and
+//! the key, and say what was expected.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kit::EventType;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub publishes: Vec<EventType>,
+    /// Published events that no service is expected to hear.
+    #[serde(default)]
+    pub terminal: Vec<EventType>,
+    pub queue: Option<QueueSettings>,
+    #[serde(default)]
+    pub listens: Vec<Listen>,
+    #[serde(default)]
+    pub asks: Vec<Ask>,
+    #[serde(default)]
+    pub wraps: Vec<Wrap>,
+    /// The service's own settings: name → what it means.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    #[serde(default = "default_max_receive_count")]
+    pub max_receive_count: u32,
+    #[serde(default = "default_visibility")]
+    pub visibility_timeout_seconds: u32,
+}
+
+fn default_max_receive_count() -> u32 {
+    5
+}
+
+fn default_visibility() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub event: EventType,
+    /// An SNS filter policy on message attributes.
+    pub filter: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ask {
+    pub service: String,
+    pub env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wrap {
+    pub third_party: String,
+    pub env: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path}:{line}: `{key}`: {message}")]
+    Invalid { path: PathBuf, line: usize, key: String, message: String },
+    #[error("no manifests (services/*/service.toml) under {0}")]
+    None(PathBuf),
+}
+
+impl Manifest {
+    pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+        let mut manifest: Manifest = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            ManifestError::Syntax { path: path.to_owned(), line, column, message: e.message().trim().to_owned() }
+        })?;
+        manifest.path = path.to_owned();
+        manifest.validate(text)?;
+        Ok(manifest)
+    }
+
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+        Manifest::parse(path, &text)
+    }
+
+    fn validate(&self, text: &str) -> Result<(), ManifestError> {
+        let invalid = |key: &str, message: String| ManifestError::Invalid {
+            path: self.path.clone(),
+            line: line_of(text, key),
+            key: key.to_owned(),
+            message,
+        };
+        let good_name = !self.name.is_empty()
+            && self.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !good_name {
+            return Err(invalid("name", format!("{:?} is not a service name; expected lower-case letters and digits", self.name)));
+        }
+        if !self.listens.is_empty() && self.queue.is_none() {
+            return Err(invalid("listens", "a service that listens needs a [queue] table (max_receive_count, visibility_timeout_seconds)".into()));
+        }
+        if let Some(q) = self.queue {
+            if !(1..=1000).contains(&q.max_receive_count) {
+                return Err(invalid("max_receive_count", format!("{} is out of range; expected 1 to 1000", q.max_receive_count)));
+            }
+            if q.visibility_timeout_seconds > 43_200 {
+                return Err(invalid(
+                    "visibility_timeout_seconds",
+                    format!("{} is out of range; expected 0 to 43200", q.visibility_timeout_seconds),
+                ));
+            }
+        }
+        for t in &self.terminal {
+            if !self.publishes.contains(t) {
+                return Err(invalid("terminal", format!("{t} is declared terminal but not in `publishes`")));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for l in &self.listens {
+            if !seen.insert(&l.event) {
+                return Err(invalid("event", format!("{} is listened to twice", l.event)));
+            }
+        }
+        for (key, env) in self.asks.iter().map(|a| ("asks", &a.env)).chain(self.wraps.iter().map(|w| ("wraps", &w.env))) {
+            if !env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') || env.is_empty() {
+                return Err(invalid(key, format!("env {env:?} is not an environment variable name; expected UPPER_SNAKE_CASE")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every `*/service.toml` one level under `services_dir`, sorted by name.
+pub fn load_all(services_dir: &Path) -> Result<Vec<Manifest>, ManifestError> {
+    let entries = std::fs::read_dir(services_dir)
+        .map_err(|source| ManifestError::Read { path: services_dir.to_owned(), source })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("service.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(ManifestError::None(services_dir.to_owned()));
+    }
+    paths.iter().map(|p| Manifest::load(p)).collect()
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}
+
+/// The first line that sets `key`, for errors found after parsing.
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) || l.starts_with(&format!("[{key}")) || l.starts_with(&format!("[[{key}"))
+        })
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Manifest::parse(Path::new("services/x/service.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_manifest_parses() {
+        let m = Manifest::parse(
+            Path::new("s.toml"),
+            "name = \"store\"\ndescription = \"d\"\npublishes = [\"order.placed\"]\n[queue]\nmax_receive_count = 4\n\
+             [[listens]]\nevent = \"device.allocated\"\nfilter = { event_type = [\"device.allocated\"] }\n\
+             [[asks]]\nservice = \"users\"\nenv = \"USERS_URL\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.queue.unwrap().max_receive_count, 4);
+        assert_eq!(m.queue.unwrap().visibility_timeout_seconds, 30);
+        assert_eq!(m.listens[0].filter.as_ref().unwrap()["event_type"], serde_json::json!(["device.allocated"]));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = err("name = \"store\"\ndescription = \"d\"\npublishes = [\"Order\"]\n");
+        assert!(e.starts_with("services/x/service.toml:3:"), "{e}");
+        assert!(e.contains("not an event type"), "{e}");
+        let e = err("name = \"store\"\ndescription = \"d\"\nlistenz = []\n");
+        assert!(e.starts_with("services/x/service.toml:3:") && e.contains("unknown field `listenz`"), "{e}");
+        let e = err("name = \"store\"\ndescription = \"d\"\n\n[[listens]]\nevent = \"a.b\"\n");
+        assert_eq!(e, "services/x/service.toml:4: `listens`: a service that listens needs a [queue] table (max_receive_count, visibility_timeout_seconds)");
+        let e = err("name = \"store\"\ndescription = \"d\"\n[queue]\nmax_receive_count = 0\n");
+        assert!(e.starts_with("services/x/service.toml:4: `max_receive_count`"), "{e}");
+        let e = err("name = \"store\"\n");
+        assert!(e.contains("missing field `description`"), "{e}");
+    }
+}

@@ -1,0 +1,94 @@
+//! Provisioning against a real moto: apply converges, a second apply changes
+//! nothing, removed declarations are removed, namespaces do not touch each
+//! other, and an event published to a provisioned topic reaches its queue.
+
+use std::path::Path;
+
+use fare::provision::{self, Change};
+use fare::{Manifest, Topology};
+use kit::bus::{Bus, Namespace};
+
+fn topology(manifests: &[(&str, &str)]) -> Topology {
+    let parsed = manifests
+        .iter()
+        .map(|(name, body)| {
+            let text = format!("name = \"{name}\"\ndescription = \"d\"\n{body}");
+            Manifest::parse(Path::new(&format!("services/{name}/service.toml")), &text).unwrap()
+        })
+        .collect();
+    Topology::build(parsed).unwrap().0
+}
+
+const STORE: &str = "publishes = [\"order.placed\"]\n";
+const INVOICE: &str = "publishes = [\"invoice.issued\"]\nterminal = [\"invoice.issued\"]\n[queue]\nmax_receive_count = 4\n\
+                       [[listens]]\nevent = \"order.placed\"\n";
+const MAILER: &str = "[queue]\n[[listens]]\nevent = \"order.placed\"\nfilter = { event_type = [\"order.placed\"] }\n";
+
+async fn bus(endpoint: &str, ns: &str) -> Bus {
+    let config = kit::Config::defaults("fare", &[]).with("AWS_ENDPOINT_URL", endpoint).with("FARE_NAMESPACE", ns);
+    Bus::connect(&config).await.unwrap()
+}
+
+async fn converge(bus: &Bus, t: &Topology) -> Vec<Change> {
+    let ns = bus.namespace.clone();
+    let current = provision::read_current(bus, &ns).await.unwrap();
+    let changes = provision::plan(&provision::desired(t, &ns), &current);
+    provision::apply(bus, &ns, current, &changes, &mut |_| {}).await.unwrap();
+    changes
+}
+
+async fn pending(bus: &Bus, t: &Topology) -> Vec<String> {
+    let ns = bus.namespace.clone();
+    let current = provision::read_current(bus, &ns).await.unwrap();
+    provision::plan(&provision::desired(t, &ns), &current).iter().map(|c| c.to_string()).collect()
+}
+
+#[tokio::test]
+async fn apply_converges_and_a_second_apply_changes_nothing() {
+    let moto = fare_emulator::start_moto().unwrap();
+    let bus = bus(moto.endpoint(), "fare").await;
+    let full = topology(&[("store", STORE), ("invoice", INVOICE), ("mailer", MAILER)]);
+    let first = converge(&bus, &full).await;
+    let shown: Vec<String> = first.iter().map(|c| c.to_string()).collect();
+    assert!(shown.contains(&"+ topic fare-order-placed".to_owned()), "{shown:#?}");
+    assert!(shown.contains(&"+ queue fare-invoice (visibility 30s, dead letters to fare-invoice-dlq after 4 receives)".to_owned()), "{shown:#?}");
+    assert!(shown.iter().any(|c| c.starts_with("+ subscription fare-order-placed -> fare-mailer filter")), "{shown:#?}");
+    assert_eq!(pending(&bus, &full).await, Vec::<String>::new(), "a second apply changes nothing");
+
+    // An event published by the kit's publisher reaches both listeners.
+    let event = kit::Envelope::new("store", kit::EventType::parse("order.placed").unwrap(), kit::CorrelationId::generate(), None, &1).unwrap();
+    bus.publisher("store").publish(&event).await.unwrap();
+    for queue in ["fare-invoice", "fare-mailer"] {
+        let url = bus.queue_url(queue).await.unwrap();
+        let got = bus.sqs.receive_message().queue_url(url).wait_time_seconds(5).send().await.unwrap();
+        let body = got.messages.unwrap_or_default().pop().and_then(|m| m.body).unwrap_or_default();
+        assert_eq!(kit::Envelope::from_json(&body).unwrap().id, event.id, "{queue} got the raw envelope");
+    }
+
+    // Dropping mailer and changing invoice's queue: plan shows it, apply does it.
+    let smaller = topology(&[("store", STORE), ("invoice", &INVOICE.replace("max_receive_count = 4", "max_receive_count = 4\nvisibility_timeout_seconds = 60"))]);
+    let plan = pending(&bus, &smaller).await;
+    assert!(plan.contains(&"~ queue fare-invoice: visibility 30s -> 60s".to_owned()), "{plan:#?}");
+    assert!(plan.contains(&"- subscription fare-order-placed -> fare-mailer".to_owned()), "{plan:#?}");
+    assert!(plan.contains(&"- queue fare-mailer".to_owned()) && plan.contains(&"- queue fare-mailer-dlq".to_owned()), "{plan:#?}");
+    converge(&bus, &smaller).await;
+    assert_eq!(pending(&bus, &smaller).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn namespaces_that_share_a_prefix_do_not_touch_each_other() {
+    let moto = fare_emulator::start_moto().unwrap();
+    let t = topology(&[("store", STORE), ("invoice", INVOICE)]);
+    let a = bus(moto.endpoint(), "fare").await;
+    let b = bus(moto.endpoint(), "fare-b").await;
+    converge(&a, &t).await;
+    converge(&b, &t).await;
+    // Destroying `fare` (desired: nothing) must leave `fare-b` whole.
+    let ns = Namespace::parse("fare").unwrap();
+    let current = provision::read_current(&a, &ns).await.unwrap();
+    let changes = provision::plan(&provision::Desired::default(), &current);
+    assert!(changes.iter().all(|c| !c.to_string().contains("fare-b")), "{changes:#?}");
+    provision::apply(&a, &ns, current, &changes, &mut |_| {}).await.unwrap();
+    assert_eq!(pending(&b, &t).await, Vec::<String>::new(), "fare-b is untouched");
+    assert_eq!(pending(&a, &t).await.len(), changes.len(), "fare is gone");
+}
