@@ -9,8 +9,10 @@
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
 pub mod cli;
+pub mod fakes;
 pub mod manifest;
 pub mod provision;
+pub mod runtime;
 pub mod topology;
 
 use std::path::Path;
@@ -29,4 +31,13 @@ pub enum LoadError {
 /// Loads every manifest under `services_dir` into a checked topology.
 pub fn load_topology(services_dir: &Path) -> Result<(Topology, Vec<Problem>), LoadError> {
     Ok(Topology::build(manifest::load_all(services_dir)?)?)
+}
+
+/// A bus for `ns` at `endpoint`, or on real AWS when there is none.
+pub async fn connect(endpoint: &Option<String>, ns: &kit::bus::Namespace) -> Result<kit::bus::Bus, kit::bus::BusError> {
+    let mut config = kit::Config::load("fare", &[])?.with("FARE_NAMESPACE", ns.as_str());
+    if let Some(endpoint) = endpoint {
+        config = config.with("AWS_ENDPOINT_URL", endpoint);
+    }
+    kit::bus::Bus::connect(&config).await
 }

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::consumer::ConsumerHealth;
 use crate::bus::{Bus, Consumer, ConsumerOptions, Handler, relay};
 use crate::config::{Config, ConfigError};
-use crate::store::Db;
+use crate::store::{Db, StoreError};
 
 /// The largest request body a service reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -93,6 +93,9 @@ pub enum KitError {
 }
 
 type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// Counts work a service has accepted and not finished (shipments still
+/// being tracked, say): part of what "the platform is quiet" means.
+pub type PendingWork = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send>> + Send + Sync>;
 type TaskFactory = Box<dyn FnOnce(CancellationToken) -> Task + Send>;
 
 /// Assembles a service. Only the name, the database and a router are
@@ -103,11 +106,25 @@ pub struct ApplicationBuilder {
     router: Router,
     tasks: Vec<(&'static str, TaskFactory)>,
     consumer_health: Option<Arc<ConsumerHealth>>,
+    pending_work: Option<PendingWork>,
 }
 
 impl ApplicationBuilder {
     pub fn new(name: &str, db: Db) -> ApplicationBuilder {
-        ApplicationBuilder { name: name.to_owned(), db, router: Router::new(), tasks: Vec::new(), consumer_health: None }
+        ApplicationBuilder {
+            name: name.to_owned(),
+            db,
+            router: Router::new(),
+            tasks: Vec::new(),
+            consumer_health: None,
+            pending_work: None,
+        }
+    }
+
+    /// Reports accepted-but-unfinished domain work on `/pending`.
+    pub fn pending_work(mut self, count: PendingWork) -> Self {
+        self.pending_work = Some(count);
+        self
     }
 
     pub fn router(mut self, router: Router) -> Self {
@@ -144,8 +161,17 @@ impl ApplicationBuilder {
     }
 
     fn full_router(&self) -> Router {
-        let probe = Probe { name: self.name.clone(), db: self.db.clone(), consumer: self.consumer_health.clone() };
-        let probes = Router::new().route("/health", get(health)).route("/ready", get(ready)).with_state(probe);
+        let probe = Probe {
+            name: self.name.clone(),
+            db: self.db.clone(),
+            consumer: self.consumer_health.clone(),
+            work: self.pending_work.clone(),
+        };
+        let probes = Router::new()
+            .route("/health", get(health))
+            .route("/ready", get(ready))
+            .route("/pending", get(pending))
+            .with_state(probe);
         self.router
             .clone()
             .merge(probes)
@@ -210,6 +236,7 @@ struct Probe {
     name: String,
     db: Db,
     consumer: Option<Arc<ConsumerHealth>>,
+    work: Option<PendingWork>,
 }
 
 async fn health(State(probe): State<Probe>) -> impl IntoResponse {
@@ -230,6 +257,22 @@ async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
     let all_ok = checks.as_object().expect("an object").values().all(|v| v == "ok");
     let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(json!({ "service": probe.name, "ready": all_ok, "checks": checks })))
+}
+
+/// What the service has in hand: messages being handled, events committed
+/// but not yet published, and domain work still open. The harness calls the
+/// platform quiet when every queue is empty and every service answers zeros.
+async fn pending(State(probe): State<Probe>) -> Result<Json<serde_json::Value>, crate::http::ApiError> {
+    let outbox: u64 = probe
+        .db
+        .read(|c| c.query_row("SELECT count(*) FROM fare_outbox", [], |r| r.get(0)).map_err(StoreError::from))
+        .await?;
+    let handling = probe.consumer.as_ref().map(|c| c.handling()).unwrap_or(0);
+    let work = match &probe.work {
+        Some(count) => count().await?,
+        None => 0,
+    };
+    Ok(Json(json!({ "service": probe.name, "handling": handling, "outbox": outbox, "work": work })))
 }
 
 /// Resolves on SIGTERM or Ctrl-C: the shutdown a `main` passes in.

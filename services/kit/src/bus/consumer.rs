@@ -9,7 +9,7 @@
 //! of blocking anything.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,6 +92,7 @@ impl ConsumerOptions {
 #[derive(Debug, Default)]
 pub struct ConsumerHealth {
     receiving: AtomicBool,
+    handling: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -103,6 +104,11 @@ impl ConsumerHealth {
         }
         let last = self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Err(last.unwrap_or_else(|| "not receiving yet".into()))
+    }
+
+    /// Messages received and not yet finished.
+    pub fn handling(&self) -> u64 {
+        self.handling.load(Ordering::Relaxed)
     }
 
     fn ok(&self) {
@@ -196,8 +202,11 @@ impl<H: Handler> Consumer<H> {
                     options: self.options.clone(),
                 };
                 let handler = self.handler.clone();
+                let health = self.health.clone();
+                health.handling.fetch_add(1, Ordering::Relaxed);
                 tasks.spawn(async move {
                     delivery.process(&*handler, message).await;
+                    health.handling.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
                 });
             }

@@ -1,12 +1,17 @@
 //! The `fare` command line: parsing with clap, dispatch, exit codes
 //! (0 success, 1 a check failed, 2 fare itself could not run).
+//!
+//! `run` (this file) handles the commands about manifests and provisioning;
+//! `platform` the ones that start, watch and stop a running platform.
+
+mod platform;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kit::bus::{Bus, Namespace};
+use kit::bus::Namespace;
 
 use crate::provision::{self, Change};
 
@@ -39,10 +44,35 @@ pub enum Command {
     Destroy,
     /// Print the topology as a Mermaid flowchart.
     Graph,
+    /// Build and start the whole platform: emulator, topology, fakes, services.
+    Up(platform::UpArgs),
+    /// Show what runs in the namespace and whether it is healthy.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the platform `fare up --detach` started.
+    Down,
+    /// Wait until every queue is drained and every service has nothing in hand.
+    Quiet {
+        /// Give up after this many seconds, listing what is still pending.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
 }
 
 /// Runs the command; `Err` means fare itself could not run (exit 2).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let root = workspace_root(&cli.services);
+    let ns = Namespace::parse(&cli.namespace).context("--namespace")?;
+    match &cli.command {
+        Command::Up(args) => return platform::up(&cli, &root, ns, args).await,
+        Command::Status { json } => return platform::status(&root, &ns, *json).await,
+        Command::Down => return platform::down(&root, &ns).await,
+        Command::Quiet { timeout } => return platform::quiet(&root, &ns, *timeout).await,
+        _ => {}
+    }
     let (topology, warnings) = match crate::load_topology(&cli.services) {
         Ok(loaded) => loaded,
         Err(crate::LoadError::Topology(e)) if matches!(cli.command, Command::Check) => {
@@ -54,7 +84,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     for w in &warnings {
         eprintln!("{w}");
     }
-    let ns = Namespace::parse(&cli.namespace).context("--namespace")?;
     match cli.command {
         Command::Check => {
             println!("{} services, {} event types: the manifests agree", topology.services().count(), topology.events().len());
@@ -64,8 +93,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", topology.mermaid());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Up(_) | Command::Status { .. } | Command::Down | Command::Quiet { .. } => unreachable!("handled above"),
         Command::Plan | Command::Apply | Command::Destroy => {
-            let bus = connect(&cli.endpoint, &ns).await?;
+            let bus = crate::connect(&cli.endpoint, &ns).await?;
             let current = provision::read_current(&bus, &ns).await?;
             let desired = match cli.command {
                 Command::Destroy => provision::Desired::default(),
@@ -88,11 +118,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A bus for `ns` at `endpoint`, or on real AWS when there is none.
-pub async fn connect(endpoint: &Option<String>, ns: &Namespace) -> anyhow::Result<Bus> {
-    let mut config = kit::Config::load("fare", &[])?.with("FARE_NAMESPACE", ns.as_str());
-    if let Some(endpoint) = endpoint {
-        config = config.with("AWS_ENDPOINT_URL", endpoint);
-    }
-    Ok(Bus::connect(&config).await?)
+/// The directory that holds `services/` (and `target/`, `.fare/`).
+fn workspace_root(services: &std::path::Path) -> PathBuf {
+    let services = services.canonicalize().unwrap_or_else(|_| services.to_owned());
+    services.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
 }

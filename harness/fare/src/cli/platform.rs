@@ -1,0 +1,205 @@
+//! `fare up`, `status`, `down` and `quiet`.
+
+use std::path::Path;
+use std::process::{Command as Process, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kit::bus::Namespace;
+
+use super::Cli;
+use crate::fakes::CarrierOptions;
+use crate::runtime::{Platform, PlatformState, QuietOptions, UpOptions, state_dir, wait_quiet};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpArgs {
+    /// Start in the background and return once everything is ready.
+    #[arg(long)]
+    detach: bool,
+    /// Skip `cargo build` (the binaries in target/debug must be current).
+    #[arg(long)]
+    no_build: bool,
+    /// How many polls the fake carrier answers `in_transit` before `delivered`.
+    #[arg(long, default_value_t = 2)]
+    carrier_polls: u32,
+    /// Seconds to wait for every service to be ready.
+    #[arg(long, default_value_t = 60)]
+    ready_timeout: u64,
+}
+
+pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow::Result<ExitCode> {
+    if args.detach {
+        return detach(root, &ns);
+    }
+    let options = UpOptions {
+        root: root.to_owned(),
+        services_dir: cli.services.clone(),
+        namespace: ns,
+        endpoint: cli.endpoint.clone(),
+        build: !args.no_build,
+        echo_logs: std::env::var_os("FARE_SUPERVISED").is_none(),
+        carrier: CarrierOptions { polls_until_delivered: args.carrier_polls },
+        ready_timeout: Duration::from_secs(args.ready_timeout),
+    };
+    let started = Instant::now();
+    // A signal during start-up drops the half-built platform, which stops
+    // whatever it had started.
+    let mut progress = |line: &str| eprintln!("fare: {line}");
+    let mut platform = tokio::select! {
+        platform = Platform::up(&options, &mut progress) => platform?,
+        _ = kit::shutdown_signal() => {
+            eprintln!("fare: interrupted during start-up; stopped everything");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    eprintln!("fare: ready in {:.1}s", started.elapsed().as_secs_f64());
+    print_table(&platform.state);
+    eprintln!("fare: Ctrl-C stops everything; logs are in {}", state_dir(root, &platform.state.namespace).join("logs").display());
+    let code = loop {
+        tokio::select! {
+            _ = kit::shutdown_signal() => break ExitCode::SUCCESS,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if let Some((name, status, tail)) = platform.crashed() {
+                    eprintln!("fare: {name} exited ({status}); its last lines:\n{tail}\nfare: stopping everything");
+                    break ExitCode::from(1);
+                }
+            }
+        }
+    };
+    eprintln!("fare: stopping");
+    platform.stop();
+    eprintln!("fare: stopped; nothing left running");
+    Ok(code)
+}
+
+/// Runs `fare up` as a background supervisor and waits until it is ready.
+fn detach(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
+    let dir = state_dir(root, ns.as_str());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let log_path = dir.join("up.log");
+    let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--detach").collect();
+    let mut cmd = Process::new(std::env::current_exe().context("finding fare's own binary")?);
+    cmd.args(&args).env("FARE_SUPERVISED", "1").stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    // SAFETY: setsid is async-signal-safe; it detaches the supervisor from
+    // this terminal so it outlives this command.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("starting the supervisor")?;
+    eprintln!("fare: starting in the background (progress in {})", log_path.display());
+    let started = Instant::now();
+    loop {
+        if let Ok(state) = PlatformState::load(root, ns.as_str())
+            && state.supervisor_pid == child.id()
+        {
+            eprintln!("fare: ready in {:.1}s", started.elapsed().as_secs_f64());
+            print_table(&state);
+            eprintln!("fare: `fare down` stops it");
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(status) = child.try_wait()? {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!("{}", lines[lines.len().saturating_sub(30)..].join("\n"));
+            eprintln!("fare: the platform did not start ({status})");
+            return Ok(ExitCode::from(2));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn print_table(state: &PlatformState) {
+    println!("{:<20} {:<28} {:>8}", "WHAT", "WHERE", "PID");
+    let emulator = state.endpoint.clone().unwrap_or_else(|| "AWS".into());
+    let pid = state.emulator_pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+    println!("{:<20} {:<28} {:>8}", "sns/sqs", emulator, pid);
+    for s in &state.services {
+        println!("{:<20} {:<28} {:>8}", s.name, s.url, s.pid);
+    }
+    for f in &state.fakes {
+        println!("{:<20} {:<28} {:>8}", format!("{} (fake)", f.name), f.url, "-");
+    }
+    println!("namespace {}", state.namespace);
+}
+
+pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<ExitCode> {
+    let state = match PlatformState::load(root, ns.as_str()) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("fare: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
+    let mut healthy = Vec::new();
+    for s in &state.services {
+        let ok = http.get(format!("{}/ready", s.url)).send().await.is_ok_and(|r| r.status().is_success());
+        healthy.push(ok);
+    }
+    if json {
+        let services: Vec<serde_json::Value> = state
+            .services
+            .iter()
+            .zip(&healthy)
+            .map(|(s, ok)| serde_json::json!({"name": s.name, "url": s.url, "pid": s.pid, "ready": ok, "log": s.log}))
+            .collect();
+        let out = serde_json::json!({
+            "namespace": state.namespace,
+            "endpoint": state.endpoint,
+            "emulator_pid": state.emulator_pid,
+            "supervisor_pid": state.supervisor_pid,
+            "services": services,
+            "fakes": state.fakes.iter().map(|f| serde_json::json!({"name": f.name, "url": f.url})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{:<12} {:<28} {:>8}  READY", "SERVICE", "URL", "PID");
+        for (s, ok) in state.services.iter().zip(&healthy) {
+            println!("{:<12} {:<28} {:>8}  {}", s.name, s.url, s.pid, if *ok { "yes" } else { "NO" });
+        }
+        println!("sns/sqs at {}", state.endpoint.as_deref().unwrap_or("AWS"));
+    }
+    Ok(if healthy.iter().all(|ok| *ok) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
+    let state = match PlatformState::load(root, ns.as_str()) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("fare: {e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    // SAFETY: kill(2) with SIGTERM on the supervisor recorded in the state file.
+    unsafe {
+        libc::kill(state.supervisor_pid as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while crate::runtime::alive(state.supervisor_pid) {
+        anyhow::ensure!(Instant::now() < deadline, "the supervisor (pid {}) did not stop within 30s", state.supervisor_pid);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("fare: stopped namespace {ns}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn quiet(root: &Path, ns: &Namespace, timeout: u64) -> anyhow::Result<ExitCode> {
+    let state = PlatformState::load(root, ns.as_str())?;
+    let bus = crate::connect(&state.endpoint, ns).await?;
+    let services: Vec<(String, String)> = state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
+    let options = QuietOptions { timeout: Duration::from_secs(timeout), ..QuietOptions::default() };
+    match wait_quiet(&bus, &services, &options).await {
+        Ok(took) => {
+            println!("quiet after {} ms", took.as_millis());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("fare: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! `fare up`: build, start the emulator, provision, start the fakes and the
+//! services, wait until every service is ready. Everything started is owned
+//! by the returned [`Platform`]; dropping it (or an error half-way) stops it
+//! all, so a failed start leaves nothing running.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fare_emulator::{Emulator, StartOptions};
+use kit::bus::Namespace;
+use tokio_util::sync::CancellationToken;
+
+use super::process::ServiceProcess;
+use super::state::{FakeState, PlatformState, ServiceState, state_dir};
+use crate::fakes::{self, CarrierOptions, RunningFake};
+use crate::topology::Topology;
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// The workspace root: `services/`, `target/` and `.fare/` are under it.
+    pub root: PathBuf,
+    pub services_dir: PathBuf,
+    pub namespace: Namespace,
+    /// Use this SNS/SQS endpoint instead of starting an emulator.
+    pub endpoint: Option<String>,
+    /// Run `cargo build` for the services first.
+    pub build: bool,
+    /// Echo the services' logs on stdout, prefixed by name.
+    pub echo_logs: bool,
+    pub carrier: CarrierOptions,
+    pub ready_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error(transparent)]
+    Load(#[from] crate::LoadError),
+    #[error("a platform already runs in namespace `{0}` (`fare down` stops it, or pick another --namespace)")]
+    AlreadyRunning(String),
+    #[error("building the services failed ({0}); cargo's output is above")]
+    Build(String),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Emulator(#[from] fare_emulator::EmulatorError),
+    #[error(transparent)]
+    Bus(#[from] kit::bus::BusError),
+    #[error(transparent)]
+    Config(#[from] kit::config::ConfigError),
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
+    #[error("{service} wraps `{third_party}`, which fare has no fake for (it has: fulfillment-center, carrier, mail-provider)")]
+    NoFake { service: String, third_party: String },
+    #[error("{service} exited during start-up ({status}); last lines of {log}:\n{tail}")]
+    Exited { service: String, status: String, log: PathBuf, tail: String },
+    #[error("not ready after {waited:?}: {}", .pending.join("; "))]
+    NotReady { waited: Duration, pending: Vec<String> },
+    #[error(transparent)]
+    State(#[from] super::StateError),
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpError {
+    let path = path.to_owned();
+    move |source| UpError::Io { action, path, source }
+}
+
+/// A running platform. Dropping it stops everything it started.
+pub struct Platform {
+    pub state: PlatformState,
+    root: PathBuf,
+    // Fields drop in order: services first, then fakes, then the emulator.
+    services: Vec<ServiceProcess>,
+    fakes: CancellationToken,
+    emulator: Option<Emulator>,
+}
+
+impl Platform {
+    pub async fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<Platform, UpError> {
+        let (topology, _) = crate::load_topology(&options.services_dir)?;
+        let ns = options.namespace.as_str();
+        if PlatformState::load(&options.root, ns).is_ok() {
+            return Err(UpError::AlreadyRunning(ns.to_owned()));
+        }
+        if options.build {
+            progress("building the services");
+            build(&options.root, &topology)?;
+        }
+        let dir = state_dir(&options.root, ns);
+        for sub in ["data", "logs"] {
+            std::fs::create_dir_all(dir.join(sub)).map_err(io("creating", &dir.join(sub)))?;
+        }
+        // Started on this (worker) thread, not the blocking pool: the
+        // emulator is tied to the thread that started it, and blocking-pool
+        // threads exit when idle.
+        let emulator = match &options.endpoint {
+            Some(_) => None,
+            None => {
+                progress("starting the moto emulator");
+                let start = StartOptions { log_file: Some(dir.join("logs/emulator.log")), ..StartOptions::default() };
+                Some(Emulator::start(&start)?)
+            }
+        };
+        let endpoint = options.endpoint.clone().or_else(|| emulator.as_ref().map(|e| e.endpoint().to_owned()));
+        let mut platform = Platform {
+            state: PlatformState {
+                namespace: ns.to_owned(),
+                endpoint: endpoint.clone(),
+                emulator_pid: emulator.as_ref().map(|e| e.pid()),
+                supervisor_pid: std::process::id(),
+                services: Vec::new(),
+                fakes: Vec::new(),
+            },
+            root: options.root.clone(),
+            services: Vec::new(),
+            fakes: CancellationToken::new(),
+            emulator,
+        };
+        progress("provisioning topics, queues and subscriptions");
+        let bus = crate::connect(&endpoint, &options.namespace).await?;
+        let current = crate::provision::read_current(&bus, &options.namespace).await?;
+        let changes = crate::provision::plan(&crate::provision::desired(&topology, &options.namespace), &current);
+        crate::provision::apply(&bus, &options.namespace, current, &changes, &mut |_| {}).await?;
+        progress(&format!("{} changes applied", changes.len()));
+        let fakes = fakes::start_all(options.carrier, platform.fakes.clone())
+            .await
+            .map_err(io("starting the third-party fakes on", Path::new("127.0.0.1")))?;
+        platform.state.fakes = fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
+        platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir)?;
+        progress("waiting for every service to be ready");
+        platform.wait_ready(options.ready_timeout).await?;
+        platform.state.save(&options.root)?;
+        Ok(platform)
+    }
+
+    fn start_services(
+        &mut self,
+        options: &UpOptions,
+        topology: &Topology,
+        endpoint: Option<&str>,
+        fakes: &[RunningFake],
+        dir: &Path,
+    ) -> Result<(), UpError> {
+        let mut urls = BTreeMap::new();
+        for m in topology.services() {
+            let port = fare_emulator::free_port()?;
+            urls.insert(m.name.clone(), (port, format!("http://127.0.0.1:{port}")));
+        }
+        let target = target_dir(&options.root);
+        for m in topology.services() {
+            let (port, url) = urls[&m.name].clone();
+            let mut env = BTreeMap::from([
+                ("HOST".to_owned(), "127.0.0.1".to_owned()),
+                ("PORT".to_owned(), port.to_string()),
+                ("DATABASE_PATH".to_owned(), dir.join("data").join(format!("{}.sqlite", m.name)).display().to_string()),
+                ("FARE_NAMESPACE".to_owned(), options.namespace.as_str().to_owned()),
+                ("FARE_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
+            ]);
+            if let Some(endpoint) = endpoint {
+                env.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
+            }
+            for ask in &m.asks {
+                env.insert(ask.env.clone(), urls[&ask.service].1.clone());
+            }
+            for wrap in &m.wraps {
+                let fake = fakes.iter().find(|f| f.name == wrap.third_party).ok_or_else(|| UpError::NoFake {
+                    service: m.name.clone(),
+                    third_party: wrap.third_party.clone(),
+                })?;
+                env.insert(wrap.env.clone(), fake.url.clone());
+            }
+            let binary = target.join("debug").join(&m.name);
+            let log = dir.join("logs").join(format!("{}.log", m.name));
+            let process = ServiceProcess::spawn(&m.name, &binary, &env, url.clone(), log.clone(), options.echo_logs)
+                .map_err(io("starting", &binary))?;
+            self.state.services.push(ServiceState { name: m.name.clone(), url, pid: process.pid(), log });
+            self.services.push(process);
+        }
+        Ok(())
+    }
+
+    async fn wait_ready(&mut self, timeout: Duration) -> Result<(), UpError> {
+        let http = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("a plain client builds");
+        let started = Instant::now();
+        loop {
+            let mut pending = Vec::new();
+            for p in &mut self.services {
+                if let Some(status) = p.exited() {
+                    return Err(UpError::Exited { service: p.name.clone(), status, log: p.log.clone(), tail: p.log_tail(15) });
+                }
+                match http.get(format!("{}/ready", p.url)).send().await {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => pending.push(format!("{}: {}", p.name, r.text().await.unwrap_or_default())),
+                    Err(_) => pending.push(format!("{}: not answering on {}", p.name, p.url)),
+                }
+            }
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > timeout {
+                return Err(UpError::NotReady { waited: started.elapsed(), pending });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A service that exited while the platform ran: name, status, log tail.
+    pub fn crashed(&mut self) -> Option<(String, String, String)> {
+        self.services.iter_mut().find_map(|p| p.exited().map(|status| (p.name.clone(), status, p.log_tail(15))))
+    }
+
+    pub fn emulator(&self) -> Option<&Emulator> {
+        self.emulator.as_ref()
+    }
+
+    /// Stops the services (all at once), the fakes and the emulator.
+    pub fn stop(mut self) {
+        std::thread::scope(|scope| {
+            for p in &mut self.services {
+                scope.spawn(move || p.stop(Duration::from_secs(10)));
+            }
+        });
+        self.fakes.cancel();
+        PlatformState::remove(&self.root, &self.state.namespace);
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.fakes.cancel();
+        if self.state.supervisor_pid == std::process::id() {
+            PlatformState::remove(&self.root, &self.state.namespace);
+        }
+    }
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+fn build(root: &Path, topology: &Topology) -> Result<(), UpError> {
+    let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root).arg("build");
+    for m in topology.services() {
+        cmd.args(["-p", &m.name]);
+    }
+    let status = cmd.status().map_err(io("running cargo in", root))?;
+    if status.success() { Ok(()) } else { Err(UpError::Build(status.to_string())) }
+}

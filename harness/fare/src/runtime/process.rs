@@ -1,0 +1,112 @@
+//! One service as a child process: started with its environment, its output
+//! kept in a log file and (when attached) echoed with its name in front, and
+//! stopped with SIGTERM, then SIGKILL if it does not exit in time.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+pub struct ServiceProcess {
+    pub name: String,
+    pub url: String,
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` with exactly `env` added to fare's own environment.
+    pub fn spawn(
+        name: &str,
+        binary: &Path,
+        env: &BTreeMap<String, String>,
+        url: String,
+        log: PathBuf,
+        echo: bool,
+    ) -> std::io::Result<ServiceProcess> {
+        let file = Arc::new(Mutex::new(File::create(&log)?));
+        let mut cmd = Command::new(binary);
+        cmd.envs(env).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // SAFETY: prctl is async-signal-safe. The kernel stops the service if
+        // fare dies without stopping it, so nothing outlives a killed `fare up`.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn()?;
+        let prefix = format!("{name:>11} | ");
+        if let Some(out) = child.stdout.take() {
+            pump(out, file.clone(), prefix.clone(), echo);
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, file, prefix, echo);
+        }
+        Ok(ServiceProcess { name: name.to_owned(), url, log, child })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `Some(status)` once the process has exited.
+    pub fn exited(&mut self) -> Option<String> {
+        self.child.try_wait().ok().flatten().map(|s| s.to_string())
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub fn stop(&mut self, grace: Duration) {
+        if self.exited().is_some() {
+            return;
+        }
+        // SAFETY: kill(2) on our own, not yet reaped, child.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The last `n` lines of the service's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(10));
+    }
+}
+
+/// Copies each line of `stream` into the log, and onto stdout when attached.
+fn pump(stream: impl std::io::Read + Send + 'static, file: Arc<Mutex<File>>, prefix: String, echo: bool) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(mut f) = file.lock() {
+                let _ = writeln!(f, "{line}");
+            }
+            if echo {
+                println!("{prefix}{line}");
+            }
+        }
+    });
+}

@@ -1,0 +1,89 @@
+//! The state file of a running platform (`.fare/<namespace>/state.json`):
+//! how `fare status`, `fare down` and `fare quiet` find what `fare up` started.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceState {
+    pub name: String,
+    pub url: String,
+    pub pid: u32,
+    pub log: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FakeState {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformState {
+    pub namespace: String,
+    /// The SNS/SQS endpoint; `None` for real AWS.
+    pub endpoint: Option<String>,
+    pub emulator_pid: Option<u32>,
+    /// The `fare up` process that owns everything below.
+    pub supervisor_pid: u32,
+    pub services: Vec<ServiceState>,
+    pub fakes: Vec<FakeState>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("no platform is running in namespace `{namespace}` (no {path}); start one with `fare up`")]
+    NotRunning { namespace: String, path: PathBuf },
+    #[error("{path}: {message}")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where a namespace's state, databases and logs live.
+pub fn state_dir(root: &Path, namespace: &str) -> PathBuf {
+    root.join(".fare").join(namespace)
+}
+
+impl PlatformState {
+    pub fn path(root: &Path, namespace: &str) -> PathBuf {
+        state_dir(root, namespace).join("state.json")
+    }
+
+    pub fn load(root: &Path, namespace: &str) -> Result<PlatformState, StateError> {
+        let path = PlatformState::path(root, namespace);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| StateError::NotRunning { namespace: namespace.to_owned(), path: path.clone() })?;
+        let state: PlatformState =
+            serde_json::from_str(&text).map_err(|e| StateError::Corrupt { path: path.clone(), message: e.to_string() })?;
+        if !alive(state.supervisor_pid) {
+            return Err(StateError::NotRunning { namespace: namespace.to_owned(), path });
+        }
+        Ok(state)
+    }
+
+    /// Writes atomically: readers never see half a file.
+    pub fn save(&self, root: &Path) -> Result<(), StateError> {
+        let path = PlatformState::path(root, &self.namespace);
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).expect("state serialises");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| StateError::Write { path, source })
+    }
+
+    pub fn remove(root: &Path, namespace: &str) {
+        let _ = std::fs::remove_file(PlatformState::path(root, namespace));
+    }
+}
+
+/// Whether a process exists.
+pub fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
