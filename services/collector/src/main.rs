@@ -1,1 +1,10 @@
-fn main() {}
+//! The collector service's binary: telemetry, configuration, run.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = kit::telemetry::init(collector::NAME)?;
+    let config = kit::Config::load(collector::NAME, collector::DEFAULTS)?;
+    let app = collector::build(&config).await?;
+    app.run_until_stopped(kit::shutdown_signal()).await?;
+    Ok(())
+}

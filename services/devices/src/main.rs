@@ -1,1 +1,10 @@
-fn main() {}
+//! The devices service's binary: telemetry, configuration, run.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = kit::telemetry::init(devices::NAME)?;
+    let config = kit::Config::load(devices::NAME, devices::DEFAULTS)?;
+    let app = devices::build(&config).await?;
+    app.run_until_stopped(kit::shutdown_signal()).await?;
+    Ok(())
+}

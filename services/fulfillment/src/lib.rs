@@ -1,1 +1,50 @@
-//! fulfillment (being written)
+//! fulfillment: asks the fulfillment center (a third party) to ship each
+//! allocated device. Listens to `device.allocated`, publishes
+//! `shipment.requested`, answers `GET /shipments?order_id=`.
+//!
+//! # Layout
+//! - `center`: the fulfillment center's API and what its answers mean.
+//! - `events`: the handler for `device.allocated`.
+//! - `routes`: the HTTP API.
+//! - `store`: the shipments table.
+
+mod center;
+mod events;
+mod routes;
+mod store;
+
+use kit::bus::Bus;
+use kit::store::{Db, Migration};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+
+use crate::center::FulfillmentCenter;
+
+pub const NAME: &str = "fulfillment";
+
+/// `FULFILLMENT_CENTER_URL` has no default: it must be set. The client's
+/// settings default in `center`.
+pub const DEFAULTS: &[(&str, &str)] = &[];
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/0001_init.sql"),
+}];
+
+/// Builds the service from its configuration; binds but does not run it.
+pub async fn build(config: &Config) -> Result<Application, KitError> {
+    let settings = Settings::from_config(config)?;
+    let center = FulfillmentCenter::from_config(config)?;
+    let db = Db::open(&settings.database_path, MIGRATIONS)?;
+    let bus = Bus::connect(config).await?;
+    ApplicationBuilder::new(NAME, db.clone())
+        .router(routes::router(db.clone()))
+        .relay(&bus)
+        .consume(
+            &bus,
+            settings.consumer(&bus, NAME),
+            events::DeviceAllocatedHandler { db, center },
+        )
+        .bind(&settings.host, settings.port)
+        .await
+}
