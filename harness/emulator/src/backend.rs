@@ -8,17 +8,42 @@ use std::process::Command;
 /// dead-letter behaviour is what the platform's tests were written against.
 pub const MOTO_VERSION: &str = "5.2.5";
 
+/// The LocalStack core release fare installs on the host (no container, no
+/// auth token on this path). It needs Python 3.12 or newer.
+pub const LOCALSTACK_VERSION: &str = "2026.3.0";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
     /// moto's standalone server: small, quick to start, the default.
     #[default]
     Moto,
+    /// LocalStack's SNS and SQS, run on the host from `localstack-core`.
+    LocalStack,
 }
 
 impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Moto => "moto",
+            Backend::LocalStack => "localstack",
+        }
+    }
+
+    /// Parses a backend's name as the CLI takes it.
+    pub fn parse(name: &str) -> Option<Backend> {
+        match name {
+            "moto" => Some(Backend::Moto),
+            "localstack" => Some(Backend::LocalStack),
+            _ => None,
+        }
+    }
+
+    /// The Python that creates the venv: `FARE_PYTHON` if set, else the
+    /// first on PATH that is new enough.
+    pub(crate) fn pythons(self) -> &'static [&'static str] {
+        match self {
+            Backend::Moto => &["python3"],
+            Backend::LocalStack => &["python3.13", "python3.12"],
         }
     }
 
@@ -27,6 +52,7 @@ impl Backend {
     pub(crate) fn venv_name(self) -> String {
         match self {
             Backend::Moto => format!("moto-{MOTO_VERSION}"),
+            Backend::LocalStack => format!("localstack-{LOCALSTACK_VERSION}"),
         }
     }
 
@@ -34,6 +60,15 @@ impl Backend {
     pub(crate) fn requirements(self) -> Vec<String> {
         match self {
             Backend::Moto => vec![format!("moto[server]=={MOTO_VERSION}")],
+            // The upper bounds keep pip from pairing this release with
+            // libraries newer than it was built against.
+            Backend::LocalStack => vec![
+                format!("localstack-core[runtime]=={LOCALSTACK_VERSION}"),
+                "cbor2<6".into(),
+                "pyopenssl<26".into(),
+                "cryptography<47".into(),
+                "service_identity".into(),
+            ],
         }
     }
 
@@ -45,6 +80,16 @@ impl Backend {
                 cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
                 cmd
             }
+            Backend::LocalStack => {
+                let mut cmd = Command::new(venv.join("bin").join("python"));
+                cmd.args(["-m", "localstack.runtime.main"])
+                    .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+                    .env("SERVICES", "sns,sqs")
+                    .env("LOCALSTACK_VOLUME_DIR", venv.join("volume"))
+                    .env("SKIP_SSL_CERT_DOWNLOAD", "1")
+                    .env("DISABLE_EVENTS", "1");
+                cmd
+            }
         }
     }
 
@@ -52,6 +97,7 @@ impl Backend {
     pub(crate) fn ready_path(self) -> &'static str {
         match self {
             Backend::Moto => "/moto-api/",
+            Backend::LocalStack => "/_localstack/health",
         }
     }
 }

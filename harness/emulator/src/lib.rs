@@ -20,7 +20,7 @@ mod error;
 mod server;
 mod venv;
 
-pub use backend::{Backend, MOTO_VERSION};
+pub use backend::{Backend, LOCALSTACK_VERSION, MOTO_VERSION};
 pub use error::EmulatorError;
 pub use server::{Emulator, StartOptions, free_port};
 pub use venv::{Venv, cache_dir};

@@ -65,7 +65,11 @@ fn install(backend: Backend, dir: &Path, progress: &mut dyn FnMut(&str)) -> Resu
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(EmulatorError::io("removing the unfinished", dir))?;
     }
-    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| {
+        let candidates = backend.pythons();
+        let found = candidates.iter().find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()));
+        found.unwrap_or(&candidates[0]).to_string()
+    });
     progress(&format!("creating a virtual environment for {} in {}", backend.name(), dir.display()));
     let mut venv = Command::new(&python);
     venv.arg("-m").arg("venv").arg(dir);

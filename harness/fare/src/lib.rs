@@ -9,6 +9,7 @@
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
 pub mod cli;
+pub mod doctor;
 pub mod fakes;
 pub mod manifest;
 pub mod provision;
@@ -33,11 +34,15 @@ pub fn load_topology(services_dir: &Path) -> Result<(Topology, Vec<Problem>), Lo
     Ok(Topology::build(manifest::load_all(services_dir)?)?)
 }
 
-/// A bus for `ns` at `endpoint`, or on real AWS when there is none.
+/// The `--endpoint` value that means real AWS.
+pub const AWS: &str = "aws";
+
+/// A bus for `ns` at `endpoint`; `None` or [`AWS`] is real AWS.
 pub async fn connect(endpoint: &Option<String>, ns: &kit::bus::Namespace) -> Result<kit::bus::Bus, kit::bus::BusError> {
     let mut config = kit::Config::load("fare", &[])?.with("FARE_NAMESPACE", ns.as_str());
-    if let Some(endpoint) = endpoint {
-        config = config.with("AWS_ENDPOINT_URL", endpoint);
-    }
+    config = match endpoint.as_deref() {
+        Some(AWS) | None => config.with("AWS_ENDPOINT_URL", ""),
+        Some(url) => config.with("AWS_ENDPOINT_URL", url),
+    };
     kit::bus::Bus::connect(&config).await
 }

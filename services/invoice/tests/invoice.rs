@@ -51,7 +51,7 @@ async fn duplicates_have_no_second_effect() {
     let mut again = order.clone();
     again.id = uuid::Uuid::new_v4();
     app.bus.deliver(&again).await;
-    let published = app.bus.all_published().await;
+    let published = app.all_published().await;
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!(invoices(&app, "o-2").await.len(), 1);
 }

@@ -298,6 +298,31 @@ where
         self.start().await;
     }
 
+    /// Waits until the service's queue is idle and the service has nothing
+    /// in hand (`/pending` all zeros): every effect committed, every event
+    /// it caused published.
+    pub async fn quiet(&self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.bus.wait_idle().await;
+            let pending: serde_json::Value =
+                self.get("/pending").send().await.expect("GET /pending").json().await.expect("a JSON /pending");
+            if ["handling", "outbox", "work"].iter().all(|k| pending[*k] == 0) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("the service still has work in hand after {WAIT:?}: {pending}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Everything the service published, once it is quiet.
+    pub async fn all_published(&self) -> Vec<Envelope> {
+        self.quiet().await;
+        self.bus.all_published().await
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(format!("{}{path}", self.url))
     }

@@ -25,9 +25,13 @@ pub struct Cli {
     /// The prefix of every topic and queue: parallel runs use different ones.
     #[arg(long, global = true, default_value = "fare", env = "FARE_NAMESPACE")]
     pub namespace: String,
-    /// The SNS/SQS endpoint (an emulator); unset means real AWS.
+    /// Use this SNS/SQS endpoint (a running emulator, or real AWS with
+    /// `--endpoint aws`) instead of starting an emulator.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint: Option<String>,
+    /// The emulator `up` and `doctor` start when no --endpoint is given.
+    #[arg(long, global = true, default_value = "moto", value_parser = ["moto", "localstack"])]
+    pub emulator: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,12 +58,20 @@ pub enum Command {
     },
     /// Stop the platform `fare up --detach` started.
     Down,
+    /// Check the SNS/SQS behaviours the platform relies on against a backend.
+    Doctor,
     /// Wait until every queue is drained and every service has nothing in hand.
     Quiet {
         /// Give up after this many seconds, listing what is still pending.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
+}
+
+impl Cli {
+    pub fn backend(&self) -> fare_emulator::Backend {
+        fare_emulator::Backend::parse(&self.emulator).unwrap_or_default()
+    }
 }
 
 /// Runs the command; `Err` means fare itself could not run (exit 2).
@@ -71,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => return platform::status(&root, &ns, *json).await,
         Command::Down => return platform::down(&root, &ns).await,
         Command::Quiet { timeout } => return platform::quiet(&root, &ns, *timeout).await,
+        Command::Doctor => return doctor(&cli.endpoint, cli.backend()).await,
         _ => {}
     }
     let (topology, warnings) = match crate::load_topology(&cli.services) {
@@ -93,9 +106,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", topology.mermaid());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Up(_) | Command::Status { .. } | Command::Down | Command::Quiet { .. } => unreachable!("handled above"),
+        Command::Up(_) | Command::Status { .. } | Command::Down | Command::Quiet { .. } | Command::Doctor => {
+            unreachable!("handled above")
+        }
         Command::Plan | Command::Apply | Command::Destroy => {
-            let bus = crate::connect(&cli.endpoint, &ns).await?;
+            let endpoint = match &cli.endpoint {
+                Some(endpoint) => Some(endpoint.clone()),
+                None => match crate::runtime::PlatformState::load(&root, ns.as_str()) {
+                    Ok(state) => state.endpoint,
+                    Err(_) => anyhow::bail!(
+                        "no --endpoint and no running platform in namespace `{ns}`: give an emulator's URL, \
+                         `--endpoint aws` for real AWS, or start one with `fare up`"
+                    ),
+                },
+            };
+            let bus = crate::connect(&endpoint, &ns).await?;
             let current = provision::read_current(&bus, &ns).await?;
             let desired = match cli.command {
                 Command::Destroy => provision::Desired::default(),
@@ -122,4 +147,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn workspace_root(services: &std::path::Path) -> PathBuf {
     let services = services.canonicalize().unwrap_or_else(|_| services.to_owned());
     services.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs the probe suite against `--endpoint`, or against a moto it starts.
+async fn doctor(endpoint: &Option<String>, backend: fare_emulator::Backend) -> anyhow::Result<ExitCode> {
+    let emulator = match endpoint {
+        Some(_) => None,
+        None => Some(fare_emulator::Emulator::start(&fare_emulator::StartOptions { backend, ..Default::default() })?),
+    };
+    let endpoint = endpoint.clone().or_else(|| emulator.as_ref().map(|e| e.endpoint().to_owned()));
+    let backend = match &emulator {
+        Some(e) => format!("{} at {}", e.backend().name(), e.endpoint()),
+        None => endpoint.clone().unwrap_or_else(|| "AWS".into()),
+    };
+    println!("probing {backend}");
+    let results = crate::doctor::run(&endpoint).await?;
+    println!("{:<42} {:<6} {:>7}  DETAIL", "PROBE", "RESULT", "TIME");
+    for r in &results {
+        let result = if r.passed { "ok" } else { "FAIL" };
+        println!("{:<42} {:<6} {:>5}ms  {}", r.name, result, r.took.as_millis(), r.detail);
+    }
+    Ok(if results.iter().all(|r| r.passed) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

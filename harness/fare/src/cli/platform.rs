@@ -36,6 +36,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         services_dir: cli.services.clone(),
         namespace: ns,
         endpoint: cli.endpoint.clone(),
+        backend: cli.backend(),
         build: !args.no_build,
         echo_logs: std::env::var_os("FARE_SUPERVISED").is_none(),
         carrier: CarrierOptions { polls_until_delivered: args.carrier_polls },

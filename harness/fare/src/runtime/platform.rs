@@ -24,6 +24,8 @@ pub struct UpOptions {
     pub namespace: Namespace,
     /// Use this SNS/SQS endpoint instead of starting an emulator.
     pub endpoint: Option<String>,
+    /// The emulator to start when there is no endpoint.
+    pub backend: fare_emulator::Backend,
     /// Run `cargo build` for the services first.
     pub build: bool,
     /// Echo the services' logs on stdout, prefixed by name.
@@ -101,8 +103,12 @@ impl Platform {
         let emulator = match &options.endpoint {
             Some(_) => None,
             None => {
-                progress("starting the moto emulator");
-                let start = StartOptions { log_file: Some(dir.join("logs/emulator.log")), ..StartOptions::default() };
+                progress(&format!("starting the {} emulator", options.backend.name()));
+                let start = StartOptions {
+                    backend: options.backend,
+                    log_file: Some(dir.join("logs/emulator.log")),
+                    ..StartOptions::default()
+                };
                 Some(Emulator::start(&start)?)
             }
         };
@@ -161,7 +167,7 @@ impl Platform {
                 ("FARE_NAMESPACE".to_owned(), options.namespace.as_str().to_owned()),
                 ("FARE_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
             ]);
-            if let Some(endpoint) = endpoint {
+            if let Some(endpoint) = endpoint.filter(|e| *e != crate::AWS) {
                 env.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
             }
             for ask in &m.asks {

@@ -1,0 +1,213 @@
+//! The probe suite: checks, against one SNS/SQS backend, the behaviours the
+//! platform relies on. No emulator is perfectly faithful; this says which
+//! of ours are, before a scenario fails for the emulator's sake.
+//!
+//! Each probe works in its own throwaway namespace and removes what it made.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use kit::bus::{Bus, Namespace};
+use kit::{CorrelationId, Envelope, EventType};
+
+/// One probe's outcome.
+#[derive(Debug, Clone)]
+pub struct ProbeResult {
+    pub name: &'static str,
+    pub passed: bool,
+    /// What was seen: the evidence on success, the deviation on failure.
+    pub detail: String,
+    pub took: Duration,
+}
+
+/// Runs every probe against the backend at `endpoint` (real AWS if `None`).
+pub async fn run(endpoint: &Option<String>) -> Result<Vec<ProbeResult>, kit::bus::BusError> {
+    let suffix = format!("{:08x}", rand_u32());
+    let ns = Namespace::parse(&format!("doctor-{suffix}")).expect("a valid namespace");
+    let bus = crate::connect(endpoint, &ns).await?;
+    let mut results = Vec::new();
+    for (name, probe) in PROBES {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(Duration::from_secs(30), probe(bus.clone())).await;
+        let (passed, detail) = match outcome {
+            Ok(Ok(detail)) => (true, detail),
+            Ok(Err(detail)) => (false, detail),
+            Err(_) => (false, "no answer within 30s".to_owned()),
+        };
+        results.push(ProbeResult { name, passed, detail, took: started.elapsed() });
+    }
+    cleanup(&bus).await;
+    Ok(results)
+}
+
+type Probe = fn(Bus) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
+
+const PROBES: &[(&str, Probe)] = &[
+    ("raw delivery keeps body and attributes", |bus| Box::pin(raw_delivery(bus))),
+    ("filter policy drops non-matching events", |bus| Box::pin(filter_policy(bus))),
+    ("visibility timeout redelivers", |bus| Box::pin(redelivery(bus))),
+    ("dead-letter queue after maxReceiveCount", |bus| Box::pin(dead_letter(bus))),
+];
+
+fn rand_u32() -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+fn e<E: std::error::Error + 'static>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |err| format!("{what}: {}", kit::error_chain(&err))
+}
+
+async fn queue(bus: &Bus, name: &str, attrs: &[(QueueAttributeName, String)]) -> Result<(String, String), String> {
+    let mut req = bus.sqs.create_queue().queue_name(format!("{}-{name}", bus.namespace));
+    for (k, v) in attrs {
+        req = req.attributes(k.clone(), v);
+    }
+    let url = req.send().await.map_err(e("CreateQueue"))?.queue_url.unwrap_or_default();
+    let arn = bus
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(e("GetQueueAttributes"))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .unwrap_or_default();
+    Ok((url, arn))
+}
+
+async fn subscribed_queue(bus: &Bus, event: &EventType, filter: Option<&str>) -> Result<String, String> {
+    let topic = bus.sns.create_topic().name(bus.namespace.topic(event)).send().await.map_err(e("CreateTopic"))?;
+    let (url, arn) = queue(bus, "probe", &[]).await?;
+    let mut sub = bus
+        .sns
+        .subscribe()
+        .topic_arn(topic.topic_arn.unwrap_or_default())
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true");
+    if let Some(filter) = filter {
+        sub = sub.attributes("FilterPolicy", filter);
+    }
+    sub.send().await.map_err(e("Subscribe"))?;
+    Ok(url)
+}
+
+async fn receive(bus: &Bus, url: &str, wait: i32, visibility: Option<i32>) -> Result<Vec<aws_sdk_sqs::types::Message>, String> {
+    let mut req = bus
+        .sqs
+        .receive_message()
+        .queue_url(url)
+        .wait_time_seconds(wait)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount);
+    if let Some(v) = visibility {
+        req = req.visibility_timeout(v);
+    }
+    Ok(req.send().await.map_err(e("ReceiveMessage"))?.messages.unwrap_or_default())
+}
+
+fn event(kind: &str) -> Envelope {
+    Envelope::new("doctor", EventType::parse(kind).expect("valid"), CorrelationId::generate(), None, &"probe").expect("serialises")
+}
+
+async fn raw_delivery(bus: Bus) -> Result<String, String> {
+    let sent = event("probe.raw");
+    let url = subscribed_queue(&bus, &sent.event_type, None).await?;
+    bus.publisher("doctor").publish(&sent).await.map_err(|err| err.to_string())?;
+    let got = receive(&bus, &url, 5, None).await?;
+    let m = got.first().ok_or("nothing arrived within 5s")?;
+    let body = m.body.clone().unwrap_or_default();
+    let back = Envelope::from_json(&body).map_err(|_| format!("the body is not the raw envelope: {body:.120}"))?;
+    if back.id != sent.id {
+        return Err("a different message arrived".into());
+    }
+    let attrs = m.message_attributes.clone().unwrap_or_default();
+    let missing: Vec<&str> =
+        ["event_type", "correlation_id", "traceparent"].into_iter().filter(|k| !attrs.contains_key(*k)).collect();
+    if missing.is_empty() { Ok("body raw, 3 attributes kept".into()) } else { Err(format!("attributes lost: {missing:?}")) }
+}
+
+async fn filter_policy(bus: Bus) -> Result<String, String> {
+    let wanted = event("probe.wanted");
+    let url = subscribed_queue(&bus, &wanted.event_type, Some(r#"{"correlation_id": ["keep"]}"#)).await?;
+    let publisher = bus.publisher("doctor");
+    let mut keep = wanted.clone();
+    keep.correlation_id = CorrelationId::parse("keep").expect("valid");
+    publisher.publish(&wanted).await.map_err(|err| err.to_string())?;
+    publisher.publish(&keep).await.map_err(|err| err.to_string())?;
+    let mut ids = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        for m in receive(&bus, &url, 1, None).await? {
+            ids.push(Envelope::from_json(&m.body.unwrap_or_default()).map(|e| e.id).map_err(|err| err.to_string())?);
+        }
+    }
+    match ids.as_slice() {
+        [id] if *id == keep.id => Ok("1 of 2 delivered, the matching one".into()),
+        _ => Err(format!("{} delivered; expected only the matching one", ids.len())),
+    }
+}
+
+async fn redelivery(bus: Bus) -> Result<String, String> {
+    let (url, _) = queue(&bus, "redeliver", &[]).await?;
+    bus.sqs.send_message().queue_url(&url).message_body("again").send().await.map_err(e("SendMessage"))?;
+    let first = receive(&bus, &url, 2, Some(1)).await?;
+    if first.len() != 1 {
+        return Err(format!("{} messages on first receive", first.len()));
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Some(m) = receive(&bus, &url, 1, Some(30)).await?.first() {
+            let count = m
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .cloned()
+                .unwrap_or_default();
+            return Ok(format!("back after {:.1}s, receive count {count}", started.elapsed().as_secs_f64()));
+        }
+    }
+    Err("not redelivered within 5s of a 1s visibility timeout".into())
+}
+
+async fn dead_letter(bus: Bus) -> Result<String, String> {
+    let (dlq_url, dlq_arn) = queue(&bus, "dlq", &[]).await?;
+    let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string();
+    let (url, _) = queue(&bus, "main", &[(QueueAttributeName::RedrivePolicy, policy)]).await?;
+    bus.sqs.send_message().queue_url(&url).message_body("poison").send().await.map_err(e("SendMessage"))?;
+    for attempt in 1..=2 {
+        if receive(&bus, &url, 2, Some(0)).await?.is_empty() {
+            return Err(format!("attempt {attempt}: the message was not there"));
+        }
+    }
+    let after = receive(&bus, &url, 1, Some(0)).await?;
+    if !after.is_empty() {
+        return Err("still on the queue after 2 receives".into());
+    }
+    let dead = receive(&bus, &dlq_url, 2, None).await?;
+    match dead.first().and_then(|m| m.body.as_deref()) {
+        Some("poison") => Ok("moved after 2 receives".into()),
+        _ => Err("not in the dead-letter queue after 2 receives".into()),
+    }
+}
+
+/// Deletes what the probes made (everything in the throwaway namespace).
+async fn cleanup(bus: &Bus) {
+    let prefix = format!("{}-", bus.namespace);
+    if let Ok(out) = bus.sqs.list_queues().queue_name_prefix(&prefix).send().await {
+        for url in out.queue_urls.unwrap_or_default() {
+            let _ = bus.sqs.delete_queue().queue_url(url).send().await;
+        }
+    }
+    if let Ok(out) = bus.sns.list_topics().send().await {
+        for arn in out.topics.unwrap_or_default().into_iter().filter_map(|t| t.topic_arn) {
+            if arn.rsplit(':').next().is_some_and(|n| n.starts_with(&prefix)) {
+                let _ = bus.sns.delete_topic().topic_arn(arn).send().await;
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The tracking service against a real moto and a wiremock carrier.
+
+use std::time::{Duration, Instant};
+
+use kit::testing::{TestApp, TestSpec};
+use kit::{Config, CorrelationId, Envelope, EventType};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SPEC: TestSpec = TestSpec {
+    service: "tracking",
+    listens: &["shipment.requested"],
+    publishes: &["package.delivered"],
+    max_receive_count: 3,
+};
+
+/// The service with a carrier it can be told what to answer.
+struct Fixture<B> {
+    app: TestApp<B>,
+    carrier: MockServer,
+}
+
+async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> {
+    let carrier = MockServer::start().await;
+    let config = Config::defaults(tracking::NAME, tracking::DEFAULTS)
+        .with("CARRIER_URL", carrier.uri())
+        .with("TRACKING_POLL_INTERVAL_MS", "50");
+    let app = TestApp::spawn(SPEC, config, tracking::build).await;
+    Fixture { app, carrier }
+}
+
+fn shipment_requested(tracking_number: &str) -> Envelope {
+    let data = json!({
+        "order_id": format!("o-{tracking_number}"), "user_id": "u-1",
+        "shipment_id": format!("s-{tracking_number}"), "tracking_number": tracking_number, "carrier": "fedex-like"
+    });
+    Envelope::new(
+        "fulfillment",
+        EventType::parse("shipment.requested").unwrap(),
+        CorrelationId::generate(),
+        None,
+        &data,
+    )
+    .unwrap()
+}
+
+fn in_transit(tracking_number: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(
+        json!({"tracking_number": tracking_number, "status": "in_transit", "delivered_at": null}),
+    )
+}
+
+fn delivered(tracking_number: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(
+        json!({"tracking_number": tracking_number, "status": "delivered", "delivered_at": "2030-01-02T03:04:05Z"}),
+    )
+}
+
+/// The carrier answers `first` `n` times for `tracking_number`, then `then`.
+async fn carrier_answers(
+    carrier: &MockServer,
+    tracking_number: &str,
+    first: ResponseTemplate,
+    n: u64,
+    then: ResponseTemplate,
+) {
+    let route = format!("/tracking/{tracking_number}");
+    Mock::given(method("GET"))
+        .and(path(&route))
+        .respond_with(first)
+        .up_to_n_times(n)
+        .with_priority(1)
+        .mount(carrier)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&route))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(carrier)
+        .await;
+}
+
+async fn shipment<B>(app: &TestApp<B>, tracking_number: &str) -> Value
+where
+    B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
+{
+    let resp = app
+        .get(&format!("/shipments/{tracking_number}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "shipment {tracking_number}");
+    resp.json().await.unwrap()
+}
+
+/// The domain work `/pending` reports: shipments in transit.
+async fn pending_work<B>(app: &TestApp<B>) -> u64
+where
+    B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
+{
+    let body: Value = app
+        .get("/pending")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["work"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no work count in {body}"))
+}
+
+/// Polls the shipment until `done` holds for it.
+async fn wait_for_shipment<B>(
+    app: &TestApp<B>,
+    tracking_number: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value
+where
+    B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let resp = app
+            .get(&format!("/shipments/{tracking_number}"))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 200 {
+            let body: Value = resp.json().await.unwrap();
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "shipment {tracking_number} never got there: {body}"
+            );
+        } else {
+            assert!(
+                Instant::now() < deadline,
+                "shipment {tracking_number} never recorded: {}",
+                resp.status()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_after_some_polls_is_announced_once_in_its_chain() {
+    let f = spawn_app().await;
+    carrier_answers(&f.carrier, "T1", in_transit("T1"), 3, delivered("T1")).await;
+    let requested = shipment_requested("T1");
+    f.app.bus.deliver(&requested).await;
+    let event = f.app.bus.published("package.delivered").await;
+    assert_eq!(event.correlation_id, requested.correlation_id);
+    assert_eq!(event.causation_id, Some(requested.id.to_string()));
+    assert_eq!(event.producer, "tracking");
+    assert_eq!(
+        event.data,
+        json!({"order_id": "o-T1", "user_id": "u-1", "shipment_id": "s-T1", "tracking_number": "T1", "delivered_at": "2030-01-02T03:04:05Z"})
+    );
+    let body = shipment(&f.app, "T1").await;
+    assert_eq!(body["status"], "delivered");
+    assert_eq!(body["delivered_at"], "2030-01-02T03:04:05Z");
+    assert_eq!(body["shipment_id"], "s-T1");
+    assert_eq!(body["order_id"], "o-T1");
+    // Three answers in transit, one delivered, and no more questions after that.
+    assert_eq!(body["polls"], 4, "{body}");
+    assert!(f.app.bus.all_published().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_carrier_that_fails_for_a_while_still_gets_the_delivery_through() {
+    let f = spawn_app().await;
+    carrier_answers(
+        &f.carrier,
+        "T2",
+        ResponseTemplate::new(503),
+        5,
+        delivered("T2"),
+    )
+    .await;
+    let requested = shipment_requested("T2");
+    f.app.bus.deliver(&requested).await;
+    let event = f.app.bus.published("package.delivered").await;
+    assert_eq!(event.causation_id, Some(requested.id.to_string()));
+    let body = shipment(&f.app, "T2").await;
+    assert_eq!(body["status"], "delivered");
+    assert!(body["polls"].as_i64().unwrap() >= 6, "{body}");
+}
+
+#[tokio::test]
+async fn an_answer_that_does_not_fit_is_polled_again() {
+    let f = spawn_app().await;
+    let unfit = ResponseTemplate::new(200)
+        .set_body_json(json!({"tracking_number": "T3", "status": "lost"}));
+    carrier_answers(&f.carrier, "T3", unfit, 3, delivered("T3")).await;
+    f.app.bus.deliver(&shipment_requested("T3")).await;
+    f.app.bus.published("package.delivered").await;
+    assert_eq!(shipment(&f.app, "T3").await["polls"], 4);
+}
+
+#[tokio::test]
+async fn duplicates_are_tracked_and_announced_once() {
+    let f = spawn_app().await;
+    carrier_answers(&f.carrier, "T4", in_transit("T4"), 2, delivered("T4")).await;
+    let requested = shipment_requested("T4");
+    f.app.bus.deliver(&requested).await;
+    f.app.bus.deliver(&requested).await;
+    // The same shipment again under a new event id, as a re-published event would be.
+    let mut again = requested.clone();
+    again.id = uuid::Uuid::new_v4();
+    f.app.bus.deliver(&again).await;
+    f.app.bus.wait_idle().await;
+    let first = f.app.bus.published("package.delivered").await;
+    assert_eq!(first.data["tracking_number"], "T4");
+    // A later shipment marks a later round: any second announcement of T4
+    // would have been published before this one.
+    carrier_answers(&f.carrier, "T5", in_transit("T5"), 1, delivered("T5")).await;
+    f.app.bus.deliver(&shipment_requested("T5")).await;
+    let marker = f.app.bus.published("package.delivered").await;
+    assert_eq!(marker.data["tracking_number"], "T5");
+    let rest = f.app.bus.all_published().await;
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[tokio::test]
+async fn tracking_resumes_after_a_restart_and_announces_once() {
+    let mut f = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path("/tracking/T6"))
+        .respond_with(in_transit("T6"))
+        .mount(&f.carrier)
+        .await;
+    let requested = shipment_requested("T6");
+    f.app.bus.deliver(&requested).await;
+    let before = wait_for_shipment(&f.app, "T6", |s| s["polls"].as_i64() >= Some(2)).await;
+    assert_eq!(before["status"], "in_transit");
+    assert_eq!(
+        pending_work(&f.app).await,
+        1,
+        "a shipment in transit is unfinished work"
+    );
+    f.app.stop().await;
+    f.carrier.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/tracking/T6"))
+        .respond_with(delivered("T6"))
+        .mount(&f.carrier)
+        .await;
+    f.app.restart().await;
+    let event = f.app.bus.published("package.delivered").await;
+    assert_eq!(event.correlation_id, requested.correlation_id);
+    assert_eq!(event.causation_id, Some(requested.id.to_string()));
+    let after = shipment(&f.app, "T6").await;
+    assert_eq!(after["status"], "delivered");
+    assert!(
+        after["polls"].as_i64() > before["polls"].as_i64(),
+        "{before} then {after}"
+    );
+    assert!(f.app.bus.all_published().await.is_empty());
+}
+
+#[tokio::test]
+async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_serving() {
+    let f = spawn_app().await;
+    f.app.bus.send_raw("this is not json").await;
+    let mut missing = shipment_requested("T7");
+    missing.data = json!({"order_id": "o-T7"});
+    f.app.bus.deliver(&missing).await;
+    // A tracking number that would change the carrier's URL path.
+    f.app.bus.deliver(&shipment_requested("../admin")).await;
+    f.app.bus.wait_dead_letters(3).await;
+    let dead = f.app.bus.dead_letters().await;
+    assert!(dead.iter().any(|b| b == "this is not json"), "{dead:?}");
+    carrier_answers(&f.carrier, "T8", in_transit("T8"), 1, delivered("T8")).await;
+    f.app.bus.deliver(&shipment_requested("T8")).await;
+    assert_eq!(
+        f.app.bus.published("package.delivered").await.data["tracking_number"],
+        "T8"
+    );
+    assert_eq!(
+        f.app.get("/shipments/T7").send().await.unwrap().status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_poller_stops_on_shutdown_even_while_the_carrier_hangs() {
+    let mut f = spawn_app().await;
+    let hang = in_transit("T9").set_delay(Duration::from_secs(60));
+    Mock::given(method("GET"))
+        .and(path("/tracking/T9"))
+        .respond_with(hang)
+        .mount(&f.carrier)
+        .await;
+    f.app.bus.deliver(&shipment_requested("T9")).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while f
+        .carrier
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the poller never asked the carrier"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), f.app.stop())
+        .await
+        .expect("the service stopped");
+    // Shorter than the carrier client's own timeout: the poll was cancelled.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn bad_and_unknown_tracking_numbers_are_answered() {
+    let f = spawn_app().await;
+    let resp = f.app.get("/shipments/not%20one").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["field"], "tracking_number");
+    let resp = f.app.get("/shipments/T404").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("T404"), "{body}");
+}
