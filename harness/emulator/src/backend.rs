@@ -38,12 +38,12 @@ impl Backend {
         }
     }
 
-    /// The Python that creates the venv: `FARE_PYTHON` if set, else the
-    /// first on PATH that is new enough.
-    pub(crate) fn pythons(self) -> &'static [&'static str] {
+    /// The Python versions that can run the backend, newest first; empty
+    /// means any `python3`.
+    pub(crate) fn python_versions(self) -> &'static [&'static str] {
         match self {
-            Backend::Moto => &["python3"],
-            Backend::LocalStack => &["python3.13", "python3.12"],
+            Backend::Moto => &[],
+            Backend::LocalStack => &["3.13", "3.12"],
         }
     }
 

@@ -65,11 +65,7 @@ fn install(backend: Backend, dir: &Path, progress: &mut dyn FnMut(&str)) -> Resu
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(EmulatorError::io("removing the unfinished", dir))?;
     }
-    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| {
-        let candidates = backend.pythons();
-        let found = candidates.iter().find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()));
-        found.unwrap_or(&candidates[0]).to_string()
-    });
+    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| find_python(backend.python_versions()));
     progress(&format!("creating a virtual environment for {} in {}", backend.name(), dir.display()));
     let mut venv = Command::new(&python);
     venv.arg("-m").arg("venv").arg(dir);
@@ -89,6 +85,40 @@ fn install(backend: Backend, dir: &Path, progress: &mut dyn FnMut(&str)) -> Resu
     File::create(&marker).map_err(EmulatorError::io("creating", &marker))?;
     progress(&format!("{} is installed", backend.name()));
     Ok(())
+}
+
+/// A Python interpreter of one of `versions` (any `python3` if empty): on
+/// PATH first, then among pyenv's installed versions, whose shims refuse to
+/// run a version that is not selected.
+fn find_python(versions: &[&str]) -> String {
+    if versions.is_empty() {
+        return "python3".to_owned();
+    }
+    let works = |p: &str| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success());
+    for v in versions {
+        let name = format!("python{v}");
+        if works(&name) {
+            return name;
+        }
+    }
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+    if let Some(Ok(entries)) = pyenv.map(|root| fs::read_dir(root.join("versions"))) {
+        let mut installed: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        installed.sort();
+        installed.reverse();
+        for v in versions {
+            for dir in &installed {
+                let candidate = dir.join("bin").join(format!("python{v}"));
+                let matches = dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{v}.")));
+                if matches && works(&candidate.to_string_lossy()) {
+                    return candidate.to_string_lossy().into_owned();
+                }
+            }
+        }
+    }
+    format!("python{}", versions[0])
 }
 
 enum RunError {

@@ -210,6 +210,8 @@ async fn refusals_bad_answers_and_poison_go_to_the_dead_letter_queue() {
     app.bus.deliver(&broken).await;
     app.bus.wait_dead_letters(4).await;
     let broken_calls = center.received_requests().await.unwrap_or_default();
+    let refused_calls = broken_calls.iter().filter(|r| String::from_utf8_lossy(&r.body).contains("o-refused")).count();
+    assert_eq!(refused_calls, 1, "a refusal is final: asked once, then dead-lettered");
     assert!(
         broken_calls
             .iter()

@@ -32,6 +32,9 @@ impl Handler for Recorder {
             *n += 1;
             *n
         };
+        if event.data == "never works" {
+            return Err(HandleError::reject("this event can never be handled"));
+        }
         if attempt <= self.fail_first || event.data == "always fails" {
             return Err(HandleError::retry(format!("attempt {attempt} fails on purpose")));
         }
@@ -114,6 +117,18 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
     rig.bus.deliver(&event()).await;
     rig.bus.wait_idle().await;
     assert_eq!(effects(&rig.db).await, 1);
+}
+
+#[tokio::test]
+async fn a_rejected_message_moves_to_the_dead_letter_queue_at_once() {
+    let rig = rig(5, 0, None).await;
+    let e = event_with("never works");
+    rig.bus.deliver(&e).await;
+    rig.bus.wait_dead_letters(1).await;
+    assert_eq!(rig.attempts.lock().unwrap()[&e.id], 1, "one attempt, not max_receive_count");
+    let dead = rig.bus.dead_letters().await;
+    assert_eq!(Envelope::from_json(&dead[0]).unwrap().id, e.id);
+    rig.bus.wait_idle().await;
 }
 
 #[tokio::test]

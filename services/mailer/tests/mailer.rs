@@ -248,12 +248,9 @@ async fn an_unknown_user_or_a_refused_mail_goes_to_the_dead_letter_queue() {
         .await;
     f.app.bus.deliver(&user_registered("u-5")).await;
     f.app.bus.wait_dead_letters(2).await;
-    // Not retried within a receive: a rejected message is made visible at
-    // once and the queue's redrive moves it after max_receive_count receives.
-    assert_eq!(
-        f.provider_requests().await.len(),
-        SPEC.max_receive_count as usize
-    );
+    // A refusal is final: the message moves to the dead-letter queue after
+    // the one attempt, and the provider is asked once.
+    assert_eq!(f.provider_requests().await.len(), 1);
     assert!(f.mails("u-5").await.is_empty());
     assert!(f.app.bus.all_published().await.is_empty());
 }

@@ -2,18 +2,20 @@
 //! after the handler succeeded, retry by visibility timeout with backoff,
 //! and the queue's redrive policy as the only way a message leaves unhandled.
 //!
-//! A failed message is never deleted: its visibility timeout is set to the
-//! retry delay, SQS redelivers it, and after `maxReceiveCount` receives SQS
-//! moves it to the dead-letter queue. A malformed message is made visible at
-//! once so it reaches the dead-letter queue in a few quick receives instead
-//! of blocking anything.
+//! A message that failed for now is never deleted: its visibility timeout is
+//! set to the retry delay, SQS redelivers it, and after `maxReceiveCount`
+//! receives SQS moves it to the dead-letter queue. A message that can never
+//! be handled (malformed, rejected by the handler) is moved to the
+//! dead-letter queue at once, with the reason in a `fare_rejection`
+//! attribute, so a refusal is not repeated `maxReceiveCount` times against a
+//! third party.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -133,6 +135,7 @@ struct Queue {
     name: String,
     url: String,
     max_receive_count: Option<u32>,
+    dead_letter_url: Option<String>,
 }
 
 impl<H: Handler> Consumer<H> {
@@ -247,19 +250,23 @@ impl<H: Handler> Consumer<H> {
                 resource: self.options.queue.clone(),
                 message: crate::error_chain(&e),
             })?;
-        let max_receive_count = attrs
+        let policy = attrs
             .attributes
             .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy).cloned())
             .and_then(|policy| serde_json::from_str::<serde_json::Value>(&policy).ok())
-            .and_then(|policy| {
-                let v = &policy["maxReceiveCount"];
-                v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
+            .unwrap_or_default();
+        let max_receive_count = policy["maxReceiveCount"]
+            .as_u64()
+            .or_else(|| policy["maxReceiveCount"].as_str().and_then(|s| s.parse().ok()))
             .map(|n| n as u32);
-        if max_receive_count.is_none() {
-            tracing::warn!(queue = %self.options.queue, "queue has no redrive policy: a failing message will be retried forever");
-        }
-        Ok(Queue { name: self.options.queue.clone(), url, max_receive_count })
+        let dead_letter_url = match policy["deadLetterTargetArn"].as_str().and_then(|arn| arn.rsplit(':').next()) {
+            Some(name) => Some(self.bus.queue_url(name).await?),
+            None => {
+                tracing::warn!(queue = %self.options.queue, "queue has no redrive policy: a failing message will be retried forever");
+                None
+            }
+        };
+        Ok(Queue { name: self.options.queue.clone(), url, max_receive_count, dead_letter_url })
     }
 }
 
@@ -327,10 +334,46 @@ impl Delivery {
                 self.set_visibility(&receipt, delay).await;
             }
             Err(HandleError::Reject(e)) => {
-                tracing::error!(error = %e, "rejected (attempt {attempt}): it cannot be handled and goes to the dead-letter queue");
-                self.set_visibility(&receipt, 0).await;
+                let reason = crate::error_chain(e.as_ref());
+                if self.dead_letter(&message, &receipt, &reason).await {
+                    tracing::error!(error = reason, "rejected (attempt {attempt}): moved to the dead-letter queue");
+                } else {
+                    // Without a dead-letter queue to move it to, the redrive
+                    // policy takes it after a few quick receives.
+                    tracing::error!(error = reason, "rejected (attempt {attempt}): it goes to the dead-letter queue");
+                    self.set_visibility(&receipt, 0).await;
+                }
             }
         }
+    }
+
+    /// Moves `message` to the dead-letter queue now; `false` if it could not.
+    async fn dead_letter(&self, message: &Message, receipt: &str, reason: &str) -> bool {
+        let Some(dlq) = &self.queue.dead_letter_url else { return false };
+        let mut attributes = message.message_attributes.clone().unwrap_or_default();
+        let reason: String = reason.chars().take(1024).collect();
+        if let Ok(value) = MessageAttributeValue::builder().data_type("String").string_value(reason).build() {
+            attributes.insert("fare_rejection".to_owned(), value);
+        }
+        let sent = self
+            .bus
+            .sqs
+            .send_message()
+            .queue_url(dlq)
+            .message_body(message.body.clone().unwrap_or_default())
+            .set_message_attributes(Some(attributes))
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = crate::error_chain(&e), "could not move the message to the dead-letter queue");
+            return false;
+        }
+        // If this delete fails the message comes back, is rejected again and
+        // lands in the dead-letter queue twice: better than lost.
+        if let Err(e) = self.bus.sqs.delete_message().queue_url(&self.queue.url).receipt_handle(receipt).send().await {
+            tracing::warn!(error = crate::error_chain(&e), "moved to the dead-letter queue, but the original was not deleted");
+        }
+        true
     }
 
     async fn set_visibility(&self, receipt: &str, seconds: i32) {
