@@ -11,12 +11,7 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     #[error("installing {what} into {venv} failed ({status}); last output:\n{output}")]
-    InstallFailed {
-        what: String,
-        venv: PathBuf,
-        status: String,
-        output: String,
-    },
+    InstallFailed { what: String, venv: PathBuf, status: String, output: String },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -27,20 +22,9 @@ pub enum EmulatorError {
     #[error("no free loopback port: {0}")]
     NoPort(#[source] std::io::Error),
     #[error("{backend} exited during start-up ({status}); last log lines from {log}:\n{tail}")]
-    Exited {
-        backend: &'static str,
-        status: String,
-        log: PathBuf,
-        tail: String,
-    },
+    Exited { backend: &'static str, status: String, log: PathBuf, tail: String },
     #[error("{backend} was not ready on {endpoint} after {waited_ms} ms; last log lines from {log}:\n{tail}")]
-    NotReady {
-        backend: &'static str,
-        endpoint: String,
-        waited_ms: u128,
-        log: PathBuf,
-        tail: String,
-    },
+    NotReady { backend: &'static str, endpoint: String, waited_ms: u128, log: PathBuf, tail: String },
 }
 
 impl EmulatorError {

@@ -127,10 +127,7 @@ enum RunError {
 }
 
 fn run(mut cmd: Command, what: &str, venv: &Path) -> Result<(), RunError> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(RunError::Spawn)?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(RunError::Spawn)?;
     if out.status.success() {
         return Ok(());
     }

@@ -50,7 +50,8 @@ const PROBES: &[(&str, Probe)] = &[
 ];
 
 fn rand_u32() -> u32 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     nanos ^ std::process::id().rotate_left(16)
 }
 
@@ -95,7 +96,12 @@ async fn subscribed_queue(bus: &Bus, event: &EventType, filter: Option<&str>) ->
     Ok(url)
 }
 
-async fn receive(bus: &Bus, url: &str, wait: i32, visibility: Option<i32>) -> Result<Vec<aws_sdk_sqs::types::Message>, String> {
+async fn receive(
+    bus: &Bus,
+    url: &str,
+    wait: i32,
+    visibility: Option<i32>,
+) -> Result<Vec<aws_sdk_sqs::types::Message>, String> {
     let mut req = bus
         .sqs
         .receive_message()
@@ -111,7 +117,8 @@ async fn receive(bus: &Bus, url: &str, wait: i32, visibility: Option<i32>) -> Re
 }
 
 fn event(kind: &str) -> Envelope {
-    Envelope::new("doctor", EventType::parse(kind).expect("valid"), CorrelationId::generate(), None, &"probe").expect("serialises")
+    Envelope::new("doctor", EventType::parse(kind).expect("valid"), CorrelationId::generate(), None, &"probe")
+        .expect("serialises")
 }
 
 async fn raw_delivery(bus: Bus) -> Result<String, String> {
@@ -128,7 +135,11 @@ async fn raw_delivery(bus: Bus) -> Result<String, String> {
     let attrs = m.message_attributes.clone().unwrap_or_default();
     let missing: Vec<&str> =
         ["event_type", "correlation_id", "traceparent"].into_iter().filter(|k| !attrs.contains_key(*k)).collect();
-    if missing.is_empty() { Ok("body raw, 3 attributes kept".into()) } else { Err(format!("attributes lost: {missing:?}")) }
+    if missing.is_empty() {
+        Ok("body raw, 3 attributes kept".into())
+    } else {
+        Err(format!("attributes lost: {missing:?}"))
+    }
 }
 
 async fn filter_policy(bus: Bus) -> Result<String, String> {

@@ -99,7 +99,8 @@ impl Manifest {
     }
 
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
         Manifest::parse(path, &text)
     }
 
@@ -114,14 +115,23 @@ impl Manifest {
             && self.name.starts_with(|c: char| c.is_ascii_lowercase())
             && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !good_name {
-            return Err(invalid("name", format!("{:?} is not a service name; expected lower-case letters and digits", self.name)));
+            return Err(invalid(
+                "name",
+                format!("{:?} is not a service name; expected lower-case letters and digits", self.name),
+            ));
         }
         if !self.listens.is_empty() && self.queue.is_none() {
-            return Err(invalid("listens", "a service that listens needs a [queue] table (max_receive_count, visibility_timeout_seconds)".into()));
+            return Err(invalid(
+                "listens",
+                "a service that listens needs a [queue] table (max_receive_count, visibility_timeout_seconds)".into(),
+            ));
         }
         if let Some(q) = self.queue {
             if !(1..=1000).contains(&q.max_receive_count) {
-                return Err(invalid("max_receive_count", format!("{} is out of range; expected 1 to 1000", q.max_receive_count)));
+                return Err(invalid(
+                    "max_receive_count",
+                    format!("{} is out of range; expected 1 to 1000", q.max_receive_count),
+                ));
             }
             if q.visibility_timeout_seconds > 43_200 {
                 return Err(invalid(
@@ -141,9 +151,13 @@ impl Manifest {
                 return Err(invalid("event", format!("{} is listened to twice", l.event)));
             }
         }
-        for (key, env) in self.asks.iter().map(|a| ("asks", &a.env)).chain(self.wraps.iter().map(|w| ("wraps", &w.env))) {
+        for (key, env) in self.asks.iter().map(|a| ("asks", &a.env)).chain(self.wraps.iter().map(|w| ("wraps", &w.env)))
+        {
             if !env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') || env.is_empty() {
-                return Err(invalid(key, format!("env {env:?} is not an environment variable name; expected UPPER_SNAKE_CASE")));
+                return Err(invalid(
+                    key,
+                    format!("env {env:?} is not an environment variable name; expected UPPER_SNAKE_CASE"),
+                ));
             }
         }
         Ok(())
@@ -154,11 +168,8 @@ impl Manifest {
 pub fn load_all(services_dir: &Path) -> Result<Vec<Manifest>, ManifestError> {
     let entries = std::fs::read_dir(services_dir)
         .map_err(|source| ManifestError::Read { path: services_dir.to_owned(), source })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("service.toml"))
-        .filter(|p| p.is_file())
-        .collect();
+    let mut paths: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path().join("service.toml")).filter(|p| p.is_file()).collect();
     paths.sort();
     if paths.is_empty() {
         return Err(ManifestError::None(services_dir.to_owned()));
@@ -214,7 +225,10 @@ mod tests {
         let e = err("name = \"store\"\ndescription = \"d\"\nlistenz = []\n");
         assert!(e.starts_with("services/x/service.toml:3:") && e.contains("unknown field `listenz`"), "{e}");
         let e = err("name = \"store\"\ndescription = \"d\"\n\n[[listens]]\nevent = \"a.b\"\n");
-        assert_eq!(e, "services/x/service.toml:4: `listens`: a service that listens needs a [queue] table (max_receive_count, visibility_timeout_seconds)");
+        assert_eq!(
+            e,
+            "services/x/service.toml:4: `listens`: a service that listens needs a [queue] table (max_receive_count, visibility_timeout_seconds)"
+        );
         let e = err("name = \"store\"\ndescription = \"d\"\n[queue]\nmax_receive_count = 0\n");
         assert!(e.starts_with("services/x/service.toml:4: `max_receive_count`"), "{e}");
         let e = err("name = \"store\"\n");

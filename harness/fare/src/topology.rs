@@ -54,7 +54,11 @@ impl Topology {
                 problems.push(Problem {
                     severity: Severity::Error,
                     path: m.path.clone(),
-                    message: format!("service `{}` is already declared by {}: two services cannot share one queue", m.name, first.path.display()),
+                    message: format!(
+                        "service `{}` is already declared by {}: two services cannot share one queue",
+                        m.name,
+                        first.path.display()
+                    ),
                 });
                 continue;
             }
@@ -77,12 +81,15 @@ impl Topology {
                     problems.push(Problem {
                         severity: Severity::Warning,
                         path: m.path.clone(),
-                        message: format!("publishes {e} but nobody listens; declare it in `terminal` if that is intended"),
+                        message: format!(
+                            "publishes {e} but nobody listens; declare it in `terminal` if that is intended"
+                        ),
                     });
                 }
             }
         }
-        let (errors, warnings): (Vec<Problem>, Vec<Problem>) = problems.into_iter().partition(|p| p.severity == Severity::Error);
+        let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
+            problems.into_iter().partition(|p| p.severity == Severity::Error);
         if errors.is_empty() { Ok((topology, warnings)) } else { Err(TopologyError(errors)) }
     }
 
@@ -132,7 +139,12 @@ impl Topology {
                 out.push_str(&format!("  {} -. asks .-> {}\n", m.name, a.service));
             }
             for w in &m.wraps {
-                out.push_str(&format!("  {} == wraps ==> {}{{{{\"{}\"}}}}\n", m.name, w.third_party.replace('-', "_"), w.third_party));
+                out.push_str(&format!(
+                    "  {} == wraps ==> {}{{{{\"{}\"}}}}\n",
+                    m.name,
+                    w.third_party.replace('-', "_"),
+                    w.third_party
+                ));
             }
         }
         out
@@ -149,8 +161,11 @@ mod tests {
     use std::path::Path;
 
     fn manifest(name: &str, body: &str) -> Manifest {
-        Manifest::parse(Path::new(&format!("services/{name}/service.toml")), &format!("name = \"{name}\"\ndescription = \"d\"\n{body}"))
-            .unwrap()
+        Manifest::parse(
+            Path::new(&format!("services/{name}/service.toml")),
+            &format!("name = \"{name}\"\ndescription = \"d\"\n{body}"),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -171,7 +186,8 @@ mod tests {
         let (_, warnings) = Topology::build(vec![manifest("a", "publishes = [\"x.done\"]\n")]).unwrap();
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].to_string().contains("publishes x.done but nobody listens"));
-        let (_, warnings) = Topology::build(vec![manifest("a", "publishes = [\"x.done\"]\nterminal = [\"x.done\"]\n")]).unwrap();
+        let (_, warnings) =
+            Topology::build(vec![manifest("a", "publishes = [\"x.done\"]\nterminal = [\"x.done\"]\n")]).unwrap();
         assert!(warnings.is_empty());
     }
 }

@@ -51,12 +51,27 @@ async fn apply_converges_and_a_second_apply_changes_nothing() {
     let first = converge(&bus, &full).await;
     let shown: Vec<String> = first.iter().map(|c| c.to_string()).collect();
     assert!(shown.contains(&"+ topic fare-order-placed".to_owned()), "{shown:#?}");
-    assert!(shown.contains(&"+ queue fare-invoice (visibility 30s, dead letters to fare-invoice-dlq after 4 receives)".to_owned()), "{shown:#?}");
-    assert!(shown.iter().any(|c| c.starts_with("+ subscription fare-order-placed -> fare-mailer filter")), "{shown:#?}");
+    assert!(
+        shown.contains(
+            &"+ queue fare-invoice (visibility 30s, dead letters to fare-invoice-dlq after 4 receives)".to_owned()
+        ),
+        "{shown:#?}"
+    );
+    assert!(
+        shown.iter().any(|c| c.starts_with("+ subscription fare-order-placed -> fare-mailer filter")),
+        "{shown:#?}"
+    );
     assert_eq!(pending(&bus, &full).await, Vec::<String>::new(), "a second apply changes nothing");
 
     // An event published by the kit's publisher reaches both listeners.
-    let event = kit::Envelope::new("store", kit::EventType::parse("order.placed").unwrap(), kit::CorrelationId::generate(), None, &1).unwrap();
+    let event = kit::Envelope::new(
+        "store",
+        kit::EventType::parse("order.placed").unwrap(),
+        kit::CorrelationId::generate(),
+        None,
+        &1,
+    )
+    .unwrap();
     bus.publisher("store").publish(&event).await.unwrap();
     for queue in ["fare-invoice", "fare-mailer"] {
         let url = bus.queue_url(queue).await.unwrap();
@@ -66,11 +81,20 @@ async fn apply_converges_and_a_second_apply_changes_nothing() {
     }
 
     // Dropping mailer and changing invoice's queue: plan shows it, apply does it.
-    let smaller = topology(&[("store", STORE), ("invoice", &INVOICE.replace("max_receive_count = 4", "max_receive_count = 4\nvisibility_timeout_seconds = 60"))]);
+    let smaller = topology(&[
+        ("store", STORE),
+        (
+            "invoice",
+            &INVOICE.replace("max_receive_count = 4", "max_receive_count = 4\nvisibility_timeout_seconds = 60"),
+        ),
+    ]);
     let plan = pending(&bus, &smaller).await;
     assert!(plan.contains(&"~ queue fare-invoice: visibility 30s -> 60s".to_owned()), "{plan:#?}");
     assert!(plan.contains(&"- subscription fare-order-placed -> fare-mailer".to_owned()), "{plan:#?}");
-    assert!(plan.contains(&"- queue fare-mailer".to_owned()) && plan.contains(&"- queue fare-mailer-dlq".to_owned()), "{plan:#?}");
+    assert!(
+        plan.contains(&"- queue fare-mailer".to_owned()) && plan.contains(&"- queue fare-mailer-dlq".to_owned()),
+        "{plan:#?}"
+    );
     converge(&bus, &smaller).await;
     assert_eq!(pending(&bus, &smaller).await, Vec::<String>::new());
 }

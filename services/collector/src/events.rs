@@ -16,10 +16,7 @@ pub struct EventHandler {
 impl Handler for EventHandler {
     async fn handle(&self, event: Envelope) -> Result<(), HandleError> {
         let occurred_at = event.occurred_at.format(&Rfc3339).map_err(|e| {
-            HandleError::reject(format!(
-                "occurred_at of {} {} cannot be written: {e}",
-                event.event_type, event.id
-            ))
+            HandleError::reject(format!("occurred_at of {} {} cannot be written: {e}", event.event_type, event.id))
         })?;
         let seen = Seen {
             id: event.id.to_string(),
@@ -31,9 +28,7 @@ impl Handler for EventHandler {
         };
         self.db
             .write(move |tx| {
-                if !inbox::claim(tx, event.id)?
-                    || !store::record(tx, &seen).map_err(StoreError::from)?
-                {
+                if !inbox::claim(tx, event.id)? || !store::record(tx, &seen).map_err(StoreError::from)? {
                     tracing::info!("duplicate delivery; already counted");
                 }
                 Ok::<_, HandleError>(())

@@ -22,11 +22,8 @@ pub const NAME: &str = "collector";
 /// No settings beyond the kit's.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.
 /// No outbox relay: the collector publishes nothing.
@@ -36,11 +33,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
-        .consume(
-            &bus,
-            settings.consumer(&bus, NAME),
-            events::EventHandler { db },
-        )
+        .consume(&bus, settings.consumer(&bus, NAME), events::EventHandler { db })
         .bind(&settings.host, settings.port)
         .await
 }

@@ -8,8 +8,7 @@ use crate::store::Count;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
 const NAME: &str = "fare_events_total";
-const HELP: &str =
-    "Events seen on the platform's bus, by event type and producer, each event counted once.";
+const HELP: &str = "Events seen on the platform's bus, by event type and producer, each event counted once.";
 
 /// The whole `/metrics` page: help, type, then one sample per count.
 pub fn render(counts: &[Count]) -> String {
@@ -57,29 +56,15 @@ mod tests {
     #[test]
     fn renders_help_type_and_one_line_per_count() {
         let counts = [
-            Count {
-                event_type: "order.placed".into(),
-                producer: "store".into(),
-                count: 3,
-            },
-            Count {
-                event_type: "odd.type".into(),
-                producer: "a\"b".into(),
-                count: 1,
-            },
+            Count { event_type: "order.placed".into(), producer: "store".into(), count: 3 },
+            Count { event_type: "odd.type".into(), producer: "a\"b".into(), count: 1 },
         ];
         let page = render(&counts);
         let lines: Vec<&str> = page.lines().collect();
         assert!(lines[0].starts_with("# HELP fare_events_total "), "{page}");
         assert_eq!(lines[1], "# TYPE fare_events_total counter");
-        assert_eq!(
-            lines[2],
-            r#"fare_events_total{type="order.placed",producer="store"} 3"#
-        );
-        assert_eq!(
-            lines[3],
-            r#"fare_events_total{type="odd.type",producer="a\"b"} 1"#
-        );
+        assert_eq!(lines[2], r#"fare_events_total{type="order.placed",producer="store"} 3"#);
+        assert_eq!(lines[3], r#"fare_events_total{type="odd.type",producer="a\"b"} 1"#);
         assert!(page.ends_with('\n'));
         assert_eq!(render(&[]).lines().count(), 2);
     }

@@ -50,15 +50,8 @@ pub fn record(tx: &Transaction<'_>, event: &Seen) -> rusqlite::Result<bool> {
 
 /// Every count, by type then producer.
 pub fn counts(conn: &Connection) -> rusqlite::Result<Vec<Count>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT type, producer, count FROM event_counts ORDER BY type, producer")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Count {
-            event_type: r.get(0)?,
-            producer: r.get(1)?,
-            count: r.get(2)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached("SELECT type, producer, count FROM event_counts ORDER BY type, producer")?;
+    let rows = stmt.query_map([], |r| Ok(Count { event_type: r.get(0)?, producer: r.get(1)?, count: r.get(2)? }))?;
     rows.collect()
 }
 

@@ -25,24 +25,13 @@ trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
 impl<F: AsyncFn(&Config) -> Result<Application, KitError>> Build for F {}
 
 async fn spawn_app() -> TestApp<impl Build> {
-    TestApp::spawn(
-        SPEC,
-        Config::defaults(collector::NAME, collector::DEFAULTS),
-        collector::build,
-    )
-    .await
+    TestApp::spawn(SPEC, Config::defaults(collector::NAME, collector::DEFAULTS), collector::build).await
 }
 
 /// A new chain's first event; the data is not the collector's business.
 fn event(event_type: &str, producer: &str) -> Envelope {
-    Envelope::new(
-        producer,
-        EventType::parse(event_type).unwrap(),
-        CorrelationId::generate(),
-        None,
-        &json!({"n": 1}),
-    )
-    .unwrap()
+    Envelope::new(producer, EventType::parse(event_type).unwrap(), CorrelationId::generate(), None, &json!({"n": 1}))
+        .unwrap()
 }
 
 /// The samples of `/metrics`, after checking its content type and header lines.
@@ -52,26 +41,13 @@ async fn samples(app: &TestApp<impl Build>) -> Vec<String> {
     assert_eq!(resp.headers()["content-type"], "text/plain; version=0.0.4");
     let page = resp.text().await.unwrap();
     let mut lines = page.lines();
-    assert!(
-        lines
-            .next()
-            .is_some_and(|l| l.starts_with("# HELP fare_events_total ")),
-        "{page}"
-    );
-    assert_eq!(
-        lines.next(),
-        Some("# TYPE fare_events_total counter"),
-        "{page}"
-    );
+    assert!(lines.next().is_some_and(|l| l.starts_with("# HELP fare_events_total ")), "{page}");
+    assert_eq!(lines.next(), Some("# TYPE fare_events_total counter"), "{page}");
     lines.map(str::to_owned).collect()
 }
 
 async fn chain(app: &TestApp<impl Build>, correlation_id: &str) -> (u16, Value) {
-    let resp = app
-        .get(&format!("/events?correlation_id={correlation_id}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get(&format!("/events?correlation_id={correlation_id}")).send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
@@ -111,14 +87,9 @@ async fn events_are_counted_by_type_and_producer() {
 #[tokio::test]
 async fn odd_producers_are_escaped_in_labels() {
     let app = spawn_app().await;
-    app.bus
-        .deliver(&event("invoice.issued", "in\"voice\\2\nb"))
-        .await;
+    app.bus.deliver(&event("invoice.issued", "in\"voice\\2\nb")).await;
     app.bus.wait_idle().await;
-    assert_eq!(
-        samples(&app).await,
-        [r#"fare_events_total{type="invoice.issued",producer="in\"voice\\2\nb"} 1"#]
-    );
+    assert_eq!(samples(&app).await, [r#"fare_events_total{type="invoice.issued",producer="in\"voice\\2\nb"} 1"#]);
 }
 
 #[tokio::test]
@@ -128,10 +99,7 @@ async fn a_duplicate_is_counted_once() {
     app.bus.deliver(&placed).await;
     app.bus.deliver(&placed).await;
     app.bus.wait_idle().await;
-    assert_eq!(
-        samples(&app).await,
-        [r#"fare_events_total{type="order.placed",producer="store"} 1"#]
-    );
+    assert_eq!(samples(&app).await, [r#"fare_events_total{type="order.placed",producer="store"} 1"#]);
     let (_, seen) = chain(&app, placed.correlation_id.as_str()).await;
     assert_eq!(seen.as_array().map(Vec::len), Some(1), "{seen}");
 }
@@ -140,40 +108,21 @@ async fn a_duplicate_is_counted_once() {
 async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_counting() {
     let app = spawn_app().await;
     app.bus.send_raw("this is not json").await;
-    app.bus
-        .send_raw(r#"{"id": "not-a-uuid", "type": "order.placed"}"#)
-        .await;
+    app.bus.send_raw(r#"{"id": "not-a-uuid", "type": "order.placed"}"#).await;
     app.bus.wait_dead_letters(2).await;
     let dead = app.bus.dead_letters().await;
     assert!(dead.iter().any(|b| b == "this is not json"), "{dead:?}");
-    app.bus
-        .deliver(&event("package.delivered", "tracking"))
-        .await;
+    app.bus.deliver(&event("package.delivered", "tracking")).await;
     app.bus.wait_idle().await;
-    assert_eq!(
-        samples(&app).await,
-        [r#"fare_events_total{type="package.delivered",producer="tracking"} 1"#]
-    );
+    assert_eq!(samples(&app).await, [r#"fare_events_total{type="package.delivered",producer="tracking"} 1"#]);
 }
 
 #[tokio::test]
 async fn a_chain_is_answered_in_arrival_order() {
     let app = spawn_app().await;
     let placed = event("order.placed", "store");
-    let allocated = placed
-        .follow(
-            "devices",
-            EventType::parse("device.allocated").unwrap(),
-            &json!({}),
-        )
-        .unwrap();
-    let shipped = allocated
-        .follow(
-            "fulfillment",
-            EventType::parse("shipment.requested").unwrap(),
-            &json!({}),
-        )
-        .unwrap();
+    let allocated = placed.follow("devices", EventType::parse("device.allocated").unwrap(), &json!({})).unwrap();
+    let shipped = allocated.follow("fulfillment", EventType::parse("shipment.requested").unwrap(), &json!({})).unwrap();
     let other = event("order.placed", "store");
     for e in [&placed, &other, &allocated, &shipped] {
         app.bus.deliver(e).await;
@@ -184,26 +133,14 @@ async fn a_chain_is_answered_in_arrival_order() {
     assert_eq!(status, 200);
     let seen = seen.as_array().unwrap();
     let ids: Vec<&str> = seen.iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert_eq!(
-        ids,
-        [
-            placed.id.to_string(),
-            allocated.id.to_string(),
-            shipped.id.to_string()
-        ]
-    );
+    assert_eq!(ids, [placed.id.to_string(), allocated.id.to_string(), shipped.id.to_string()]);
     assert_eq!(seen[0]["type"], "order.placed");
     assert_eq!(seen[0]["producer"], "store");
     assert_eq!(seen[0]["causation_id"], Value::Null);
     assert_eq!(seen[2]["causation_id"], allocated.id.to_string());
-    assert!(
-        seen.iter()
-            .all(|e| e["correlation_id"] == placed.correlation_id.as_str())
-    );
+    assert!(seen.iter().all(|e| e["correlation_id"] == placed.correlation_id.as_str()));
     let occurred = seen[1]["occurred_at"].as_str().unwrap();
-    let parsed =
-        time::OffsetDateTime::parse(occurred, &time::format_description::well_known::Rfc3339)
-            .unwrap();
+    let parsed = time::OffsetDateTime::parse(occurred, &time::format_description::well_known::Rfc3339).unwrap();
     assert_eq!(parsed, allocated.occurred_at);
     assert_eq!(chain(&app, "never-seen").await, (200, json!([])));
 }
@@ -228,10 +165,7 @@ async fn counts_and_chains_survive_a_restart() {
     app.restart().await;
     app.bus.deliver(&placed).await;
     app.bus.wait_idle().await;
-    assert_eq!(
-        samples(&app).await,
-        [r#"fare_events_total{type="order.placed",producer="store"} 1"#]
-    );
+    assert_eq!(samples(&app).await, [r#"fare_events_total{type="order.placed",producer="store"} 1"#]);
     let (_, seen) = chain(&app, placed.correlation_id.as_str()).await;
     assert_eq!(seen[0]["id"], placed.id.to_string());
 }

@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct Model(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{value}` is not a model; expected 1 to 64 lower-case letters, digits or '-', starting with a letter"
-)]
+#[error("`{value}` is not a model; expected 1 to 64 lower-case letters, digits or '-', starting with a letter")]
 pub struct BadModel {
     pub value: String,
 }
@@ -24,16 +22,8 @@ impl Model {
     pub fn parse(value: &str) -> Result<Model, BadModel> {
         let ok = (1..=64).contains(&value.len())
             && value.starts_with(|c: char| c.is_ascii_lowercase())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if ok {
-            Ok(Model(value.to_owned()))
-        } else {
-            Err(BadModel {
-                value: value.to_owned(),
-            })
-        }
+            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok { Ok(Model(value.to_owned())) } else { Err(BadModel { value: value.to_owned() }) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -74,16 +64,8 @@ pub struct BadSerial {
 impl Serial {
     pub fn parse(value: &str) -> Result<Serial, BadSerial> {
         let ok = (1..=64).contains(&value.len())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if ok {
-            Ok(Serial(value.to_owned()))
-        } else {
-            Err(BadSerial {
-                value: value.to_owned(),
-            })
-        }
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok { Ok(Serial(value.to_owned())) } else { Err(BadSerial { value: value.to_owned() }) }
     }
 
     /// The serial of the `n`th seeded device of `model`: `phone-basic-0001`.
@@ -140,23 +122,16 @@ impl FromStr for Stock {
     fn from_str(text: &str) -> Result<Stock, BadStock> {
         let mut entries: Vec<(Model, u32)> = Vec::new();
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (model, count) = pair.split_once('=').ok_or_else(|| BadStock::Pair {
-                pair: pair.to_owned(),
-            })?;
+            let (model, count) = pair.split_once('=').ok_or_else(|| BadStock::Pair { pair: pair.to_owned() })?;
             let model = Model::parse(model.trim())?;
             let count = count
                 .trim()
                 .parse::<u32>()
                 .ok()
                 .filter(|n| *n <= MAX_SEEDED)
-                .ok_or_else(|| BadStock::Count {
-                    model: model.to_string(),
-                    count: count.trim().to_owned(),
-                })?;
+                .ok_or_else(|| BadStock::Count { model: model.to_string(), count: count.trim().to_owned() })?;
             if entries.iter().any(|(m, _)| *m == model) {
-                return Err(BadStock::Repeated {
-                    model: model.to_string(),
-                });
+                return Err(BadStock::Repeated { model: model.to_string() });
             }
             entries.push((model, count));
         }
@@ -171,14 +146,7 @@ mod tests {
     #[test]
     fn models_are_lower_case_words() {
         assert!(Model::parse("phone-pro2").is_ok());
-        for bad in [
-            "",
-            "Phone",
-            "-phone",
-            "phone pro",
-            "2phone",
-            &"a".repeat(65),
-        ] {
+        for bad in ["", "Phone", "-phone", "phone pro", "2phone", &"a".repeat(65)] {
             assert!(Model::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -189,36 +157,18 @@ mod tests {
         for bad in ["", "a b", "a/b", &"x".repeat(65)] {
             assert!(Serial::parse(bad).is_err(), "{bad:?} was accepted");
         }
-        assert_eq!(
-            Serial::seeded(&Model::parse("phone-basic").unwrap(), 7).as_str(),
-            "phone-basic-0007"
-        );
+        assert_eq!(Serial::seeded(&Model::parse("phone-basic").unwrap(), 7).as_str(), "phone-basic-0007");
     }
 
     #[test]
     fn stock_parses_pairs_and_names_what_is_wrong() {
         let stock: Stock = " phone-basic=50, phone-pro=0 ,".parse().unwrap();
         assert_eq!(stock.entries().len(), 2);
-        assert_eq!(
-            stock.entries()[0],
-            (Model::parse("phone-basic").unwrap(), 50)
-        );
+        assert_eq!(stock.entries()[0], (Model::parse("phone-basic").unwrap(), 50));
         assert_eq!("".parse::<Stock>().unwrap(), Stock::default());
-        assert!(matches!(
-            "phone".parse::<Stock>(),
-            Err(BadStock::Pair { .. })
-        ));
-        assert!(matches!(
-            "Phone=1".parse::<Stock>(),
-            Err(BadStock::Model(_))
-        ));
-        assert!(matches!(
-            "phone=-1".parse::<Stock>(),
-            Err(BadStock::Count { .. })
-        ));
-        assert!(matches!(
-            "phone=1,phone=2".parse::<Stock>(),
-            Err(BadStock::Repeated { .. })
-        ));
+        assert!(matches!("phone".parse::<Stock>(), Err(BadStock::Pair { .. })));
+        assert!(matches!("Phone=1".parse::<Stock>(), Err(BadStock::Model(_))));
+        assert!(matches!("phone=-1".parse::<Stock>(), Err(BadStock::Count { .. })));
+        assert!(matches!("phone=1,phone=2".parse::<Stock>(), Err(BadStock::Repeated { .. })));
     }
 }

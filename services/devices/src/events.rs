@@ -52,17 +52,11 @@ pub struct OrderPlacedHandler {
 impl Handler for OrderPlacedHandler {
     async fn handle(&self, event: Envelope) -> Result<(), HandleError> {
         if event.event_type.as_str() != "order.placed" {
-            return Err(HandleError::reject(format!(
-                "devices does not handle {}",
-                event.event_type
-            )));
+            return Err(HandleError::reject(format!("devices does not handle {}", event.event_type)));
         }
         let order: OrderPlaced = event.data_as()?;
         if order.order_id.is_empty() {
-            return Err(HandleError::reject(format!(
-                "{} {} has an empty order_id",
-                event.event_type, event.id
-            )));
+            return Err(HandleError::reject(format!("{} {} has an empty order_id", event.event_type, event.id)));
         }
         self.db
             .write(move |tx| {

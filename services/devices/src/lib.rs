@@ -23,14 +23,10 @@ pub const NAME: &str = "devices";
 
 pub const DEFAULTS: &[(&str, &str)] = &[("DEVICES_STOCK", "phone-basic=50,phone-pro=20")];
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
-const STOCK_EXPECTED: &str =
-    "comma-separated model=count pairs such as `phone-basic=50,phone-pro=20`";
+const STOCK_EXPECTED: &str = "comma-separated model=count pairs such as `phone-basic=50,phone-pro=20`";
 
 /// Builds the service from its configuration, seeding the stock; binds but
 /// does not run it.
@@ -38,19 +34,13 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let stock = stock(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
-    let added = db
-        .write(move |tx| store::seed(tx, &stock).map_err(StoreError::from))
-        .await?;
+    let added = db.write(move |tx| store::seed(tx, &stock).map_err(StoreError::from)).await?;
     tracing::info!(added, "stock seeded");
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
         .relay(&bus)
-        .consume(
-            &bus,
-            settings.consumer(&bus, NAME),
-            events::OrderPlacedHandler { db },
-        )
+        .consume(&bus, settings.consumer(&bus, NAME), events::OrderPlacedHandler { db })
         .bind(&settings.host, settings.port)
         .await
 }
@@ -58,15 +48,12 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
 /// `DEVICES_STOCK`; the kit's error names the key and the value, the log
 /// line says which pair is wrong.
 fn stock(config: &Config) -> Result<Stock, KitError> {
-    config
-        .parse_opt::<Stock>("DEVICES_STOCK", STOCK_EXPECTED)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| {
-            if let Some(Err(detail)) = config.get("DEVICES_STOCK").map(str::parse::<Stock>) {
-                tracing::error!(%detail, "DEVICES_STOCK is not valid");
-            }
-            KitError::from(e)
-        })
+    config.parse_opt::<Stock>("DEVICES_STOCK", STOCK_EXPECTED).map(Option::unwrap_or_default).map_err(|e| {
+        if let Some(Err(detail)) = config.get("DEVICES_STOCK").map(str::parse::<Stock>) {
+            tracing::error!(%detail, "DEVICES_STOCK is not valid");
+        }
+        KitError::from(e)
+    })
 }
 
 #[cfg(test)]
@@ -77,10 +64,7 @@ mod tests {
     fn a_bad_stock_names_the_key() {
         let config = Config::defaults(NAME, DEFAULTS).with("DEVICES_STOCK", "phone-basic=lots");
         let err = stock(&config).unwrap_err().to_string();
-        assert!(
-            err.starts_with("DEVICES_STOCK=\"phone-basic=lots\""),
-            "{err}"
-        );
+        assert!(err.starts_with("DEVICES_STOCK=\"phone-basic=lots\""), "{err}");
         let default = stock(&Config::defaults(NAME, DEFAULTS)).unwrap();
         assert_eq!(default.entries().len(), 2);
     }

@@ -34,8 +34,7 @@ pub enum Allocation {
 
 /// Adds the seeded devices that are missing; returns how many were added.
 pub fn seed(tx: &Transaction<'_>, stock: &Stock) -> rusqlite::Result<usize> {
-    let mut stmt =
-        tx.prepare_cached("INSERT OR IGNORE INTO devices (id, model, serial) VALUES (?1, ?2, ?3)")?;
+    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO devices (id, model, serial) VALUES (?1, ?2, ?3)")?;
     let mut added = 0;
     for (model, count) in stock.entries() {
         for n in 1..=*count {
@@ -47,41 +46,21 @@ pub fn seed(tx: &Transaction<'_>, stock: &Stock) -> rusqlite::Result<usize> {
 }
 
 /// Adds one device; `None` if its serial is taken.
-pub fn insert(
-    tx: &Transaction<'_>,
-    model: &Model,
-    serial: &Serial,
-) -> rusqlite::Result<Option<Device>> {
+pub fn insert(tx: &Transaction<'_>, model: &Model, serial: &Serial) -> rusqlite::Result<Option<Device>> {
     let id = new_id();
     let n = tx.execute(
         "INSERT OR IGNORE INTO devices (id, model, serial) VALUES (?1, ?2, ?3)",
         rusqlite::params![id, model.as_str(), serial.as_str()],
     )?;
-    Ok((n == 1).then(|| Device {
-        id,
-        model: model.to_string(),
-        serial: serial.as_str().to_owned(),
-        order_id: None,
-    }))
+    Ok((n == 1).then(|| Device { id, model: model.to_string(), serial: serial.as_str().to_owned(), order_id: None }))
 }
 
 /// Gives `order_id` one available device of `model`, unless the order was
 /// decided before, or records that there was none.
 pub fn allocate(tx: &Transaction<'_>, order_id: &str, model: &str) -> rusqlite::Result<Allocation> {
-    let held = tx
-        .query_row(
-            "SELECT 1 FROM devices WHERE order_id = ?1",
-            [order_id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let held = tx.query_row("SELECT 1 FROM devices WHERE order_id = ?1", [order_id], |_| Ok(())).optional()?.is_some();
     let failed = tx
-        .query_row(
-            "SELECT 1 FROM allocation_failures WHERE order_id = ?1",
-            [order_id],
-            |_| Ok(()),
-        )
+        .query_row("SELECT 1 FROM allocation_failures WHERE order_id = ?1", [order_id], |_| Ok(()))
         .optional()?
         .is_some();
     if held || failed {
@@ -113,13 +92,8 @@ pub fn inventory(conn: &Connection) -> rusqlite::Result<Vec<ModelCount>> {
     let mut stmt = conn.prepare_cached(
         "SELECT model, count(*) - count(order_id), count(order_id) FROM devices GROUP BY model ORDER BY model",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ModelCount {
-            model: r.get(0)?,
-            available: r.get(1)?,
-            allocated: r.get(2)?,
-        })
-    })?;
+    let rows =
+        stmt.query_map([], |r| Ok(ModelCount { model: r.get(0)?, available: r.get(1)?, allocated: r.get(2)? }))?;
     rows.collect()
 }
 

@@ -32,14 +32,7 @@ fn order_placed(order_id: &str, model: &str) -> Envelope {
         "order_id": order_id, "user_id": "u-1", "model": model,
         "price_cents": 19900, "currency": "EUR", "shipping_address": address()
     });
-    Envelope::new(
-        "store",
-        EventType::parse("order.placed").unwrap(),
-        CorrelationId::generate(),
-        None,
-        &data,
-    )
-    .unwrap()
+    Envelope::new("store", EventType::parse("order.placed").unwrap(), CorrelationId::generate(), None, &data).unwrap()
 }
 
 /// `(available, allocated)` of `model`.
@@ -47,14 +40,8 @@ async fn stock_of(app: &TestApp<impl Build>, model: &str) -> (u64, u64) {
     let resp = app.get("/inventory").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let list: Vec<Value> = resp.json().await.unwrap();
-    let row = list
-        .iter()
-        .find(|r| r["model"] == model)
-        .unwrap_or_else(|| panic!("no {model} in {list:?}"));
-    (
-        row["available"].as_u64().unwrap(),
-        row["allocated"].as_u64().unwrap(),
-    )
+    let row = list.iter().find(|r| r["model"] == model).unwrap_or_else(|| panic!("no {model} in {list:?}"));
+    (row["available"].as_u64().unwrap(), row["allocated"].as_u64().unwrap())
 }
 
 async fn add_device(app: &TestApp<impl Build>, body: Value) -> (u16, Value) {
@@ -75,11 +62,7 @@ async fn an_order_gets_a_device_in_its_chain() {
     assert_eq!(allocated.data["user_id"], "u-1");
     assert_eq!(allocated.data["model"], "phone-pro");
     assert_eq!(allocated.data["serial"], "phone-pro-0001");
-    assert!(
-        allocated.data["device_id"]
-            .as_str()
-            .is_some_and(|id| !id.is_empty())
-    );
+    assert!(allocated.data["device_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(allocated.data["shipping_address"], address());
     assert_eq!(stock_of(&app, "phone-pro").await, (1, 1));
     assert_eq!(stock_of(&app, "phone-basic").await, (3, 0));
@@ -94,10 +77,7 @@ async fn an_order_for_a_model_out_of_stock_fails_in_its_chain() {
         let failed = app.bus.published("device.allocation_failed").await;
         assert_eq!(failed.correlation_id, placed.correlation_id);
         assert_eq!(failed.causation_id, Some(placed.id.to_string()));
-        assert_eq!(
-            failed.data,
-            json!({"order_id": order, "user_id": "u-1", "model": model, "reason": "out_of_stock"})
-        );
+        assert_eq!(failed.data, json!({"order_id": order, "user_id": "u-1", "model": model, "reason": "out_of_stock"}));
     }
     assert_eq!(stock_of(&app, "phone-basic").await, (1, 0));
 }
@@ -106,9 +86,7 @@ async fn an_order_for_a_model_out_of_stock_fails_in_its_chain() {
 async fn twelve_orders_for_five_devices_allocate_each_device_once() {
     let app = spawn_app("phone-basic=5").await;
     for n in 0..12 {
-        app.bus
-            .deliver(&order_placed(&format!("o-{n}"), "phone-basic"))
-            .await;
+        app.bus.deliver(&order_placed(&format!("o-{n}"), "phone-basic")).await;
     }
     let mut serials = HashSet::new();
     let mut orders = HashSet::new();
@@ -163,17 +141,12 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_serving() {
 #[tokio::test]
 async fn devices_are_added_once_and_bad_input_is_named() {
     let app = spawn_app("phone-basic=1").await;
-    let (status, device) =
-        add_device(&app, json!({"model": "phone-fold", "serial": "FOLD-1"})).await;
+    let (status, device) = add_device(&app, json!({"model": "phone-fold", "serial": "FOLD-1"})).await;
     assert_eq!(status, 201, "{device}");
-    assert_eq!(
-        (device["model"].as_str(), device["serial"].as_str()),
-        (Some("phone-fold"), Some("FOLD-1"))
-    );
+    assert_eq!((device["model"].as_str(), device["serial"].as_str()), (Some("phone-fold"), Some("FOLD-1")));
     assert_eq!(device["order_id"], Value::Null);
     for taken in ["FOLD-1", "phone-basic-0001"] {
-        let (status, body) =
-            add_device(&app, json!({"model": "phone-fold", "serial": taken})).await;
+        let (status, body) = add_device(&app, json!({"model": "phone-fold", "serial": taken})).await;
         assert_eq!(status, 409, "{body}");
         assert!(body["error"].as_str().unwrap().contains(taken), "{body}");
     }
@@ -191,10 +164,7 @@ async fn devices_are_added_once_and_bad_input_is_named() {
     assert_eq!(stock_of(&app, "phone-fold").await, (1, 0));
     let order = order_placed("o-1", "phone-fold");
     app.bus.deliver(&order).await;
-    assert_eq!(
-        app.bus.published("device.allocated").await.data["serial"],
-        "FOLD-1"
-    );
+    assert_eq!(app.bus.published("device.allocated").await.data["serial"], "FOLD-1");
 }
 
 #[tokio::test]

@@ -74,21 +74,13 @@ impl FulfillmentCenter {
     /// `FULFILLMENT_CENTER_URL` (required), `FULFILLMENT_CENTER_TIMEOUT_MS`
     /// (5000), `FULFILLMENT_CENTER_ATTEMPTS` (3), `FULFILLMENT_CENTER_BACKOFF_MS` (100).
     pub fn from_config(config: &Config) -> Result<FulfillmentCenter, KitError> {
-        let url: reqwest::Url = config.parse(
-            "FULFILLMENT_CENTER_URL",
-            "the fulfillment center's base URL",
-        )?;
+        let url: reqwest::Url = config.parse("FULFILLMENT_CENTER_URL", "the fulfillment center's base URL")?;
         let ms = |key, default| -> Result<Duration, KitError> {
             let value = config.parse_opt::<NonZeroU64>(key, "a positive number of milliseconds")?;
-            Ok(Duration::from_millis(
-                value.map_or(default, NonZeroU64::get),
-            ))
+            Ok(Duration::from_millis(value.map_or(default, NonZeroU64::get)))
         };
         let attempts = config
-            .parse_opt::<NonZeroU32>(
-                "FULFILLMENT_CENTER_ATTEMPTS",
-                "a positive number of attempts",
-            )?
+            .parse_opt::<NonZeroU32>("FULFILLMENT_CENTER_ATTEMPTS", "a positive number of attempts")?
             .map_or(3, NonZeroU32::get);
         let options = ClientOptions {
             timeout: ms("FULFILLMENT_CENTER_TIMEOUT_MS", 5000)?,
@@ -120,18 +112,10 @@ impl FulfillmentCenter {
                 .client
                 .parse::<Accepted>(Method::POST, PATH, resp)
                 .await
-                .map_err(|e| CenterError::BadAnswer {
-                    message: kit::error_chain(&e),
-                })?;
+                .map_err(|e| CenterError::BadAnswer { message: kit::error_chain(&e) })?;
             return check(accepted);
         }
-        let body: String = resp
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(500)
-            .collect();
+        let body: String = resp.text().await.unwrap_or_default().chars().take(500).collect();
         if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS {
             return Err(CenterError::Busy { status, body });
         }
@@ -142,11 +126,8 @@ impl FulfillmentCenter {
 /// The ids travel on in events and into the carrier's URLs: refuse what
 /// would break them there rather than later.
 fn check(accepted: Accepted) -> Result<Accepted, CenterError> {
-    let id_like = |s: &str| {
-        (1..=128).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    };
+    let id_like =
+        |s: &str| (1..=128).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     let bad = |field: &str, value: &str| CenterError::BadAnswer {
         message: format!("{field} `{value}`, which is not a usable id"),
     };
@@ -168,58 +149,30 @@ mod tests {
     use super::*;
 
     fn accepted(shipment_id: &str, tracking_number: &str, carrier: &str) -> Accepted {
-        Accepted {
-            shipment_id: shipment_id.into(),
-            tracking_number: tracking_number.into(),
-            carrier: carrier.into(),
-        }
+        Accepted { shipment_id: shipment_id.into(), tracking_number: tracking_number.into(), carrier: carrier.into() }
     }
 
     #[test]
     fn answers_with_unusable_ids_are_refused() {
         assert!(check(accepted("s-1", "TRK.0001_a", "Post NL")).is_ok());
-        for (s, t, c) in [
-            ("", "T1", "c"),
-            ("s 1", "T1", "c"),
-            ("s1", "T/1", "c"),
-            ("s1", "T1", " "),
-            ("s1", "T1", "a\nb"),
-        ] {
-            assert!(
-                check(accepted(s, t, c)).is_err(),
-                "{s:?} {t:?} {c:?} was accepted"
-            );
+        for (s, t, c) in
+            [("", "T1", "c"), ("s 1", "T1", "c"), ("s1", "T/1", "c"), ("s1", "T1", " "), ("s1", "T1", "a\nb")]
+        {
+            assert!(check(accepted(s, t, c)).is_err(), "{s:?} {t:?} {c:?} was accepted");
         }
     }
 
     #[test]
     fn settings_must_be_positive_and_the_url_set() {
         let base = Config::defaults("fulfillment", &[]);
-        let err = FulfillmentCenter::from_config(&base)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("FULFILLMENT_CENTER_URL is not set"),
-            "{err}"
-        );
+        let err = FulfillmentCenter::from_config(&base).unwrap_err().to_string();
+        assert!(err.starts_with("FULFILLMENT_CENTER_URL is not set"), "{err}");
         let with_url = base.with("FULFILLMENT_CENTER_URL", "http://127.0.0.1:1");
         assert!(FulfillmentCenter::from_config(&with_url).is_ok());
-        let err = FulfillmentCenter::from_config(
-            &with_url.clone().with("FULFILLMENT_CENTER_ATTEMPTS", "0"),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("FULFILLMENT_CENTER_ATTEMPTS=\"0\""),
-            "{err}"
-        );
         let err =
-            FulfillmentCenter::from_config(&with_url.with("FULFILLMENT_CENTER_TIMEOUT_MS", "soon"))
-                .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("FULFILLMENT_CENTER_TIMEOUT_MS=\"soon\""),
-            "{err}"
-        );
+            FulfillmentCenter::from_config(&with_url.clone().with("FULFILLMENT_CENTER_ATTEMPTS", "0")).unwrap_err();
+        assert!(err.to_string().starts_with("FULFILLMENT_CENTER_ATTEMPTS=\"0\""), "{err}");
+        let err = FulfillmentCenter::from_config(&with_url.with("FULFILLMENT_CENTER_TIMEOUT_MS", "soon")).unwrap_err();
+        assert!(err.to_string().starts_with("FULFILLMENT_CENTER_TIMEOUT_MS=\"soon\""), "{err}");
     }
 }

@@ -36,27 +36,17 @@ pub struct DeviceAllocatedHandler {
 impl Handler for DeviceAllocatedHandler {
     async fn handle(&self, event: Envelope) -> Result<(), HandleError> {
         if event.event_type.as_str() != "device.allocated" {
-            return Err(HandleError::reject(format!(
-                "fulfillment does not handle {}",
-                event.event_type
-            )));
+            return Err(HandleError::reject(format!("fulfillment does not handle {}", event.event_type)));
         }
         let device: DeviceAllocated = event.data_as()?;
         if device.order_id.is_empty() {
-            return Err(HandleError::reject(format!(
-                "{} {} has an empty order_id",
-                event.event_type, event.id
-            )));
+            return Err(HandleError::reject(format!("{} {} has an empty order_id", event.event_type, event.id)));
         }
         // The call cannot sit inside the transaction, so a redelivery is
         // caught here first; the Idempotency-Key covers the race of two
         // deliveries at once, the transaction below the rest.
         let order_id = device.order_id.clone();
-        if self
-            .db
-            .read(move |conn| store::has_order(conn, &order_id).map_err(StoreError::from))
-            .await?
-        {
+        if self.db.read(move |conn| store::has_order(conn, &order_id).map_err(StoreError::from)).await? {
             tracing::info!(order_id = %device.order_id, "order already shipped; nothing to ask");
             return Ok(());
         }
@@ -66,10 +56,7 @@ impl Handler for DeviceAllocatedHandler {
             model: &device.model,
             ship_to: &device.shipping_address,
         };
-        let accepted = self
-            .center
-            .request(&order, &event.id.to_string(), &event.correlation_id)
-            .await?;
+        let accepted = self.center.request(&order, &event.id.to_string(), &event.correlation_id).await?;
         let shipment = Shipment {
             shipment_id: accepted.shipment_id,
             order_id: device.order_id,
@@ -83,11 +70,7 @@ impl Handler for DeviceAllocatedHandler {
     }
 }
 
-fn record(
-    tx: &rusqlite::Transaction<'_>,
-    event: &Envelope,
-    shipment: &Shipment,
-) -> Result<(), HandleError> {
+fn record(tx: &rusqlite::Transaction<'_>, event: &Envelope, shipment: &Shipment) -> Result<(), HandleError> {
     if !inbox::claim(tx, event.id)? {
         tracing::info!("duplicate delivery; already handled");
         return Ok(());
@@ -112,11 +95,8 @@ fn record(
         tracking_number: &shipment.tracking_number,
         carrier: &shipment.carrier,
     };
-    let requested = event.follow(
-        crate::NAME,
-        EventType::parse("shipment.requested").expect("a catalog event type"),
-        &data,
-    )?;
+    let requested =
+        event.follow(crate::NAME, EventType::parse("shipment.requested").expect("a catalog event type"), &data)?;
     outbox::stage(tx, &requested)?;
     tracing::info!(order_id = %shipment.order_id, shipment_id = %shipment.shipment_id, "shipment requested");
     Ok(())

@@ -25,11 +25,8 @@ pub const NAME: &str = "fulfillment";
 /// settings default in `center`.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
@@ -40,11 +37,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
         .relay(&bus)
-        .consume(
-            &bus,
-            settings.consumer(&bus, NAME),
-            events::DeviceAllocatedHandler { db, center },
-        )
+        .consume(&bus, settings.consumer(&bus, NAME), events::DeviceAllocatedHandler { db, center })
         .bind(&settings.host, settings.port)
         .await
 }

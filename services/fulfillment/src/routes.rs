@@ -19,19 +19,11 @@ struct ListQuery {
 }
 
 /// The shipments of one order: an empty list until it is requested.
-async fn list(
-    State(db): State<Db>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Shipment>>, ApiError> {
-    let order_id = q
-        .order_id
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| ApiError::BadRequest {
-            field: Some("order_id".into()),
-            message: "order_id: the query parameter is required".into(),
-        })?;
-    let shipment = db
-        .read(move |conn| store::by_order(conn, &order_id).map_err(StoreError::from))
-        .await?;
+async fn list(State(db): State<Db>, Query(q): Query<ListQuery>) -> Result<Json<Vec<Shipment>>, ApiError> {
+    let order_id = q.order_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::BadRequest {
+        field: Some("order_id".into()),
+        message: "order_id: the query parameter is required".into(),
+    })?;
+    let shipment = db.read(move |conn| store::by_order(conn, &order_id).map_err(StoreError::from)).await?;
     Ok(Json(shipment.into_iter().collect()))
 }

@@ -33,22 +33,11 @@ pub fn insert(tx: &Transaction<'_>, s: &Shipment) -> rusqlite::Result<Inserted> 
     if n == 1 {
         return Ok(Inserted::New);
     }
-    Ok(if has_order(tx, &s.order_id)? {
-        Inserted::OrderShipped
-    } else {
-        Inserted::ShipmentIdTaken
-    })
+    Ok(if has_order(tx, &s.order_id)? { Inserted::OrderShipped } else { Inserted::ShipmentIdTaken })
 }
 
 pub fn has_order(conn: &Connection, order_id: &str) -> rusqlite::Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM shipments WHERE order_id = ?1",
-            [order_id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+    Ok(conn.query_row("SELECT 1 FROM shipments WHERE order_id = ?1", [order_id], |_| Ok(())).optional()?.is_some())
 }
 
 pub fn by_order(conn: &Connection, order_id: &str) -> rusqlite::Result<Option<Shipment>> {

@@ -39,14 +39,8 @@ fn device_allocated(order_id: &str) -> Envelope {
         "order_id": order_id, "user_id": "u-1", "model": "phone-basic",
         "device_id": "d-1", "serial": format!("SN-{order_id}"), "shipping_address": address()
     });
-    Envelope::new(
-        "devices",
-        EventType::parse("device.allocated").unwrap(),
-        CorrelationId::generate(),
-        None,
-        &data,
-    )
-    .unwrap()
+    Envelope::new("devices", EventType::parse("device.allocated").unwrap(), CorrelationId::generate(), None, &data)
+        .unwrap()
 }
 
 fn accepted(shipment_id: &str) -> ResponseTemplate {
@@ -58,10 +52,8 @@ fn accepted(shipment_id: &str) -> ResponseTemplate {
 /// Answers every fulfillment order with `response`; `times` limits it and
 /// `priority` orders it against the others (lower first).
 async fn answer(center: &MockServer, response: ResponseTemplate, times: Option<u64>, priority: u8) {
-    let mock = Mock::given(method("POST"))
-        .and(path("/fulfillment-orders"))
-        .respond_with(response)
-        .with_priority(priority);
+    let mock =
+        Mock::given(method("POST")).and(path("/fulfillment-orders")).respond_with(response).with_priority(priority);
     let mock = match times {
         Some(n) => mock.up_to_n_times(n),
         None => mock,
@@ -74,22 +66,12 @@ async fn keys(center: &MockServer) -> Vec<String> {
     let requests = center.received_requests().await.unwrap_or_default();
     requests
         .iter()
-        .map(|r| {
-            r.headers
-                .get("idempotency-key")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        })
+        .map(|r| r.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
         .collect()
 }
 
 async fn shipments(app: &TestApp<impl Build>, order: &str) -> Vec<Value> {
-    let resp = app
-        .get(&format!("/shipments?order_id={order}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get(&format!("/shipments?order_id={order}")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
 }
@@ -118,13 +100,7 @@ async fn an_allocated_device_is_shipped_in_its_chain() {
     assert_eq!(keys(&center).await, [allocated.id.to_string()]);
     let list = shipments(&app, "o-1").await;
     assert_eq!(list.len(), 1);
-    assert_eq!(
-        (
-            list[0]["shipment_id"].as_str(),
-            list[0]["tracking_number"].as_str()
-        ),
-        (Some("s-1"), Some("TRK-s-1"))
-    );
+    assert_eq!((list[0]["shipment_id"].as_str(), list[0]["tracking_number"].as_str()), (Some("s-1"), Some("TRK-s-1")));
 }
 
 #[tokio::test]
@@ -146,13 +122,7 @@ async fn a_center_failing_twice_then_answering_ships_once() {
 #[tokio::test]
 async fn a_slow_center_is_timed_out_and_asked_again() {
     let center = MockServer::start().await;
-    answer(
-        &center,
-        accepted("s-slow").set_delay(Duration::from_secs(2)),
-        Some(1),
-        1,
-    )
-    .await;
+    answer(&center, accepted("s-slow").set_delay(Duration::from_secs(2)), Some(1), 1).await;
     answer(&center, accepted("s-1"), None, 2).await;
     let app = spawn_app(&center).await;
     app.bus.deliver(&device_allocated("o-1")).await;
@@ -178,10 +148,7 @@ async fn a_center_down_for_good_dead_letters_the_event_and_later_orders_still_sh
     let requested = app.bus.published("shipment.requested").await;
     assert_eq!(requested.data["order_id"], "o-2");
     let dead = app.bus.dead_letters().await;
-    assert!(
-        dead.iter().any(|b| b.contains(&doomed.id.to_string())),
-        "{dead:?}"
-    );
+    assert!(dead.iter().any(|b| b.contains(&doomed.id.to_string())), "{dead:?}");
 }
 
 #[tokio::test]
@@ -189,16 +156,12 @@ async fn refusals_bad_answers_and_poison_go_to_the_dead_letter_queue() {
     let center = MockServer::start().await;
     let app = spawn_app(&center).await;
     Mock::given(method("POST"))
-        .and(wiremock::matchers::body_partial_json(
-            json!({"reference": "o-refused"}),
-        ))
+        .and(wiremock::matchers::body_partial_json(json!({"reference": "o-refused"})))
         .respond_with(ResponseTemplate::new(422).set_body_json(json!({"error": "unknown country"})))
         .mount(&center)
         .await;
     Mock::given(method("POST"))
-        .and(wiremock::matchers::body_partial_json(
-            json!({"reference": "o-garbled"}),
-        ))
+        .and(wiremock::matchers::body_partial_json(json!({"reference": "o-garbled"})))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({"shipment": "?"})))
         .mount(&center)
         .await;
@@ -212,23 +175,13 @@ async fn refusals_bad_answers_and_poison_go_to_the_dead_letter_queue() {
     let broken_calls = center.received_requests().await.unwrap_or_default();
     let refused_calls = broken_calls.iter().filter(|r| String::from_utf8_lossy(&r.body).contains("o-refused")).count();
     assert_eq!(refused_calls, 1, "a refusal is final: asked once, then dead-lettered");
-    assert!(
-        broken_calls
-            .iter()
-            .all(|r| !String::from_utf8_lossy(&r.body).contains("o-broken"))
-    );
+    assert!(broken_calls.iter().all(|r| !String::from_utf8_lossy(&r.body).contains("o-broken")));
     for order in ["o-refused", "o-garbled", "o-broken"] {
-        assert!(
-            shipments(&app, order).await.is_empty(),
-            "{order} was shipped"
-        );
+        assert!(shipments(&app, order).await.is_empty(), "{order} was shipped");
     }
     answer(&center, accepted("s-ok"), None, 5).await;
     app.bus.deliver(&device_allocated("o-ok")).await;
-    assert_eq!(
-        app.bus.published("shipment.requested").await.data["order_id"],
-        "o-ok"
-    );
+    assert_eq!(app.bus.published("shipment.requested").await.data["order_id"], "o-ok");
 }
 
 #[tokio::test]
@@ -247,10 +200,7 @@ async fn duplicates_ask_with_one_key_and_ship_once() {
     let extra = app.bus.all_published().await;
     assert!(extra.is_empty(), "{extra:?}");
     let keys = keys(&center).await;
-    assert!(
-        !keys.is_empty() && keys.iter().all(|k| *k == allocated.id.to_string()),
-        "{keys:?}"
-    );
+    assert!(!keys.is_empty() && keys.iter().all(|k| *k == allocated.id.to_string()), "{keys:?}");
     assert_eq!(shipments(&app, "o-1").await.len(), 1);
 }
 
@@ -267,11 +217,7 @@ async fn shipments_survive_a_restart() {
     app.bus.deliver(&allocated).await;
     let extra = app.bus.all_published().await;
     assert!(extra.is_empty(), "{extra:?}");
-    assert_eq!(
-        keys(&center).await.len(),
-        1,
-        "the redelivery asked the center again"
-    );
+    assert_eq!(keys(&center).await.len(), 1, "the redelivery asked the center again");
 }
 
 #[tokio::test]

@@ -20,10 +20,10 @@ struct ListQuery {
 
 /// The invoices of one order: an empty list until it is issued.
 async fn list(State(db): State<Db>, Query(q): Query<ListQuery>) -> Result<Json<Vec<Invoice>>, ApiError> {
-    let order_id = q
-        .order_id
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| ApiError::BadRequest { field: Some("order_id".into()), message: "order_id: the query parameter is required".into() })?;
+    let order_id = q.order_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::BadRequest {
+        field: Some("order_id".into()),
+        message: "order_id: the query parameter is required".into(),
+    })?;
     let invoice = db.read(move |conn| store::by_order(conn, &order_id).map_err(StoreError::from)).await?;
     Ok(Json(invoice.into_iter().collect()))
 }

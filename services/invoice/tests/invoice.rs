@@ -20,7 +20,10 @@ fn order_placed(order_id: &str) -> Envelope {
     Envelope::new("store", EventType::parse("order.placed").unwrap(), CorrelationId::generate(), None, &data).unwrap()
 }
 
-async fn invoices(app: &TestApp<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>>, order: &str) -> Vec<Value> {
+async fn invoices(
+    app: &TestApp<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>>,
+    order: &str,
+) -> Vec<Value> {
     let resp = app.get(&format!("/invoices?order_id={order}")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()

@@ -43,7 +43,8 @@ impl Settings {
     /// `FARE_MAX_IN_FLIGHT` (8), `FARE_POLL_WAIT_SECONDS` (2),
     /// `FARE_RETRY_BASE_SECONDS` (1), `FARE_RETRY_MAX_SECONDS` (30).
     pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
-        let num = |key, default| config.parse_opt::<i32>(key, "a whole number of seconds").map(|v| v.unwrap_or(default));
+        let num =
+            |key, default| config.parse_opt::<i32>(key, "a whole number of seconds").map(|v| v.unwrap_or(default));
         Ok(Settings {
             host: config.get("HOST").unwrap_or("127.0.0.1").to_owned(),
             port: config.parse_opt("PORT", "a port number (0 for any free port)")?.unwrap_or(0),
@@ -154,7 +155,8 @@ impl ApplicationBuilder {
     /// Binds the listener; nothing runs until `run_until_stopped`.
     pub async fn bind(self, host: &str, port: u16) -> Result<Application, KitError> {
         let addr = format!("{host}:{port}");
-        let listener = TcpListener::bind(&addr).await.map_err(|source| KitError::Bind { addr: addr.clone(), source })?;
+        let listener =
+            TcpListener::bind(&addr).await.map_err(|source| KitError::Bind { addr: addr.clone(), source })?;
         let local = listener.local_addr().map_err(|source| KitError::Bind { addr, source })?;
         let router = self.full_router();
         Ok(Application { name: self.name, listener, local, router, tasks: self.tasks })

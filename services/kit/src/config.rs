@@ -36,12 +36,7 @@ pub enum ConfigError {
     #[error("{key} is not set; expected {expected}")]
     Missing { key: String, expected: &'static str },
     #[error("{key}={value:?} (from {source_}) is not valid; expected {expected}")]
-    Invalid {
-        key: String,
-        value: String,
-        source_: Source,
-        expected: &'static str,
-    },
+    Invalid { key: String, value: String, source_: Source, expected: &'static str },
     #[error("reading the configuration file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -61,10 +56,7 @@ pub struct Config {
 impl Config {
     /// Defaults only: what tests start from before their overrides.
     pub fn defaults(service: &str, defaults: &[(&str, &str)]) -> Config {
-        let values = defaults
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), ((*v).to_owned(), Source::Default)))
-            .collect();
+        let values = defaults.iter().map(|(k, v)| ((*k).to_owned(), ((*v).to_owned(), Source::Default))).collect();
         Config { service: service.to_owned(), values }
     }
 
@@ -82,10 +74,9 @@ impl Config {
 
     fn merge_file(&mut self, path: PathBuf) -> Result<(), ConfigError> {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::File { path: path.clone(), message: e.to_string() })?;
         for (key, value) in table {
             let value = match value {
                 toml::Value::String(s) => s,

@@ -80,11 +80,7 @@ impl CorrelationId {
     pub fn parse(value: &str) -> Result<CorrelationId, BadCorrelationId> {
         let ok = (1..=128).contains(&value.len())
             && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-        if ok {
-            Ok(CorrelationId(value.to_owned()))
-        } else {
-            Err(BadCorrelationId { value: value.to_owned() })
-        }
+        if ok { Ok(CorrelationId(value.to_owned())) } else { Err(BadCorrelationId { value: value.to_owned() }) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -166,7 +162,12 @@ impl Envelope {
     }
 
     /// An event caused by `self`: same chain, `causation_id` is our id.
-    pub fn follow<T: Serialize>(&self, producer: &str, event_type: EventType, data: &T) -> Result<Envelope, EnvelopeError> {
+    pub fn follow<T: Serialize>(
+        &self,
+        producer: &str,
+        event_type: EventType,
+        data: &T,
+    ) -> Result<Envelope, EnvelopeError> {
         Envelope::new(producer, event_type, self.correlation_id.clone(), Some(self.id.to_string()), data)
     }
 

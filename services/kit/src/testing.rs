@@ -52,7 +52,8 @@ impl TestBus {
     pub async fn start(spec: TestSpec) -> TestBus {
         let emulator = fare_emulator::start_moto().expect("starting moto for the test");
         let endpoint = emulator.endpoint().to_owned();
-        let config = Config::defaults(spec.service, &[]).with("AWS_ENDPOINT_URL", &endpoint).with("FARE_NAMESPACE", "test");
+        let config =
+            Config::defaults(spec.service, &[]).with("AWS_ENDPOINT_URL", &endpoint).with("FARE_NAMESPACE", "test");
         let bus = Bus::connect(&config).await.expect("connecting to moto");
         let ns = bus.namespace.clone();
         let dlq_url = create_queue(&bus, &ns.dead_letter_queue(spec.service), None).await;
@@ -64,7 +65,8 @@ impl TestBus {
             let arn = queue_arn(&bus, url).await;
             for event in events {
                 let topic = ns.topic(&EventType::parse(event).expect("a valid event type in the test spec"));
-                let topic_arn = bus.sns.create_topic().name(topic).send().await.expect("create topic").topic_arn.unwrap();
+                let topic_arn =
+                    bus.sns.create_topic().name(topic).send().await.expect("create topic").topic_arn.unwrap();
                 bus.sns
                     .subscribe()
                     .topic_arn(topic_arn)
@@ -142,10 +144,18 @@ impl TestBus {
             .expect("receive from the capture queue");
         for m in out.messages.unwrap_or_default() {
             let body = m.body.unwrap_or_default();
-            let event = Envelope::from_json(&body).unwrap_or_else(|e| panic!("the service published a non-envelope: {e}: {body}"));
+            let event = Envelope::from_json(&body)
+                .unwrap_or_else(|e| panic!("the service published a non-envelope: {e}: {body}"));
             self.seen.lock().unwrap().push(event);
             let receipt = m.receipt_handle.unwrap_or_default();
-            self.bus.sqs.delete_message().queue_url(&self.capture_url).receipt_handle(receipt).send().await.expect("delete");
+            self.bus
+                .sqs
+                .delete_message()
+                .queue_url(&self.capture_url)
+                .receipt_handle(receipt)
+                .send()
+                .await
+                .expect("delete");
         }
     }
 
@@ -158,7 +168,10 @@ impl TestBus {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("{}'s queue not idle after {WAIT:?}: {visible} waiting, {in_flight} in flight", self.spec.service);
+                panic!(
+                    "{}'s queue not idle after {WAIT:?}: {visible} waiting, {in_flight} in flight",
+                    self.spec.service
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -217,7 +230,10 @@ impl TestBus {
             .attributes
             .unwrap_or_default();
         let n = |k| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-        (n(QueueAttributeName::ApproximateNumberOfMessages), n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+        (
+            n(QueueAttributeName::ApproximateNumberOfMessages),
+            n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        )
     }
 }
 
@@ -269,7 +285,8 @@ where
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = dir.path().join("service.sqlite");
         let config = bus.configure(config).with("DATABASE_PATH", db.display().to_string()).with("PORT", "0");
-        let mut app = TestApp { url: String::new(), http: reqwest::Client::new(), bus, dir, config, build, running: None };
+        let mut app =
+            TestApp { url: String::new(), http: reqwest::Client::new(), bus, dir, config, build, running: None };
         app.start().await;
         app
     }

@@ -12,7 +12,8 @@ use kit::{CorrelationId, Envelope, EventType};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-const EFFECTS: Migration = Migration { version: 1, name: "effects", sql: "CREATE TABLE effects (event_id TEXT NOT NULL);" };
+const EFFECTS: Migration =
+    Migration { version: 1, name: "effects", sql: "CREATE TABLE effects (event_id TEXT NOT NULL);" };
 
 /// Fails each event's first `fail_first` attempts (and every attempt at an
 /// event whose data is "always fails"), then records it once.
@@ -46,7 +47,8 @@ impl Handler for Recorder {
         self.db
             .write(move |tx| {
                 if inbox::claim(tx, id)? {
-                    tx.execute("INSERT INTO effects (event_id) VALUES (?1)", [id.to_string()]).map_err(StoreError::from)?;
+                    tx.execute("INSERT INTO effects (event_id) VALUES (?1)", [id.to_string()])
+                        .map_err(StoreError::from)?;
                 }
                 Ok::<_, HandleError>(())
             })
@@ -64,7 +66,9 @@ struct Rig {
 }
 
 async fn rig(max_receive_count: u32, fail_first: u32, gate: Option<(Arc<Notify>, Arc<Notify>)>) -> Rig {
-    let bus = TestBus::start(TestSpec { service: "svc", listens: &["thing.happened"], publishes: &[], max_receive_count }).await;
+    let bus =
+        TestBus::start(TestSpec { service: "svc", listens: &["thing.happened"], publishes: &[], max_receive_count })
+            .await;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("svc.sqlite"), &[EFFECTS]).unwrap();
     let attempts = Arc::new(Mutex::new(HashMap::new()));

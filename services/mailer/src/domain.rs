@@ -19,16 +19,8 @@ pub struct BadUserId {
 impl UserId {
     pub fn parse(value: &str) -> Result<UserId, BadUserId> {
         let ok = (1..=128).contains(&value.len())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-        if ok {
-            Ok(UserId(value.to_owned()))
-        } else {
-            Err(BadUserId {
-                value: value.to_owned(),
-            })
-        }
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        if ok { Ok(UserId(value.to_owned())) } else { Err(BadUserId { value: value.to_owned() }) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -77,13 +69,7 @@ impl Email {
                     && domain.split('.').count() >= 2
                     && domain.split('.').all(|label| !label.is_empty())
             });
-        if ok {
-            Ok(Email(value.to_owned()))
-        } else {
-            Err(BadEmail {
-                value: value.to_owned(),
-            })
-        }
+        if ok { Ok(Email(value.to_owned())) } else { Err(BadEmail { value: value.to_owned() }) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -119,16 +105,7 @@ mod tests {
     #[test]
     fn email_addresses_need_a_local_part_and_a_dotted_domain() {
         assert!(Email::parse("ada@example.com").is_ok());
-        for bad in [
-            "",
-            "ada",
-            "@example.com",
-            "ada@",
-            "ada@localhost",
-            "a@b@c.d",
-            "ada @x.com",
-            "ada@x..com",
-        ] {
+        for bad in ["", "ada", "@example.com", "ada@", "ada@localhost", "a@b@c.d", "ada @x.com", "ada@x..com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

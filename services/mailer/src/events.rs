@@ -54,10 +54,7 @@ impl Handler for TriggerHandler {
         // A redelivered event reaches the provider again (the mail may have
         // been accepted just before a crash); the key makes it the same mail.
         let key = format!("{user_id}:{}", event.id);
-        let message_id = self
-            .provider
-            .send(&letter, &key, &event.correlation_id)
-            .await?;
+        let message_id = self.provider.send(&letter, &key, &event.correlation_id).await?;
         let mail = NewMail {
             mail_id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_string(),

@@ -36,34 +36,20 @@ pub const NAME: &str = "mailer";
 /// No settings beyond the kit's and the two base URLs.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let users_url = config.require("USERS_URL", "the users service's base URL")?;
     let provider_url = config.require("MAIL_PROVIDER_URL", "the mail provider's base URL")?;
-    let users = users::Users::new(ServiceClient::new(
-        "users",
-        users_url,
-        ClientOptions::default(),
-    )?);
-    let provider = provider::Provider::new(ServiceClient::new(
-        "mail-provider",
-        provider_url,
-        ClientOptions::default(),
-    )?);
+    let users = users::Users::new(ServiceClient::new("users", users_url, ClientOptions::default())?);
+    let provider =
+        provider::Provider::new(ServiceClient::new("mail-provider", provider_url, ClientOptions::default())?);
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
-    let handler = events::TriggerHandler {
-        db: db.clone(),
-        users,
-        provider,
-    };
+    let handler = events::TriggerHandler { db: db.clone(), users, provider };
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db))
         .relay(&bus)

@@ -21,14 +21,8 @@ pub enum TriggerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     Welcome,
-    OrderConfirmation {
-        order_id: String,
-        model: String,
-    },
-    Delivered {
-        order_id: String,
-        tracking_number: String,
-    },
+    OrderConfirmation { order_id: String, model: String },
+    Delivered { order_id: String, tracking_number: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,23 +54,11 @@ impl Trigger {
             }
             "order.placed" => {
                 let e: OrderPlaced = event.data_as()?;
-                Ok((
-                    e.user_id,
-                    Trigger::OrderConfirmation {
-                        order_id: e.order_id,
-                        model: e.model,
-                    },
-                ))
+                Ok((e.user_id, Trigger::OrderConfirmation { order_id: e.order_id, model: e.model }))
             }
             "package.delivered" => {
                 let e: PackageDelivered = event.data_as()?;
-                Ok((
-                    e.user_id,
-                    Trigger::Delivered {
-                        order_id: e.order_id,
-                        tracking_number: e.tracking_number,
-                    },
-                ))
+                Ok((e.user_id, Trigger::Delivered { order_id: e.order_id, tracking_number: e.tracking_number }))
             }
             _ => Err(TriggerError::Unsupported(event.event_type.clone())),
         }
@@ -100,26 +82,16 @@ impl Trigger {
             ),
             Trigger::OrderConfirmation { order_id, model } => (
                 format!("Your order {order_id} is confirmed"),
-                format!(
-                    "Hello {name},\n\nwe have your order {order_id} for a {model} and will ship it soon.\n"
-                ),
+                format!("Hello {name},\n\nwe have your order {order_id} for a {model} and will ship it soon.\n"),
             ),
-            Trigger::Delivered {
-                order_id,
-                tracking_number,
-            } => (
+            Trigger::Delivered { order_id, tracking_number } => (
                 format!("Your order {order_id} has been delivered"),
                 format!(
                     "Hello {name},\n\nyour order {order_id} (tracking number {tracking_number}) has been delivered.\n"
                 ),
             ),
         };
-        Letter {
-            to: contact.email.clone(),
-            subject,
-            body,
-            template: self.template(),
-        }
+        Letter { to: contact.email.clone(), subject, body, template: self.template() }
     }
 }
 
@@ -140,14 +112,7 @@ mod tests {
     use super::*;
 
     fn event(event_type: &str, data: serde_json::Value) -> Envelope {
-        Envelope::new(
-            "test",
-            EventType::parse(event_type).unwrap(),
-            CorrelationId::generate(),
-            None,
-            &data,
-        )
-        .unwrap()
+        Envelope::new("test", EventType::parse(event_type).unwrap(), CorrelationId::generate(), None, &data).unwrap()
     }
 
     #[test]
@@ -158,24 +123,14 @@ mod tests {
             name: "Ada".into(),
         };
         let cases = [
+            (event("user.registered", json!({"user_id": "u-1"})), "welcome", "Welcome to fare, Ada"),
             (
-                event("user.registered", json!({"user_id": "u-1"})),
-                "welcome",
-                "Welcome to fare, Ada",
-            ),
-            (
-                event(
-                    "order.placed",
-                    json!({"user_id": "u-1", "order_id": "o-1", "model": "phone-pro"}),
-                ),
+                event("order.placed", json!({"user_id": "u-1", "order_id": "o-1", "model": "phone-pro"})),
                 "order_confirmation",
                 "Your order o-1 is confirmed",
             ),
             (
-                event(
-                    "package.delivered",
-                    json!({"user_id": "u-1", "order_id": "o-1", "tracking_number": "T1"}),
-                ),
+                event("package.delivered", json!({"user_id": "u-1", "order_id": "o-1", "tracking_number": "T1"})),
                 "delivered",
                 "Your order o-1 has been delivered",
             ),
@@ -184,23 +139,17 @@ mod tests {
             let (user, trigger) = Trigger::from_event(&event).unwrap();
             assert_eq!(user.as_str(), "u-1");
             let letter = trigger.letter(&contact);
-            assert_eq!(
-                (letter.template, letter.subject.as_str()),
-                (template, subject)
-            );
+            assert_eq!((letter.template, letter.subject.as_str()), (template, subject));
             assert_eq!(letter.to.as_str(), "ada@example.com");
         }
     }
 
     #[test]
     fn other_events_and_bad_data_are_refused() {
-        let refused =
-            Trigger::from_event(&event("invoice.issued", json!({"user_id": "u-1"}))).unwrap_err();
+        let refused = Trigger::from_event(&event("invoice.issued", json!({"user_id": "u-1"}))).unwrap_err();
         assert!(matches!(refused, TriggerError::Unsupported(_)), "{refused}");
-        let bad = Trigger::from_event(&event(
-            "order.placed",
-            json!({"user_id": "../x", "order_id": "o", "model": "m"}),
-        ));
+        let bad =
+            Trigger::from_event(&event("order.placed", json!({"user_id": "../x", "order_id": "o", "model": "m"})));
         assert!(matches!(bad, Err(TriggerError::Data(_))));
     }
 }

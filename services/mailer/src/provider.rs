@@ -44,37 +44,18 @@ impl Provider {
         correlation: &CorrelationId,
     ) -> Result<String, ProviderError> {
         let headers = [("Idempotency-Key", idempotency_key)];
-        let resp = self
-            .client
-            .call(
-                Method::POST,
-                "/messages",
-                correlation,
-                Some(letter),
-                &headers,
-            )
-            .await?;
+        let resp = self.client.call(Method::POST, "/messages", correlation, Some(letter), &headers).await?;
         let status = resp.status();
         if !status.is_success() {
-            let body = resp
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect();
-            let busy = matches!(
-                status,
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT
-            );
+            let body = resp.text().await.unwrap_or_default().chars().take(200).collect();
+            let busy = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT);
             return Err(if busy {
                 ProviderError::Busy { status, body }
             } else {
                 ProviderError::Refused { status, body }
             });
         }
-        let (_, accepted): (_, Accepted) =
-            self.client.parse(Method::POST, "/messages", resp).await?;
+        let (_, accepted): (_, Accepted) = self.client.parse(Method::POST, "/messages", resp).await?;
         Ok(accepted.message_id)
     }
 }

@@ -20,21 +20,11 @@ struct ListQuery {
 }
 
 /// The mails sent to one user: an empty list until the first is sent.
-async fn list(
-    State(db): State<Db>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Mail>>, ApiError> {
-    let bad = |message: String| ApiError::BadRequest {
-        field: Some("user_id".into()),
-        message,
-    };
-    let raw = q
-        .user_id
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| bad("user_id: the query parameter is required".into()))?;
+async fn list(State(db): State<Db>, Query(q): Query<ListQuery>) -> Result<Json<Vec<Mail>>, ApiError> {
+    let bad = |message: String| ApiError::BadRequest { field: Some("user_id".into()), message };
+    let raw =
+        q.user_id.filter(|id| !id.is_empty()).ok_or_else(|| bad("user_id: the query parameter is required".into()))?;
     let user_id = UserId::parse(&raw).map_err(|e| bad(format!("user_id: {e}")))?;
-    let mails = db
-        .read(move |conn| store::by_user(conn, user_id.as_str()).map_err(StoreError::from))
-        .await?;
+    let mails = db.read(move |conn| store::by_user(conn, user_id.as_str()).map_err(StoreError::from)).await?;
     Ok(Json(mails))
 }

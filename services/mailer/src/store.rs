@@ -63,10 +63,7 @@ pub fn by_user(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<Mail>> 
             trigger_event_type: r.get(6)?,
             provider_message_id: r.get(7)?,
         };
-        Ok(Mail {
-            mail,
-            sent_at: r.get(8)?,
-        })
+        Ok(Mail { mail, sent_at: r.get(8)? })
     })?;
     rows.collect()
 }

@@ -21,11 +21,7 @@ pub enum UsersError {
     #[error("users knows no user {0}")]
     Unknown(UserId),
     #[error("users refused the contact of {user_id} with {status}: {body}")]
-    Refused {
-        user_id: UserId,
-        status: StatusCode,
-        body: String,
-    },
+    Refused { user_id: UserId, status: StatusCode, body: String },
     /// Down, failing, or answering what its API does not say: its problem,
     /// worth asking again.
     #[error(transparent)]
@@ -44,40 +40,20 @@ impl Users {
         Users { client }
     }
 
-    pub async fn contact(
-        &self,
-        user_id: &UserId,
-        correlation: &CorrelationId,
-    ) -> Result<Contact, UsersError> {
+    pub async fn contact(&self, user_id: &UserId, correlation: &CorrelationId) -> Result<Contact, UsersError> {
         let path = format!("/users/{user_id}/contact");
-        let resp = self
-            .client
-            .call::<()>(Method::GET, &path, correlation, None, &[])
-            .await?;
+        let resp = self.client.call::<()>(Method::GET, &path, correlation, None, &[]).await?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND {
             return Err(UsersError::Unknown(user_id.clone()));
         }
         if !status.is_success() {
-            let body = resp
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect();
-            return Err(UsersError::Refused {
-                user_id: user_id.clone(),
-                status,
-                body,
-            });
+            let body = resp.text().await.unwrap_or_default().chars().take(200).collect();
+            return Err(UsersError::Refused { user_id: user_id.clone(), status, body });
         }
         let (_, contact): (_, Contact) = self.client.parse(Method::GET, &path, resp).await?;
         if &contact.user_id != user_id {
-            return Err(UsersError::WrongUser {
-                asked: user_id.clone(),
-                answered: contact.user_id,
-            });
+            return Err(UsersError::WrongUser { asked: user_id.clone(), answered: contact.user_id });
         }
         Ok(contact)
     }

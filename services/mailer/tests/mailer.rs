@@ -27,18 +27,13 @@ async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application
         .with("USERS_URL", users.uri())
         .with("MAIL_PROVIDER_URL", provider.uri());
     let app = TestApp::spawn(SPEC, config, mailer::build).await;
-    Fixture {
-        app,
-        users,
-        provider,
-    }
+    Fixture { app, users, provider }
 }
 
 impl<B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> Fixture<B> {
     /// Users knows `user_id` as Ada at `<user_id>@example.com`.
     async fn user_exists(&self, user_id: &str) {
-        let contact =
-            json!({"user_id": user_id, "email": format!("{user_id}@example.com"), "name": "Ada"});
+        let contact = json!({"user_id": user_id, "email": format!("{user_id}@example.com"), "name": "Ada"});
         Mock::given(method("GET"))
             .and(path(format!("/users/{user_id}/contact")))
             .respond_with(ResponseTemplate::new(200).set_body_json(contact))
@@ -70,33 +65,18 @@ impl<B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> Fixture<B> 
     }
 
     async fn mails(&self, user_id: &str) -> Vec<Value> {
-        let resp = self
-            .app
-            .get(&format!("/mails?user_id={user_id}"))
-            .send()
-            .await
-            .unwrap();
+        let resp = self.app.get(&format!("/mails?user_id={user_id}")).send().await.unwrap();
         assert_eq!(resp.status(), 200);
         resp.json().await.unwrap()
     }
 }
 
 fn event(event_type: &str, data: Value) -> Envelope {
-    Envelope::new(
-        "test",
-        EventType::parse(event_type).unwrap(),
-        CorrelationId::generate(),
-        None,
-        &data,
-    )
-    .unwrap()
+    Envelope::new("test", EventType::parse(event_type).unwrap(), CorrelationId::generate(), None, &data).unwrap()
 }
 
 fn user_registered(user_id: &str) -> Envelope {
-    event(
-        "user.registered",
-        json!({"user_id": user_id, "email": "stale@example.com", "name": "Ada"}),
-    )
+    event("user.registered", json!({"user_id": user_id, "email": "stale@example.com", "name": "Ada"}))
 }
 
 fn order_placed(user_id: &str, order_id: &str) -> Envelope {
@@ -113,11 +93,7 @@ fn package_delivered(user_id: &str, order_id: &str) -> Envelope {
 }
 
 fn header<'a>(request: &'a Request, name: &str) -> &'a str {
-    request
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+    request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -127,16 +103,8 @@ async fn each_trigger_sends_one_mail_to_the_address_users_gave() {
     f.provider_fails_then_accepts(500, 0).await;
     let cases = [
         (user_registered("u-1"), "welcome", "Welcome to fare, Ada"),
-        (
-            order_placed("u-1", "o-1"),
-            "order_confirmation",
-            "Your order o-1 is confirmed",
-        ),
-        (
-            package_delivered("u-1", "o-1"),
-            "delivered",
-            "Your order o-1 has been delivered",
-        ),
+        (order_placed("u-1", "o-1"), "order_confirmation", "Your order o-1 is confirmed"),
+        (package_delivered("u-1", "o-1"), "delivered", "Your order o-1 has been delivered"),
     ];
     for (i, (trigger, template, subject)) in cases.iter().enumerate() {
         f.app.bus.deliver(trigger).await;
@@ -152,19 +120,10 @@ async fn each_trigger_sends_one_mail_to_the_address_users_gave() {
         let requests = f.provider_requests().await;
         assert_eq!(requests.len(), i + 1);
         let request = &requests[i];
-        assert_eq!(
-            header(request, "idempotency-key"),
-            format!("u-1:{}", trigger.id)
-        );
-        assert_eq!(
-            header(request, "x-correlation-id"),
-            trigger.correlation_id.as_str()
-        );
+        assert_eq!(header(request, "idempotency-key"), format!("u-1:{}", trigger.id));
+        assert_eq!(header(request, "x-correlation-id"), trigger.correlation_id.as_str());
         let body: Value = request.body_json().unwrap();
-        assert_eq!(
-            body["to"], "u-1@example.com",
-            "the address from users, not the event"
-        );
+        assert_eq!(body["to"], "u-1@example.com", "the address from users, not the event");
         assert_eq!(body["template"], *template);
         assert_eq!(body["subject"], *subject);
         assert!(body["body"].as_str().unwrap().contains("Ada"), "{body}");
@@ -188,16 +147,9 @@ async fn a_duplicate_reaches_the_provider_with_the_same_key_and_mails_once() {
     f.app.bus.deliver(&order).await;
     let published = f.app.bus.all_published().await;
     assert_eq!(published.len(), 1, "{published:?}");
-    let keys: Vec<String> = f
-        .provider_requests()
-        .await
-        .iter()
-        .map(|r| header(r, "idempotency-key").to_owned())
-        .collect();
-    assert_eq!(
-        keys,
-        [format!("u-2:{}", order.id), format!("u-2:{}", order.id)]
-    );
+    let keys: Vec<String> =
+        f.provider_requests().await.iter().map(|r| header(r, "idempotency-key").to_owned()).collect();
+    assert_eq!(keys, [format!("u-2:{}", order.id), format!("u-2:{}", order.id)]);
     assert_eq!(f.mails("u-2").await.len(), 1);
 }
 

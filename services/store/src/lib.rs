@@ -1,1 +1,59 @@
-//! store (being written)
+//! store: takes orders and follows each to delivery. Publishes
+//! `order.placed`; listens to `device.allocated`, `device.allocation_failed`,
+//! `shipment.requested` and `package.delivered`, each of which moves an
+//! order's status forward and lands in its timeline. Every order request
+//! carries a bearer token that users vouches for.
+//!
+//! # Layout
+//! - `catalog`: the models on sale, their prices and currency (from the environment).
+//! - `domain`: the validated parts of an order request, and the order status.
+//! - `auth`: asking users who holds a bearer token.
+//! - `error`: what can go wrong with an order request, and its HTTP answer.
+//! - `routes`: the HTTP API.
+//! - `events`: the handler for the status events.
+//! - `orders`: the orders and timeline tables.
+
+mod auth;
+mod catalog;
+mod domain;
+mod error;
+mod events;
+mod orders;
+mod routes;
+
+use std::sync::Arc;
+
+use kit::bus::Bus;
+use kit::http::{ClientOptions, ServiceClient};
+use kit::store::{Db, Migration};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+
+pub use catalog::{Catalog, Currency};
+
+pub const NAME: &str = "store";
+
+pub const DEFAULTS: &[(&str, &str)] =
+    &[("STORE_CATALOG", "phone-basic=19900,phone-pro=99900"), ("STORE_CURRENCY", "EUR")];
+
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+
+/// Builds the service from its configuration; binds but does not run it.
+/// Settings are checked before anything is opened, so a bad one fails fast.
+pub async fn build(config: &Config) -> Result<Application, KitError> {
+    let settings = Settings::from_config(config)?;
+    let catalog: Catalog = config.parse("STORE_CATALOG", catalog::CATALOG_FORMAT)?;
+    let currency: Currency = config.parse("STORE_CURRENCY", "a three-letter ISO 4217 code such as `EUR`")?;
+    let users_url = config.require("USERS_URL", "the users service's base URL")?;
+    let users = ServiceClient::new("users", users_url, ClientOptions::default())?;
+    let db = Db::open(&settings.database_path, MIGRATIONS)?;
+    let bus = Bus::connect(config).await?;
+    let state =
+        routes::AppState { db: db.clone(), users: auth::Users::new(users), catalog: Arc::new(catalog), currency };
+    ApplicationBuilder::new(NAME, db.clone())
+        .router(routes::router(state))
+        .relay(&bus)
+        .consume(&bus, settings.consumer(&bus, NAME), events::StatusHandler { db })
+        .bind(&settings.host, settings.port)
+        .await
+}

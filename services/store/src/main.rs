@@ -1,1 +1,10 @@
-fn main() {}
+//! The store service's binary: telemetry, configuration, run.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = kit::telemetry::init(store::NAME)?;
+    let config = kit::Config::load(store::NAME, store::DEFAULTS)?;
+    let app = store::build(&config).await?;
+    app.run_until_stopped(kit::shutdown_signal()).await?;
+    Ok(())
+}

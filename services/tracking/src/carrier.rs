@@ -28,10 +28,7 @@ pub enum CarrierError {
     /// An answer that does not fit the carrier's API. Not the shipment's
     /// fault either, so it is asked about again next round.
     #[error("the carrier's answer about {tracking_number} does not fit: {reason}")]
-    Unfit {
-        tracking_number: TrackingNumber,
-        reason: String,
-    },
+    Unfit { tracking_number: TrackingNumber, reason: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,39 +55,19 @@ impl Carrier {
         Carrier { client }
     }
 
-    pub async fn track(
-        &self,
-        number: &TrackingNumber,
-        correlation: &CorrelationId,
-    ) -> Result<Tracking, CarrierError> {
+    pub async fn track(&self, number: &TrackingNumber, correlation: &CorrelationId) -> Result<Tracking, CarrierError> {
         let path = format!("/tracking/{number}");
-        let unfit = |reason: String| CarrierError::Unfit {
-            tracking_number: number.clone(),
-            reason,
-        };
-        let resp = self
-            .client
-            .call::<()>(Method::GET, &path, correlation, None, &[])
-            .await?;
+        let unfit = |reason: String| CarrierError::Unfit { tracking_number: number.clone(), reason };
+        let resp = self.client.call::<()>(Method::GET, &path, correlation, None, &[]).await?;
         let status = resp.status();
         if !status.is_success() {
-            let body: String = resp
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect();
+            let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
             return Err(unfit(format!("status {status}: {body}")));
         }
-        let (_, answer): (_, Answer) =
-            self.client
-                .parse(Method::GET, &path, resp)
-                .await
-                .map_err(|e| match e {
-                    CallError::BadBody { message, .. } => unfit(message),
-                    other => CarrierError::Unavailable(other),
-                })?;
+        let (_, answer): (_, Answer) = self.client.parse(Method::GET, &path, resp).await.map_err(|e| match e {
+            CallError::BadBody { message, .. } => unfit(message),
+            other => CarrierError::Unavailable(other),
+        })?;
         if answer.tracking_number != number.as_str() {
             return Err(unfit(format!("it is about {:?}", answer.tracking_number)));
         }
@@ -98,9 +75,7 @@ impl Carrier {
             (Status::InTransit, _) => Ok(Tracking::InTransit),
             (Status::Delivered, Some(at)) => match OffsetDateTime::parse(&at, &Rfc3339) {
                 Ok(_) => Ok(Tracking::Delivered { at }),
-                Err(e) => Err(unfit(format!(
-                    "delivered_at {at:?} is not an RFC 3339 time: {e}"
-                ))),
+                Err(e) => Err(unfit(format!("delivered_at {at:?} is not an RFC 3339 time: {e}"))),
             },
             (Status::Delivered, None) => Err(unfit("delivered without delivered_at".into())),
         }

@@ -18,16 +18,8 @@ pub struct BadTrackingNumber {
 impl TrackingNumber {
     pub fn parse(value: &str) -> Result<TrackingNumber, BadTrackingNumber> {
         let ok = (1..=64).contains(&value.len())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-        if ok {
-            Ok(TrackingNumber(value.to_owned()))
-        } else {
-            Err(BadTrackingNumber {
-                value: value.to_owned(),
-            })
-        }
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        if ok { Ok(TrackingNumber(value.to_owned())) } else { Err(BadTrackingNumber { value: value.to_owned() }) }
     }
 
     pub fn as_str(&self) -> &str {

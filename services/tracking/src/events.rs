@@ -25,10 +25,7 @@ pub struct ShipmentRequestedHandler {
 impl Handler for ShipmentRequestedHandler {
     async fn handle(&self, event: Envelope) -> Result<(), HandleError> {
         if event.event_type.as_str() != "shipment.requested" {
-            return Err(HandleError::reject(format!(
-                "tracking does not handle {}",
-                event.event_type
-            )));
+            return Err(HandleError::reject(format!("tracking does not handle {}", event.event_type)));
         }
         let requested: ShipmentRequested = event.data_as()?;
         let shipment = NewShipment {

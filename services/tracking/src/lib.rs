@@ -36,46 +36,25 @@ pub const NAME: &str = "tracking";
 
 pub const DEFAULTS: &[(&str, &str)] = &[("TRACKING_POLL_INTERVAL_MS", "1000")];
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
-    let interval: NonZeroU64 = config.parse(
-        "TRACKING_POLL_INTERVAL_MS",
-        "a positive whole number of milliseconds",
-    )?;
+    let interval: NonZeroU64 = config.parse("TRACKING_POLL_INTERVAL_MS", "a positive whole number of milliseconds")?;
     // One attempt per round: the next round is the retry, and a short round
     // keeps every other shipment's poll on time.
-    let options = ClientOptions {
-        attempts: 1,
-        ..ClientOptions::default()
-    };
-    let carrier = ServiceClient::new(
-        "carrier",
-        config.require("CARRIER_URL", "the carrier's base URL")?,
-        options,
-    )?;
+    let options = ClientOptions { attempts: 1, ..ClientOptions::default() };
+    let carrier = ServiceClient::new("carrier", config.require("CARRIER_URL", "the carrier's base URL")?, options)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
-    let poller = poller::Poller::new(
-        db.clone(),
-        carrier::Carrier::new(carrier),
-        Duration::from_millis(interval.get()),
-    );
+    let poller = poller::Poller::new(db.clone(), carrier::Carrier::new(carrier), Duration::from_millis(interval.get()));
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
         .pending_work(in_transit(db.clone()))
         .relay(&bus)
-        .consume(
-            &bus,
-            settings.consumer(&bus, NAME),
-            events::ShipmentRequestedHandler { db },
-        )
+        .consume(&bus, settings.consumer(&bus, NAME), events::ShipmentRequestedHandler { db })
         .task("carrier poller", move |stop| Box::pin(poller.run(stop)))
         .bind(&settings.host, settings.port)
         .await
@@ -86,9 +65,6 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
 fn in_transit(db: Db) -> PendingWork {
     Arc::new(move || {
         let db = db.clone();
-        Box::pin(async move {
-            db.read(|conn| store::count_in_transit(conn).map_err(StoreError::from))
-                .await
-        })
+        Box::pin(async move { db.read(|conn| store::count_in_transit(conn).map_err(StoreError::from)).await })
     })
 }

@@ -51,11 +51,7 @@ pub struct Poller {
 
 impl Poller {
     pub fn new(db: Db, carrier: Carrier, interval: Duration) -> Poller {
-        Poller {
-            db,
-            carrier,
-            interval,
-        }
+        Poller { db, carrier, interval }
     }
 
     /// Polls round after round until `stop`. A round in progress is dropped:
@@ -78,17 +74,10 @@ impl Poller {
     }
 
     async fn round(&self) {
-        let shipments = match self
-            .db
-            .read(|conn| store::in_transit(conn).map_err(StoreError::from))
-            .await
-        {
+        let shipments = match self.db.read(|conn| store::in_transit(conn).map_err(StoreError::from)).await {
             Ok(shipments) => shipments,
             Err(e) => {
-                tracing::error!(
-                    error = kit::error_chain(&e),
-                    "reading the shipments in transit"
-                );
+                tracing::error!(error = kit::error_chain(&e), "reading the shipments in transit");
                 return;
             }
         };
@@ -120,24 +109,15 @@ impl Poller {
             Ok(Tracking::InTransit) => tracing::debug!("still in transit"),
             Ok(Tracking::Delivered { at }) => tracing::info!(delivered_at = at, "delivered"),
             Err(PollError::Carrier(e @ CarrierError::Unavailable(_))) => {
-                tracing::warn!(
-                    error = kit::error_chain(&e),
-                    "carrier unavailable; asking again next round"
-                )
+                tracing::warn!(error = kit::error_chain(&e), "carrier unavailable; asking again next round")
             }
-            Err(e) => tracing::error!(
-                error = kit::error_chain(&e),
-                "polling failed; asking again next round"
-            ),
+            Err(e) => tracing::error!(error = kit::error_chain(&e), "polling failed; asking again next round"),
         }
     }
 
     /// Asks the carrier once and records the answer.
     async fn check(&self, shipment: &Shipment) -> Result<Tracking, PollError> {
-        let answer = self
-            .carrier
-            .track(&shipment.tracking_number, &shipment.correlation_id)
-            .await;
+        let answer = self.carrier.track(&shipment.tracking_number, &shipment.correlation_id).await;
         let delivered = match &answer {
             Ok(Tracking::Delivered { at }) => Some(delivered_event(shipment, at)?),
             _ => None,

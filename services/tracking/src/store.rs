@@ -87,7 +87,8 @@ pub fn insert(tx: &Transaction<'_>, shipment: &NewShipment) -> rusqlite::Result<
     Ok(n == 1)
 }
 
-const COLUMNS: &str = "shipment_id, order_id, user_id, tracking_number, status, polls, delivered_at, correlation_id, requested_event_id";
+const COLUMNS: &str =
+    "shipment_id, order_id, user_id, tracking_number, status, polls, delivered_at, correlation_id, requested_event_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Shipment> {
     Ok(Shipment {
@@ -104,23 +105,15 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Shipment> {
 }
 
 /// A text column read back through the type that let it in.
-fn parsed<T, E>(
-    r: &Row<'_>,
-    idx: usize,
-    parse: impl Fn(&str) -> Result<T, E>,
-) -> rusqlite::Result<T>
+fn parsed<T, E>(r: &Row<'_>, idx: usize, parse: impl Fn(&str) -> Result<T, E>) -> rusqlite::Result<T>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
     let text: String = r.get(idx)?;
-    parse(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+    parse(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
 }
 
-pub fn get(
-    conn: &Connection,
-    tracking_number: &TrackingNumber,
-) -> rusqlite::Result<Option<Shipment>> {
+pub fn get(conn: &Connection, tracking_number: &TrackingNumber) -> rusqlite::Result<Option<Shipment>> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM shipments WHERE tracking_number = ?1"),
         [tracking_number.as_str()],
@@ -131,28 +124,20 @@ pub fn get(
 
 /// Every shipment the carrier has not delivered yet, oldest first.
 pub fn in_transit(conn: &Connection) -> rusqlite::Result<Vec<Shipment>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM shipments WHERE status = 'in_transit' ORDER BY created_at"
-    ))?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM shipments WHERE status = 'in_transit' ORDER BY created_at"))?;
     let rows = stmt.query_map([], from_row)?;
     rows.collect()
 }
 
 /// How many shipments are still being followed.
 pub fn count_in_transit(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.query_row(
-        "SELECT count(*) FROM shipments WHERE status = 'in_transit'",
-        [],
-        |r| r.get(0),
-    )
+    conn.query_row("SELECT count(*) FROM shipments WHERE status = 'in_transit'", [], |r| r.get(0))
 }
 
 /// Counts one request to the carrier.
 pub fn count_poll(tx: &Transaction<'_>, tracking_number: &TrackingNumber) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE shipments SET polls = polls + 1 WHERE tracking_number = ?1",
-        [tracking_number.as_str()],
-    )?;
+    tx.execute("UPDATE shipments SET polls = polls + 1 WHERE tracking_number = ?1", [tracking_number.as_str()])?;
     Ok(())
 }
 

@@ -46,9 +46,8 @@ fn shipment_requested(tracking_number: &str) -> Envelope {
 }
 
 fn in_transit(tracking_number: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(
-        json!({"tracking_number": tracking_number, "status": "in_transit", "delivered_at": null}),
-    )
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"tracking_number": tracking_number, "status": "in_transit", "delivered_at": null}))
 }
 
 fn delivered(tracking_number: &str) -> ResponseTemplate {
@@ -73,23 +72,14 @@ async fn carrier_answers(
         .with_priority(1)
         .mount(carrier)
         .await;
-    Mock::given(method("GET"))
-        .and(path(&route))
-        .respond_with(then)
-        .with_priority(2)
-        .mount(carrier)
-        .await;
+    Mock::given(method("GET")).and(path(&route)).respond_with(then).with_priority(2).mount(carrier).await;
 }
 
 async fn shipment<B>(app: &TestApp<B>, tracking_number: &str) -> Value
 where
     B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
 {
-    let resp = app
-        .get(&format!("/shipments/{tracking_number}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get(&format!("/shipments/{tracking_number}")).send().await.unwrap();
     assert_eq!(resp.status(), 200, "shipment {tracking_number}");
     resp.json().await.unwrap()
 }
@@ -99,50 +89,26 @@ async fn pending_work<B>(app: &TestApp<B>) -> u64
 where
     B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
 {
-    let body: Value = app
-        .get("/pending")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["work"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no work count in {body}"))
+    let body: Value = app.get("/pending").send().await.unwrap().json().await.unwrap();
+    body["work"].as_u64().unwrap_or_else(|| panic!("no work count in {body}"))
 }
 
 /// Polls the shipment until `done` holds for it.
-async fn wait_for_shipment<B>(
-    app: &TestApp<B>,
-    tracking_number: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value
+async fn wait_for_shipment<B>(app: &TestApp<B>, tracking_number: &str, done: impl Fn(&Value) -> bool) -> Value
 where
     B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let resp = app
-            .get(&format!("/shipments/{tracking_number}"))
-            .send()
-            .await
-            .unwrap();
+        let resp = app.get(&format!("/shipments/{tracking_number}")).send().await.unwrap();
         if resp.status() == 200 {
             let body: Value = resp.json().await.unwrap();
             if done(&body) {
                 return body;
             }
-            assert!(
-                Instant::now() < deadline,
-                "shipment {tracking_number} never got there: {body}"
-            );
+            assert!(Instant::now() < deadline, "shipment {tracking_number} never got there: {body}");
         } else {
-            assert!(
-                Instant::now() < deadline,
-                "shipment {tracking_number} never recorded: {}",
-                resp.status()
-            );
+            assert!(Instant::now() < deadline, "shipment {tracking_number} never recorded: {}", resp.status());
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -175,14 +141,7 @@ async fn a_delivery_after_some_polls_is_announced_once_in_its_chain() {
 #[tokio::test]
 async fn a_carrier_that_fails_for_a_while_still_gets_the_delivery_through() {
     let f = spawn_app().await;
-    carrier_answers(
-        &f.carrier,
-        "T2",
-        ResponseTemplate::new(503),
-        5,
-        delivered("T2"),
-    )
-    .await;
+    carrier_answers(&f.carrier, "T2", ResponseTemplate::new(503), 5, delivered("T2")).await;
     let requested = shipment_requested("T2");
     f.app.bus.deliver(&requested).await;
     let event = f.app.bus.published("package.delivered").await;
@@ -195,8 +154,7 @@ async fn a_carrier_that_fails_for_a_while_still_gets_the_delivery_through() {
 #[tokio::test]
 async fn an_answer_that_does_not_fit_is_polled_again() {
     let f = spawn_app().await;
-    let unfit = ResponseTemplate::new(200)
-        .set_body_json(json!({"tracking_number": "T3", "status": "lost"}));
+    let unfit = ResponseTemplate::new(200).set_body_json(json!({"tracking_number": "T3", "status": "lost"}));
     carrier_answers(&f.carrier, "T3", unfit, 3, delivered("T3")).await;
     f.app.bus.deliver(&shipment_requested("T3")).await;
     f.app.bus.published("package.delivered").await;
@@ -230,37 +188,22 @@ async fn duplicates_are_tracked_and_announced_once() {
 #[tokio::test]
 async fn tracking_resumes_after_a_restart_and_announces_once() {
     let mut f = spawn_app().await;
-    Mock::given(method("GET"))
-        .and(path("/tracking/T6"))
-        .respond_with(in_transit("T6"))
-        .mount(&f.carrier)
-        .await;
+    Mock::given(method("GET")).and(path("/tracking/T6")).respond_with(in_transit("T6")).mount(&f.carrier).await;
     let requested = shipment_requested("T6");
     f.app.bus.deliver(&requested).await;
     let before = wait_for_shipment(&f.app, "T6", |s| s["polls"].as_i64() >= Some(2)).await;
     assert_eq!(before["status"], "in_transit");
-    assert_eq!(
-        pending_work(&f.app).await,
-        1,
-        "a shipment in transit is unfinished work"
-    );
+    assert_eq!(pending_work(&f.app).await, 1, "a shipment in transit is unfinished work");
     f.app.stop().await;
     f.carrier.reset().await;
-    Mock::given(method("GET"))
-        .and(path("/tracking/T6"))
-        .respond_with(delivered("T6"))
-        .mount(&f.carrier)
-        .await;
+    Mock::given(method("GET")).and(path("/tracking/T6")).respond_with(delivered("T6")).mount(&f.carrier).await;
     f.app.restart().await;
     let event = f.app.bus.published("package.delivered").await;
     assert_eq!(event.correlation_id, requested.correlation_id);
     assert_eq!(event.causation_id, Some(requested.id.to_string()));
     let after = shipment(&f.app, "T6").await;
     assert_eq!(after["status"], "delivered");
-    assert!(
-        after["polls"].as_i64() > before["polls"].as_i64(),
-        "{before} then {after}"
-    );
+    assert!(after["polls"].as_i64() > before["polls"].as_i64(), "{before} then {after}");
     assert!(f.app.bus.all_published().await.is_empty());
 }
 
@@ -278,50 +221,25 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_serving() {
     assert!(dead.iter().any(|b| b == "this is not json"), "{dead:?}");
     carrier_answers(&f.carrier, "T8", in_transit("T8"), 1, delivered("T8")).await;
     f.app.bus.deliver(&shipment_requested("T8")).await;
-    assert_eq!(
-        f.app.bus.published("package.delivered").await.data["tracking_number"],
-        "T8"
-    );
-    assert_eq!(
-        f.app.get("/shipments/T7").send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(f.app.bus.published("package.delivered").await.data["tracking_number"], "T8");
+    assert_eq!(f.app.get("/shipments/T7").send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]
 async fn the_poller_stops_on_shutdown_even_while_the_carrier_hangs() {
     let mut f = spawn_app().await;
     let hang = in_transit("T9").set_delay(Duration::from_secs(60));
-    Mock::given(method("GET"))
-        .and(path("/tracking/T9"))
-        .respond_with(hang)
-        .mount(&f.carrier)
-        .await;
+    Mock::given(method("GET")).and(path("/tracking/T9")).respond_with(hang).mount(&f.carrier).await;
     f.app.bus.deliver(&shipment_requested("T9")).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while f
-        .carrier
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the poller never asked the carrier"
-        );
+    while f.carrier.received_requests().await.unwrap_or_default().is_empty() {
+        assert!(Instant::now() < deadline, "the poller never asked the carrier");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let started = Instant::now();
-    tokio::time::timeout(Duration::from_secs(10), f.app.stop())
-        .await
-        .expect("the service stopped");
+    tokio::time::timeout(Duration::from_secs(10), f.app.stop()).await.expect("the service stopped");
     // Shorter than the carrier client's own timeout: the poll was cancelled.
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "stopping took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "stopping took {:?}", started.elapsed());
 }
 
 #[tokio::test]

@@ -1,1 +1,10 @@
-fn main() {}
+//! The users service's binary: telemetry, configuration, run.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = kit::telemetry::init(users::NAME)?;
+    let config = kit::Config::load(users::NAME, users::DEFAULTS)?;
+    let app = users::build(&config).await?;
+    app.run_until_stopped(kit::shutdown_signal()).await?;
+    Ok(())
+}

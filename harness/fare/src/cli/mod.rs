@@ -99,7 +99,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Check => {
-            println!("{} services, {} event types: the manifests agree", topology.services().count(), topology.events().len());
+            println!(
+                "{} services, {} event types: the manifests agree",
+                topology.services().count(),
+                topology.events().len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Graph => {

@@ -55,7 +55,10 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
     };
     eprintln!("fare: ready in {:.1}s", started.elapsed().as_secs_f64());
     print_table(&platform.state);
-    eprintln!("fare: Ctrl-C stops everything; logs are in {}", state_dir(root, &platform.state.namespace).join("logs").display());
+    eprintln!(
+        "fare: Ctrl-C stops everything; logs are in {}",
+        state_dir(root, &platform.state.namespace).join("logs").display()
+    );
     let code = loop {
         tokio::select! {
             _ = kit::shutdown_signal() => break ExitCode::SUCCESS,
@@ -181,7 +184,11 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while crate::runtime::alive(state.supervisor_pid) {
-        anyhow::ensure!(Instant::now() < deadline, "the supervisor (pid {}) did not stop within 30s", state.supervisor_pid);
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the supervisor (pid {}) did not stop within 30s",
+            state.supervisor_pid
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!("fare: stopped namespace {ns}");

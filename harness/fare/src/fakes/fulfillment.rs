@@ -40,7 +40,11 @@ pub fn router() -> Router {
     Router::new().route("/fulfillment-orders", post(create).get(list)).with_state(Center::default())
 }
 
-async fn create(State(center): State<Center>, headers: HeaderMap, Json(order): Json<FulfillmentOrder>) -> (StatusCode, Json<Value>) {
+async fn create(
+    State(center): State<Center>,
+    headers: HeaderMap,
+    Json(order): Json<FulfillmentOrder>,
+) -> (StatusCode, Json<Value>) {
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": "Idempotency-Key header is required"})));
     };

@@ -30,7 +30,11 @@ pub fn router() -> Router {
     Router::new().route("/messages", post(send).get(list)).with_state(Provider::default())
 }
 
-async fn send(State(provider): State<Provider>, headers: HeaderMap, Json(mut message): Json<Message>) -> (StatusCode, Json<Value>) {
+async fn send(
+    State(provider): State<Provider>,
+    headers: HeaderMap,
+    Json(mut message): Json<Message>,
+) -> (StatusCode, Json<Value>) {
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "Idempotency-Key header is required"})));
     };

@@ -57,7 +57,12 @@ pub async fn start_all(carrier: CarrierOptions, shutdown: Shutdown) -> std::io::
     ])
 }
 
-async fn serve(name: &'static str, env: &'static str, router: Router, shutdown: Shutdown) -> std::io::Result<RunningFake> {
+async fn serve(
+    name: &'static str,
+    env: &'static str,
+    router: Router,
+    shutdown: Shutdown,
+) -> std::io::Result<RunningFake> {
     let control = Control::default();
     let router = router
         .layer(middleware::from_fn_with_state(control.clone(), misbehave))
@@ -81,7 +86,10 @@ async fn misbehave(State(control): State<Control>, req: Request, next: Next) -> 
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     if fail {
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "unavailable (fare fake told to fail)"})))
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"error": "unavailable (fare fake told to fail)"})),
+        )
             .into_response();
     }
     next.run(req).await

@@ -18,8 +18,19 @@ pub async fn apply(
     for change in changes {
         match change {
             Change::CreateTopic { name } => {
-                let tag = aws_sdk_sns::types::Tag::builder().key(NAMESPACE_TAG).value(ns.as_str()).build().expect("key and value set");
-                let out = bus.sns.create_topic().name(name).tags(tag).send().await.map_err(|e| ProvisionError::aws("CreateTopic", name)(&e))?;
+                let tag = aws_sdk_sns::types::Tag::builder()
+                    .key(NAMESPACE_TAG)
+                    .value(ns.as_str())
+                    .build()
+                    .expect("key and value set");
+                let out = bus
+                    .sns
+                    .create_topic()
+                    .name(name)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map_err(|e| ProvisionError::aws("CreateTopic", name)(&e))?;
                 current.topics.insert(name.clone(), out.topic_arn.unwrap_or_default());
             }
             Change::CreateQueue { name, spec } => {
@@ -75,7 +86,12 @@ pub async fn apply(
             }
             Change::DeleteTopic { name } => {
                 let arn = current.topics.get(name).cloned().unwrap_or_default();
-                bus.sns.delete_topic().topic_arn(arn).send().await.map_err(|e| ProvisionError::aws("DeleteTopic", name)(&e))?;
+                bus.sns
+                    .delete_topic()
+                    .topic_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| ProvisionError::aws("DeleteTopic", name)(&e))?;
             }
         }
         progress(change);

@@ -54,7 +54,13 @@ pub async fn read_current(bus: &Bus, ns: &Namespace) -> Result<Current, Provisio
     let mut arn_to_queue = BTreeMap::new();
     for url in queues.queue_urls.unwrap_or_default() {
         let name = url.rsplit('/').next().unwrap_or_default().to_owned();
-        let tags = bus.sqs.list_queue_tags().queue_url(&url).send().await.map_err(|e| ProvisionError::aws("ListQueueTags", &name)(&e))?;
+        let tags = bus
+            .sqs
+            .list_queue_tags()
+            .queue_url(&url)
+            .send()
+            .await
+            .map_err(|e| ProvisionError::aws("ListQueueTags", &name)(&e))?;
         if tags.tags.unwrap_or_default().get(NAMESPACE_TAG).map(String::as_str) != Some(ns.as_str()) {
             continue;
         }

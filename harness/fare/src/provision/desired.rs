@@ -21,7 +21,10 @@ impl QueueSpec {
     pub fn differences(&self, have: &QueueSpec) -> Vec<String> {
         let mut what = Vec::new();
         if self.visibility_timeout_seconds != have.visibility_timeout_seconds {
-            what.push(format!("visibility {}s -> {}s", have.visibility_timeout_seconds, self.visibility_timeout_seconds));
+            what.push(format!(
+                "visibility {}s -> {}s",
+                have.visibility_timeout_seconds, self.visibility_timeout_seconds
+            ));
         }
         if self.max_receive_count != have.max_receive_count || self.dead_letter != have.dead_letter {
             let show = |s: &QueueSpec| match (&s.dead_letter, s.max_receive_count) {
@@ -56,7 +59,10 @@ pub fn desired(topology: &Topology, ns: &Namespace) -> Desired {
     for m in topology.services() {
         let Some(q) = m.queue else { continue };
         let dlq = ns.dead_letter_queue(&m.name);
-        d.queues.insert(dlq.clone(), QueueSpec { visibility_timeout_seconds: 30, max_receive_count: None, dead_letter: None });
+        d.queues.insert(
+            dlq.clone(),
+            QueueSpec { visibility_timeout_seconds: 30, max_receive_count: None, dead_letter: None },
+        );
         d.queues.insert(
             ns.queue(&m.name),
             QueueSpec {

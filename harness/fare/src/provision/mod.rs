@@ -25,7 +25,10 @@ pub enum ProvisionError {
 }
 
 impl ProvisionError {
-    pub(crate) fn aws(operation: &'static str, resource: &str) -> impl FnOnce(&(dyn std::error::Error + 'static)) -> Self {
+    pub(crate) fn aws(
+        operation: &'static str,
+        resource: &str,
+    ) -> impl FnOnce(&(dyn std::error::Error + 'static)) -> Self {
         let resource = resource.to_owned();
         move |e| ProvisionError::Aws { operation, resource, message: kit::error_chain(e) }
     }
@@ -61,7 +64,9 @@ impl fmt::Display for Change {
             Change::UpdateQueue { name, what, .. } => write!(f, "~ queue {name}: {}", what.join(", ")),
             Change::DeleteQueue { name } => write!(f, "- queue {name}"),
             Change::Subscribe { sub } => write!(f, "+ subscription {} -> {}{}", sub.topic, sub.queue, filter_note(sub)),
-            Change::UpdateFilter { sub } => write!(f, "~ subscription {} -> {}{}", sub.topic, sub.queue, filter_note(sub)),
+            Change::UpdateFilter { sub } => {
+                write!(f, "~ subscription {} -> {}{}", sub.topic, sub.queue, filter_note(sub))
+            }
             Change::Unsubscribe { sub } => write!(f, "- subscription {} -> {}", sub.topic, sub.queue),
         }
     }

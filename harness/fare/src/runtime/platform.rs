@@ -57,7 +57,9 @@ pub enum UpError {
     Config(#[from] kit::config::ConfigError),
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
-    #[error("{service} wraps `{third_party}`, which fare has no fake for (it has: fulfillment-center, carrier, mail-provider)")]
+    #[error(
+        "{service} wraps `{third_party}`, which fare has no fake for (it has: fulfillment-center, carrier, mail-provider)"
+    )]
     NoFake { service: String, third_party: String },
     #[error("{service} exited during start-up ({status}); last lines of {log}:\n{tail}")]
     Exited { service: String, status: String, log: PathBuf, tail: String },
@@ -136,7 +138,8 @@ impl Platform {
         let fakes = fakes::start_all(options.carrier, platform.fakes.clone())
             .await
             .map_err(io("starting the third-party fakes on", Path::new("127.0.0.1")))?;
-        platform.state.fakes = fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
+        platform.state.fakes =
+            fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
         platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir)?;
         progress("waiting for every service to be ready");
         platform.wait_ready(options.ready_timeout).await?;
@@ -191,13 +194,19 @@ impl Platform {
     }
 
     async fn wait_ready(&mut self, timeout: Duration) -> Result<(), UpError> {
-        let http = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("a plain client builds");
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("a plain client builds");
         let started = Instant::now();
         loop {
             let mut pending = Vec::new();
             for p in &mut self.services {
                 if let Some(status) = p.exited() {
-                    return Err(UpError::Exited { service: p.name.clone(), status, log: p.log.clone(), tail: p.log_tail(15) });
+                    return Err(UpError::Exited {
+                        service: p.name.clone(),
+                        status,
+                        log: p.log.clone(),
+                        tail: p.log_tail(15),
+                    });
                 }
                 match http.get(format!("{}/ready", p.url)).send().await {
                     Ok(r) if r.status().is_success() => {}

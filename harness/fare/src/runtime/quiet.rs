@@ -28,7 +28,11 @@ pub struct NotQuiet {
 }
 
 /// Waits until the platform is quiet; returns how long that took.
-pub async fn wait_quiet(bus: &Bus, services: &[(String, String)], options: &QuietOptions) -> Result<Duration, NotQuiet> {
+pub async fn wait_quiet(
+    bus: &Bus,
+    services: &[(String, String)],
+    options: &QuietOptions,
+) -> Result<Duration, NotQuiet> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("a plain client builds");
     let started = Instant::now();
     let mut quiet_rounds = 0;

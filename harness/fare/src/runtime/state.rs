@@ -59,8 +59,8 @@ impl PlatformState {
         let path = PlatformState::path(root, namespace);
         let text = std::fs::read_to_string(&path)
             .map_err(|_| StateError::NotRunning { namespace: namespace.to_owned(), path: path.clone() })?;
-        let state: PlatformState =
-            serde_json::from_str(&text).map_err(|e| StateError::Corrupt { path: path.clone(), message: e.to_string() })?;
+        let state: PlatformState = serde_json::from_str(&text)
+            .map_err(|e| StateError::Corrupt { path: path.clone(), message: e.to_string() })?;
         if !alive(state.supervisor_pid) {
             return Err(StateError::NotRunning { namespace: namespace.to_owned(), path });
         }

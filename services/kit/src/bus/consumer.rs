@@ -80,7 +80,13 @@ pub struct ConsumerOptions {
 
 impl ConsumerOptions {
     pub fn new(queue: impl Into<String>) -> ConsumerOptions {
-        ConsumerOptions { queue: queue.into(), max_in_flight: 8, wait_seconds: 2, retry_base_seconds: 1, retry_max_seconds: 30 }
+        ConsumerOptions {
+            queue: queue.into(),
+            max_in_flight: 8,
+            wait_seconds: 2,
+            retry_base_seconds: 1,
+            retry_max_seconds: 30,
+        }
     }
 
     /// The visibility timeout after failed attempt number `attempt`.
@@ -199,11 +205,7 @@ impl<H: Handler> Consumer<H> {
                     Some(p) => p,
                     None => slots.clone().acquire_owned().await.expect("the semaphore is never closed"),
                 };
-                let delivery = Delivery {
-                    bus: self.bus.clone(),
-                    queue: queue.clone(),
-                    options: self.options.clone(),
-                };
+                let delivery = Delivery { bus: self.bus.clone(), queue: queue.clone(), options: self.options.clone() };
                 let handler = self.handler.clone();
                 let health = self.health.clone();
                 health.handling.fetch_add(1, Ordering::Relaxed);
@@ -286,11 +288,8 @@ impl Delivery {
             .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
-        let traceparent = message
-            .message_attributes
-            .as_ref()
-            .and_then(|a| a.get("traceparent"))
-            .and_then(|v| v.string_value.clone());
+        let traceparent =
+            message.message_attributes.as_ref().and_then(|a| a.get("traceparent")).and_then(|v| v.string_value.clone());
         let span = tracing::info_span!(
             "handle",
             queue = %self.queue.name,
@@ -316,10 +315,15 @@ impl Delivery {
         let last = self.queue.max_receive_count.is_some_and(|max| attempt >= max);
         match outcome {
             Ok(()) => {
-                if let Err(e) = self.bus.sqs.delete_message().queue_url(&self.queue.url).receipt_handle(receipt).send().await {
+                if let Err(e) =
+                    self.bus.sqs.delete_message().queue_url(&self.queue.url).receipt_handle(receipt).send().await
+                {
                     // The effect is committed and deduplicated, so the
                     // redelivery this causes is harmless.
-                    tracing::warn!(error = crate::error_chain(&e), "handled, but delete failed; it will be redelivered");
+                    tracing::warn!(
+                        error = crate::error_chain(&e),
+                        "handled, but delete failed; it will be redelivered"
+                    );
                 } else {
                     tracing::debug!("handled");
                 }
@@ -371,7 +375,10 @@ impl Delivery {
         // If this delete fails the message comes back, is rejected again and
         // lands in the dead-letter queue twice: better than lost.
         if let Err(e) = self.bus.sqs.delete_message().queue_url(&self.queue.url).receipt_handle(receipt).send().await {
-            tracing::warn!(error = crate::error_chain(&e), "moved to the dead-letter queue, but the original was not deleted");
+            tracing::warn!(
+                error = crate::error_chain(&e),
+                "moved to the dead-letter queue, but the original was not deleted"
+            );
         }
         true
     }
@@ -387,7 +394,10 @@ impl Delivery {
             .send()
             .await;
         if let Err(e) = result {
-            tracing::warn!(error = crate::error_chain(&e), "could not change visibility; the queue's own timeout applies");
+            tracing::warn!(
+                error = crate::error_chain(&e),
+                "could not change visibility; the queue's own timeout applies"
+            );
         }
     }
 }

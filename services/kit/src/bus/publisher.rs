@@ -43,8 +43,14 @@ impl Publisher {
     /// Publishes `event` now, with a traceparent from the current span.
     pub async fn publish(&self, event: &Envelope) -> Result<String, PublishError> {
         let traceparent = crate::telemetry::traceparent(&event.correlation_id);
-        self.publish_body(&event.event_type, &event.correlation_id, &traceparent, &event.to_json()?, &event.id.to_string())
-            .await
+        self.publish_body(
+            &event.event_type,
+            &event.correlation_id,
+            &traceparent,
+            &event.to_json()?,
+            &event.id.to_string(),
+        )
+        .await
     }
 
     /// Publishes an already serialised envelope (the outbox relay's path).

@@ -57,10 +57,19 @@ pub async fn flush(db: &Db, publisher: &Publisher) -> Result<(), RelayError> {
             return Ok(());
         }
         for row in batch {
-            let event = Envelope::from_json(&row.body).map_err(|source| RelayError::Corrupt { seq: row.seq, source })?;
-            let traceparent = row.traceparent.clone().unwrap_or_else(|| crate::telemetry::traceparent(&event.correlation_id));
-            publish_row(publisher, &event.event_type, &event.correlation_id, &traceparent, &row.body, &event.id.to_string())
-                .await?;
+            let event =
+                Envelope::from_json(&row.body).map_err(|source| RelayError::Corrupt { seq: row.seq, source })?;
+            let traceparent =
+                row.traceparent.clone().unwrap_or_else(|| crate::telemetry::traceparent(&event.correlation_id));
+            publish_row(
+                publisher,
+                &event.event_type,
+                &event.correlation_id,
+                &traceparent,
+                &row.body,
+                &event.id.to_string(),
+            )
+            .await?;
             let seq = row.seq;
             db.read(move |conn| outbox::remove(conn, seq)).await?;
         }

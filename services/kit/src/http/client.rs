@@ -52,7 +52,12 @@ impl ServiceClient {
             .timeout(options.timeout)
             .build()
             .map_err(|e| CallError::Build { service: service.to_owned(), message: crate::error_chain(&e) })?;
-        Ok(ServiceClient { service: service.to_owned(), base: base_url.trim_end_matches('/').to_owned(), http, options })
+        Ok(ServiceClient {
+            service: service.to_owned(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            http,
+            options,
+        })
     }
 
     pub fn service(&self) -> &str {
@@ -151,6 +156,11 @@ impl ServiceClient {
     }
 
     fn bad_body(&self, method: &Method, path: &str, message: String) -> CallError {
-        CallError::BadBody { service: self.service.clone(), method: method.clone(), url: format!("{}{path}", self.base), message }
+        CallError::BadBody {
+            service: self.service.clone(),
+            method: method.clone(),
+            url: format!("{}{path}", self.base),
+            message,
+        }
     }
 }

@@ -21,7 +21,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType("expected a JSON body with `Content-Type: application/json`".into()));
+            return Err(ApiError::UnsupportedMediaType(
+                "expected a JSON body with `Content-Type: application/json`".into(),
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

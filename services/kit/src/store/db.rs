@@ -94,11 +94,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         conn.execute_batch(KIT_SCHEMA).map_err(open_err)?;
         apply_migrations(&mut conn, migrations)?;
-        Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-            committed: Arc::new(Notify::new()),
-            path: path.to_owned(),
-        })
+        Ok(Db { conn: Arc::new(Mutex::new(conn)), committed: Arc::new(Notify::new()), path: path.to_owned() })
     }
 
     pub fn path(&self) -> &Path {

@@ -36,9 +36,8 @@ pub struct Pending {
 /// The oldest `limit` staged events.
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Pending>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT seq, traceparent, body FROM fare_outbox ORDER BY seq LIMIT ?1")?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(Pending { seq: r.get(0)?, traceparent: r.get(1)?, body: r.get(2)? })
-    })?;
+    let rows =
+        stmt.query_map([limit as i64], |r| Ok(Pending { seq: r.get(0)?, traceparent: r.get(1)?, body: r.get(2)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

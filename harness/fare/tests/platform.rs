@@ -1,0 +1,128 @@
+//! The whole platform as `fare up` runs it: real processes, a real moto,
+//! the fakes. One order goes from sign-up to delivered; then everything
+//! stops and nothing is left running.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fare::fakes::CarrierOptions;
+use fare::runtime::{Platform, QuietOptions, UpOptions, alive, wait_quiet};
+use kit::bus::Namespace;
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+#[tokio::test]
+async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running() {
+    let ns = Namespace::parse(&format!("it{}", std::process::id())).unwrap();
+    let options = UpOptions {
+        root: root(),
+        services_dir: root().join("services"),
+        namespace: ns.clone(),
+        endpoint: None,
+        backend: fare_emulator::Backend::Moto,
+        build: true,
+        echo_logs: false,
+        carrier: CarrierOptions { polls_until_delivered: 1 },
+        ready_timeout: Duration::from_secs(120),
+    };
+    let platform = Platform::up(&options, &mut |line| eprintln!("fare: {line}")).await.unwrap();
+    let url = |name: &str| platform.state.services.iter().find(|s| s.name == name).unwrap().url.clone();
+    let http = reqwest::Client::new();
+
+    let signed_up = http
+        .post(format!("{}/users", url("users")))
+        .json(&json!({"email": "ada@example.com", "password": "correct horse", "name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    let session: Value = http
+        .post(format!("{}/sessions", url("users")))
+        .json(&json!({"email": "ada@example.com", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let address = json!({"name": "Ada", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+    let placed = http
+        .post(format!("{}/orders", url("store")))
+        .bearer_auth(&token)
+        .header("x-correlation-id", "it-order-1")
+        .json(&json!({"model": "phone-basic", "shipping_address": address}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 201);
+    assert_eq!(placed.headers()["x-correlation-id"], "it-order-1");
+    let order: Value = placed.json().await.unwrap();
+    let order_id = order["order_id"].as_str().unwrap().to_owned();
+
+    let bus = fare::connect(&platform.state.endpoint, &ns).await.unwrap();
+    let services: Vec<(String, String)> =
+        platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
+    wait_quiet(&bus, &services, &QuietOptions::default()).await.unwrap();
+
+    let seen: Value = http
+        .get(format!("{}/orders/{order_id}", url("store")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["status"], "delivered", "{seen:#}");
+    let timeline: Vec<&str> =
+        seen["timeline"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["order.placed", "device.allocated", "shipment.requested", "package.delivered"]);
+    let invoices: Value = http
+        .get(format!("{}/invoices?order_id={order_id}", url("invoice")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(invoices.as_array().unwrap().len(), 1);
+    let chain: Value = http
+        .get(format!("{}/events?correlation_id=it-order-1", url("collector")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut types: Vec<&str> = chain.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "device.allocated",
+            "invoice.issued",
+            "mail.sent",
+            "mail.sent",
+            "order.placed",
+            "package.delivered",
+            "shipment.requested"
+        ],
+        "the whole chain carries the caller's correlation id"
+    );
+
+    let mut pids: Vec<u32> = platform.state.services.iter().map(|s| s.pid).collect();
+    pids.extend(platform.state.emulator_pid);
+    platform.stop();
+    let left: Vec<u32> = pids.into_iter().filter(|pid| alive(*pid) && !zombie(*pid)).collect();
+    assert!(left.is_empty(), "still running after stop: {left:?}");
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), ns.as_str()));
+}
+
+/// A stopped child not yet reaped by its parent still answers kill(0).
+fn zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.split_whitespace().nth(2) == Some("Z"))
+}

@@ -1,0 +1,145 @@
+//! The validated parts of an order request, and the status an order moves
+//! through. Request values parse through serde's `try_from`, so the JSON
+//! extractor names the field at fault (`shipping_address.city`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadValue {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters long")]
+    TooLong { max: usize },
+}
+
+/// Trimmed, non-empty text of bounded length: every part of an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Text(String);
+
+impl Text {
+    const MAX: usize = 200;
+
+    pub fn parse(value: &str) -> Result<Text, BadValue> {
+        let value = value.trim();
+        match value.chars().count() {
+            0 => Err(BadValue::Empty),
+            n if n > Text::MAX => Err(BadValue::TooLong { max: Text::MAX }),
+            _ => Ok(Text(value.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Text {
+    type Error = BadValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Text::parse(&value)
+    }
+}
+
+impl From<Text> for String {
+    fn from(value: Text) -> String {
+        value.0
+    }
+}
+
+/// A model name as asked for; whether it is on sale is the catalog's call.
+pub type Model = Text;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingAddress {
+    pub name: Text,
+    pub line1: Text,
+    pub city: Text,
+    pub postal_code: Text,
+    pub country: Text,
+}
+
+/// Where an order stands. It only moves forward, so events that arrive out
+/// of order (a delivery heard before its shipment) never move it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Placed,
+    Allocated,
+    Shipped,
+    Delivered,
+    /// No device could be allocated: final.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an order status")]
+pub struct BadStatus(pub String);
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Placed => "placed",
+            Status::Allocated => "allocated",
+            Status::Shipped => "shipped",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Status, BadStatus> {
+        [Status::Placed, Status::Allocated, Status::Shipped, Status::Delivered, Status::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| BadStatus(value.to_owned()))
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Status::Placed => 0,
+            Status::Allocated => 1,
+            Status::Shipped => 2,
+            Status::Delivered => 3,
+            Status::Failed => 0,
+        }
+    }
+
+    /// The status after hearing of `next`. Failure only ends an order that
+    /// got no further than placed: once a device is allocated, a failure
+    /// notice is stale and the order's progress stands.
+    pub fn then(self, next: Status) -> Status {
+        match (self, next) {
+            (Status::Failed, _) => Status::Failed,
+            (Status::Placed, Status::Failed) => Status::Failed,
+            (_, Status::Failed) => self,
+            _ if next.rank() > self.rank() => next,
+            _ => self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    #[test]
+    fn status_only_moves_forward_and_failed_is_final() {
+        assert_eq!(Placed.then(Allocated), Allocated);
+        assert_eq!(Allocated.then(Shipped).then(Delivered), Delivered);
+        assert_eq!(Placed.then(Delivered).then(Shipped).then(Allocated), Delivered);
+        assert_eq!(Placed.then(Failed), Failed);
+        assert_eq!(Failed.then(Delivered), Failed);
+        assert_eq!(Shipped.then(Failed), Shipped);
+        for s in [Placed, Allocated, Shipped, Delivered, Failed] {
+            assert_eq!(Status::parse(s.as_str()), Ok(s));
+        }
+        assert!(Status::parse("lost").is_err());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_never_empty() {
+        assert_eq!(Text::parse("  1 Road ").unwrap().as_str(), "1 Road");
+        assert_eq!(Text::parse("   "), Err(BadValue::Empty));
+        assert!(Text::parse(&"x".repeat(201)).is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! `POST /users`, `POST /sessions`, `GET /sessions/{token}`,
+//! `GET /users/{user_id}/contact`.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kit::http::{ApiError, RequestContext};
+use kit::store::{Db, outbox};
+use kit::{Envelope, EventType};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::{Email, Name, Password};
+use crate::error::UsersError;
+use crate::password;
+use crate::store::{self, Contact, Session};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub session_ttl: Duration,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/users", post(sign_up))
+        .route("/users/{user_id}/contact", get(contact))
+        .route("/sessions", post(log_in))
+        .route("/sessions/{token}", get(session))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct SignUp {
+    email: Email,
+    password: Password,
+    name: Name,
+}
+
+/// Creates the account and stages `user.registered` in one transaction.
+async fn sign_up(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    kit::http::Json(req): kit::http::Json<SignUp>,
+) -> Result<(StatusCode, Json<Contact>), ApiError> {
+    let password_hash = password::hash(req.password.expose().to_owned()).await.map_err(UsersError::from)?;
+    let contact = Contact { user_id: uuid::Uuid::new_v4().to_string(), email: req.email.into(), name: req.name.into() };
+    let event_type = EventType::parse("user.registered").expect("a valid event type");
+    let event = Envelope::new(crate::NAME, event_type, ctx.correlation_id, Some(ctx.request_id), &contact)
+        .map_err(UsersError::from)?;
+    let created_at = now().format(&Rfc3339).map_err(ApiError::internal)?;
+    let row = contact.clone();
+    state
+        .db
+        .write(move |tx| {
+            if !store::insert_user(tx, &row, &password_hash, &created_at)? {
+                return Err(UsersError::EmailTaken);
+            }
+            outbox::stage(tx, &event)?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user_id = %contact.user_id, "user registered");
+    Ok((StatusCode::CREATED, Json(contact)))
+}
+
+/// Plain strings: a malformed email or a short password at login is just
+/// a wrong one, answered like any other.
+#[derive(Deserialize)]
+struct LogIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct NewSession {
+    token: String,
+    user_id: String,
+    expires_at: String,
+}
+
+async fn log_in(
+    State(state): State<AppState>,
+    kit::http::Json(req): kit::http::Json<LogIn>,
+) -> Result<(StatusCode, Json<NewSession>), ApiError> {
+    let credentials = match Email::parse(&req.email) {
+        Ok(email) => {
+            state.db.read(move |conn| store::credentials(conn, email.as_str()).map_err(UsersError::from)).await?
+        }
+        Err(_) => None,
+    };
+    let stored = credentials.as_ref().map(|c| c.password_hash.clone());
+    let matches = password::verify(req.password, stored).await.map_err(UsersError::from)?;
+    let user_id = match credentials {
+        Some(c) if matches => c.user_id,
+        _ => return Err(UsersError::BadCredentials.into()),
+    };
+    let now_ms = unix_ms(now());
+    let ttl_ms = i64::try_from(state.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    let session = Session { user_id: user_id.clone(), expires_at_ms: now_ms.saturating_add(ttl_ms) };
+    let expires_at = rfc3339(session.expires_at_ms)?;
+    let token = new_token();
+    let stored_token = token.clone();
+    state
+        .db
+        .write(move |tx| store::insert_session(tx, &stored_token, &session, now_ms).map_err(UsersError::from))
+        .await?;
+    Ok((StatusCode::CREATED, Json(NewSession { token, user_id, expires_at })))
+}
+
+#[derive(Serialize)]
+struct ValidSession {
+    user_id: String,
+    expires_at: String,
+}
+
+async fn session(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<ValidSession>, ApiError> {
+    let found = state.db.read(move |conn| store::session(conn, &token).map_err(UsersError::from)).await?;
+    let session = found.ok_or(UsersError::UnknownSession)?;
+    if unix_ms(now()) >= session.expires_at_ms {
+        return Err(UsersError::SessionExpired.into());
+    }
+    Ok(Json(ValidSession { user_id: session.user_id, expires_at: rfc3339(session.expires_at_ms)? }))
+}
+
+async fn contact(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Contact>, ApiError> {
+    let lookup = user_id.clone();
+    let found = state.db.read(move |conn| store::contact(conn, &lookup).map_err(UsersError::from)).await?;
+    Ok(Json(found.ok_or(UsersError::UnknownUser { user_id })?))
+}
+
+/// 32 random bytes, hex: unguessable, and safe in a URL path.
+fn new_token() -> String {
+    rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn rfc3339(ms: i64) -> Result<String, ApiError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(ApiError::internal)?
+        .format(&Rfc3339)
+        .map_err(ApiError::internal)
+}

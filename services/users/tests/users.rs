@@ -1,0 +1,202 @@
+//! The users service against a real moto, through HTTP.
+
+use std::time::{Duration, Instant};
+
+use kit::testing::{TestApp, TestSpec};
+use kit::{Application, Config, KitError};
+use reqwest::Response;
+use serde_json::{Value, json};
+
+const SPEC: TestSpec =
+    TestSpec { service: "users", listens: &[], publishes: &["user.registered"], max_receive_count: 3 };
+
+/// What `TestApp` is generic over: the service's `build`.
+trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
+impl<T: AsyncFn(&Config) -> Result<Application, KitError>> Build for T {}
+
+async fn spawn_app() -> TestApp<impl Build> {
+    spawn_app_with(Config::defaults(users::NAME, users::DEFAULTS)).await
+}
+
+async fn spawn_app_with(config: Config) -> TestApp<impl Build> {
+    TestApp::spawn(SPEC, config, users::build).await
+}
+
+async fn post(app: &TestApp<impl Build>, path: &str, body: &Value) -> Response {
+    app.post(path).json(body).send().await.unwrap()
+}
+
+async fn sign_up(app: &TestApp<impl Build>, email: &str) -> Value {
+    let resp = post(app, "/users", &json!({"email": email, "password": "correct horse", "name": "Ada"})).await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+async fn log_in(app: &TestApp<impl Build>, email: &str, password: &str) -> Response {
+    post(app, "/sessions", &json!({"email": email, "password": password})).await
+}
+
+/// Status and body of `GET path`.
+async fn get(app: &TestApp<impl Build>, path: &str) -> (u16, Value) {
+    let resp = app.get(path).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn sign_up_publishes_user_registered_in_the_callers_chain() {
+    let app = spawn_app().await;
+    let resp = app
+        .post("/users")
+        .header("X-Correlation-ID", "signup-chain-1")
+        .json(&json!({"email": "Ada@Example.com", "password": "correct horse", "name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["x-correlation-id"], "signup-chain-1");
+    let user: Value = resp.json().await.unwrap();
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["name"], "Ada");
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none(), "{user}");
+
+    let event = app.bus.published("user.registered").await;
+    assert_eq!(event.correlation_id.as_str(), "signup-chain-1");
+    assert!(event.causation_id.as_deref().is_some_and(|c| !c.is_empty()), "{event:?}");
+    assert_eq!(event.producer, "users");
+    assert_eq!(event.data, json!({"user_id": user["user_id"], "email": "ada@example.com", "name": "Ada"}));
+}
+
+#[tokio::test]
+async fn a_taken_email_is_a_conflict_and_publishes_nothing_more() {
+    let app = spawn_app().await;
+    sign_up(&app, "grace@example.com").await;
+    let resp =
+        post(&app, "/users", &json!({"email": "GRACE@example.com", "password": "another one", "name": "G"})).await;
+    assert_eq!(resp.status(), 409);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("already exists"), "{body}");
+    let published = app.bus.all_published().await;
+    assert_eq!(published.len(), 1, "{published:?}");
+}
+
+#[tokio::test]
+async fn bad_sign_ups_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let cases = [
+        (json!({"email": "not-an-email", "password": "correct horse", "name": "A"}), 422, Some("email")),
+        (json!({"email": "a@example.com", "password": "short", "name": "A"}), 422, Some("password")),
+        (json!({"email": "a@example.com", "password": "correct horse"}), 422, Some("name")),
+        (json!({"password": "correct horse", "name": "A"}), 422, Some("email")),
+        (json!({"email": "a@example.com", "password": 12345678, "name": "A"}), 422, Some("password")),
+        (json!({"email": "a@example.com", "password": "correct horse", "name": "  "}), 422, Some("name")),
+    ];
+    for (body, status, field) in cases {
+        let resp = post(&app, "/users", &body).await;
+        assert_eq!(resp.status(), status, "{body}");
+        let answer: Value = resp.json().await.unwrap();
+        assert_eq!(answer["field"].as_str(), field, "{body} -> {answer}");
+        assert!(answer["error"].as_str().unwrap().starts_with(field.unwrap()), "{answer}");
+    }
+
+    let resp = app.post("/users").header("content-type", "application/json").body("{\"email\": ").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let answer: Value = resp.json().await.unwrap();
+    assert!(answer["error"].as_str().unwrap().contains("not valid JSON"), "{answer}");
+
+    let huge = json!({"email": "a@example.com", "password": "correct horse", "name": "x".repeat(70 * 1024)});
+    let resp = post(&app, "/users", &huge).await;
+    assert_eq!(resp.status(), 413);
+
+    assert!(app.bus.all_published().await.is_empty());
+    assert_eq!(log_in(&app, "a@example.com", "correct horse").await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_login_gives_a_session_that_validates() {
+    let app = spawn_app().await;
+    let user = sign_up(&app, "linus@example.com").await;
+    let resp = log_in(&app, "Linus@Example.com", "correct horse").await;
+    assert_eq!(resp.status(), 201);
+    let session: Value = resp.json().await.unwrap();
+    let token = session["token"].as_str().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+    assert_eq!(session["user_id"], user["user_id"]);
+
+    let (status, valid) = get(&app, &format!("/sessions/{token}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(valid["user_id"], user["user_id"]);
+    assert_eq!(valid["expires_at"], session["expires_at"]);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
+    let app = spawn_app().await;
+    sign_up(&app, "ken@example.com").await;
+    let wrong_password = log_in(&app, "ken@example.com", "incorrect horse").await;
+    let unknown_email = log_in(&app, "nobody@example.com", "correct horse").await;
+    assert_eq!(wrong_password.status(), 401);
+    assert_eq!(unknown_email.status(), 401);
+    let a: Value = wrong_password.json().await.unwrap();
+    let b: Value = unknown_email.json().await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a["error"], "wrong email or password");
+}
+
+#[tokio::test]
+async fn a_forged_session_is_unknown() {
+    let app = spawn_app().await;
+    let (status, body) = get(&app, &format!("/sessions/{}", "ab".repeat(32))).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unknown session");
+}
+
+#[tokio::test]
+async fn a_session_past_its_ttl_is_expired() {
+    let config = Config::defaults(users::NAME, users::DEFAULTS).with("SESSION_TTL_SECONDS", "0");
+    let app = spawn_app_with(config).await;
+    sign_up(&app, "barbara@example.com").await;
+    let session: Value = log_in(&app, "barbara@example.com", "correct horse").await.json().await.unwrap();
+    let path = format!("/sessions/{}", session["token"].as_str().unwrap());
+    // A TTL of 0 expires at once; the poll only guards against clock granularity.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (status, body) = loop {
+        let (status, body) = get(&app, &path).await;
+        if status != 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "session expired");
+}
+
+#[tokio::test]
+async fn contacts_are_found_by_user_id() {
+    let app = spawn_app().await;
+    let user = sign_up(&app, "margaret@example.com").await;
+    let (status, contact) = get(&app, &format!("/users/{}/contact", user["user_id"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert_eq!(contact, user);
+    let (status, body) = get(&app, "/users/no-such-user/contact").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().unwrap().contains("no-such-user"), "{body}");
+}
+
+#[tokio::test]
+async fn users_and_sessions_survive_a_restart() {
+    let mut app = spawn_app().await;
+    let user = sign_up(&app, "edsger@example.com").await;
+    let session: Value = log_in(&app, "edsger@example.com", "correct horse").await.json().await.unwrap();
+    app.restart().await;
+    let (status, valid) = get(&app, &format!("/sessions/{}", session["token"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert_eq!(valid["user_id"], user["user_id"]);
+    assert_eq!(log_in(&app, "edsger@example.com", "correct horse").await.status(), 201);
+    assert_eq!(
+        post(&app, "/users", &json!({"email": "edsger@example.com", "password": "p4ssword!", "name": "E"}))
+            .await
+            .status(),
+        409
+    );
+}
