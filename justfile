@@ -1,10 +1,34 @@
 # fare's recipes. `just` itself: `pip install rust-just` (or `cargo install just`).
 
-# Run every test: unit, service integration against a real moto, the kit's consumer loop.
+# Build and run the whole platform (Ctrl-C stops it).
+up *ARGS:
+    cargo run -p fare -- up {{ARGS}}
+
+# Stop a platform started with `just up --detach`.
+down:
+    cargo run -p fare -- down
+
+# What runs where.
+status:
+    cargo run -p fare -- status
+
+# Every test: unit, service integration against a real moto, provisioning, the whole platform.
 test:
     cargo test --workspace
+
+# The topology as a Mermaid flowchart.
+graph:
+    cargo run -p fare -- graph
+
+# Probe the emulator for the SNS/SQS behaviours the platform relies on.
+doctor *ARGS:
+    cargo run -p fare -- doctor {{ARGS}}
 
 # Format and lint as CI does.
 check:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Start-up time and memory of the platform (median of 5).
+bench:
+    cargo run -p fare --example bench_up
