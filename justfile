@@ -32,3 +32,14 @@ check:
 # Start-up time and memory of the platform (median of 5).
 bench:
     cargo run -p fare --example bench_up
+
+# Contracts: rewrite every pact from the consumers' tests (contracts/pacts, committed), hold them
+# against the manifests, then replay each against its real provider (JUnit in target/).
+verify:
+    PACT_DO_NOT_TRACK=true cargo test -p store -p devices -p fulfillment -p tracking -p invoice -p mailer -p collector --test '*' contracts::
+    cargo run -q -p fare -- contracts check --junit target/contracts-check.xml
+    PACT_DO_NOT_TRACK=true cargo run -q -p fare -- contracts verify --junit target/contracts-verify.xml
+
+# Start a platform, run every end-to-end scenario (scenarios/*.yaml), stop it; reports under .fare/.
+e2e *ARGS:
+    cargo run -p fare -- e2e {{ARGS}}

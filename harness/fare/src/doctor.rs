@@ -65,17 +65,7 @@ async fn queue(bus: &Bus, name: &str, attrs: &[(QueueAttributeName, String)]) ->
         req = req.attributes(k.clone(), v);
     }
     let url = req.send().await.map_err(e("CreateQueue"))?.queue_url.unwrap_or_default();
-    let arn = bus
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(e("GetQueueAttributes"))?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
+    let arn = bus.queue_arn(&url).await.map_err(|err| err.to_string())?;
     Ok((url, arn))
 }
 

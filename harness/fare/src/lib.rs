@@ -6,15 +6,21 @@
 //! - `manifest`: one `service.toml`, parsed and checked, errors with file and line.
 //! - `topology`: every manifest as one graph; disagreements between them; Mermaid.
 //! - `provision`: desired vs current resources, the plan between them, applying it.
+//! - `contracts`: the pact files held against the manifests (`fare contracts check`).
+//! - `scenario`: end-to-end scenarios: model, runner, checks, diagnosis, reports.
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
 pub mod cli;
+pub mod contracts;
 pub mod doctor;
 pub mod fakes;
+pub mod graph;
 pub mod manifest;
 pub mod provision;
 pub mod runtime;
+pub mod scenario;
 pub mod topology;
+pub mod trace;
 
 use std::path::Path;
 

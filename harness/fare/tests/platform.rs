@@ -1,6 +1,10 @@
 //! The whole platform as `fare up` runs it: real processes, a real moto,
-//! the fakes. One order goes from sign-up to delivered; then everything
-//! stops and nothing is left running.
+//! the fakes. A service that crashes at start fails the start with its last
+//! log lines and leaves nothing running; then one order goes from sign-up
+//! to delivered, everything stops, and nothing is left running.
+//!
+//! One test, in sequence: the "nothing left running" checks count this
+//! process's children, which a test running beside it would disturb.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +32,15 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
         carrier: CarrierOptions { polls_until_delivered: 1 },
         ready_timeout: Duration::from_secs(120),
     };
+    // A service whose configuration is broken exits at start: fare says who
+    // and why, and stops what it had started.
+    let broken = std::collections::BTreeMap::from([("STORE_CATALOG".to_owned(), "phone-basic=free".to_owned())]);
+    let err = Platform::up_with_env(&options, &broken, &mut |line| eprintln!("fare: {line}")).await.err().unwrap();
+    let text = err.to_string();
+    assert!(text.starts_with("store exited during start-up") && text.contains("STORE_CATALOG"), "{text}");
+    assert_eq!(children(), Vec::<u32>::new(), "a failed start leaves nothing running");
+
+    let options = UpOptions { build: false, ..options };
     let platform = Platform::up(&options, &mut |line| eprintln!("fare: {line}")).await.unwrap();
     let url = |name: &str| platform.state.services.iter().find(|s| s.name == name).unwrap().url.clone();
     let http = reqwest::Client::new();
@@ -114,15 +127,44 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
         "the whole chain carries the caller's correlation id"
     );
 
+    // The recorder saw the same chain, and finds nothing broken in it.
+    let expected: Vec<kit::EventType> = ["order.placed", "device.allocated", "shipment.requested", "package.delivered"]
+        .iter()
+        .map(|e| kit::EventType::parse(e).unwrap())
+        .collect();
+    let (topology, _) = fare::load_topology(&root().join("services")).unwrap();
+    let trace = platform.recorder().unwrap().trace("it-order-1");
+    let diagnosis = fare::trace::diagnose(&trace, &topology, &expected, &fare::trace::Environment::default());
+    assert_eq!(diagnosis, None, "{}", trace.render_text());
+    let tree = trace.render_text();
+    assert!(tree.contains("fulfillment: handled") && tree.contains("call fulfillment-center POST"), "{tree}");
+
     let mut pids: Vec<u32> = platform.state.services.iter().map(|s| s.pid).collect();
     pids.extend(platform.state.emulator_pid);
     platform.stop();
     let left: Vec<u32> = pids.into_iter().filter(|pid| alive(*pid) && !zombie(*pid)).collect();
     assert!(left.is_empty(), "still running after stop: {left:?}");
+    assert_eq!(children(), Vec::<u32>::new());
     let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), ns.as_str()));
 }
 
 /// A stopped child not yet reaped by its parent still answers kill(0).
 fn zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.split_whitespace().nth(2) == Some("Z"))
+}
+
+/// This process's live children (services, emulators), zombies aside.
+fn children() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // Fields after the command (which may hold spaces) start after ')'.
+        let rest: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        if rest.first() != Some(&"Z") && rest.get(1) == Some(&me.as_str()) {
+            found.push(pid);
+        }
+    }
+    found
 }

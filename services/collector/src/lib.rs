@@ -8,7 +8,7 @@
 //! - `routes`: the HTTP API.
 //! - `store`: the events and counts tables.
 
-mod events;
+pub mod events;
 mod metrics;
 mod routes;
 mod store;
@@ -22,7 +22,7 @@ pub const NAME: &str = "collector";
 /// No settings beyond the kit's.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.

@@ -1,5 +1,7 @@
 //! The collector against a real moto: events in, metrics and chains out.
 
+mod contracts;
+
 use kit::testing::{TestApp, TestSpec};
 use kit::{Application, Config, CorrelationId, Envelope, EventType, KitError};
 use serde_json::{Value, json};

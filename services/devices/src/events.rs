@@ -1,7 +1,10 @@
 //! `order.placed` → one device allocated to the order and `device.allocated`,
-//! or `device.allocation_failed` when its model is out of stock.
+//! or `device.allocation_failed` when its model is out of stock. Both
+//! events are built here once ([`device_allocated`], [`allocation_failed`]),
+//! for the handler that stages them and for contract verification.
 
 use kit::bus::{HandleError, Handler};
+use kit::envelope::EnvelopeError;
 use kit::store::{Db, StoreError, inbox, outbox};
 use kit::{Envelope, EventType};
 use serde::{Deserialize, Serialize};
@@ -10,12 +13,12 @@ use crate::store::{self, Allocation};
 
 /// Where the order goes; copied into `device.allocated` for fulfillment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct ShippingAddress {
-    name: String,
-    line1: String,
-    city: String,
-    postal_code: String,
-    country: String,
+pub struct ShippingAddress {
+    pub name: String,
+    pub line1: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
 }
 
 /// What devices needs of an `order.placed`.
@@ -28,21 +31,31 @@ struct OrderPlaced {
 }
 
 #[derive(Debug, Serialize)]
-struct DeviceAllocated<'a> {
-    order_id: &'a str,
-    user_id: &'a str,
-    model: &'a str,
-    device_id: &'a str,
-    serial: &'a str,
-    shipping_address: &'a ShippingAddress,
+pub struct DeviceAllocated<'a> {
+    pub order_id: &'a str,
+    pub user_id: &'a str,
+    pub model: &'a str,
+    pub device_id: &'a str,
+    pub serial: &'a str,
+    pub shipping_address: &'a ShippingAddress,
 }
 
 #[derive(Debug, Serialize)]
-struct AllocationFailed<'a> {
-    order_id: &'a str,
-    user_id: &'a str,
-    model: &'a str,
-    reason: &'static str,
+pub struct AllocationFailed<'a> {
+    pub order_id: &'a str,
+    pub user_id: &'a str,
+    pub model: &'a str,
+    pub reason: &'a str,
+}
+
+/// `device.allocated`, caused by the `order.placed` `cause`.
+pub fn device_allocated(cause: &Envelope, data: &DeviceAllocated<'_>) -> Result<Envelope, EnvelopeError> {
+    cause.follow(crate::NAME, event_type("device.allocated"), data)
+}
+
+/// `device.allocation_failed`, caused by the `order.placed` `cause`.
+pub fn allocation_failed(cause: &Envelope, data: &AllocationFailed<'_>) -> Result<Envelope, EnvelopeError> {
+    cause.follow(crate::NAME, event_type("device.allocation_failed"), data)
 }
 
 pub struct OrderPlacedHandler {
@@ -80,7 +93,7 @@ impl Handler for OrderPlacedHandler {
                             serial,
                             shipping_address: &order.shipping_address,
                         };
-                        event.follow(crate::NAME, event_type("device.allocated"), &data)?
+                        device_allocated(&event, &data)?
                     }
                     Allocation::OutOfStock => {
                         tracing::warn!(order_id = %order.order_id, model = %order.model, "out of stock");
@@ -90,7 +103,7 @@ impl Handler for OrderPlacedHandler {
                             model: &order.model,
                             reason: "out_of_stock",
                         };
-                        event.follow(crate::NAME, event_type("device.allocation_failed"), &data)?
+                        allocation_failed(&event, &data)?
                     }
                 };
                 outbox::stage(tx, &next)?;

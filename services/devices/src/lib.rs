@@ -9,7 +9,7 @@
 //! - `store`: the devices table and allocation.
 
 mod domain;
-mod events;
+pub mod events;
 mod routes;
 mod store;
 
@@ -23,7 +23,7 @@ pub const NAME: &str = "devices";
 
 pub const DEFAULTS: &[(&str, &str)] = &[("DEVICES_STOCK", "phone-basic=50,phone-pro=20")];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 const STOCK_EXPECTED: &str = "comma-separated model=count pairs such as `phone-basic=50,phone-pro=20`";

@@ -1,5 +1,7 @@
 //! The devices service against a real moto, through HTTP and its queue.
 
+mod contracts;
+
 use std::collections::HashSet;
 
 use kit::testing::{TestApp, TestSpec};

@@ -115,7 +115,7 @@ impl FulfillmentCenter {
                 .map_err(|e| CenterError::BadAnswer { message: kit::error_chain(&e) })?;
             return check(accepted);
         }
-        let body: String = resp.text().await.unwrap_or_default().chars().take(500).collect();
+        let body: String = kit::http::excerpt(resp).await;
         if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS {
             return Err(CenterError::Busy { status, body });
         }

@@ -1,7 +1,9 @@
 //! `device.allocated` → the fulfillment center asked to ship it, the
-//! shipment recorded and `shipment.requested`.
+//! shipment recorded and `shipment.requested`, built here once
+//! ([`shipment_requested`]) for the handler and for contract verification.
 
 use kit::bus::{HandleError, Handler};
+use kit::envelope::EnvelopeError;
 use kit::store::{Db, StoreError, inbox, outbox};
 use kit::{Envelope, EventType};
 use serde::{Deserialize, Serialize};
@@ -20,12 +22,17 @@ struct DeviceAllocated {
 }
 
 #[derive(Debug, Serialize)]
-struct ShipmentRequested<'a> {
-    order_id: &'a str,
-    user_id: &'a str,
-    shipment_id: &'a str,
-    tracking_number: &'a str,
-    carrier: &'a str,
+pub struct ShipmentRequested<'a> {
+    pub order_id: &'a str,
+    pub user_id: &'a str,
+    pub shipment_id: &'a str,
+    pub tracking_number: &'a str,
+    pub carrier: &'a str,
+}
+
+/// `shipment.requested`, caused by the `device.allocated` `cause`.
+pub fn shipment_requested(cause: &Envelope, data: &ShipmentRequested<'_>) -> Result<Envelope, EnvelopeError> {
+    cause.follow(crate::NAME, EventType::parse("shipment.requested").expect("a catalog event type"), data)
 }
 
 pub struct DeviceAllocatedHandler {
@@ -95,8 +102,7 @@ fn record(tx: &rusqlite::Transaction<'_>, event: &Envelope, shipment: &Shipment)
         tracking_number: &shipment.tracking_number,
         carrier: &shipment.carrier,
     };
-    let requested =
-        event.follow(crate::NAME, EventType::parse("shipment.requested").expect("a catalog event type"), &data)?;
+    let requested = shipment_requested(event, &data)?;
     outbox::stage(tx, &requested)?;
     tracing::info!(order_id = %shipment.order_id, shipment_id = %shipment.shipment_id, "shipment requested");
     Ok(())

@@ -8,8 +8,8 @@
 //! - `routes`: the HTTP API.
 //! - `store`: the shipments table.
 
-mod center;
-mod events;
+pub mod center;
+pub mod events;
 mod routes;
 mod store;
 
@@ -25,7 +25,7 @@ pub const NAME: &str = "fulfillment";
 /// settings default in `center`.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.

@@ -1,6 +1,8 @@
 //! The fulfillment service against a real moto, with wiremock playing the
 //! fulfillment center.
 
+mod contracts;
+
 use std::time::Duration;
 
 use kit::testing::{TestApp, TestSpec};

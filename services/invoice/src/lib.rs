@@ -6,7 +6,7 @@
 //! - `routes`: the HTTP API.
 //! - `store`: the invoices table.
 
-mod events;
+pub mod events;
 mod routes;
 mod store;
 
@@ -19,7 +19,7 @@ pub const NAME: &str = "invoice";
 /// No settings beyond the kit's.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.

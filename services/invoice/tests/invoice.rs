@@ -1,5 +1,7 @@
 //! The invoice service against a real moto, through HTTP and its queue.
 
+mod contracts;
+
 use kit::testing::{TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};

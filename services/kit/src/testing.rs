@@ -246,15 +246,7 @@ async fn create_queue(bus: &Bus, name: &str, redrive: Option<String>) -> String 
 }
 
 async fn queue_arn(bus: &Bus, url: &str) -> String {
-    let out = bus
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue arn");
-    out.attributes.unwrap().remove(&QueueAttributeName::QueueArn).unwrap()
+    bus.queue_arn(url).await.expect("the queue's ARN")
 }
 
 /// A service under test: built by its own `build`, on a free port, with a

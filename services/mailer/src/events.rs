@@ -1,7 +1,9 @@
 //! `user.registered`, `order.placed`, `package.delivered` → one mail to the
-//! user and `mail.sent`.
+//! user and `mail.sent`, built here once ([`mail_sent`]) for the handler
+//! and for contract verification.
 
 use kit::bus::{HandleError, Handler};
+use kit::envelope::EnvelopeError;
 use kit::store::{Db, StoreError, inbox, outbox};
 use kit::{Envelope, EventType};
 use serde::Serialize;
@@ -19,13 +21,18 @@ pub struct TriggerHandler {
 
 /// What `mail.sent` carries.
 #[derive(Debug, Serialize)]
-struct MailSent<'a> {
-    mail_id: &'a str,
-    user_id: &'a str,
-    template: &'a str,
-    trigger_event_id: &'a str,
-    trigger_event_type: &'a str,
-    provider_message_id: &'a str,
+pub struct MailSent<'a> {
+    pub mail_id: &'a str,
+    pub user_id: &'a str,
+    pub template: &'a str,
+    pub trigger_event_id: &'a str,
+    pub trigger_event_type: &'a str,
+    pub provider_message_id: &'a str,
+}
+
+/// `mail.sent`, caused by the event `cause` the mail was about.
+pub fn mail_sent(cause: &Envelope, data: &MailSent<'_>) -> Result<Envelope, EnvelopeError> {
+    cause.follow(crate::NAME, EventType::parse("mail.sent").expect("a catalog event type"), data)
 }
 
 impl From<UsersError> for HandleError {
@@ -83,8 +90,7 @@ impl Handler for TriggerHandler {
                     trigger_event_type: &mail.trigger_event_type,
                     provider_message_id: &mail.provider_message_id,
                 };
-                let event_type = EventType::parse("mail.sent").expect("a valid event type");
-                outbox::stage(tx, &event.follow(crate::NAME, event_type, &sent)?)?;
+                outbox::stage(tx, &mail_sent(&event, &sent)?)?;
                 tracing::info!(mail_id = %mail.mail_id, template = %mail.template, "mail sent");
                 Ok::<_, HandleError>(())
             })

@@ -18,13 +18,13 @@
 //! - `routes`: the HTTP API.
 //! - `store`: the mails table.
 
-mod domain;
-mod events;
+pub mod domain;
+pub mod events;
 mod mail;
-mod provider;
+pub mod provider;
 mod routes;
 mod store;
-mod users;
+pub mod users;
 
 use kit::bus::Bus;
 use kit::http::{ClientOptions, ServiceClient};
@@ -36,7 +36,7 @@ pub const NAME: &str = "mailer";
 /// No settings beyond the kit's and the two base URLs.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.

@@ -47,7 +47,7 @@ impl Provider {
         let resp = self.client.call(Method::POST, "/messages", correlation, Some(letter), &headers).await?;
         let status = resp.status();
         if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default().chars().take(200).collect();
+            let body = kit::http::excerpt(resp).await;
             let busy = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT);
             return Err(if busy {
                 ProviderError::Busy { status, body }

@@ -48,7 +48,7 @@ impl Users {
             return Err(UsersError::Unknown(user_id.clone()));
         }
         if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default().chars().take(200).collect();
+            let body = kit::http::excerpt(resp).await;
             return Err(UsersError::Refused { user_id: user_id.clone(), status, body });
         }
         let (_, contact): (_, Contact) = self.client.parse(Method::GET, &path, resp).await?;

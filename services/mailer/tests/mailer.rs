@@ -1,6 +1,8 @@
 //! The mailer service against a real moto, with wiremock playing the users
 //! service and the mail provider.
 
+mod contracts;
+
 use kit::testing::{TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};

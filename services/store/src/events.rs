@@ -1,14 +1,42 @@
-//! The events that move an order along: each sets its status (forward
-//! only) and joins its timeline, once per event id.
+//! store's events: `order.placed`, which it publishes, built here once for
+//! the order route that stages it and for contract verification (`fare
+//! contracts verify`); and the events that move an order along, each
+//! setting its status (forward only) and joining its timeline, once per
+//! event id.
 
-use kit::Envelope;
 use kit::bus::{HandleError, Handler};
+use kit::envelope::EnvelopeError;
 use kit::store::{Db, StoreError, inbox};
-use serde::Deserialize;
+use kit::{CorrelationId, Envelope, EventType};
+use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
+pub use crate::catalog::Currency;
 use crate::domain::Status;
+pub use crate::domain::{ShippingAddress, Text};
 use crate::orders::{self, Details, TimelineEntry};
+
+/// The data of `order.placed`, as CATALOG.md has it.
+#[derive(Debug, Serialize)]
+pub struct OrderPlaced<'a> {
+    pub order_id: &'a str,
+    pub user_id: &'a str,
+    pub model: &'a str,
+    pub price_cents: i64,
+    pub currency: &'a Currency,
+    pub shipping_address: &'a ShippingAddress,
+}
+
+/// `order.placed`, in the chain `correlation_id`, caused by the request
+/// `causation_id`.
+pub fn order_placed(
+    data: &OrderPlaced<'_>,
+    correlation_id: CorrelationId,
+    causation_id: Option<String>,
+) -> Result<Envelope, EnvelopeError> {
+    let event_type = EventType::parse("order.placed").expect("a catalog event type");
+    Envelope::new(crate::NAME, event_type, correlation_id, causation_id, data)
+}
 
 /// What store needs of any of its events.
 #[derive(Deserialize)]

@@ -10,14 +10,14 @@
 //! - `auth`: asking users who holds a bearer token.
 //! - `error`: what can go wrong with an order request, and its HTTP answer.
 //! - `routes`: the HTTP API.
-//! - `events`: the handler for the status events.
+//! - `events`: `order.placed` (built for the route and for verification) and the handler for the status events.
 //! - `orders`: the orders and timeline tables.
 
-mod auth;
+pub mod auth;
 mod catalog;
 mod domain;
 mod error;
-mod events;
+pub mod events;
 mod orders;
 mod routes;
 
@@ -35,7 +35,7 @@ pub const NAME: &str = "store";
 pub const DEFAULTS: &[(&str, &str)] =
     &[("STORE_CATALOG", "phone-basic=19900,phone-pro=99900"), ("STORE_CURRENCY", "EUR")];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.

@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use kit::http::{ApiError, RequestContext};
 use kit::store::{Db, outbox};
-use kit::{Envelope, EventType};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
@@ -17,6 +16,7 @@ use crate::auth::{Caller, Users};
 use crate::catalog::{Catalog, Currency};
 use crate::domain::{Model, ShippingAddress, Status};
 use crate::error::OrderError;
+use crate::events;
 use crate::orders::{self, NewOrder, OrderView, TimelineEntry};
 
 #[derive(Clone)]
@@ -35,17 +35,6 @@ pub fn router(state: AppState) -> Router {
 struct PlaceOrder {
     model: Model,
     shipping_address: ShippingAddress,
-}
-
-/// The data of `order.placed`, as CATALOG.md has it.
-#[derive(Serialize)]
-struct OrderPlaced<'a> {
-    order_id: &'a str,
-    user_id: &'a str,
-    model: &'a str,
-    price_cents: i64,
-    currency: &'a Currency,
-    shipping_address: &'a ShippingAddress,
 }
 
 #[derive(Serialize)]
@@ -68,7 +57,7 @@ async fn place(
         .price_cents(model)
         .ok_or_else(|| OrderError::UnknownModel { model: model.to_owned(), known: state.catalog.models() })?;
     let order_id = uuid::Uuid::new_v4().to_string();
-    let data = OrderPlaced {
+    let data = events::OrderPlaced {
         order_id: &order_id,
         user_id: &caller.user_id,
         model,
@@ -76,9 +65,7 @@ async fn place(
         currency: &state.currency,
         shipping_address: &req.shipping_address,
     };
-    let event_type = EventType::parse("order.placed").expect("a valid event type");
-    let event = Envelope::new(crate::NAME, event_type, ctx.correlation_id, Some(ctx.request_id), &data)
-        .map_err(OrderError::from)?;
+    let event = events::order_placed(&data, ctx.correlation_id, Some(ctx.request_id)).map_err(OrderError::from)?;
     let placed_at = event.occurred_at.format(&Rfc3339).map_err(ApiError::internal)?;
     let order = NewOrder {
         id: order_id.clone(),

@@ -1,6 +1,8 @@
 //! The store service against a real moto, through HTTP and its queue, with
 //! wiremock playing users.
 
+mod contracts;
+
 use kit::testing::{TestApp, TestSpec};
 use kit::{Application, Config, CorrelationId, Envelope, EventType, KitError};
 use reqwest::Response;

@@ -61,7 +61,7 @@ impl Carrier {
         let resp = self.client.call::<()>(Method::GET, &path, correlation, None, &[]).await?;
         let status = resp.status();
         if !status.is_success() {
-            let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
+            let body: String = kit::http::excerpt(resp).await;
             return Err(unfit(format!("status {status}: {body}")));
         }
         let (_, answer): (_, Answer) = self.client.parse(Method::GET, &path, resp).await.map_err(|e| match e {

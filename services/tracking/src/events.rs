@@ -1,12 +1,37 @@
-//! `shipment.requested` → a shipment in transit, for the poller to follow.
+//! `shipment.requested` → a shipment in transit, for the poller to follow;
+//! and `package.delivered`, which the poller stages, built here once
+//! ([`package_delivered`]) for it and for contract verification.
 
-use kit::Envelope;
 use kit::bus::{HandleError, Handler};
+use kit::envelope::EnvelopeError;
 use kit::store::{Db, StoreError, inbox};
-use serde::Deserialize;
+use kit::{CorrelationId, Envelope, EventType};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::TrackingNumber;
 use crate::store::{self, NewShipment};
+
+/// What `package.delivered` carries.
+#[derive(Debug, Serialize)]
+pub struct PackageDelivered<'a> {
+    pub order_id: &'a str,
+    pub user_id: &'a str,
+    pub shipment_id: &'a str,
+    pub tracking_number: &'a str,
+    pub delivered_at: &'a str,
+}
+
+/// `package.delivered`, in the chain `correlation_id` of the
+/// `shipment.requested` `causation_id` that started tracking, long after
+/// that event was handled.
+pub fn package_delivered(
+    data: &PackageDelivered<'_>,
+    correlation_id: CorrelationId,
+    causation_id: Option<String>,
+) -> Result<Envelope, EnvelopeError> {
+    let event_type = EventType::parse("package.delivered").expect("a catalog event type");
+    Envelope::new(crate::NAME, event_type, correlation_id, causation_id, data)
+}
 
 /// What tracking needs of a `shipment.requested`.
 #[derive(Debug, Deserialize)]

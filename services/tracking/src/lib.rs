@@ -15,9 +15,9 @@
 //! - `routes`: the HTTP API.
 //! - `store`: the shipments table.
 
-mod carrier;
-mod domain;
-mod events;
+pub mod carrier;
+pub mod domain;
+pub mod events;
 mod poller;
 mod routes;
 mod store;
@@ -36,7 +36,7 @@ pub const NAME: &str = "tracking";
 
 pub const DEFAULTS: &[(&str, &str)] = &[("TRACKING_POLL_INTERVAL_MS", "1000")];
 
-const MIGRATIONS: &[Migration] =
+pub const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.

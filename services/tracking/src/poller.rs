@@ -8,9 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kit::Envelope;
 use kit::store::{Db, StoreError, outbox};
-use kit::{Envelope, EventType};
-use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -18,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::carrier::{Carrier, CarrierError, Tracking};
+use crate::events::{PackageDelivered, package_delivered};
 use crate::store::{self, Shipment};
 
 /// Carrier requests in flight at once: one slow answer must not hold up
@@ -30,16 +30,6 @@ enum PollError {
     Carrier(#[from] CarrierError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// What `package.delivered` carries.
-#[derive(Debug, Serialize)]
-struct PackageDelivered<'a> {
-    order_id: &'a str,
-    user_id: &'a str,
-    shipment_id: &'a str,
-    tracking_number: &'a str,
-    delivered_at: &'a str,
 }
 
 #[derive(Clone)]
@@ -148,13 +138,6 @@ fn delivered_event(shipment: &Shipment, at: &str) -> Result<(Envelope, String), 
         tracking_number: shipment.tracking_number.as_str(),
         delivered_at: at,
     };
-    let event_type = EventType::parse("package.delivered").expect("a valid event type");
-    let event = Envelope::new(
-        crate::NAME,
-        event_type,
-        shipment.correlation_id.clone(),
-        Some(shipment.requested_event_id.clone()),
-        &data,
-    )?;
+    let event = package_delivered(&data, shipment.correlation_id.clone(), Some(shipment.requested_event_id.clone()))?;
     Ok((event, at.to_owned()))
 }

@@ -1,5 +1,7 @@
 //! The tracking service against a real moto and a wiremock carrier.
 
+mod contracts;
+
 use std::time::{Duration, Instant};
 
 use kit::testing::{TestApp, TestSpec};

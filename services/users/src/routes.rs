@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kit::http::{ApiError, RequestContext};
 use kit::store::{Db, outbox};
-use kit::{Envelope, EventType};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -49,9 +48,8 @@ async fn sign_up(
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
     let password_hash = password::hash(req.password.expose().to_owned()).await.map_err(UsersError::from)?;
     let contact = Contact { user_id: uuid::Uuid::new_v4().to_string(), email: req.email.into(), name: req.name.into() };
-    let event_type = EventType::parse("user.registered").expect("a valid event type");
-    let event = Envelope::new(crate::NAME, event_type, ctx.correlation_id, Some(ctx.request_id), &contact)
-        .map_err(UsersError::from)?;
+    let event =
+        crate::events::user_registered(&contact, ctx.correlation_id, Some(ctx.request_id)).map_err(UsersError::from)?;
     let created_at = now().format(&Rfc3339).map_err(ApiError::internal)?;
     let row = contact.clone();
     state

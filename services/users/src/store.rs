@@ -78,3 +78,16 @@ pub fn session(conn: &Connection, token: &str) -> rusqlite::Result<Option<Sessio
     })
     .optional()
 }
+
+/// Ends the session `token`, if there is one.
+pub fn forget_session(tx: &Transaction<'_>, token: &str) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM sessions WHERE token = ?1", [token])?;
+    Ok(())
+}
+
+/// Deletes the user `user_id` and their sessions, if there is one.
+pub fn forget_user(tx: &Transaction<'_>, user_id: &str) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    tx.execute("DELETE FROM users WHERE id = ?1", [user_id])?;
+    Ok(())
+}

@@ -4,7 +4,10 @@
 //! `run` (this file) handles the commands about manifests and provisioning;
 //! `platform` the ones that start, watch and stop a running platform.
 
+mod contracts;
+mod e2e;
 mod platform;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,8 +49,14 @@ pub enum Command {
     Apply,
     /// Delete every resource of the namespace.
     Destroy,
-    /// Print the topology as a Mermaid flowchart.
-    Graph,
+    /// Draw the topology: Mermaid or DOT text, or an SVG picture.
+    Graph {
+        #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot", "svg"])]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Build and start the whole platform: emulator, topology, fakes, services.
     Up(platform::UpArgs),
     /// Show what runs in the namespace and whether it is healthy.
@@ -60,6 +69,12 @@ pub enum Command {
     Down,
     /// Check the SNS/SQS behaviours the platform relies on against a backend.
     Doctor,
+    /// Run the end-to-end scenarios (all, or those named) and report; exit 1 if one failed.
+    E2e(e2e::E2eArgs),
+    /// Print the causal tree of a chain of the running platform (and its broken hop).
+    Trace(trace::TraceArgs),
+    /// Hold the pacts in contracts/pacts against the manifests, and verify them against the providers.
+    Contracts(contracts::ContractsArgs),
     /// Wait until every queue is drained and every service has nothing in hand.
     Quiet {
         /// Give up after this many seconds, listing what is still pending.
@@ -79,16 +94,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let root = workspace_root(&cli.services);
     let ns = Namespace::parse(&cli.namespace).context("--namespace")?;
     match &cli.command {
-        Command::Up(args) => return platform::up(&cli, &root, ns, args).await,
-        Command::Status { json } => return platform::status(&root, &ns, *json).await,
-        Command::Down => return platform::down(&root, &ns).await,
-        Command::Quiet { timeout } => return platform::quiet(&root, &ns, *timeout).await,
-        Command::Doctor => return doctor(&cli.endpoint, cli.backend()).await,
-        _ => {}
+        Command::Up(args) => platform::up(&cli, &root, ns, args).await,
+        Command::Status { json } => platform::status(&root, &ns, *json).await,
+        Command::Down => platform::down(&root, &ns).await,
+        Command::Quiet { timeout } => platform::quiet(&root, &ns, *timeout).await,
+        Command::Doctor => doctor(&cli.endpoint, cli.backend()).await,
+        Command::Contracts(args) => contracts::run(&cli.services, args).await,
+        Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
+        Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
+        Command::Check | Command::Graph { .. } => manifests(&cli),
+        Command::Plan | Command::Apply | Command::Destroy => provision(&cli, &root, &ns).await,
     }
+}
+
+/// `check` and `graph`: about the manifests alone.
+fn manifests(cli: &Cli) -> anyhow::Result<ExitCode> {
     let (topology, warnings) = match crate::load_topology(&cli.services) {
         Ok(loaded) => loaded,
-        Err(crate::LoadError::Topology(e)) if matches!(cli.command, Command::Check) => {
+        Err(crate::LoadError::Topology(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
@@ -97,54 +120,64 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     for w in &warnings {
         eprintln!("{w}");
     }
-    match cli.command {
-        Command::Check => {
-            println!(
-                "{} services, {} event types: the manifests agree",
-                topology.services().count(),
-                topology.events().len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Graph => {
-            print!("{}", topology.mermaid());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Up(_) | Command::Status { .. } | Command::Down | Command::Quiet { .. } | Command::Doctor => {
-            unreachable!("handled above")
-        }
-        Command::Plan | Command::Apply | Command::Destroy => {
-            let endpoint = match &cli.endpoint {
-                Some(endpoint) => Some(endpoint.clone()),
-                None => match crate::runtime::PlatformState::load(&root, ns.as_str()) {
-                    Ok(state) => state.endpoint,
-                    Err(_) => anyhow::bail!(
-                        "no --endpoint and no running platform in namespace `{ns}`: give an emulator's URL, \
-                         `--endpoint aws` for real AWS, or start one with `fare up`"
-                    ),
-                },
-            };
-            let bus = crate::connect(&endpoint, &ns).await?;
-            let current = provision::read_current(&bus, &ns).await?;
-            let desired = match cli.command {
-                Command::Destroy => provision::Desired::default(),
-                _ => provision::desired(&topology, &ns),
-            };
-            let changes = provision::plan(&desired, &current);
-            if changes.is_empty() {
-                println!("namespace {ns} at {}: nothing to change", bus.endpoint());
-                return Ok(ExitCode::SUCCESS);
+    if let Command::Graph { format, output } = &cli.command {
+        let drawing = match format.as_str() {
+            "dot" => crate::graph::dot(&topology),
+            "svg" => crate::graph::svg(&topology),
+            _ => topology.mermaid(),
+        };
+        match output {
+            Some(path) => {
+                std::fs::write(path, drawing).with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("fare: wrote {}", path.display());
             }
-            if matches!(cli.command, Command::Plan) {
-                changes.iter().for_each(|c| println!("{c}"));
-                println!("{} changes; `fare apply` makes them", changes.len());
-                return Ok(ExitCode::SUCCESS);
-            }
-            provision::apply(&bus, &ns, current, &changes, &mut |c: &Change| println!("{c}")).await?;
-            println!("namespace {ns} at {}: {} changes applied", bus.endpoint(), changes.len());
-            Ok(ExitCode::SUCCESS)
+            None => print!("{drawing}"),
         }
+    } else {
+        println!(
+            "{} services, {} event types: the manifests agree",
+            topology.services().count(),
+            topology.events().len()
+        );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `plan`, `apply` and `destroy`.
+async fn provision(cli: &Cli, root: &std::path::Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
+    let (topology, warnings) = crate::load_topology(&cli.services)?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    let endpoint = match &cli.endpoint {
+        Some(endpoint) => Some(endpoint.clone()),
+        None => match crate::runtime::PlatformState::load(root, ns.as_str()) {
+            Ok(state) => state.endpoint,
+            Err(_) => anyhow::bail!(
+                "no --endpoint and no running platform in namespace `{ns}`: give an emulator's URL, \
+                 `--endpoint aws` for real AWS, or start one with `fare up`"
+            ),
+        },
+    };
+    let bus = crate::connect(&endpoint, ns).await?;
+    let current = provision::read_current(&bus, ns).await?;
+    let desired = match cli.command {
+        Command::Destroy => provision::Desired::default(),
+        _ => provision::desired(&topology, ns),
+    };
+    let changes = provision::plan(&desired, &current);
+    if changes.is_empty() {
+        println!("namespace {ns} at {}: nothing to change", bus.endpoint());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if matches!(cli.command, Command::Plan) {
+        changes.iter().for_each(|c| println!("{c}"));
+        println!("{} changes; `fare apply` makes them", changes.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    provision::apply(&bus, ns, current, &changes, &mut |c: &Change| println!("{c}")).await?;
+    println!("namespace {ns} at {}: {} changes applied", bus.endpoint(), changes.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The directory that holds `services/` (and `target/`, `.fare/`).

@@ -3,11 +3,15 @@
 //! wrappers expect (see services/CATALOG.md), keep what they were sent, and
 //! can be told to fail: `POST /__fare/behaviour` `{"fail_next": 2}` answers
 //! the next two requests with 503, `{"fail_always": true}` every one, and
-//! `{"delay_ms": 500}` slows every answer down.
+//! `{"delay_ms": 500}` slows every answer down. Scenarios program finer
+//! answers per request and per chain with `POST /__fare/rules`, and read what
+//! each fake was asked with `GET /__fare/requests` (see `rules`).
 
 mod carrier;
+mod client;
 mod fulfillment;
 mod mail;
+mod rules;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -24,6 +28,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken as Shutdown;
 
 pub use carrier::CarrierOptions;
+pub use client::{FakeClient, FakeError};
+pub use rules::{Logged, Matcher, Reply, Rule};
 
 /// How a fake misbehaves, set by scenarios.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -64,9 +70,14 @@ async fn serve(
     shutdown: Shutdown,
 ) -> std::io::Result<RunningFake> {
     let control = Control::default();
+    let rules = rules::Rules::default();
+    // Rules sit outside the global behaviour: a rule's `as_usual` reply goes
+    // through it like any request, and the log sees every final status.
     let router = router
         .layer(middleware::from_fn_with_state(control.clone(), misbehave))
-        .merge(Router::new().route("/__fare/behaviour", post(set_behaviour).get(get_behaviour)).with_state(control));
+        .layer(middleware::from_fn_with_state(rules.clone(), rules::programmed))
+        .merge(Router::new().route("/__fare/behaviour", post(set_behaviour).get(get_behaviour)).with_state(control))
+        .merge(rules::routes(rules));
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {

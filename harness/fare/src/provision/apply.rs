@@ -108,15 +108,7 @@ fn sub_arn(current: &Current, sub: &SubscriptionSpec) -> String {
 }
 
 async fn queue_arn(bus: &Bus, current: &Current, queue: &str) -> Result<String, ProvisionError> {
-    let out = bus
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url(current, queue))
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| ProvisionError::aws("GetQueueAttributes", queue)(&e))?;
-    Ok(out.attributes.and_then(|mut a| a.remove(&QueueAttributeName::QueueArn)).unwrap_or_default())
+    bus.queue_arn(url(current, queue)).await.map_err(|e| ProvisionError::aws("GetQueueAttributes", queue)(&e))
 }
 
 /// The attributes of a queue: visibility, redrive to its dead-letter queue,

@@ -11,6 +11,7 @@ use fare_emulator::{Emulator, StartOptions};
 use kit::bus::Namespace;
 use tokio_util::sync::CancellationToken;
 
+use super::control::Launch;
 use super::process::ServiceProcess;
 use super::state::{FakeState, PlatformState, ServiceState, state_dir};
 use crate::fakes::{self, CarrierOptions, RunningFake};
@@ -67,6 +68,8 @@ pub enum UpError {
     NotReady { waited: Duration, pending: Vec<String> },
     #[error(transparent)]
     State(#[from] super::StateError),
+    #[error(transparent)]
+    Trace(#[from] crate::trace::TraceError),
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpError {
@@ -77,15 +80,30 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpErr
 /// A running platform. Dropping it stops everything it started.
 pub struct Platform {
     pub state: PlatformState,
-    root: PathBuf,
+    pub(super) root: PathBuf,
     // Fields drop in order: services first, then fakes, then the emulator.
-    services: Vec<ServiceProcess>,
+    pub(super) services: Vec<ServiceProcess>,
+    /// How each service was started, so `control` can start it again.
+    pub(super) launches: BTreeMap<String, Launch>,
     fakes: CancellationToken,
+    /// Sees every event, dead letter and span of the run (`fare trace`).
+    recorder: Option<crate::trace::Recorder>,
     emulator: Option<Emulator>,
 }
 
 impl Platform {
     pub async fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<Platform, UpError> {
+        Platform::up_with_env(options, &BTreeMap::new(), progress).await
+    }
+
+    /// [`Platform::up`], with `service_env` added to every service's environment.
+    pub async fn up_with_env(
+        options: &UpOptions,
+        service_env: &BTreeMap<String, String>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Platform, UpError> {
+        let started = Instant::now();
+        let mut progress = |line: &str| progress(&format!("{line} ({} ms)", started.elapsed().as_millis()));
         let (topology, _) = crate::load_topology(&options.services_dir)?;
         let ns = options.namespace.as_str();
         if PlatformState::load(&options.root, ns).is_ok() {
@@ -96,6 +114,12 @@ impl Platform {
             build(&options.root, &topology)?;
         }
         let dir = state_dir(&options.root, ns);
+        // A run on a fresh emulator starts from empty databases too: state
+        // left from an earlier run would refer to queues, messages and fake
+        // third-party records that no longer exist.
+        if options.endpoint.is_none() {
+            let _ = std::fs::remove_dir_all(dir.join("data"));
+        }
         for sub in ["data", "logs"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(io("creating", &dir.join(sub)))?;
         }
@@ -121,12 +145,15 @@ impl Platform {
                 endpoint: endpoint.clone(),
                 emulator_pid: emulator.as_ref().map(|e| e.pid()),
                 supervisor_pid: std::process::id(),
+                recorder_url: None,
                 services: Vec::new(),
                 fakes: Vec::new(),
             },
             root: options.root.clone(),
             services: Vec::new(),
+            launches: BTreeMap::new(),
             fakes: CancellationToken::new(),
+            recorder: None,
             emulator,
         };
         progress("provisioning topics, queues and subscriptions");
@@ -140,7 +167,18 @@ impl Platform {
             .map_err(io("starting the third-party fakes on", Path::new("127.0.0.1")))?;
         platform.state.fakes =
             fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
-        platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir)?;
+        // The recorder stops with the fakes: both are the run's background.
+        let recorder = crate::trace::Recorder::start(&bus, &topology, platform.fakes.clone()).await?;
+        platform.state.recorder_url = Some(recorder.url().to_owned());
+        let mut service_env = service_env.clone();
+        // Spans go to the recorder unless the user points them elsewhere
+        // (Jaeger, say); flushed every 100 ms so a trace is complete soon.
+        if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
+            service_env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), recorder.url().into());
+        }
+        service_env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
+        platform.recorder = Some(recorder);
+        platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir, &service_env)?;
         progress("waiting for every service to be ready");
         platform.wait_ready(options.ready_timeout).await?;
         platform.state.save(&options.root)?;
@@ -154,6 +192,7 @@ impl Platform {
         endpoint: Option<&str>,
         fakes: &[RunningFake],
         dir: &Path,
+        service_env: &BTreeMap<String, String>,
     ) -> Result<(), UpError> {
         let mut urls = BTreeMap::new();
         for m in topology.services() {
@@ -163,12 +202,16 @@ impl Platform {
         let target = target_dir(&options.root);
         for m in topology.services() {
             let (port, url) = urls[&m.name].clone();
-            let mut env = BTreeMap::from([
+            let mut env = service_env.clone();
+            env.extend([
                 ("HOST".to_owned(), "127.0.0.1".to_owned()),
                 ("PORT".to_owned(), port.to_string()),
                 ("DATABASE_PATH".to_owned(), dir.join("data").join(format!("{}.sqlite", m.name)).display().to_string()),
                 ("FARE_NAMESPACE".to_owned(), options.namespace.as_str().to_owned()),
                 ("FARE_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
+                // A start-up error's message, not a stack trace, is what the
+                // last log lines should show; panics keep RUST_BACKTRACE.
+                ("RUST_LIB_BACKTRACE".to_owned(), "0".to_owned()),
             ]);
             if let Some(endpoint) = endpoint.filter(|e| *e != crate::AWS) {
                 env.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
@@ -187,8 +230,14 @@ impl Platform {
             let log = dir.join("logs").join(format!("{}.log", m.name));
             let process = ServiceProcess::spawn(&m.name, &binary, &env, url.clone(), log.clone(), options.echo_logs)
                 .map_err(io("starting", &binary))?;
-            self.state.services.push(ServiceState { name: m.name.clone(), url, pid: process.pid(), log });
+            self.state.services.push(ServiceState {
+                name: m.name.clone(),
+                url: url.clone(),
+                pid: process.pid(),
+                log: log.clone(),
+            });
             self.services.push(process);
+            self.launches.insert(m.name.clone(), Launch { binary, env, url, log, echo: options.echo_logs });
         }
         Ok(())
     }
@@ -227,6 +276,11 @@ impl Platform {
     /// A service that exited while the platform ran: name, status, log tail.
     pub fn crashed(&mut self) -> Option<(String, String, String)> {
         self.services.iter_mut().find_map(|p| p.exited().map(|status| (p.name.clone(), status, p.log_tail(15))))
+    }
+
+    /// The recorder of this run's events, dead letters and spans.
+    pub fn recorder(&self) -> Option<&crate::trace::Recorder> {
+        self.recorder.as_ref()
     }
 
     pub fn emulator(&self) -> Option<&Emulator> {

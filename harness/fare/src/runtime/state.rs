@@ -27,6 +27,9 @@ pub struct PlatformState {
     pub emulator_pid: Option<u32>,
     /// The `fare up` process that owns everything below.
     pub supervisor_pid: u32,
+    /// Where `fare trace` asks for a chain.
+    #[serde(default)]
+    pub recorder_url: Option<String>,
     pub services: Vec<ServiceState>,
     pub fakes: Vec<FakeState>,
 }

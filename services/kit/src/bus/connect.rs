@@ -85,6 +85,33 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// The ARN of the queue at `url`: what subscriptions and redrive
+    /// policies name it by.
+    pub async fn queue_arn(&self, url: &str) -> Result<String, BusError> {
+        let name = url.rsplit('/').next().unwrap_or(url).to_owned();
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| BusError::Aws {
+                operation: "GetQueueAttributes",
+                resource: name.clone(),
+                message: crate::error_chain(&e),
+            })?;
+        out.attributes.and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)).ok_or_else(|| {
+            BusError::Aws {
+                operation: "GetQueueAttributes",
+                resource: name,
+                message: "no QueueArn in the answer".into(),
+            }
+        })
+    }
+}
+
 fn is_loopback(url: &str) -> bool {
     let host = url.split("://").nth(1).unwrap_or(url);
     ["127.", "localhost", "[::1]"].iter().any(|p| host.starts_with(p))

@@ -224,7 +224,12 @@ impl<H: Handler> Consumer<H> {
         let mut backoff = Backoff::default();
         loop {
             match self.queue().await {
-                Ok(queue) => return Some(queue),
+                Ok(queue) => {
+                    // The queue answered: ready, without waiting for the
+                    // first long poll to come back empty.
+                    self.health.ok();
+                    return Some(queue);
+                }
                 Err(e) => {
                     let error = e.to_string();
                     tracing::warn!(queue = %self.options.queue, error, "queue not available yet");

@@ -37,6 +37,12 @@ pub enum CallError {
     Build { service: String, message: String },
 }
 
+/// The start of an answer's body, for an error message: enough to see
+/// what the other side said, never a whole page.
+pub async fn excerpt(resp: Response) -> String {
+    resp.text().await.unwrap_or_default().chars().take(500).collect()
+}
+
 /// A client for one service or third party, by its base URL.
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
@@ -101,14 +107,13 @@ impl ServiceClient {
                 Ok(resp) if last => {
                     let status = resp.status();
                     span.record("status", status.as_u16());
-                    let body = resp.text().await.unwrap_or_default();
                     return Err(CallError::ServerError {
                         service: self.service.clone(),
                         method,
                         url,
                         status,
                         attempts,
-                        body: body.chars().take(500).collect(),
+                        body: excerpt(resp).await,
                     });
                 }
                 Err(e) if last => {

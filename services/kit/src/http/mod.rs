@@ -7,7 +7,7 @@ mod correlation;
 mod error;
 mod json;
 
-pub use client::{CallError, ClientOptions, ServiceClient};
+pub use client::{CallError, ClientOptions, ServiceClient, excerpt};
 pub use correlation::{CORRELATION_HEADER, RequestContext, correlate};
 pub use error::ApiError;
 pub use json::Json;

@@ -1,0 +1,71 @@
+//! `fare contracts …`: the pacts in `contracts/pacts` held against the
+//! manifests (`check`) and replayed against the real providers (`verify`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::contracts::verify::{self, VerifyOptions};
+
+#[derive(Debug, Args)]
+pub struct ContractsArgs {
+    /// The directory of committed pact files.
+    #[arg(long, global = true, default_value = "contracts/pacts", env = "FARE_PACTS_DIR")]
+    pub pacts: PathBuf,
+    #[command(subcommand)]
+    pub command: ContractsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractsCommand {
+    /// Check the manifests and the pacts against each other; exit 1 if a rule fails.
+    Check {
+        /// Also write the findings as JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
+    /// Replay every pact against its real provider with pact_verifier; exit 1 if one fails.
+    Verify {
+        /// Only the pacts of this provider (repeatable).
+        #[arg(long)]
+        provider: Vec<String>,
+        /// Also write the result as JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
+}
+
+pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        ContractsCommand::Check { junit } => {
+            let report = crate::contracts::check_dirs(services, &args.pacts)?;
+            print!("{}", crate::contracts::table(&report));
+            write_junit(junit, || crate::contracts::junit(&report))?;
+            Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        ContractsCommand::Verify { provider, junit } => {
+            if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
+                // SAFETY: nothing else of fare runs yet, and the runtime's
+                // idle workers read no environment. Pact phones home unless
+                // told not to.
+                unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
+            }
+            let options = VerifyOptions { providers: provider.clone(), tamper: None };
+            let report = verify::verify_dir(&args.pacts, &options)
+                .await
+                .with_context(|| format!("verifying the pacts in {}", args.pacts.display()))?;
+            print!("{}", verify::report::table(&report));
+            write_junit(junit, || verify::report::junit(&report))?;
+            Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+fn write_junit(path: &Option<PathBuf>, render: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, render()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

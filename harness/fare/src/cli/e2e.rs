@@ -1,0 +1,104 @@
+//! `fare e2e [SCENARIO...]`: start the platform (or attach to a running
+//! one), run the scenarios, write the reports; exit 0 when all passed, 1
+//! when one failed, 2 when fare could not run them.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kit::bus::Namespace;
+
+use super::Cli;
+use crate::fakes::CarrierOptions;
+use crate::runtime::{Platform, PlatformState, UpOptions, state_dir};
+use crate::scenario::render::{self, TerminalProgress};
+use crate::scenario::{self, RunOptions, Target};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct E2eArgs {
+    /// Scenarios to run, by name or file; all of them when none is given.
+    pub scenarios: Vec<String>,
+    /// The directory of the scenario files.
+    #[arg(long, default_value = "scenarios", env = "FARE_SCENARIOS_DIR")]
+    pub dir: PathBuf,
+    /// Run against the platform `fare up` runs in the namespace instead of
+    /// starting one (scenarios that stop services are then skipped).
+    #[arg(long)]
+    pub attach: bool,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write the HTML report here (default: .fare/<namespace>/reports/e2e-<time>.html).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Independent scenarios running at once.
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Skip `cargo build` (the binaries in target/debug must be current).
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyhow::Result<ExitCode> {
+    let (topology, _) = crate::load_topology(&cli.services)?;
+    let dir = if args.dir.is_absolute() { args.dir.clone() } else { root.join(&args.dir) };
+    let scenarios = scenario::load_dir(&dir, &args.scenarios, &topology)?;
+    anyhow::ensure!(!scenarios.is_empty(), "no scenario in {}", dir.display());
+    let options = RunOptions { jobs: args.jobs };
+    let progress = Arc::new(TerminalProgress::new(scenarios.len()));
+    let (report, reports_dir) = if args.attach {
+        let state = PlatformState::load(root, ns.as_str())?;
+        let target = Target::new(&state, &ns, topology).await?;
+        eprintln!("fare: e2e: {} scenarios against the platform in namespace {ns}", scenarios.len());
+        let report = scenario::run_all(&target, &scenarios, None, &options, progress).await;
+        (report, state_dir(root, ns.as_str()).join("reports"))
+    } else {
+        // A namespace of its own: a `fare up` in the default one keeps running.
+        let ns = Namespace::parse(&format!("{}-e2e", ns.as_str()).chars().take(40).collect::<String>())
+            .context("the e2e namespace")?;
+        let data = state_dir(root, ns.as_str()).join("data");
+        // Each run starts from empty stores: stock and orders of an earlier run do not leak in.
+        if data.exists() {
+            std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
+        }
+        let up = UpOptions {
+            root: root.to_owned(),
+            services_dir: cli.services.clone(),
+            namespace: ns.clone(),
+            endpoint: cli.endpoint.clone(),
+            backend: cli.backend(),
+            build: !args.no_build,
+            echo_logs: false,
+            carrier: CarrierOptions { polls_until_delivered: 1 },
+            ready_timeout: Duration::from_secs(120),
+        };
+        let started = Instant::now();
+        let mut platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
+        eprintln!("fare: platform ready in {:.1}s; {} scenarios", started.elapsed().as_secs_f64(), scenarios.len());
+        let target = Target::new(&platform.state, &ns, topology).await?;
+        let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
+        platform.stop();
+        (report, state_dir(root, ns.as_str()).join("reports"))
+    };
+    print!("{}", render::summary(&report));
+    if let Some(path) = &args.junit {
+        write(path, &render::junit(&report))?;
+        eprintln!("fare: JUnit report in {}", path.display());
+    }
+    let html = match &args.html {
+        Some(path) => path.clone(),
+        None => reports_dir.join(format!("e2e-{}.html", report.started_at.replace(':', "-"))),
+    };
+    write(&html, &render::html(&report))?;
+    eprintln!("fare: HTML report in {}", html.display());
+    Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,77 @@
+//! Contracts: the committed Pact files held against the manifests (`fare
+//! contracts check`) and replayed against the real providers (`fare
+//! contracts verify`). Running and rendering are separate: each report is
+//! data, the tables and JUnit are views of it.
+//!
+//! # Layout
+//! - `pacts`: reading a pact file: its parties, interactions, and the event each message carries.
+//! - `check`: the topology rules, the filter-policy evaluation, the typed report.
+//! - `verify`: provider verification with `pact_verifier`: providers, message stand-in, report.
+//! - this file: errors, loading both sides, rendering the check.
+
+pub mod check;
+pub mod pacts;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+pub use check::{CheckReport, Finding, Rule, check};
+pub use pacts::PactFile;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContractsError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a pact file: {message}")]
+    BadPact { path: PathBuf, message: String },
+    #[error(transparent)]
+    Manifest(#[from] crate::ManifestError),
+}
+
+/// Loads every manifest under `services_dir` and every pact under
+/// `pacts_dir`, and checks them. The manifests are not required to agree
+/// among themselves first: their disagreements are findings here.
+pub fn check_dirs(services_dir: &Path, pacts_dir: &Path) -> Result<CheckReport, ContractsError> {
+    let manifests = crate::manifest::load_all(services_dir)?;
+    let pacts = pacts::load_dir(pacts_dir)?;
+    Ok(check(&manifests, &pacts))
+}
+
+/// The report as a terminal table, failures last in each rule.
+pub fn table(report: &CheckReport) -> String {
+    let mut out = format!("{:<10} {:<44} {:<6} DETAIL\n", "RULE", "SUBJECT", "RESULT");
+    for f in &report.findings {
+        let (result, detail) = match &f.failure {
+            None => ("ok", f.detail.as_str()),
+            Some(message) => ("FAIL", message.as_str()),
+        };
+        out.push_str(&format!("{:<10} {:<44} {:<6} {detail}\n", f.rule.to_string(), f.subject, result));
+    }
+    let failed = report.failures().count();
+    out.push_str(&format!("{} checks, {failed} failed\n", report.findings.len()));
+    out
+}
+
+/// The report as JUnit XML: one test case per finding, one suite per rule.
+pub fn junit(report: &CheckReport) -> String {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"fare contracts check\">\n");
+    let mut rules: Vec<Rule> = report.findings.iter().map(|f| f.rule).collect();
+    rules.dedup();
+    for rule in rules {
+        let cases: Vec<&Finding> = report.findings.iter().filter(|f| f.rule == rule).collect();
+        let failures = cases.iter().filter(|f| f.failure.is_some()).count();
+        out.push_str(&format!("  <testsuite name=\"{rule}\" tests=\"{}\" failures=\"{failures}\">\n", cases.len()));
+        for f in cases {
+            out.push_str(&format!("    <testcase classname=\"{rule}\" name=\"{}\"", escape(&f.subject)));
+            match &f.failure {
+                None => out.push_str("/>\n"),
+                Some(m) => out.push_str(&format!(">\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(m))),
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

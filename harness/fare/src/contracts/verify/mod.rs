@@ -1,0 +1,213 @@
+//! Provider verification (`fare contracts verify`): every committed pact
+//! replayed by `pact_verifier` against its real provider.
+//!
+//! - HTTP interactions go to the provider itself: users, built and started
+//!   here with a temporary database, a moto emulator and its state-change
+//!   endpoint (`FARE_PROVIDER_STATES=1`); the third parties' pacts go to the
+//!   fakes `fare up` and the scenarios run, so the fakes answer as the pacts
+//!   say we rely on.
+//! - Message interactions go to an in-process stand-in that answers the
+//!   `message` transport with what the provider's own builder produces (the
+//!   function its handler stages the event with). In-process, because the
+//!   builders are plain functions: starting seven services on an emulator
+//!   to call one function each would add nothing but time, and would put a
+//!   verification-only route into every deployed service.
+//!
+//! # Layout
+//! - `producers`: each provider's messages, made by its own builders.
+//! - `standin`: the message transport and provider states, served here.
+//! - `providers`: users and the third-party fakes, started for real.
+//! - `report`: the typed result, the table, JUnit.
+//! - this file: options, errors, one `pact_verifier` run per pact.
+
+pub mod producers;
+pub mod providers;
+pub mod report;
+pub mod standin;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pact_verifier::callback_executors::HttpRequestProviderStateExecutor;
+use pact_verifier::verification_result::{VerificationExecutionResult, VerificationMismatchResult};
+use pact_verifier::{
+    FilterInfo, MismatchResult, NullRequestFilterExecutor, PactSource, ProviderInfo, ProviderTransport,
+    VerificationOptions,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::ContractsError;
+use super::pacts::{self, Kind, PactFile};
+use providers::{HTTP_PROVIDERS, HttpProviders};
+pub use report::{InteractionVerification, Mismatch, Outcome, PactVerification, VerifyReport};
+pub use standin::{Answer, Tamper};
+use standin::{Note, StandIn};
+
+#[derive(Clone, Default)]
+pub struct VerifyOptions {
+    /// Only the pacts of these providers; every pact when empty.
+    pub providers: Vec<String>,
+    /// Changes each message a provider produces before the verifier sees it.
+    pub tamper: Option<Tamper>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Pacts(#[from] ContractsError),
+    #[error("starting the emulator users runs against: {0}")]
+    Emulator(#[from] fare_emulator::EmulatorError),
+    #[error("starting {provider}: {source}")]
+    Provider {
+        provider: String,
+        #[source]
+        source: kit::KitError,
+    },
+    #[error("{provider} at {url} was not healthy within {within:?}")]
+    NotReady { provider: String, url: String, within: Duration },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("pact_verifier could not run on {}: {source}", path.display())]
+    Verifier {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Verifies every pact under `pacts_dir` (those of `options.providers`).
+pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
+    let pacts: Vec<PactFile> = pacts::load_dir(pacts_dir)?
+        .into_iter()
+        .filter(|p| options.providers.is_empty() || options.providers.contains(&p.provider))
+        .collect();
+    let http: BTreeSet<String> = pacts.iter().filter(|p| p.has_http()).map(|p| p.provider.clone()).collect();
+    let providers = HttpProviders::start(&http).await?;
+    let stop = CancellationToken::new();
+    let _stop_standin = stop.clone().drop_guard();
+    let standin = StandIn::start(providers.states.clone(), options.tamper.clone(), stop)
+        .await
+        .map_err(|source| VerifyError::Io { what: "starting the verification stand-in".into(), source })?;
+    let mut report = VerifyReport { pacts: Vec::new() };
+    for pact in &pacts {
+        report.pacts.push(verify_pact(pact, &providers, &standin).await?);
+    }
+    Ok(report)
+}
+
+async fn verify_pact(
+    pact: &PactFile,
+    providers: &HttpProviders,
+    standin: &StandIn,
+) -> Result<PactVerification, VerifyError> {
+    let mut verification = PactVerification {
+        path: pact.path.clone(),
+        consumer: pact.consumer.clone(),
+        provider: pact.provider.clone(),
+        interactions: Vec::new(),
+    };
+    let http_url = providers.urls.get(&pact.provider);
+    if pact.has_http() && http_url.is_none() {
+        let problem = format!(
+            "fare starts no HTTP provider `{}` to replay this against (it starts {})",
+            pact.provider,
+            HTTP_PROVIDERS.join(", ")
+        );
+        verification.interactions = unverified(pact, &[], &problem);
+        return Ok(verification);
+    }
+    let mut transports = vec![transport("message", &standin.url, Some(format!("/messages/{}", pact.provider)))];
+    transports.extend(http_url.map(|url| transport("http", url, None)));
+    let info =
+        ProviderInfo { name: pact.provider.clone(), host: "127.0.0.1".into(), transports, ..ProviderInfo::default() };
+    let states = Arc::new(HttpRequestProviderStateExecutor {
+        state_change_url: Some(format!("{}/states/{}", standin.url, pact.provider)),
+        state_change_teardown: false,
+        state_change_body: true,
+        retries: 0,
+    });
+    let options = VerificationOptions::<NullRequestFilterExecutor> {
+        coloured_output: false,
+        request_timeout: 10_000,
+        ..VerificationOptions::default()
+    };
+    let source = vec![PactSource::File(pact.path.display().to_string())];
+    let result =
+        pact_verifier::verify_provider_async(info, source, FilterInfo::None, vec![], &options, None, &states, None)
+            .await
+            .map_err(|e| VerifyError::Verifier { path: pact.path.clone(), source: e.into() })?;
+    verification.interactions = outcomes(pact, &result, &standin.take_notes());
+    Ok(verification)
+}
+
+fn transport(kind: &str, url: &str, path: Option<String>) -> ProviderTransport {
+    // Every URL here is `http://127.0.0.1:<port>`, made in this module.
+    let port = url.rsplit(':').next().and_then(|p| p.parse().ok());
+    ProviderTransport { transport: kind.into(), port, path, scheme: Some("http".into()) }
+}
+
+/// One outcome per interaction of `pact`: the verifier's, made specific by
+/// what the stand-in noted; an interaction it did not report is a failure.
+fn outcomes(pact: &PactFile, result: &VerificationExecutionResult, notes: &[Note]) -> Vec<InteractionVerification> {
+    let noted = |description: &str, states: &[String]| {
+        notes
+            .iter()
+            .find(|n| n.provider == pact.provider && (n.subject == description || states.contains(&n.subject)))
+            .map(|n| n.problem.clone())
+    };
+    let mut out: Vec<InteractionVerification> = result
+        .interaction_results
+        .iter()
+        .map(|r| {
+            let outcome = match (&r.result, noted(&r.interaction_description, &r.provider_states)) {
+                (Ok(()), _) => Outcome::Passed,
+                (Err(_), Some(problem)) => Outcome::Error(problem),
+                (Err(MismatchResult::Error(e, _)), None) => Outcome::Error(e.clone()),
+                (Err(MismatchResult::Mismatches { mismatches, .. }), None) => {
+                    Outcome::Mismatched(mismatches.iter().map(|m| Mismatch::from_pact_json(&m.to_json())).collect())
+                }
+            };
+            InteractionVerification { description: r.interaction_description.clone(), outcome }
+        })
+        .collect();
+    // What failed before any interaction ran (the file could not be read):
+    // otherwise every error is an interaction's, reported above.
+    if out.is_empty() {
+        for (description, error) in &result.errors {
+            let detail = match error {
+                VerificationMismatchResult::Error { error, .. } => error.clone(),
+                VerificationMismatchResult::Mismatches { .. } => String::new(),
+            };
+            let outcome = Outcome::Error(format!("pact_verifier: {description} {detail}").trim_end().to_owned());
+            out.push(InteractionVerification { description: description.clone(), outcome });
+        }
+    }
+    let missing = unverified(pact, &out, "pact_verifier did not replay this interaction");
+    out.extend(missing);
+    out
+}
+
+/// The interactions of `pact` not in `done`, each an error saying `why`.
+fn unverified(pact: &PactFile, done: &[InteractionVerification], why: &str) -> Vec<InteractionVerification> {
+    pact.interactions
+        .iter()
+        .filter(|i| !done.iter().any(|d| d.description == i.description))
+        .map(|i| {
+            let kind = match &i.kind {
+                Kind::Http => "HTTP".to_owned(),
+                Kind::Message { .. } => "message".to_owned(),
+                Kind::Other(k) => k.clone(),
+            };
+            InteractionVerification {
+                description: i.description.clone(),
+                outcome: Outcome::Error(format!("{why} ({kind})")),
+            }
+        })
+        .collect()
+}

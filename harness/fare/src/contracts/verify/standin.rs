@@ -1,0 +1,207 @@
+//! The stand-in `pact_verifier` talks to for what is not a running
+//! service's HTTP API, served in this process on a loopback port:
+//!
+//! - `POST /messages/{provider}` `{"description", "providerStates"}`: the
+//!   `message` transport. It answers with the message the provider's builder
+//!   produces (`producers`), and its SNS attributes as base64 JSON in
+//!   `Pact-Message-Metadata`.
+//! - `POST /states/{provider}` `{"state", "params", "action"}`: a provider
+//!   state, forwarded to the provider's own state endpoint (users), or set
+//!   on a third-party fake through what the fake does anyway (a parcel is
+//!   delivered once the carrier was asked often enough).
+//!
+//! The verifier only sees a status code when either goes wrong, so the
+//! reason is kept here, per provider and description or state, for the
+//! report.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::producers;
+
+/// What a provider answers the message transport: the body and the
+/// metadata (SNS message attributes, and `contentType`).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub body: Value,
+    pub metadata: Map<String, Value>,
+}
+
+/// Changes a provider's answer before the verifier sees it: how a test
+/// shows what a provider that renamed a field or dropped an attribute gets.
+pub type Tamper = Arc<dyn Fn(&str, &mut Answer) + Send + Sync>;
+
+/// How a provider's states are set.
+#[derive(Debug, Clone)]
+pub enum StateTarget {
+    /// POSTed as they come to the provider's state-change endpoint.
+    Forward(String),
+    /// The carrier fake at this URL answers `delivered` after `polls` polls.
+    Carrier { url: String, polls: u32 },
+}
+
+#[derive(Clone)]
+struct Shared {
+    tamper: Option<Tamper>,
+    states: Arc<BTreeMap<String, StateTarget>>,
+    notes: Arc<Mutex<Vec<Note>>>,
+    http: reqwest::Client,
+}
+
+/// Why the stand-in could not do what the verifier asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub provider: String,
+    /// The message description or the provider state name.
+    pub subject: String,
+    pub problem: String,
+}
+
+pub struct StandIn {
+    pub url: String,
+    shared: Shared,
+}
+
+impl StandIn {
+    pub async fn start(
+        states: BTreeMap<String, StateTarget>,
+        tamper: Option<Tamper>,
+        stop: CancellationToken,
+    ) -> std::io::Result<StandIn> {
+        let shared = Shared { tamper, states: Arc::new(states), notes: Arc::default(), http: reqwest::Client::new() };
+        let router = Router::new()
+            .route("/messages/{provider}", post(message))
+            .route("/states/{provider}", post(state))
+            .with_state(shared.clone());
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+        });
+        Ok(StandIn { url, shared })
+    }
+
+    /// The problems noted since the last call.
+    pub fn take_notes(&self) -> Vec<Note> {
+        std::mem::take(&mut *self.shared.notes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Shared {
+    fn note(&self, provider: &str, subject: &str, problem: String) -> Response {
+        let note = Note { provider: provider.to_owned(), subject: subject.to_owned(), problem: problem.clone() };
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+        (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": problem}))).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct MessageRequest {
+    description: String,
+}
+
+async fn message(
+    State(shared): State<Shared>,
+    Path(provider): Path<String>,
+    Json(req): Json<MessageRequest>,
+) -> Response {
+    // The consumers' tests name every message "a <event type> event".
+    let Some(event_type) = req.description.strip_prefix("a ").and_then(|d| d.strip_suffix(" event")) else {
+        let problem = format!("`{}` names no event: expected `a <event type> event`", req.description);
+        return shared.note(&provider, &req.description, problem);
+    };
+    let event = match producers::produce(&provider, event_type) {
+        Ok(event) => event,
+        Err(e) => return shared.note(&provider, &req.description, kit::error_chain(&e)),
+    };
+    // The body as the outbox stores and the relay publishes it.
+    let body = match event
+        .to_json()
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
+    {
+        Ok(body) => body,
+        Err(e) => return shared.note(&provider, &req.description, format!("serialising the envelope: {e}")),
+    };
+    // The attributes `kit::bus::Publisher` sets on every event.
+    let mut metadata = Map::new();
+    metadata.insert("contentType".into(), "application/json".into());
+    metadata.insert("event_type".into(), event.event_type.as_str().into());
+    metadata.insert("correlation_id".into(), event.correlation_id.as_str().into());
+    metadata.insert("traceparent".into(), kit::telemetry::traceparent(&event.correlation_id).into());
+    let mut answer = Answer { body, metadata };
+    if let Some(tamper) = &shared.tamper {
+        tamper(&provider, &mut answer);
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(Value::Object(answer.metadata).to_string());
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(value) = HeaderValue::from_str(&encoded) {
+        headers.insert("pact-message-metadata", value);
+    }
+    (StatusCode::OK, headers, Json(answer.body)).into_response()
+}
+
+async fn state(State(shared): State<Shared>, Path(provider): Path<String>, Json(req): Json<Value>) -> Response {
+    let name = req["state"].as_str().unwrap_or_default().to_owned();
+    // The verifier asks for the state "" before an interaction that names
+    // none, and may tear states down; a fresh provider needs neither.
+    if name.is_empty() || req["action"].as_str().is_some_and(|a| a != "setup") {
+        return Json(json!({})).into_response();
+    }
+    match shared.states.get(&provider) {
+        Some(StateTarget::Forward(url)) => forward(&shared, &provider, &name, url, &req).await,
+        Some(StateTarget::Carrier { url, polls }) => carrier(&shared, &name, url, *polls).await,
+        None => shared.note(&provider, &name, format!("{provider} has no provider states here")),
+    }
+}
+
+async fn forward(shared: &Shared, provider: &str, name: &str, url: &str, req: &Value) -> Response {
+    match shared.http.post(url).json(req).send().await {
+        Ok(resp) if resp.status().is_success() => Json(json!({})).into_response(),
+        Ok(resp) => {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            shared.note(provider, name, format!("{url} answered {status}: {body}"))
+        }
+        Err(e) => shared.note(provider, name, format!("{url}: {}", kit::error_chain(&e))),
+    }
+}
+
+/// "parcel N was delivered": asked about often enough, the fake carrier
+/// reports it delivered. "parcel N is in transit": a parcel it was never
+/// asked about is.
+async fn carrier(shared: &Shared, name: &str, url: &str, polls: u32) -> Response {
+    let parcel = |suffix: &str| name.strip_prefix("parcel ").and_then(|r| r.strip_suffix(suffix)).map(str::to_owned);
+    if parcel(" is in transit").is_some() {
+        return Json(json!({})).into_response();
+    }
+    let Some(number) = parcel(" was delivered") else {
+        let known = "`parcel N is in transit`, `parcel N was delivered`";
+        return shared.note(
+            "carrier",
+            name,
+            format!("the carrier fake knows no provider state `{name}`; it knows {known}"),
+        );
+    };
+    for _ in 0..polls {
+        if let Err(e) =
+            shared.http.get(format!("{url}/tracking/{number}")).send().await.and_then(|r| r.error_for_status())
+        {
+            return shared.note("carrier", name, format!("polling the carrier fake: {}", kit::error_chain(&e)));
+        }
+    }
+    Json(json!({})).into_response()
+}

@@ -1,0 +1,170 @@
+//! Stopping and starting one service of a running platform, for faults:
+//! a service stopped mid-chain comes back on the same port, with the same
+//! database and environment (or with a few settings changed), and must pick
+//! up where it left off.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::Platform;
+use super::process::ServiceProcess;
+
+/// How a service was started: enough to start it again the same way.
+#[derive(Debug, Clone)]
+pub(crate) struct Launch {
+    pub binary: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub url: String,
+    pub log: PathBuf,
+    pub echo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no service `{name}` on this platform (it has: {})", .known.join(", "))]
+    Unknown { name: String, known: Vec<String> },
+    #[error("{name} is already running")]
+    Running { name: String },
+    #[error("{name} is not running")]
+    Stopped { name: String },
+    #[error("restarting {name} from {binary}: {source}")]
+    Spawn {
+        name: String,
+        binary: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name} exited while restarting ({status}); last lines of {log}:\n{tail}")]
+    Exited { name: String, status: String, log: PathBuf, tail: String },
+    #[error("{name} was not ready {waited:?} after restarting (GET {url}/ready)")]
+    NotReady { name: String, url: String, waited: Duration },
+    #[error(transparent)]
+    State(#[from] super::StateError),
+}
+
+/// How long a stopped service gets to finish what it has in hand.
+const GRACE: Duration = Duration::from_secs(10);
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Platform {
+    fn launch(&self, name: &str) -> Result<Launch, ControlError> {
+        self.launches.get(name).cloned().ok_or_else(|| ControlError::Unknown {
+            name: name.to_owned(),
+            known: self.launches.keys().cloned().collect(),
+        })
+    }
+
+    /// Whether `name` runs now (started and not exited).
+    pub fn is_running(&mut self, name: &str) -> bool {
+        self.services.iter_mut().any(|p| p.name == name && p.exited().is_none())
+    }
+
+    /// Stops `name` as an operator would: SIGTERM, so it finishes the
+    /// messages in hand, then SIGKILL after a grace period.
+    pub async fn stop_service(&mut self, name: &str) -> Result<(), ControlError> {
+        self.launch(name)?;
+        let Some(i) = self.services.iter_mut().position(|p| p.name == name && p.exited().is_none()) else {
+            return Err(ControlError::Stopped { name: name.to_owned() });
+        };
+        let mut process = self.services.remove(i);
+        // SAFETY: kill(2) on our own child, which has not been reaped (it has
+        // not exited: checked just above).
+        unsafe {
+            libc::kill(process.pid() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + GRACE;
+        while process.exited().is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Kills what is still running; a no-op for a process that exited.
+        process.stop(Duration::ZERO);
+        tracing::info!(service = name, "stopped");
+        Ok(())
+    }
+
+    /// Starts `name` again exactly as `fare up` started it.
+    pub async fn start_service(&mut self, name: &str) -> Result<(), ControlError> {
+        self.start_service_with(name, &BTreeMap::new()).await
+    }
+
+    /// Starts `name` again with `overrides` laid over its environment, and
+    /// waits until it is ready. The overrides last until the next start.
+    pub async fn start_service_with(
+        &mut self,
+        name: &str,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<(), ControlError> {
+        let launch = self.launch(name)?;
+        if self.is_running(name) {
+            return Err(ControlError::Running { name: name.to_owned() });
+        }
+        self.services.retain(|p| p.name != name);
+        keep_log(&launch.log);
+        let mut env = launch.env.clone();
+        env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let spawned =
+            ServiceProcess::spawn(name, &launch.binary, &env, launch.url.clone(), launch.log.clone(), launch.echo);
+        let process = spawned.map_err(|source| ControlError::Spawn {
+            name: name.to_owned(),
+            binary: launch.binary.clone(),
+            source,
+        })?;
+        let pid = process.pid();
+        self.services.push(process);
+        self.wait_restarted(name, &launch).await?;
+        if let Some(s) = self.state.services.iter_mut().find(|s| s.name == name) {
+            s.pid = pid;
+        }
+        if self.state.supervisor_pid == std::process::id() {
+            self.state.save(&self.root)?;
+        }
+        tracing::info!(service = name, pid, "started again");
+        Ok(())
+    }
+
+    async fn wait_restarted(&mut self, name: &str, launch: &Launch) -> Result<(), ControlError> {
+        let http = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap_or_default();
+        let started = Instant::now();
+        loop {
+            if let Some(p) = self.services.iter_mut().find(|p| p.name == name)
+                && let Some(status) = p.exited()
+            {
+                return Err(ControlError::Exited {
+                    name: name.to_owned(),
+                    status,
+                    log: p.log.clone(),
+                    tail: p.log_tail(15),
+                });
+            }
+            let ready = http.get(format!("{}/ready", launch.url)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(ControlError::NotReady {
+                    name: name.to_owned(),
+                    url: launch.url.clone(),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Keeps the log of the run that ended (`store.log` → `store.1.log`, …):
+/// starting again truncates the log file.
+fn keep_log(log: &std::path::Path) {
+    if !log.exists() {
+        return;
+    }
+    let stem = log.file_stem().and_then(|s| s.to_str()).unwrap_or("service").to_owned();
+    for n in 1..1000 {
+        let kept = log.with_file_name(format!("{stem}.{n}.log"));
+        if !kept.exists() {
+            let _ = std::fs::rename(log, kept);
+            return;
+        }
+    }
+}

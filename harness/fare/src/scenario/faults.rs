@@ -1,0 +1,223 @@
+//! Faults injected while a scenario runs: a service stopped when an event of
+//! the chain is seen and started again later, an event delivered twice, a
+//! poison message on a queue. Each waits on a condition with a deadline,
+//! never a fixed time.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use kit::EventType;
+use tokio::sync::Mutex;
+
+use super::chain;
+use super::target::Target;
+use crate::runtime::Platform;
+
+const DEADLINE: Duration = Duration::from_secs(90);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    #[error("`{event}` never appeared in chain {correlation_id} within {waited:?}")]
+    NeverSeen { event: EventType, correlation_id: String, waited: Duration },
+    #[error("no collector runs: faults watch the chain through it")]
+    NoCollector,
+    #[error(transparent)]
+    Control(#[from] crate::runtime::ControlError),
+    #[error("{operation}: {message}")]
+    Aws { operation: &'static str, message: String },
+}
+
+fn aws(operation: &'static str) -> impl Fn(&(dyn std::error::Error + 'static)) -> FaultError {
+    move |e| FaultError::Aws { operation, message: kit::error_chain(e) }
+}
+
+/// Waits until `event` is in the chain (polling the collector).
+pub async fn seen(
+    target: &Target,
+    correlation_id: &str,
+    event: &EventType,
+    deadline: Duration,
+) -> Result<(), FaultError> {
+    let collector = target.services.get("collector").ok_or(FaultError::NoCollector)?;
+    let started = Instant::now();
+    loop {
+        if let Ok(events) = chain::fetch(&target.http, collector, correlation_id).await
+            && events.iter().any(|e| e.event_type == event.as_str())
+        {
+            return Ok(());
+        }
+        if started.elapsed() > deadline {
+            return Err(FaultError::NeverSeen {
+                event: event.clone(),
+                correlation_id: correlation_id.to_owned(),
+                waited: started.elapsed(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Stops `service` once `when` is seen, starts it again once `restart_when`
+/// is seen; returns what it did, in words.
+pub async fn stop(
+    target: &Target,
+    control: &Mutex<&mut Platform>,
+    service: &str,
+    when: Option<&EventType>,
+    restart_when: Option<&EventType>,
+    correlation_id: &str,
+) -> Result<String, FaultError> {
+    if let Some(e) = when {
+        seen(target, correlation_id, e, DEADLINE).await?;
+    }
+    control.lock().await.stop_service(service).await?;
+    let stopped = Instant::now();
+    if let Some(e) = restart_when {
+        seen(target, correlation_id, e, DEADLINE).await?;
+    }
+    control.lock().await.start_service(service).await?;
+    let when = when.map(|e| format!("once {e} was seen")).unwrap_or_else(|| "at the start".into());
+    Ok(format!("{service} stopped {when}, down for {} ms", stopped.elapsed().as_millis()))
+}
+
+/// A queue subscribed to one topic, for this chain only, so the runner sees
+/// the chain's events as the services do.
+pub struct Tap {
+    queue_url: String,
+    subscription_arn: String,
+}
+
+impl Tap {
+    /// Subscribes a fresh queue (outside the namespace's tags, so quiescence
+    /// and provisioning ignore it) to `event`'s topic, filtered on the chain.
+    pub async fn open(target: &Target, event: &EventType, correlation_id: &str) -> Result<Tap, FaultError> {
+        let bus = &target.bus;
+        let name = format!("e2e-tap-{}", uuid::Uuid::new_v4().simple());
+        let queue_url = bus.sqs.create_queue().queue_name(&name).send().await.map_err(|e| aws("CreateQueue")(&e))?;
+        let queue_url = queue_url.queue_url.unwrap_or_default();
+        let attrs = bus
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| aws("GetQueueAttributes")(&e))?;
+        let queue_arn =
+            attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).unwrap_or_default();
+        let topic = bus.namespace.topic(event);
+        let topic_arn = topic_arn(target, &topic).await?;
+        let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]});
+        let _ = bus
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&queue_url)
+            .attributes(QueueAttributeName::Policy, policy.to_string())
+            .send()
+            .await;
+        let filter = serde_json::json!({ "correlation_id": [correlation_id] }).to_string();
+        let sub = bus
+            .sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .attributes("FilterPolicy", filter)
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .map_err(|e| aws("Subscribe")(&e))?;
+        Ok(Tap { queue_url, subscription_arn: sub.subscription_arn.unwrap_or_default() })
+    }
+
+    /// Waits for the chain's event on the tap and publishes it `times` more
+    /// times, exactly as it was (same id, same attributes).
+    pub async fn duplicate(&self, target: &Target, event: &EventType, times: u32) -> Result<String, FaultError> {
+        let started = Instant::now();
+        loop {
+            let out = target
+                .bus
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(1)
+                .wait_time_seconds(1)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| aws("ReceiveMessage")(&e))?;
+            if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
+                let body = m.body.unwrap_or_default();
+                let envelope = kit::Envelope::from_json(&body)
+                    .map_err(|e| FaultError::Aws { operation: "reading the tapped event", message: e.to_string() })?;
+                let traceparent = m
+                    .message_attributes
+                    .and_then(|a| a.get("traceparent").and_then(|v| v.string_value.clone()))
+                    .unwrap_or_default();
+                let publisher = target.bus.publisher(&envelope.producer);
+                for _ in 0..times {
+                    publisher
+                        .publish_body(event, &envelope.correlation_id, &traceparent, &body, &envelope.id.to_string())
+                        .await
+                        .map_err(|e| FaultError::Aws { operation: "Publish", message: e.to_string() })?;
+                }
+                return Ok(format!("{event} {} published {times} more time(s)", envelope.id));
+            }
+            if started.elapsed() > DEADLINE {
+                return Err(FaultError::NeverSeen {
+                    event: event.clone(),
+                    correlation_id: String::new(),
+                    waited: started.elapsed(),
+                });
+            }
+        }
+    }
+
+    pub async fn close(self, target: &Target) {
+        let _ = target.bus.sns.unsubscribe().subscription_arn(&self.subscription_arn).send().await;
+        let _ = target.bus.sqs.delete_queue().queue_url(&self.queue_url).send().await;
+    }
+}
+
+async fn topic_arn(target: &Target, topic: &str) -> Result<String, FaultError> {
+    let suffix = format!(":{topic}");
+    let mut pages = target.bus.sns.list_topics().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("ListTopics")(&e))?;
+        if let Some(arn) =
+            page.topics.unwrap_or_default().into_iter().filter_map(|t| t.topic_arn).find(|a| a.ends_with(&suffix))
+        {
+            return Ok(arn);
+        }
+    }
+    Err(FaultError::Aws { operation: "ListTopics", message: format!("no topic {topic}") })
+}
+
+/// Puts `body` on `service`'s queue, tagged with the chain's correlation id
+/// so its dead letter is traced back to the scenario.
+pub async fn poison(target: &Target, service: &str, body: &str, correlation_id: &str) -> Result<String, FaultError> {
+    let queue = target.bus.namespace.queue(service);
+    let url = target
+        .bus
+        .queue_url(&queue)
+        .await
+        .map_err(|e| FaultError::Aws { operation: "GetQueueUrl", message: e.to_string() })?;
+    let attr = aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(correlation_id)
+        .build()
+        .map_err(|e| aws("building an attribute")(&e))?;
+    target
+        .bus
+        .sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(body)
+        .message_attributes("correlation_id", attr)
+        .send()
+        .await
+        .map_err(|e| aws("SendMessage")(&e))?;
+    Ok(format!("poison put on {queue}"))
+}

@@ -1,0 +1,39 @@
+//! End-to-end scenarios (`scenarios/*.yaml`, format in `scenarios/README.md`):
+//! fakes programmed per chain, HTTP steps with captures and `{{templating}}`,
+//! faults, and what must hold once the platform is quiet (the event chain,
+//! final HTTP state, counts, dead letters). A failed scenario names its
+//! broken hop.
+//!
+//! # Layout
+//! - `model`, `expect`: the YAML's types; values checked while parsing.
+//! - `load`: reading files, errors with file, line and field; topology checks.
+//! - `template`: `{{name}}`, picking captures, subset matching of answers.
+//! - `target`: the platform as scenarios reach it; the settings `fare e2e` starts it with.
+//! - `http`: one request, sent in its chain and checked.
+//! - `faults`: stopping services, duplicating events, poison messages.
+//! - `chain`: the chain seen (collector), expected (written or derived), compared.
+//! - `deadletters`: what the dead-letter queues hold for a scenario.
+//! - `diagnosis`: the broken hop, in words.
+//! - `run`: one scenario; `schedule`: many, side by side where they can be.
+//! - `report`: the typed results; `render`: terminal, JUnit XML, HTML.
+
+pub mod chain;
+pub mod deadletters;
+pub mod diagnosis;
+pub mod expect;
+pub mod faults;
+mod http;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod target;
+pub mod template;
+
+pub use load::{ScenarioError, load, load_dir, parse};
+pub use model::Scenario;
+pub use report::{Outcome, RunReport, ScenarioReport};
+pub use schedule::{Progress, RunOptions, Silent, run_all};
+pub use target::{Target, TargetError, e2e_env};

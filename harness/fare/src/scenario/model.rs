@@ -1,0 +1,381 @@
+//! A scenario as written in `scenarios/*.yaml`: its fakes, faults, steps and
+//! expectations. Everything that can be checked while reading is checked
+//! while reading (through `try_from`), so a bad value is reported by the YAML
+//! parser with its field path, line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use kit::EventType;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::fakes::{Matcher, Reply};
+
+pub use super::expect::{ChainExpectation, Expect, Tree};
+
+/// A name for one chain of a scenario; each runs under its own correlation
+/// id. `main` is the default one, the one `expect.chain` is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Label(String);
+
+impl Label {
+    pub fn main() -> Label {
+        Label("main".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Label {
+    fn default() -> Self {
+        Label::main()
+    }
+}
+
+impl TryFrom<String> for Label {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let ok = (1..=32).contains(&value.len())
+            && value.starts_with(|c: char| c.is_ascii_lowercase())
+            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Label(value))
+        } else {
+            Err(format!(
+                "`{value}` is not a chain label; expected lower-case letters, digits or '-', starting with a letter"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `METHOD target /path`: `target` is a service or a fake.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Call {
+    pub method: reqwest::Method,
+    pub target: String,
+    pub path: String,
+}
+
+impl TryFrom<String> for Call {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let expected = "expected `METHOD target /path`, such as `POST store /orders`";
+        let parts: Vec<&str> = value.split_whitespace().collect();
+        let [method, target, path] = parts[..] else { return Err(format!("`{value}`: {expected}")) };
+        let method = match method {
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" => reqwest::Method::from_bytes(method.as_bytes()),
+            _ => return Err(format!("`{method}` is not an HTTP method in upper case; {expected}")),
+        };
+        let method = method.map_err(|e| e.to_string())?;
+        if !path.starts_with('/') {
+            return Err(format!("`{path}` does not start with '/'; {expected}"));
+        }
+        Ok(Call { method, target: target.to_owned(), path: path.to_owned() })
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.method, self.target, self.path)
+    }
+}
+
+/// An HTTP request and what its answer must be; a step, or a final check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    pub http: Call,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub chain: Label,
+    /// A bearer token: `Authorization: Bearer <auth>`.
+    #[serde(default)]
+    pub auth: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The request's JSON body.
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// The status the answer must have; any 2xx when unset.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Fields the answer's JSON must have (a subset; arrays element-wise).
+    #[serde(default)]
+    pub response: Option<Value>,
+    /// The answer is a JSON array of exactly this many elements.
+    #[serde(default)]
+    pub length: Option<usize>,
+    /// Variables to take from the answer: `name: dotted.path` in its JSON,
+    /// or `name: header:x-correlation-id`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+}
+
+/// Waits until an event of a chain has been seen (never a fixed sleep).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitFor {
+    pub event: EventType,
+    #[serde(default)]
+    pub chain: Label,
+    #[serde(default = "default_wait_seconds")]
+    pub timeout_seconds: u64,
+}
+
+fn default_wait_seconds() -> u64 {
+    60
+}
+
+/// Stops a service and starts it again with some settings changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    pub service: String,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// One step; exactly one of `http`, `wait_for`, `quiet`, `restart`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawStep")]
+pub enum Step {
+    Http(Box<Http>),
+    WaitFor(WaitFor),
+    Quiet,
+    Restart(Restart),
+}
+
+/// Every field any step may have, so that a wrong value is reported at its
+/// own field and line; which ones go together is checked after.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    http: Option<Call>,
+    name: Option<String>,
+    chain: Option<Label>,
+    auth: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<Value>,
+    status: Option<u16>,
+    response: Option<Value>,
+    length: Option<usize>,
+    #[serde(default)]
+    capture: BTreeMap<String, String>,
+    wait_for: Option<WaitFor>,
+    quiet: Option<bool>,
+    restart: Option<Restart>,
+}
+
+impl TryFrom<RawStep> for Step {
+    type Error = String;
+    fn try_from(r: RawStep) -> Result<Self, Self::Error> {
+        let kinds = [
+            ("http", r.http.is_some()),
+            ("wait_for", r.wait_for.is_some()),
+            ("quiet", r.quiet.is_some()),
+            ("restart", r.restart.is_some()),
+        ];
+        let given: Vec<&str> = kinds.iter().filter(|(_, set)| *set).map(|(k, _)| *k).collect();
+        let names = "`http`, `wait_for`, `quiet` or `restart`";
+        if given.len() != 1 {
+            return Err(match given.len() {
+                0 => format!("a step needs one of {names}"),
+                _ => format!("a step has one of {names}; this one has `{}`", given.join("` and `")),
+            });
+        }
+        let http_only = [
+            ("chain", r.chain.is_some()),
+            ("auth", r.auth.is_some()),
+            ("headers", !r.headers.is_empty()),
+            ("body", r.body.is_some()),
+            ("status", r.status.is_some()),
+            ("response", r.response.is_some()),
+            ("length", r.length.is_some()),
+            ("capture", !r.capture.is_empty()),
+        ];
+        if let Some(call) = r.http {
+            return Ok(Step::Http(Box::new(Http {
+                http: call,
+                name: r.name,
+                chain: r.chain.unwrap_or_default(),
+                auth: r.auth,
+                headers: r.headers,
+                body: r.body,
+                status: r.status,
+                response: r.response,
+                length: r.length,
+                capture: r.capture,
+            })));
+        }
+        if let Some((field, _)) = http_only.iter().find(|(_, set)| *set) {
+            return Err(format!("`{field}` belongs to an `http` step"));
+        }
+        Ok(match (r.wait_for, r.quiet, r.restart) {
+            (Some(w), _, _) => Step::WaitFor(w),
+            (_, Some(_), _) => Step::Quiet,
+            (_, _, Some(restart)) => Step::Restart(restart),
+            _ => unreachable!("exactly one kind was checked above"),
+        })
+    }
+}
+
+/// A rule for a fake: scoped to the scenario's chains unless `global`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawFakeRule")]
+pub struct FakeRule {
+    pub matcher: Matcher,
+    pub respond: Vec<Reply>,
+    pub global: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFakeRule {
+    #[serde(rename = "match", default)]
+    matcher: Matcher,
+    respond: Vec<Reply>,
+    #[serde(default)]
+    global: bool,
+}
+
+impl TryFrom<RawFakeRule> for FakeRule {
+    type Error = String;
+    fn try_from(raw: RawFakeRule) -> Result<Self, Self::Error> {
+        if raw.respond.is_empty() {
+            return Err("respond: give at least one reply".into());
+        }
+        if let Some((i, p)) = raw.respond.iter().enumerate().find_map(|(i, r)| r.problem().map(|p| (i, p))) {
+            return Err(format!("respond[{i}]: {p}"));
+        }
+        Ok(FakeRule { matcher: raw.matcher, respond: raw.respond, global: raw.global })
+    }
+}
+
+/// Something that goes wrong on purpose while the scenario runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawFault")]
+pub enum Fault {
+    /// Stop `service` once `when` is seen in the chain (at the start if
+    /// unset); start it again once `restart_when` is seen (at once if unset).
+    Stop { service: String, when: Option<EventType>, restart_when: Option<EventType>, chain: Label },
+    /// Publish the chain's first `event` again, as SNS may deliver twice.
+    Duplicate { event: EventType, times: u32, chain: Label },
+    /// Put a message no handler can take on `service`'s queue.
+    Poison { service: String, body: String, chain: Label },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    stop: Option<String>,
+    when: Option<EventType>,
+    restart_when: Option<EventType>,
+    duplicate: Option<EventType>,
+    times: Option<u32>,
+    poison: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    chain: Label,
+}
+
+impl TryFrom<RawFault> for Fault {
+    type Error = String;
+    fn try_from(r: RawFault) -> Result<Self, Self::Error> {
+        let chain = r.chain;
+        let misplaced = |field: &str, kind: &str| Err(format!("`{field}` does not belong to a `{kind}` fault"));
+        match (r.stop, r.duplicate, r.poison) {
+            (Some(service), None, None) => {
+                if r.times.is_some() {
+                    return misplaced("times", "stop");
+                }
+                if r.body.is_some() {
+                    return misplaced("body", "stop");
+                }
+                Ok(Fault::Stop { service, when: r.when, restart_when: r.restart_when, chain })
+            }
+            (None, Some(event), None) => {
+                if r.when.is_some() || r.restart_when.is_some() || r.body.is_some() {
+                    return misplaced("when/restart_when/body", "duplicate");
+                }
+                Ok(Fault::Duplicate { event, times: r.times.unwrap_or(1).max(1), chain })
+            }
+            (None, None, Some(service)) => {
+                if r.when.is_some() || r.restart_when.is_some() || r.times.is_some() {
+                    return misplaced("when/restart_when/times", "poison");
+                }
+                let body = r.body.unwrap_or_else(|| "this is not an event".into());
+                Ok(Fault::Poison { service, body, chain })
+            }
+            _ => Err("a fault is exactly one of `stop: SERVICE`, `duplicate: EVENT`, `poison: SERVICE`".into()),
+        }
+    }
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Variables, templated once at the start (`{{run}}` is unique per run).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// Rules per fake (by third-party name), installed before the steps.
+    #[serde(default)]
+    pub fakes: BTreeMap<String, Vec<FakeRule>>,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// A scenario read from its file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub path: PathBuf,
+    pub file: ScenarioFile,
+    /// The file's text: semantic errors found later locate their line in it.
+    pub source: String,
+}
+
+impl Scenario {
+    /// Whether it must run alone: it stops services or changes what a fake
+    /// answers every chain.
+    pub fn exclusive(&self) -> bool {
+        self.file.faults.iter().any(|f| matches!(f, Fault::Stop { .. }))
+            || self.file.steps.iter().any(|s| matches!(s, Step::Restart(_)))
+            || self.file.fakes.values().flatten().any(|r| r.global)
+    }
+
+    /// Every chain label the scenario uses.
+    pub fn labels(&self) -> Vec<Label> {
+        let mut labels = vec![Label::main()];
+        let steps = self.file.steps.iter().filter_map(|s| match s {
+            Step::Http(h) => Some(h.chain.clone()),
+            Step::WaitFor(w) => Some(w.chain.clone()),
+            _ => None,
+        });
+        labels.extend(steps.chain(self.file.expect.chains.keys().cloned()));
+        labels.sort();
+        labels.dedup();
+        labels
+    }
+}

@@ -1,0 +1,119 @@
+//! One HTML file per run, readable without any server: inline style, no
+//! script. Each scenario is a `<details>` with its steps and checks (with
+//! timings), its diagnosis, its chains as trees and its dead letters; failed
+//! ones are open.
+
+use super::escape;
+use crate::scenario::report::{Line, Outcome, RunReport, ScenarioReport};
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
+h1{font-size:1.4em}table{border-collapse:collapse;margin:.5em 0}\
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}\
+th{background:#f4f4f4}.ok{color:#137333}.fail{color:#b3261e;font-weight:600}.skip{color:#8a6d00}\
+details{border:1px solid #ccc;border-radius:6px;margin:.6em 0;padding:.4em .8em}\
+summary{cursor:pointer;font-weight:600}pre{background:#f7f7f7;padding:.6em;overflow-x:auto}\
+.diagnosis{background:#fdecea;border-left:4px solid #b3261e;padding:.5em .8em;white-space:pre-wrap}\
+.ms{text-align:right;font-variant-numeric:tabular-nums}";
+
+pub fn html(report: &RunReport) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fare e2e {}</title>\
+         <style>{STYLE}</style></head><body>\n",
+        escape(&report.started_at)
+    );
+    out.push_str(&format!(
+        "<h1>fare e2e — {} passed, {} failed, {} skipped</h1>\n<p>namespace <code>{}</code>, started {}, took {:.1}s</p>\n",
+        report.passed(),
+        report.failed(),
+        report.skipped(),
+        escape(&report.namespace),
+        escape(&report.started_at),
+        report.took.as_secs_f64()
+    ));
+    out.push_str("<table><tr><th>scenario</th><th>result</th><th>time</th><th>quiet after</th></tr>\n");
+    for s in &report.scenarios {
+        let quiet = s.quiet_after.map(|q| format!("{} ms", q.as_millis())).unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "<tr><td><a href=\"#{id}\">{name}</a></td><td>{}</td><td class=\"ms\">{} ms</td><td class=\"ms\">{quiet}</td></tr>\n",
+            outcome(&s.outcome),
+            s.took.as_millis(),
+            id = anchor(&s.name),
+            name = escape(&s.name)
+        ));
+    }
+    out.push_str("</table>\n");
+    for s in &report.scenarios {
+        scenario(&mut out, s);
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn scenario(out: &mut String, s: &ScenarioReport) {
+    let open = if s.failed() { " open" } else { "" };
+    out.push_str(&format!(
+        "<details id=\"{}\"{open}><summary>{} — {}</summary>\n<p>{}<br><code>{}</code> · correlation id <code>{}</code></p>\n",
+        anchor(&s.name),
+        escape(&s.name),
+        outcome(&s.outcome),
+        escape(&s.description),
+        escape(&s.file.display().to_string()),
+        escape(&s.correlation_id)
+    ));
+    if let Some(d) = &s.diagnosis {
+        out.push_str(&format!("<div class=\"diagnosis\">{}</div>\n", escape(d)));
+    }
+    lines(out, "steps", &s.steps);
+    lines(out, "checks", &s.checks);
+    for c in &s.chains {
+        out.push_str(&format!(
+            "<h4>chain {} <code>{}</code> — {} events</h4>\n<pre>{}</pre>\n",
+            escape(&c.label),
+            escape(&c.correlation_id),
+            c.events.len(),
+            escape(&c.text)
+        ));
+    }
+    if !s.dead_letters.is_empty() {
+        out.push_str("<h4>dead letters</h4><table><tr><th>queue of</th><th>event</th><th>rejection</th></tr>\n");
+        for l in &s.dead_letters {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                escape(&l.service),
+                escape(l.event_type.as_deref().unwrap_or("(not an event)")),
+                escape(l.rejection.as_deref().unwrap_or("after its retries"))
+            ));
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("</details>\n");
+}
+
+fn lines(out: &mut String, title: &str, lines: &[Line]) {
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str(&format!("<h4>{title}</h4><table><tr><th></th><th>what</th><th>time</th><th>detail</th></tr>\n"));
+    for l in lines {
+        let (class, mark) = if l.ok { ("ok", "✓") } else { ("fail", "✗") };
+        out.push_str(&format!(
+            "<tr><td class=\"{class}\">{mark}</td><td>{}</td><td class=\"ms\">{} ms</td><td>{}</td></tr>\n",
+            escape(&l.what),
+            l.took.as_millis(),
+            escape(&l.detail)
+        ));
+    }
+    out.push_str("</table>\n");
+}
+
+fn outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Passed => "<span class=\"ok\">passed</span>".into(),
+        Outcome::Failed => "<span class=\"fail\">FAILED</span>".into(),
+        Outcome::Skipped(why) => format!("<span class=\"skip\" title=\"{}\">skipped</span>", escape(why)),
+    }
+}
+
+fn anchor(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+}

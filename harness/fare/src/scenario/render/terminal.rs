@@ -1,0 +1,76 @@
+//! The terminal: a line per scenario as it starts and ends, then a summary
+//! and, for each failed scenario, its failure report.
+
+use std::io::Write;
+
+use crate::scenario::model::Scenario;
+use crate::scenario::report::{Outcome, RunReport, ScenarioReport};
+use crate::scenario::schedule::Progress;
+
+/// Prints progress on stderr as scenarios start and finish.
+pub struct TerminalProgress {
+    pub total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl TerminalProgress {
+    pub fn new(total: usize) -> TerminalProgress {
+        TerminalProgress { total, done: Default::default() }
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn started(&self, s: &Scenario) {
+        eprintln!("fare: e2e: {} …", s.name);
+    }
+
+    fn finished(&self, r: &ScenarioReport) {
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mark = match &r.outcome {
+            Outcome::Passed => "ok  ".to_owned(),
+            Outcome::Failed => "FAIL".to_owned(),
+            Outcome::Skipped(_) => "skip".to_owned(),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "fare: e2e: [{n}/{}] {mark} {} ({:.1}s)", self.total, r.name, r.took.as_secs_f64());
+    }
+}
+
+/// The summary: one line per scenario, the failures in full, the totals.
+pub fn summary(report: &RunReport) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("{:<34} {:<7} {:>8} {:>8}  CORRELATION ID\n", "SCENARIO", "RESULT", "TIME", "QUIET"));
+    for s in &report.scenarios {
+        let result = match &s.outcome {
+            Outcome::Passed => "ok",
+            Outcome::Failed => "FAILED",
+            Outcome::Skipped(_) => "skipped",
+        };
+        let quiet = s.quiet_after.map(|q| format!("{:.1}s", q.as_secs_f64())).unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "{:<34} {:<7} {:>7.1}s {:>8}  {}\n",
+            s.name,
+            result,
+            s.took.as_secs_f64(),
+            quiet,
+            s.correlation_id
+        ));
+    }
+    for s in &report.scenarios {
+        match &s.outcome {
+            Outcome::Failed => {
+                out.push_str(&format!("\n{} failed ({}):\n{}", s.name, s.file.display(), s.failure_text()))
+            }
+            Outcome::Skipped(why) => out.push_str(&format!("\n{} skipped: {why}\n", s.name)),
+            Outcome::Passed => {}
+        }
+    }
+    out.push_str(&format!(
+        "\n{} passed, {} failed, {} skipped in {:.1}s\n",
+        report.passed(),
+        report.failed(),
+        report.skipped(),
+        report.took.as_secs_f64()
+    ));
+    out
+}

@@ -1,0 +1,128 @@
+//! What running scenarios found, as data: the renderers (terminal, JUnit,
+//! HTML) read these and nothing else.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::chain::{ChainDiff, SeenEvent};
+use super::deadletters::DeadLetter;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    /// A step or an expectation did not hold.
+    Failed,
+    /// Not run, and why (it needs what this platform cannot give).
+    Skipped(String),
+}
+
+/// One step, or one final check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub what: String,
+    pub ok: bool,
+    #[serde(with = "millis")]
+    pub took: Duration,
+    /// What happened (`201 in 12 ms`), or what went wrong.
+    pub detail: String,
+}
+
+/// One chain of a scenario as it was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainReport {
+    pub label: String,
+    pub correlation_id: String,
+    pub events: Vec<SeenEvent>,
+    /// The events as an indented tree (what `trace` renders, once it does).
+    pub text: String,
+    /// Set when the chain was expected to be something.
+    pub diff: Option<ChainDiff>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: String,
+    pub correlation_id: String,
+    pub outcome: Outcome,
+    #[serde(with = "millis")]
+    pub took: Duration,
+    /// How long the platform took to become quiet after the steps.
+    #[serde(with = "millis_opt")]
+    pub quiet_after: Option<Duration>,
+    pub steps: Vec<Line>,
+    pub checks: Vec<Line>,
+    pub chains: Vec<ChainReport>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// The broken hop, in words, when the scenario failed.
+    pub diagnosis: Option<String>,
+}
+
+impl ScenarioReport {
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Failed
+    }
+
+    /// Every step and check that did not hold.
+    pub fn failures(&self) -> impl Iterator<Item = &Line> {
+        self.steps.iter().chain(&self.checks).filter(|l| !l.ok)
+    }
+
+    /// The failure report: what did not hold, the diagnosis, the chain seen.
+    pub fn failure_text(&self) -> String {
+        let mut out = String::new();
+        for l in self.failures() {
+            out.push_str(&format!("  ✗ {}: {}\n", l.what, l.detail));
+        }
+        if let Some(d) = &self.diagnosis {
+            out.push_str(&format!("  diagnosis: {}\n", d.replace('\n', "\n    ")));
+        }
+        for c in &self.chains {
+            out.push_str(&format!("  chain {} ({}) as seen:\n{}", c.label, c.correlation_id, c.text));
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub namespace: String,
+    /// RFC 3339.
+    pub started_at: String,
+    #[serde(with = "millis")]
+    pub took: Duration,
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+impl RunReport {
+    pub fn passed(&self) -> usize {
+        self.scenarios.iter().filter(|s| s.outcome == Outcome::Passed).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.scenarios.iter().filter(|s| s.failed()).count()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.scenarios.iter().filter(|s| matches!(s.outcome, Outcome::Skipped(_))).count()
+    }
+}
+
+mod millis {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+mod millis_opt {
+    pub fn serialize<S: serde::Serializer>(d: &Option<std::time::Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Running many scenarios: the independent ones side by side (each chain is
+//! isolated by its correlation id, each fake rule scoped to it), then the
+//! ones that stop services or program every chain's fakes, one at a time.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::model::Scenario;
+use super::report::{RunReport, ScenarioReport};
+use super::run::run_one;
+use super::target::Target;
+use crate::runtime::Platform;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Independent scenarios running at once.
+    pub jobs: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { jobs: 8 }
+    }
+}
+
+/// Called as each scenario starts and as each finishes.
+pub trait Progress: Send + Sync {
+    fn started(&self, _scenario: &Scenario) {}
+    fn finished(&self, _report: &ScenarioReport) {}
+}
+
+/// Progress nobody watches.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Runs `scenarios` against `target`; reports come back in the scenarios'
+/// order. `control` (the platform, when this process owns it) lets the
+/// exclusive scenarios stop and start services; without it they are skipped.
+pub async fn run_all(
+    target: &Target,
+    scenarios: &[Scenario],
+    mut control: Option<&mut Platform>,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> RunReport {
+    let started = Instant::now();
+    let started_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut reports: Vec<Option<ScenarioReport>> = vec![None; scenarios.len()];
+    let slots = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = JoinSet::new();
+    for (i, s) in scenarios.iter().enumerate().filter(|(_, s)| !s.exclusive()) {
+        let (target, s, run, slots, progress) =
+            (target.clone(), s.clone(), run.clone(), slots.clone(), progress.clone());
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            progress.started(&s);
+            let report = run_one(&target, &s, &run, None).await;
+            progress.finished(&report);
+            (i, report)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((i, report)) => reports[i] = Some(report),
+            // A panicking scenario is a bug in fare: say so rather than hide it.
+            Err(e) => tracing::error!(error = %e, "a scenario task failed"),
+        }
+    }
+    for (i, s) in scenarios.iter().enumerate().filter(|(_, s)| s.exclusive()) {
+        progress.started(s);
+        let report = run_one(target, s, &run, control.as_deref_mut()).await;
+        progress.finished(&report);
+        reports[i] = Some(report);
+    }
+    RunReport {
+        namespace: target.bus.namespace.to_string(),
+        started_at,
+        took: started.elapsed(),
+        scenarios: reports.into_iter().flatten().collect(),
+    }
+}

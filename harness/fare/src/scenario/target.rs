@@ -1,0 +1,99 @@
+//! The platform as scenarios see it: where each service and fake answers,
+//! the bus of its namespace, its topology; and the settings `fare e2e`
+//! starts its own platform with.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use kit::bus::{Bus, BusError, Namespace};
+
+use crate::runtime::{NotQuiet, PlatformState, QuietOptions, wait_quiet};
+use crate::topology::Topology;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    DeadLetters(#[from] super::deadletters::DeadLetterError),
+}
+
+/// Everything a scenario run needs to reach the platform; cheap to clone
+/// and shared by scenarios running side by side.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub bus: Bus,
+    pub topology: Topology,
+    /// Service name → base URL.
+    pub services: BTreeMap<String, String>,
+    /// Fake name → base URL.
+    pub fakes: BTreeMap<String, String>,
+    pub http: reqwest::Client,
+    pub quiet: QuietOptions,
+    /// (service, URL) of every dead-letter queue.
+    pub dead_letter_queues: Vec<(String, String)>,
+    /// When the last successful quiet wait began: see [`Target::wait_quiet`].
+    quiet_gate: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Target {
+    /// The platform `state` describes, in namespace `ns` (the state's own).
+    pub async fn new(state: &PlatformState, ns: &Namespace, topology: Topology) -> Result<Target, TargetError> {
+        let bus = crate::connect(&state.endpoint, ns).await?;
+        let dead_letter_queues = super::deadletters::queues(&bus, &topology).await?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
+        Ok(Target {
+            bus,
+            topology,
+            services: state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect(),
+            fakes: state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect(),
+            http,
+            quiet: QuietOptions { timeout: Duration::from_secs(120), ..QuietOptions::default() },
+            quiet_gate: Arc::default(),
+            dead_letter_queues,
+        })
+    }
+
+    /// The base URL of a service or a fake.
+    pub fn url(&self, name: &str) -> Option<&str> {
+        self.services.get(name).or_else(|| self.fakes.get(name)).map(String::as_str)
+    }
+
+    /// Waits until every queue is drained and every service idle.
+    ///
+    /// Scenarios side by side share the waiting: one wait runs at a time,
+    /// and a wait that began after this call was made proves quiet for it
+    /// too. Each wait reads every queue's depth ten times a second, which
+    /// an emulator would otherwise have to answer once per scenario.
+    pub async fn wait_quiet(&self) -> Result<Duration, NotQuiet> {
+        let asked = Instant::now();
+        let mut last = self.quiet_gate.lock().await;
+        if last.is_some_and(|began| began >= asked) {
+            return Ok(asked.elapsed());
+        }
+        let services: Vec<(String, String)> = self.services.iter().map(|(n, u)| (n.clone(), u.clone())).collect();
+        let began = Instant::now();
+        wait_quiet(&self.bus, &services, &self.quiet).await?;
+        *last = Some(began);
+        Ok(asked.elapsed())
+    }
+}
+
+/// The settings of the platform `fare e2e` starts, beyond `fare up`'s:
+/// failed deliveries come back at once (a failing message reaches its
+/// dead-letter queue in seconds, not half a minute), the carrier is polled
+/// often, and the store sells `phone-fold`, of which devices has none (the
+/// out-of-stock scenario orders it).
+pub fn e2e_env() -> BTreeMap<String, String> {
+    [
+        ("FARE_RETRY_BASE_SECONDS", "0"),
+        ("TRACKING_POLL_INTERVAL_MS", "200"),
+        ("STORE_CATALOG", "phone-basic=19900,phone-pro=99900,phone-fold=149900"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}

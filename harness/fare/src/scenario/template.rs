@@ -1,0 +1,147 @@
+//! `{{name}}` in a scenario's strings: replaced by a variable (from `vars`,
+//! a capture, or a built-in: `run`, `correlation_id`, `scenario`). A string
+//! that is nothing but one `{{name}}` takes the variable's JSON value as it
+//! is, so a captured number stays a number.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("`{{{{{name}}}}}` is not set (set: {})", .known.join(", "))]
+    Unset { name: String, known: Vec<String> },
+    #[error("`{text}` opens `{{{{` without closing it")]
+    Unclosed { text: String },
+}
+
+/// The variables of one scenario run.
+#[derive(Debug, Clone, Default)]
+pub struct Vars(BTreeMap<String, Value>);
+
+impl Vars {
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.0.insert(name.to_owned(), value);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    fn lookup(&self, name: &str) -> Result<&Value, TemplateError> {
+        self.0
+            .get(name)
+            .ok_or_else(|| TemplateError::Unset { name: name.to_owned(), known: self.0.keys().cloned().collect() })
+    }
+
+    /// `text` with every `{{name}}` replaced, as text.
+    pub fn text(&self, text: &str) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed { text: text.to_owned() })?;
+            match self.lookup(after[..end].trim())? {
+                Value::String(s) => out.push_str(s),
+                other => out.push_str(&other.to_string()),
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// `value` with every string templated; `"{{name}}"` alone keeps the
+    /// variable's own JSON type.
+    pub fn value(&self, value: &Value) -> Result<Value, TemplateError> {
+        Ok(match value {
+            Value::String(s) => {
+                let trimmed = s.trim();
+                let whole = trimmed.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"));
+                match whole.filter(|inner| !inner.contains("{{") && !inner.contains("}}")) {
+                    Some(name) => self.lookup(name.trim())?.clone(),
+                    None => Value::String(self.text(s)?),
+                }
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect::<Result<_, _>>()?),
+            Value::Object(map) => Value::Object(
+                map.iter().map(|(k, v)| Ok((self.text(k)?, self.value(v)?))).collect::<Result<_, TemplateError>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+}
+
+/// The value at `path` in `json`: dotted keys and array indexes (`items.0.id`).
+pub fn pick<'a>(json: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').filter(|p| !p.is_empty()).try_fold(json, |v, key| match v {
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        Value::Object(map) => map.get(key),
+        _ => None,
+    })
+}
+
+/// Whether `actual` has everything `expected` has: objects by key (extra
+/// keys allowed), arrays element by element (same length), the rest equal.
+/// `Err` says where they differ.
+pub fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(want), Value::Object(have)) => {
+            for (k, w) in want {
+                let here = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                match have.get(k) {
+                    Some(h) => subset(w, h, &here)?,
+                    None => return Err(format!("{here}: missing (expected {w})")),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(want), Value::Array(have)) => {
+            if want.len() != have.len() {
+                return Err(format!("{}: {} elements, expected {}", or_top(at), have.len(), want.len()));
+            }
+            want.iter().zip(have).enumerate().try_for_each(|(i, (w, h))| subset(w, h, &format!("{at}.{i}")))
+        }
+        (w, h) if w == h => Ok(()),
+        (w, h) => Err(format!("{}: {h}, expected {w}", or_top(at))),
+    }
+}
+
+fn or_top(at: &str) -> &str {
+    if at.is_empty() { "(answer)" } else { at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars() -> Vars {
+        let mut v = Vars::default();
+        v.set("order_id", json!("o-1"));
+        v.set("n", json!(3));
+        v
+    }
+
+    #[test]
+    fn strings_are_templated_and_a_lone_variable_keeps_its_type() {
+        let v = vars();
+        assert_eq!(v.text("/orders/{{order_id}}").unwrap(), "/orders/o-1");
+        assert_eq!(v.value(&json!({"n": "{{ n }}", "s": "n={{n}}"})).unwrap(), json!({"n": 3, "s": "n=3"}));
+        assert!(matches!(v.text("{{nope}}"), Err(TemplateError::Unset { .. })));
+        assert!(matches!(v.text("{{order_id"), Err(TemplateError::Unclosed { .. })));
+    }
+
+    #[test]
+    fn subset_names_the_first_difference() {
+        let have = json!({"status": "allocated", "timeline": [1, 2]});
+        assert!(subset(&json!({"status": "allocated"}), &have, "").is_ok());
+        assert_eq!(
+            subset(&json!({"status": "delivered"}), &have, "").unwrap_err(),
+            "status: \"allocated\", expected \"delivered\""
+        );
+        assert!(subset(&json!({"timeline": [1]}), &have, "").unwrap_err().contains("2 elements, expected 1"));
+        assert_eq!(pick(&json!({"a": [{"id": 7}]}), "a.0.id"), Some(&json!(7)));
+    }
+}

@@ -1,0 +1,228 @@
+//! The recorder: everything seen of the platform's chains, kept in memory
+//! for the life of a run, and served over HTTP for `fare trace`.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kit::Envelope;
+use kit::bus::Bus;
+use tokio_util::sync::CancellationToken;
+
+use super::otlp::{self, SpanRecord};
+use super::tree::Trace;
+use crate::topology::Topology;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("{operation} for the tap queue {queue}: {message}")]
+    Tap { operation: &'static str, queue: String, message: String },
+    #[error("binding the trace receiver on 127.0.0.1: {0}")]
+    Bind(#[source] std::io::Error),
+}
+
+/// A message found in a dead-letter queue.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    pub queue: String,
+    pub message_id: String,
+    pub event: Option<Envelope>,
+    /// Why the service gave up, when it said (`fare_rejection`).
+    pub reason: Option<String>,
+    pub receive_count: u32,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub(crate) events: Vec<Envelope>,
+    pub(crate) spans: Vec<SpanRecord>,
+    pub(crate) dead: Vec<DeadLetter>,
+}
+
+/// Records one namespace's events, spans and dead letters.
+#[derive(Clone)]
+pub struct Recorder {
+    store: Arc<Mutex<Store>>,
+    url: String,
+}
+
+impl Recorder {
+    /// Subscribes a tap queue to every topic of `topology`, starts watching
+    /// the dead-letter queues, and listens for OTLP spans on a free port.
+    /// Everything stops, and the tap is removed, when `shutdown` fires.
+    pub async fn start(bus: &Bus, topology: &Topology, shutdown: CancellationToken) -> Result<Recorder, TraceError> {
+        let store = Arc::new(Mutex::new(Store::default()));
+        let tap = Tap::create(bus, topology).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
+        let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
+        let router = Router::new()
+            .route("/v1/traces", post(receive_spans))
+            .route("/traces/{correlation_id}", get(trace_json))
+            .route("/traces/{correlation_id}/text", get(trace_text))
+            .with_state(store.clone());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+        });
+        let dead_letter_queues: Vec<String> = topology
+            .services()
+            .filter(|m| m.queue.is_some())
+            .map(|m| bus.namespace.dead_letter_queue(&m.name))
+            .collect();
+        tokio::spawn(tap.run(bus.clone(), store.clone(), shutdown.clone()));
+        tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), shutdown));
+        Ok(Recorder { store, url })
+    }
+
+    /// The base URL services export spans to (`OTEL_EXPORTER_OTLP_ENDPOINT`)
+    /// and `fare trace` asks.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The chain of `correlation_id` as recorded so far.
+    pub fn trace(&self, correlation_id: &str) -> Trace {
+        Trace::build(correlation_id, &self.store.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+async fn receive_spans(State(store): State<Arc<Mutex<Store>>>, body: Bytes) -> StatusCode {
+    match otlp::decode(&body) {
+        Ok(spans) => {
+            store.lock().unwrap_or_else(|p| p.into_inner()).spans.extend(spans);
+            StatusCode::OK
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "an OTLP export that is not protobuf spans");
+            StatusCode::BAD_REQUEST
+        }
+    }
+}
+
+async fn trace_json(State(store): State<Arc<Mutex<Store>>>, Path(id): Path<String>) -> Json<Trace> {
+    Json(Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())))
+}
+
+async fn trace_text(State(store): State<Arc<Mutex<Store>>>, Path(id): Path<String>) -> String {
+    Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())).render_text()
+}
+
+/// A queue subscribed to every topic: it sees every event, whatever the
+/// services' telemetry says. It carries no namespace tag, so provisioning
+/// neither counts nor removes it.
+struct Tap {
+    url: String,
+    subscriptions: Vec<String>,
+}
+
+impl Tap {
+    async fn create(bus: &Bus, topology: &Topology) -> Result<Tap, TraceError> {
+        let queue = format!("{}-fare-tap", bus.namespace);
+        let err = |operation: &'static str| {
+            let queue = queue.clone();
+            move |e: &(dyn std::error::Error + 'static)| TraceError::Tap {
+                operation,
+                queue,
+                message: kit::error_chain(e),
+            }
+        };
+        let url = bus.sqs.create_queue().queue_name(&queue).send().await.map_err(|e| err("CreateQueue")(&e))?;
+        let url = url.queue_url.unwrap_or_default();
+        let arn = bus.queue_arn(&url).await.map_err(|e| err("GetQueueAttributes")(&e))?;
+        let mut subscriptions = Vec::new();
+        for event in topology.events() {
+            let topic = bus.sns.create_topic().name(bus.namespace.topic(&event)).send().await;
+            let topic = topic.map_err(|e| err("CreateTopic")(&e))?.topic_arn.unwrap_or_default();
+            let sub = bus
+                .sns
+                .subscribe()
+                .topic_arn(topic)
+                .protocol("sqs")
+                .endpoint(&arn)
+                .attributes("RawMessageDelivery", "true")
+                .send()
+                .await
+                .map_err(|e| err("Subscribe")(&e))?;
+            subscriptions.extend(sub.subscription_arn);
+        }
+        Ok(Tap { url, subscriptions })
+    }
+
+    async fn run(self, bus: Bus, store: Arc<Mutex<Store>>, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let received = tokio::select! {
+                r = bus.sqs.receive_message().queue_url(&self.url).max_number_of_messages(10).wait_time_seconds(1).send() => r,
+                _ = shutdown.cancelled() => break,
+            };
+            let Ok(out) = received else {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            };
+            for m in out.messages.unwrap_or_default() {
+                if let Ok(event) = Envelope::from_json(m.body.as_deref().unwrap_or_default()) {
+                    store.lock().unwrap_or_else(|p| p.into_inner()).events.push(event);
+                }
+                if let Some(receipt) = m.receipt_handle {
+                    let _ = bus.sqs.delete_message().queue_url(&self.url).receipt_handle(receipt).send().await;
+                }
+            }
+        }
+        for sub in &self.subscriptions {
+            let _ = bus.sns.unsubscribe().subscription_arn(sub).send().await;
+        }
+        let _ = bus.sqs.delete_queue().queue_url(&self.url).send().await;
+    }
+}
+
+/// Peeks at the dead-letter queues (visibility 0: the messages stay) and
+/// records each message once.
+async fn watch_dead_letters(bus: Bus, queues: Vec<String>, store: Arc<Mutex<Store>>, shutdown: CancellationToken) {
+    let mut seen = BTreeSet::new();
+    while !shutdown.is_cancelled() {
+        for queue in &queues {
+            let Ok(url) = bus.queue_url(queue).await else { continue };
+            let Ok(out) = bus
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .message_attribute_names("All")
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+            else {
+                continue;
+            };
+            for m in out.messages.unwrap_or_default() {
+                let message_id = m.message_id.clone().unwrap_or_default();
+                if !seen.insert(message_id.clone()) {
+                    continue;
+                }
+                let reason = m
+                    .message_attributes
+                    .as_ref()
+                    .and_then(|a| a.get("fare_rejection"))
+                    .and_then(|v| v.string_value.clone());
+                let receive_count = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let event = Envelope::from_json(m.body.as_deref().unwrap_or_default()).ok();
+                let dead = DeadLetter { queue: queue.clone(), message_id, event, reason, receive_count };
+                store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+}

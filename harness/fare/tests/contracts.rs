@@ -1,0 +1,275 @@
+//! `fare contracts`: the committed pacts pass the topology check, and each
+//! rule, broken once in a temporary platform, fails with its own message;
+//! every pact verifies against its real provider, and a provider (or a
+//! pact) changed once fails with the pact, the interaction and the path.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fare::contracts::verify::{Answer, Tamper, VerifyOptions, VerifyReport, report as verify_report, verify_dir};
+use fare::contracts::{CheckReport, Rule, check_dirs};
+use serde_json::json;
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).expect("harness/fare is two levels down")
+}
+
+/// A platform of two services: `shop` publishes `order.placed` and asks
+/// `accounts`; `accounts` listens to it. Each test breaks one thing.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+const SHOP: &str = "name = \"shop\"\ndescription = \"sells\"\npublishes = [\"order.placed\"]\n\n[[asks]]\nservice = \"accounts\"\nenv = \"ACCOUNTS_URL\"\n";
+const ACCOUNTS: &str = "name = \"accounts\"\ndescription = \"keeps accounts\"\npublishes = []\n\n[queue]\nmax_receive_count = 3\nvisibility_timeout_seconds = 30\n\n[[listens]]\nevent = \"order.placed\"\n";
+
+impl Fixture {
+    fn new() -> Fixture {
+        let fixture = Fixture { dir: tempfile::tempdir().unwrap() };
+        fixture.manifest("shop", SHOP);
+        fixture.manifest("accounts", ACCOUNTS);
+        fixture.pact("accounts", "shop", &[message("order.placed")]);
+        fixture.pact("shop", "accounts", &[json!({"type": "Synchronous/HTTP", "description": "a lookup"})]);
+        fixture
+    }
+
+    fn manifest(&self, name: &str, text: &str) {
+        let dir = self.dir.path().join("services").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("service.toml"), text).unwrap();
+    }
+
+    fn pact(&self, consumer: &str, provider: &str, interactions: &[serde_json::Value]) {
+        let dir = self.dir.path().join("pacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        let pact =
+            json!({"consumer": {"name": consumer}, "provider": {"name": provider}, "interactions": interactions});
+        std::fs::write(dir.join(format!("{consumer}-{provider}.json")), pact.to_string()).unwrap();
+    }
+
+    fn remove_pact(&self, consumer: &str, provider: &str) {
+        std::fs::remove_file(self.dir.path().join("pacts").join(format!("{consumer}-{provider}.json"))).unwrap();
+    }
+
+    fn check(&self) -> CheckReport {
+        check_dirs(&self.dir.path().join("services"), &self.dir.path().join("pacts")).unwrap()
+    }
+}
+
+fn message(event_type: &str) -> serde_json::Value {
+    json!({"type": "Asynchronous/Messages", "description": format!("a {event_type} event"), "metadata": {"event_type": event_type}})
+}
+
+/// The only failure of `report`: its rule and message.
+fn only_failure(report: &CheckReport) -> (Rule, String) {
+    let failures: Vec<_> = report.failures().collect();
+    assert_eq!(failures.len(), 1, "expected one failure: {}", fare::contracts::table(report));
+    (failures[0].rule, failures[0].failure.clone().unwrap_or_default())
+}
+
+#[test]
+fn the_committed_pacts_pass_the_check() {
+    let report = check_dirs(&workspace().join("services"), &workspace().join("contracts/pacts")).unwrap();
+    assert!(report.passed(), "{}", fare::contracts::table(&report));
+    assert!(report.findings.iter().filter(|f| f.rule == Rule::Listened).count() >= 19);
+}
+
+#[test]
+fn the_fixture_passes() {
+    let report = Fixture::new().check();
+    assert!(report.passed(), "{}", fare::contracts::table(&report));
+}
+
+#[test]
+fn a_listened_event_without_a_pact_fails() {
+    let fixture = Fixture::new();
+    fixture.pact("accounts", "shop", &[message("order.cancelled")]);
+    let (rule, message) = only_failure(&fixture.check());
+    assert_eq!(rule, Rule::Listened);
+    assert!(
+        message.ends_with(
+            "accounts-shop.json has no message interaction for order.placed: write it in accounts's consumer test"
+        ),
+        "{message}"
+    );
+    fixture.remove_pact("accounts", "shop");
+    let report = fixture.check();
+    let failure = report.failures().next().unwrap().failure.clone().unwrap();
+    assert_eq!(failure, "no pact accounts-shop.json for order.placed");
+}
+
+#[test]
+fn a_listened_event_nobody_publishes_fails() {
+    let fixture = Fixture::new();
+    fixture.manifest("accounts", &ACCOUNTS.replace("event = \"order.placed\"", "event = \"order.refunded\""));
+    let report = fixture.check();
+    let listened: Vec<_> = report.failures().filter(|f| f.rule == Rule::Listened).collect();
+    assert_eq!(listened.len(), 1, "{}", fare::contracts::table(&report));
+    let message = listened[0].failure.clone().unwrap();
+    assert!(
+        message.ends_with("accounts/service.toml: listens to order.refunded but no manifest publishes it"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_published_event_nobody_hears_fails_unless_terminal() {
+    let fixture = Fixture::new();
+    fixture.manifest("shop", &SHOP.replace("[\"order.placed\"]", "[\"order.placed\", \"order.paid\"]"));
+    let (rule, message) = only_failure(&fixture.check());
+    assert_eq!(rule, Rule::Published);
+    assert!(message.ends_with("publishes order.paid but nobody listens; declare it in `terminal` if that is intended"));
+    fixture.manifest(
+        "shop",
+        &SHOP.replace("[\"order.placed\"]", "[\"order.placed\", \"order.paid\"]\nterminal = [\"order.paid\"]"),
+    );
+    assert!(fixture.check().passed());
+}
+
+#[test]
+fn a_pact_with_an_unknown_party_fails() {
+    let fixture = Fixture::new();
+    fixture.pact("accounts", "ledger", &[message("order.placed")]);
+    let (rule, message) = only_failure(&fixture.check());
+    assert_eq!(rule, Rule::Parties);
+    assert!(message.ends_with("provider `ledger` is neither a service nor a third party accounts wraps"), "{message}");
+}
+
+#[test]
+fn an_ask_without_a_pact_fails() {
+    let fixture = Fixture::new();
+    fixture.remove_pact("shop", "accounts");
+    let (rule, message) = only_failure(&fixture.check());
+    assert_eq!(rule, Rule::Pairs);
+    assert_eq!(message, "shop asks accounts but there is no pact shop-accounts.json");
+}
+
+#[test]
+fn a_filter_the_published_attributes_do_not_pass_fails() {
+    let fixture = Fixture::new();
+    let filtered = |filter: &str| {
+        ACCOUNTS.replace("event = \"order.placed\"\n", &format!("event = \"order.placed\"\nfilter = {filter}\n"))
+    };
+    fixture.manifest("accounts", &filtered("{ event_type = [\"order.placed\"], traceparent = [{ exists = true }] }"));
+    assert!(fixture.check().passed(), "{}", fare::contracts::table(&fixture.check()));
+    fixture.manifest("accounts", &filtered("{ region = [\"eu\"] }"));
+    let (rule, message) = only_failure(&fixture.check());
+    assert_eq!(rule, Rule::Filters);
+    assert!(message.ends_with("the filter on order.placed drops what shop publishes: it filters on `region`, which is never set (the publisher sets event_type, correlation_id, traceparent)"), "{message}");
+    fixture.manifest("accounts", &filtered("{ event_type = [{ prefix = \"invoice.\" }] }"));
+    let (_, message) = only_failure(&fixture.check());
+    assert!(message.ends_with("`event_type` = order.placed matches none of [{\"prefix\":\"invoice.\"}]"), "{message}");
+}
+
+// ---- provider verification (`fare contracts verify`) ----
+
+/// Pact phones home unless told not to; set before the first verification.
+fn do_not_track() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
+            // SAFETY: set once, before this test starts anything of its own;
+            // `just verify` sets the variable anyway, which skips this.
+            unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
+        }
+    });
+}
+
+async fn verify(pacts: &Path, options: VerifyOptions) -> VerifyReport {
+    do_not_track();
+    verify_dir(pacts, &options).await.unwrap()
+}
+
+/// A provider whose message is changed by `tamper` before the verifier sees it.
+fn tampered(provider: &str, tamper: impl Fn(&mut Answer) + Send + Sync + 'static) -> VerifyOptions {
+    let only = provider.to_owned();
+    let tamper: Tamper = Arc::new(move |p: &str, answer: &mut Answer| {
+        if p == only {
+            tamper(answer)
+        }
+    });
+    VerifyOptions { providers: vec![provider.to_owned()], tamper: Some(tamper) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_committed_pact_verifies_against_its_real_provider() {
+    let pacts = workspace().join("contracts/pacts");
+    let report = verify(&pacts, VerifyOptions::default()).await;
+    let table = verify_report::table(&report);
+    assert!(report.passed(), "{table}");
+    let committed = fare::contracts::pacts::load_dir(&pacts).unwrap();
+    assert_eq!(report.pacts.len(), committed.len(), "{table}");
+    for (verified, pact) in report.pacts.iter().zip(&committed) {
+        assert_eq!(verified.interactions.len(), pact.interactions.len(), "{}: {table}", pact.path.display());
+    }
+    for pair in ["store → users", "mailer → users", "tracking → carrier", "invoice → store", "collector → mailer"]
+    {
+        assert!(table.contains(pair), "{pair} missing from\n{table}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_renames_a_field_fails_naming_the_pact_the_interaction_and_the_path() {
+    let options = tampered("store", |answer| {
+        let data = answer.body["data"].as_object_mut().unwrap();
+        let id = data.remove("order_id").unwrap();
+        data.insert("orderId".into(), id);
+    });
+    let report = verify(&workspace().join("contracts/pacts"), options).await;
+    assert!(!report.passed());
+    let consumers: Vec<&str> = report.pacts.iter().map(|p| p.consumer.as_str()).collect();
+    assert_eq!(consumers, ["collector", "devices", "invoice", "mailer"], "every pact with store, and only those");
+    assert!(report.pacts.iter().all(|p| !p.passed()));
+    let failures = report.failures();
+    let expected = "invoice-store.json (invoice → store) `a order.placed event`: $.data: expected ";
+    let line = failures.iter().find(|f| f.starts_with(expected)).unwrap_or_else(|| panic!("{failures:#?}"));
+    assert!(line.contains("order_id"), "{line}");
+    let table = verify_report::table(&report);
+    assert!(table.contains("FAIL invoice-store.json"), "{table}");
+    let junit = verify_report::junit(&report);
+    assert!(junit.contains("<testsuite name=\"invoice → store\" tests=\"1\" failures=\"1\">"), "{junit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_drops_an_attribute_fails_naming_it() {
+    let options = tampered("devices", |answer| {
+        answer.metadata.remove("event_type");
+    });
+    let report = verify(&workspace().join("contracts/pacts"), options).await;
+    let failures = report.failures();
+    assert!(
+        failures.contains(
+            &"store-devices.json (store → devices) `a device.allocation_failed event`: metadata.event_type: \
+              expected device.allocation_failed, actual (nothing) (Expected message metadata 'event_type' but was \
+              missing)"
+                .to_owned()
+        ),
+        "{failures:#?}"
+    );
+}
+
+/// A consumer that starts relying on something users does not do: the pact
+/// changes in the consumer's diff, and users' verification says where.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pact_the_real_users_does_not_honour_fails_with_the_path_and_an_unknown_state_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(workspace().join("contracts/pacts/store-users.json")).unwrap();
+    let changed = text
+        .replacen("\"user_id\": \"u-1\"\n          },", "\"user\": \"u-1\"\n          },", 1)
+        .replace("no session has the token feedfacecafe", "the token feedfacecafe was revoked");
+    assert_ne!(changed, text);
+    std::fs::write(dir.path().join("store-users.json"), changed).unwrap();
+    let report = verify(dir.path(), VerifyOptions::default()).await;
+    let failures = report.failures();
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(
+        failures[0].starts_with("store-users.json (store → users) `a session check for a valid token`: $: expected "),
+        "{failures:#?}"
+    );
+    assert!(failures[0].contains("user"), "{failures:#?}");
+    assert!(
+        failures[1].starts_with("store-users.json (store → users) `a session check for an unknown token`: ")
+            && failures[1].contains("users knows no provider state `the token feedfacecafe was revoked`"),
+        "{failures:#?}"
+    );
+}

@@ -1,0 +1,182 @@
+//! Scenarios: files that cannot be read name the file, line and field;
+//! every scenario of `scenarios/` reads against the real topology; and a
+//! few run through the real platform (real moto, real processes), one of
+//! them failing on purpose so that its diagnosis is checked.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fare::fakes::CarrierOptions;
+use fare::runtime::{Platform, UpOptions};
+use fare::scenario::{self, Outcome, RunOptions, ScenarioError, Silent, Target, render};
+use kit::bus::Namespace;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn topology() -> fare::Topology {
+    fare::load_topology(&root().join("services")).unwrap().0
+}
+
+/// Loads `text` as `name` from a fresh directory; the error, as printed.
+fn error_of(name: &str, text: &str) -> (ScenarioError, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let err = scenario::load(&path, &topology()).unwrap_err();
+    let shown = err.to_string().replace(&dir.path().display().to_string(), "DIR");
+    (err, shown)
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_named_by_file_line_and_field() {
+    let (err, shown) =
+        error_of("bad-status.yaml", "description: d\nsteps:\n  - http: POST store /orders\n    status: fast\n");
+    let ScenarioError::Invalid { line, field, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*line, field.as_str()), (Some(4), "steps[0].status"), "{shown}");
+    assert!(shown.starts_with("DIR/bad-status.yaml:4: steps[0].status: "), "{shown}");
+    assert!(shown.contains("expected u16"), "{shown}");
+}
+
+#[test]
+fn malformed_values_are_refused_where_they_are() {
+    let cases = [
+        ("steps:\n  - http: POST store\n", 2, "steps[0]", "expected `METHOD target /path`"),
+        ("steps:\n  - wait_for: {event: Order-Placed}\n", 2, "steps[0]", "is not an event type"),
+        (
+            "steps: []\nfaults:\n  - stop: store\n    times: 2\n",
+            3,
+            "faults[0]",
+            "`times` does not belong to a `stop` fault",
+        ),
+        (
+            "steps: []\nfakes:\n  carrier:\n    - respond: [{delay_ms: 5}]\n",
+            4,
+            "fakes.carrier[0]",
+            "respond[0]: give `status`",
+        ),
+        (
+            "steps: []\nexpect:\n  chain: {tree: {order.placed: }, derive: order.placed}\n",
+            3,
+            "expect.chain",
+            "either `tree`",
+        ),
+        ("steps: []\nsurprise: 1\n", 2, "surprise", "unknown field `surprise`"),
+    ];
+    for (text, want_line, want_field, want_message) in cases {
+        let (err, shown) = error_of("case.yaml", text);
+        let ScenarioError::Invalid { line, field, message, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(*line, Some(want_line), "{shown}");
+        assert!(field.starts_with(want_field), "{want_field} in {shown}");
+        assert!(message.contains(want_message), "{want_message} in {shown}");
+    }
+}
+
+#[test]
+fn names_the_topology_does_not_know_are_refused_with_their_line() {
+    let text = "steps:\n  - {http: GET users /users/x/contact}\n  - http: POST shop /orders\nexpect:\n  dead_letters: {invoice: 1}\n";
+    let (err, shown) = error_of("shop.yaml", text);
+    assert!(
+        shown.starts_with("DIR/shop.yaml:3: steps[1].http: no service `shop` (services: collector, devices"),
+        "{shown}"
+    );
+    assert!(matches!(err, ScenarioError::Invalid { line: Some(3), .. }));
+    let (_, shown) = error_of("event.yaml", "steps: []\nexpect:\n  chain:\n    derive: order.shipped\n");
+    assert!(
+        shown.starts_with("DIR/event.yaml:4: expect.chain: no service publishes or hears `order.shipped`"),
+        "{shown}"
+    );
+    let (_, shown) = error_of("fake.yaml", "steps: []\nfakes:\n  fedex:\n    - respond: [{status: 500}]\n");
+    assert!(
+        shown.contains(
+            "fake.yaml:3: fakes.fedex: no fake `fedex`; fare plays fulfillment-center, carrier, mail-provider"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
+fn every_scenario_reads_against_the_topology_and_the_exclusive_ones_are_known() {
+    let scenarios = scenario::load_dir(&root().join("scenarios"), &[], &topology()).unwrap();
+    assert!(scenarios.len() >= 12, "{} scenarios", scenarios.len());
+    let mut exclusive: Vec<&str> = scenarios.iter().filter(|s| s.exclusive()).map(|s| s.name.as_str()).collect();
+    exclusive.sort();
+    assert_eq!(exclusive, ["session-refused", "store-restarted"]);
+    let err = scenario::load_dir(&root().join("scenarios"), &["no-such".into()], &topology()).unwrap_err();
+    assert!(err.to_string().starts_with("no scenario named `no-such`"), "{err}");
+}
+
+#[tokio::test]
+async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
+    let ns = Namespace::parse(&format!("e2e{}", std::process::id())).unwrap();
+    let options = UpOptions {
+        root: root(),
+        services_dir: root().join("services"),
+        namespace: ns.clone(),
+        endpoint: None,
+        backend: fare_emulator::Backend::Moto,
+        build: true,
+        echo_logs: false,
+        carrier: CarrierOptions { polls_until_delivered: 1 },
+        ready_timeout: Duration::from_secs(120),
+    };
+    let mut platform =
+        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+    let mut chosen = scenario::load_dir(
+        &root().join("scenarios"),
+        &["order-delivered", "duplicate-delivery", "poison-message", "fulfillment-down", "store-restarted"]
+            .map(String::from),
+        &topology(),
+    )
+    .unwrap();
+    let broken = root().join("harness/fare/tests/scenarios/expects-delivered-but-fulfillment-fails.yaml");
+    chosen.push(scenario::load(&broken, &topology()).unwrap());
+    let target = Target::new(&platform.state, &ns, topology()).await.unwrap();
+    let report =
+        scenario::run_all(&target, &chosen, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
+    platform.stop();
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), ns.as_str()));
+
+    let summary = render::summary(&report);
+    for s in &report.scenarios[..5] {
+        assert_eq!(s.outcome, Outcome::Passed, "{} should pass:\n{summary}", s.name);
+    }
+    let failed = &report.scenarios[5];
+    assert_eq!(failed.outcome, Outcome::Failed, "{summary}");
+    let diagnosis = failed.diagnosis.as_deref().unwrap_or_default();
+    assert!(
+        diagnosis.starts_with(
+            "broken hop: after device.allocated by devices, fulfillment did not publish shipment.requested"
+        ),
+        "{diagnosis}"
+    );
+    assert!(
+        diagnosis.contains(&format!(
+            "device.allocated → queue {} → fulfillment → shipment.requested",
+            ns.queue("fulfillment")
+        )),
+        "{diagnosis}"
+    );
+    assert!(
+        diagnosis.contains("device.allocated is in fulfillment's dead-letter queue after 5 failed receives"),
+        "{diagnosis}"
+    );
+    assert!(diagnosis.contains("fulfillment-center (wrapped by fulfillment) answered 503 to"), "{diagnosis}");
+    let text = failed.failure_text();
+    assert!(text.contains("missing order.placed > device.allocated > shipment.requested"), "{text}");
+    assert!(text.contains("device.allocated by devices"), "the chain as seen is in the report:\n{text}");
+
+    let junit = render::junit(&report);
+    assert!(junit.contains("tests=\"6\" failures=\"1\""), "{junit}");
+    assert!(
+        junit.contains(
+            "<failure message=\"chain main: missing order.placed &gt; device.allocated &gt; shipment.requested"
+        ),
+        "{junit}"
+    );
+    let html = render::html(&report);
+    assert!(html.contains("5 passed, 1 failed, 0 skipped") && html.contains("class=\"diagnosis\""), "{html}");
+    assert!(!html.contains("<script"), "the report needs no script");
+}
