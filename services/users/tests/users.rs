@@ -200,3 +200,23 @@ async fn users_and_sessions_survive_a_restart() {
         409
     );
 }
+
+/// Provider states write users and sessions as the caller likes: only a
+/// users started for contract verification has the route.
+#[tokio::test]
+async fn the_provider_state_endpoint_exists_only_for_contract_verification() {
+    let state = json!({"state": "user u-1 has a valid session token 0a1b2c3d4e5f", "action": "setup"});
+    let app = spawn_app().await;
+    assert_eq!(post(&app, "/_pact/state", &state).await.status(), 404);
+    assert_eq!(get(&app, "/sessions/0a1b2c3d4e5f").await.0, 401);
+
+    let config = Config::defaults(users::NAME, users::DEFAULTS).with(users::PROVIDER_STATES, "1");
+    let app = spawn_app_with(config).await;
+    assert_eq!(post(&app, "/_pact/state", &state).await.status(), 200);
+    let (status, session) = get(&app, "/sessions/0a1b2c3d4e5f").await;
+    assert_eq!((status, session["user_id"].as_str()), (200, Some("u-1")), "{session}");
+    let unknown = post(&app, "/_pact/state", &json!({"state": "user u-1 is happy"})).await;
+    assert_eq!(unknown.status(), 422);
+    let error = unknown.text().await.unwrap();
+    assert!(error.contains("users knows no provider state `user u-1 is happy`"), "{error}");
+}

@@ -315,6 +315,17 @@ fn target_dir(root: &Path) -> PathBuf {
 fn build(root: &Path, topology: &Topology) -> Result<(), UpError> {
     let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root).arg("build");
+    // Under `cargo run` or `cargo test`, fare's environment describes fare's
+    // own package; build scripts that watch these (ring watches
+    // CARGO_MANIFEST_DIR) would rebuild, and every plain build after would
+    // rebuild again.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let per_package = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE"];
+        if per_package.iter().any(|p| key.starts_with(p)) {
+            cmd.env_remove(key);
+        }
+    }
     for m in topology.services() {
         cmd.args(["-p", &m.name]);
     }

@@ -17,6 +17,8 @@ pub struct ServiceProcess {
     pub url: String,
     pub log: PathBuf,
     child: Child,
+    /// The threads copying the child's output into the log.
+    pumps: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl ServiceProcess {
@@ -44,13 +46,14 @@ impl ServiceProcess {
         }
         let mut child = cmd.spawn()?;
         let prefix = format!("{name:>11} | ");
+        let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pump(out, file.clone(), prefix.clone(), echo);
+            pumps.push(pump(out, file.clone(), prefix.clone(), echo));
         }
         if let Some(err) = child.stderr.take() {
-            pump(err, file, prefix, echo);
+            pumps.push(pump(err, file, prefix, echo));
         }
-        Ok(ServiceProcess { name: name.to_owned(), url, log, child })
+        Ok(ServiceProcess { name: name.to_owned(), url, log, child, pumps })
     }
 
     pub fn pid(&self) -> u32 {
@@ -59,7 +62,13 @@ impl ServiceProcess {
 
     /// `Some(status)` once the process has exited.
     pub fn exited(&mut self) -> Option<String> {
-        self.child.try_wait().ok().flatten().map(|s| s.to_string())
+        let status = self.child.try_wait().ok().flatten()?;
+        // The pipes close with the process: once the copying threads end,
+        // its last words are in the log for `log_tail` to show.
+        for pump in self.pumps.drain(..) {
+            let _ = pump.join();
+        }
+        Some(status.to_string())
     }
 
     /// SIGTERM, then SIGKILL after `grace`.
@@ -97,7 +106,12 @@ impl Drop for ServiceProcess {
 }
 
 /// Copies each line of `stream` into the log, and onto stdout when attached.
-fn pump(stream: impl std::io::Read + Send + 'static, file: Arc<Mutex<File>>, prefix: String, echo: bool) {
+fn pump(
+    stream: impl std::io::Read + Send + 'static,
+    file: Arc<Mutex<File>>,
+    prefix: String,
+    echo: bool,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
@@ -108,5 +122,5 @@ fn pump(stream: impl std::io::Read + Send + 'static, file: Arc<Mutex<File>>, pre
                 println!("{prefix}{line}");
             }
         }
-    });
+    })
 }
