@@ -36,7 +36,7 @@ pub struct ChainReport {
     pub label: String,
     pub correlation_id: String,
     pub events: Vec<SeenEvent>,
-    /// The events as an indented tree (what `trace` renders, once it does).
+    /// The chain as a tree: the trace recorder's, or the collector's events.
     pub text: String,
     /// Set when the chain was expected to be something.
     pub diff: Option<ChainDiff>,

@@ -278,14 +278,25 @@ async fn gather(target: &Target, s: &Scenario, base: &str, report: &mut Scenario
                 Vec::new()
             }
         };
-        // The one place the chain is rendered: `trace` replaces this.
-        let text = chain::render(&events);
+        // The chain as the trace recorder saw it (who received each event,
+        // attempts, errors, calls out); the collector's list without one.
+        let text = match trace_text(target, &cid).await {
+            Some(text) => text,
+            None => chain::render(&events),
+        };
         report.chains.push(ChainReport { label: label.to_string(), correlation_id: cid, events, text, diff: None });
     }
     match deadletters::peek(&target.bus, &target.dead_letter_queues, base).await {
         Ok(letters) => report.dead_letters = letters,
         Err(e) => report.checks.push(line("read dead-letter queues", t, Err(e.to_string()))),
     }
+}
+
+/// The recorder's causal tree of `correlation_id`, if the platform has a recorder.
+async fn trace_text(target: &Target, correlation_id: &str) -> Option<String> {
+    let url = format!("{}/traces/{correlation_id}/text", target.recorder.as_deref()?);
+    let resp = target.http.get(url).send().await.ok()?;
+    if resp.status().is_success() { resp.text().await.ok() } else { None }
 }
 
 async fn check(target: &Target, s: &Scenario, base: &str, vars: &mut Vars, report: &mut ScenarioReport) {

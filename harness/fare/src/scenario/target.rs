@@ -35,6 +35,8 @@ pub struct Target {
     pub quiet: QuietOptions,
     /// (service, URL) of every dead-letter queue.
     pub dead_letter_queues: Vec<(String, String)>,
+    /// The trace recorder of the run, when the platform has one.
+    pub recorder: Option<String>,
     /// When the last successful quiet wait began: see [`Target::wait_quiet`].
     quiet_gate: Arc<Mutex<Option<Instant>>>,
 }
@@ -54,6 +56,7 @@ impl Target {
             quiet: QuietOptions { timeout: Duration::from_secs(120), ..QuietOptions::default() },
             quiet_gate: Arc::default(),
             dead_letter_queues,
+            recorder: state.recorder_url.clone(),
         })
     }
 
