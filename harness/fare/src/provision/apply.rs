@@ -3,11 +3,15 @@
 use std::collections::HashMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use futures_util::future::join_all;
 use kit::bus::{Bus, Namespace};
 
 use super::{Change, Current, NAMESPACE_TAG, ProvisionError, QueueSpec, SubscriptionSpec};
 
-/// Applies `changes` (from `plan`) in order, calling `progress` after each.
+/// Applies `changes` (from `plan`), calling `progress` after each. Changes
+/// of one phase (all topics, then dead-letter queues, then the queues that
+/// name them, then subscriptions, then removals) go out together: they do
+/// not depend on each other, and one at a time is most of `fare up`'s wait.
 pub async fn apply(
     bus: &Bus,
     ns: &Namespace,
@@ -15,88 +19,128 @@ pub async fn apply(
     changes: &[Change],
     progress: &mut dyn FnMut(&Change),
 ) -> Result<(), ProvisionError> {
-    for change in changes {
-        match change {
-            Change::CreateTopic { name } => {
-                let tag = aws_sdk_sns::types::Tag::builder()
-                    .key(NAMESPACE_TAG)
-                    .value(ns.as_str())
-                    .build()
-                    .expect("key and value set");
-                let out = bus
-                    .sns
-                    .create_topic()
-                    .name(name)
-                    .tags(tag)
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("CreateTopic", name)(&e))?;
-                current.topics.insert(name.clone(), out.topic_arn.unwrap_or_default());
+    let mut rest = changes;
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|c| phase(c) == phase(first)).count();
+        let (batch, tail) = rest.split_at(n);
+        let results = join_all(batch.iter().map(|change| perform(bus, ns, &current, change))).await;
+        for (change, result) in batch.iter().zip(results) {
+            match result? {
+                Effect::Topic(name, arn) => {
+                    current.topics.insert(name, arn);
+                }
+                Effect::Queue(name, url) => {
+                    current.queue_urls.insert(name, url);
+                }
+                Effect::None => {}
             }
-            Change::CreateQueue { name, spec } => {
-                let attributes = queue_attributes(bus, ns, &current, spec).await?;
-                let out = bus
-                    .sqs
-                    .create_queue()
-                    .queue_name(name)
-                    .set_attributes(Some(attributes))
-                    .tags(NAMESPACE_TAG, ns.as_str())
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("CreateQueue", name)(&e))?;
-                current.queue_urls.insert(name.clone(), out.queue_url.unwrap_or_default());
-            }
-            Change::UpdateQueue { name, spec, .. } => {
-                let attributes = queue_attributes(bus, ns, &current, spec).await?;
-                bus.sqs
-                    .set_queue_attributes()
-                    .queue_url(url(&current, name))
-                    .set_attributes(Some(attributes))
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("SetQueueAttributes", name)(&e))?;
-            }
-            Change::Subscribe { sub } => subscribe(bus, &current, sub).await?,
-            Change::UpdateFilter { sub } => {
-                let arn = sub_arn(&current, sub);
-                bus.sns
-                    .set_subscription_attributes()
-                    .subscription_arn(arn)
-                    .attribute_name("FilterPolicy")
-                    .attribute_value(sub.filter.clone().unwrap_or_default())
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("SetSubscriptionAttributes", &sub.topic)(&e))?;
-            }
-            Change::Unsubscribe { sub } => {
-                bus.sns
-                    .unsubscribe()
-                    .subscription_arn(sub_arn(&current, sub))
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("Unsubscribe", &sub.topic)(&e))?;
-            }
-            Change::DeleteQueue { name } => {
-                bus.sqs
-                    .delete_queue()
-                    .queue_url(url(&current, name))
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("DeleteQueue", name)(&e))?;
-            }
-            Change::DeleteTopic { name } => {
-                let arn = current.topics.get(name).cloned().unwrap_or_default();
-                bus.sns
-                    .delete_topic()
-                    .topic_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| ProvisionError::aws("DeleteTopic", name)(&e))?;
-            }
+            progress(change);
         }
-        progress(change);
+        rest = tail;
     }
     Ok(())
+}
+
+/// What a change adds to what later phases need to know.
+enum Effect {
+    Topic(String, String),
+    Queue(String, String),
+    None,
+}
+
+/// The order of phases; `plan` lists changes in this order.
+fn phase(change: &Change) -> u8 {
+    match change {
+        Change::CreateTopic { .. } => 0,
+        Change::CreateQueue { spec, .. } | Change::UpdateQueue { spec, .. } if spec.dead_letter.is_none() => 1,
+        Change::CreateQueue { .. } | Change::UpdateQueue { .. } => 2,
+        Change::Subscribe { .. } | Change::UpdateFilter { .. } => 3,
+        Change::Unsubscribe { .. } => 4,
+        Change::DeleteQueue { .. } => 5,
+        Change::DeleteTopic { .. } => 6,
+    }
+}
+
+async fn perform(bus: &Bus, ns: &Namespace, current: &Current, change: &Change) -> Result<Effect, ProvisionError> {
+    match change {
+        Change::CreateTopic { name } => {
+            let tag = aws_sdk_sns::types::Tag::builder()
+                .key(NAMESPACE_TAG)
+                .value(ns.as_str())
+                .build()
+                .expect("key and value set");
+            let out = bus
+                .sns
+                .create_topic()
+                .name(name)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("CreateTopic", name)(&e))?;
+            return Ok(Effect::Topic(name.clone(), out.topic_arn.unwrap_or_default()));
+        }
+        Change::CreateQueue { name, spec } => {
+            let attributes = queue_attributes(bus, ns, current, spec).await?;
+            let out = bus
+                .sqs
+                .create_queue()
+                .queue_name(name)
+                .set_attributes(Some(attributes))
+                .tags(NAMESPACE_TAG, ns.as_str())
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("CreateQueue", name)(&e))?;
+            return Ok(Effect::Queue(name.clone(), out.queue_url.unwrap_or_default()));
+        }
+        Change::UpdateQueue { name, spec, .. } => {
+            let attributes = queue_attributes(bus, ns, current, spec).await?;
+            bus.sqs
+                .set_queue_attributes()
+                .queue_url(url(current, name))
+                .set_attributes(Some(attributes))
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("SetQueueAttributes", name)(&e))?;
+        }
+        Change::Subscribe { sub } => subscribe(bus, current, sub).await?,
+        Change::UpdateFilter { sub } => {
+            let arn = sub_arn(current, sub);
+            bus.sns
+                .set_subscription_attributes()
+                .subscription_arn(arn)
+                .attribute_name("FilterPolicy")
+                .attribute_value(sub.filter.clone().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("SetSubscriptionAttributes", &sub.topic)(&e))?;
+        }
+        Change::Unsubscribe { sub } => {
+            bus.sns
+                .unsubscribe()
+                .subscription_arn(sub_arn(current, sub))
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("Unsubscribe", &sub.topic)(&e))?;
+        }
+        Change::DeleteQueue { name } => {
+            bus.sqs
+                .delete_queue()
+                .queue_url(url(current, name))
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("DeleteQueue", name)(&e))?;
+        }
+        Change::DeleteTopic { name } => {
+            let arn = current.topics.get(name).cloned().unwrap_or_default();
+            bus.sns
+                .delete_topic()
+                .topic_arn(arn)
+                .send()
+                .await
+                .map_err(|e| ProvisionError::aws("DeleteTopic", name)(&e))?;
+        }
+    }
+    Ok(Effect::None)
 }
 
 fn url<'a>(current: &'a Current, queue: &str) -> &'a str {
