@@ -133,7 +133,9 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
         .map(|e| kit::EventType::parse(e).unwrap())
         .collect();
     let (topology, _) = fare::load_topology(&root().join("services")).unwrap();
-    let trace = platform.recorder().unwrap().trace("it-order-1");
+    let recorder = platform.recorder().unwrap();
+    recorder.caught_up(Duration::from_secs(10)).await;
+    let trace = recorder.trace("it-order-1");
     let diagnosis = fare::trace::diagnose(&trace, &topology, &expected, &fare::trace::Environment::default());
     assert_eq!(diagnosis, None, "{}", trace.render_text());
     let tree = trace.render_text();

@@ -49,6 +49,40 @@ pub(crate) struct Store {
 pub struct Recorder {
     store: Arc<Mutex<Store>>,
     url: String,
+    tap: Lag,
+}
+
+/// How far the tap is behind: the events still waiting on its queue.
+#[derive(Clone)]
+struct Lag {
+    bus: Bus,
+    queue_url: String,
+}
+
+impl Lag {
+    /// Waits (up to `timeout`) until the tap queue is empty, so that a
+    /// trace read now holds every event already published.
+    async fn caught_up(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            let attrs = self
+                .bus
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&self.queue_url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await;
+            let Ok(attrs) = attrs else { return };
+            let attrs = attrs.attributes.unwrap_or_default();
+            let waiting: u64 = attrs.values().filter_map(|v| v.parse::<u64>().ok()).sum();
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Recorder {
@@ -58,13 +92,14 @@ impl Recorder {
     pub async fn start(bus: &Bus, topology: &Topology, shutdown: CancellationToken) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
         let tap = Tap::create(bus, topology).await?;
+        let lag = Lag { bus: bus.clone(), queue_url: tap.url.clone() };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
         let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
         let router = Router::new()
             .route("/v1/traces", post(receive_spans))
             .route("/traces/{correlation_id}", get(trace_json))
             .route("/traces/{correlation_id}/text", get(trace_text))
-            .with_state(store.clone());
+            .with_state((store.clone(), lag.clone()));
         let stop = shutdown.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
@@ -76,7 +111,7 @@ impl Recorder {
             .collect();
         tokio::spawn(tap.run(bus.clone(), store.clone(), shutdown.clone()));
         tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), shutdown));
-        Ok(Recorder { store, url })
+        Ok(Recorder { store, url, tap: lag })
     }
 
     /// The base URL services export spans to (`OTEL_EXPORTER_OTLP_ENDPOINT`)
@@ -89,9 +124,20 @@ impl Recorder {
     pub fn trace(&self, correlation_id: &str) -> Trace {
         Trace::build(correlation_id, &self.store.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// Waits (up to `timeout`) until the tap has taken every event already
+    /// published: after the platform is quiet, a trace is then complete.
+    pub async fn caught_up(&self, timeout: Duration) {
+        self.tap.caught_up(timeout).await
+    }
 }
 
-async fn receive_spans(State(store): State<Arc<Mutex<Store>>>, body: Bytes) -> StatusCode {
+type Shared = (Arc<Mutex<Store>>, Lag);
+
+/// How long a trace request waits for the tap to catch up.
+const CATCH_UP: Duration = Duration::from_secs(5);
+
+async fn receive_spans(State((store, _)): State<Shared>, body: Bytes) -> StatusCode {
     match otlp::decode(&body) {
         Ok(spans) => {
             store.lock().unwrap_or_else(|p| p.into_inner()).spans.extend(spans);
@@ -104,11 +150,13 @@ async fn receive_spans(State(store): State<Arc<Mutex<Store>>>, body: Bytes) -> S
     }
 }
 
-async fn trace_json(State(store): State<Arc<Mutex<Store>>>, Path(id): Path<String>) -> Json<Trace> {
+async fn trace_json(State((store, lag)): State<Shared>, Path(id): Path<String>) -> Json<Trace> {
+    lag.caught_up(CATCH_UP).await;
     Json(Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())))
 }
 
-async fn trace_text(State(store): State<Arc<Mutex<Store>>>, Path(id): Path<String>) -> String {
+async fn trace_text(State((store, lag)): State<Shared>, Path(id): Path<String>) -> String {
+    lag.caught_up(CATCH_UP).await;
     Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())).render_text()
 }
 
