@@ -24,17 +24,8 @@ async fn main() -> anyhow::Result<()> {
     let burst = std::env::args().nth(2).as_deref() == Some("burst");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
     let ns = Namespace::parse("benchchain")?;
-    let options = UpOptions {
-        root: root.clone(),
-        services_dir: root.join("services"),
-        namespace: ns.clone(),
-        endpoint: None,
-        backend: fare_emulator::Backend::Moto,
-        build: true,
-        echo_logs: false,
-        carrier: CarrierOptions { polls_until_delivered: 0 },
-        ready_timeout: Duration::from_secs(120),
-    };
+    let options =
+        UpOptions { carrier: CarrierOptions { polls_until_delivered: 0 }, ..UpOptions::new(&root, ns.clone()) };
     let env = BTreeMap::from([
         ("TRACKING_POLL_INTERVAL_MS".to_owned(), "20".to_owned()),
         ("DEVICES_STOCK".to_owned(), format!("phone-basic={}", orders + 10)),

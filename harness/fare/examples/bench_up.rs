@@ -6,9 +6,8 @@
 //! unmeasured round that builds the services).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use fare::fakes::CarrierOptions;
 use fare::runtime::{Platform, UpOptions};
 use kit::bus::Namespace;
 
@@ -16,17 +15,7 @@ use kit::bus::Namespace;
 async fn main() -> anyhow::Result<()> {
     let rounds: usize = std::env::args().nth(1).map(|n| n.parse()).transpose()?.unwrap_or(5);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
-    let mut options = UpOptions {
-        root: root.clone(),
-        services_dir: root.join("services"),
-        namespace: Namespace::parse("bench")?,
-        endpoint: None,
-        backend: fare_emulator::Backend::Moto,
-        build: true,
-        echo_logs: false,
-        carrier: CarrierOptions::default(),
-        ready_timeout: Duration::from_secs(120),
-    };
+    let mut options = UpOptions::new(&root, Namespace::parse("bench")?);
     // One unmeasured round builds the services and warms the caches.
     Platform::up(&options, &mut |line| eprintln!("warm-up: {line}")).await?.stop();
     options.build = false;

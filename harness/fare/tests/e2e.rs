@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use fare::fakes::CarrierOptions;
 use fare::runtime::{Platform, UpOptions};
@@ -111,17 +110,8 @@ fn every_scenario_reads_against_the_topology_and_the_exclusive_ones_are_known() 
 #[tokio::test]
 async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     let ns = Namespace::parse(&format!("e2e{}", std::process::id())).unwrap();
-    let options = UpOptions {
-        root: root(),
-        services_dir: root().join("services"),
-        namespace: ns.clone(),
-        endpoint: None,
-        backend: fare_emulator::Backend::Moto,
-        build: true,
-        echo_logs: false,
-        carrier: CarrierOptions { polls_until_delivered: 1 },
-        ready_timeout: Duration::from_secs(120),
-    };
+    let options =
+        UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) };
     let mut platform =
         Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
     let mut chosen = scenario::load_dir(

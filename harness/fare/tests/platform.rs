@@ -21,17 +21,8 @@ fn root() -> PathBuf {
 #[tokio::test]
 async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running() {
     let ns = Namespace::parse(&format!("it{}", std::process::id())).unwrap();
-    let options = UpOptions {
-        root: root(),
-        services_dir: root().join("services"),
-        namespace: ns.clone(),
-        endpoint: None,
-        backend: fare_emulator::Backend::Moto,
-        build: true,
-        echo_logs: false,
-        carrier: CarrierOptions { polls_until_delivered: 1 },
-        ready_timeout: Duration::from_secs(120),
-    };
+    let options =
+        UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) };
     // A service whose configuration is broken exits at start: fare says who
     // and why, and stops what it had started.
     let broken = std::collections::BTreeMap::from([("STORE_CATALOG".to_owned(), "phone-basic=free".to_owned())]);

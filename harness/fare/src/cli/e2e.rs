@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use kit::bus::Namespace;
@@ -64,15 +64,12 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
             std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
         }
         let up = UpOptions {
-            root: root.to_owned(),
             services_dir: cli.services.clone(),
-            namespace: ns.clone(),
             endpoint: cli.endpoint.clone(),
             backend: cli.backend(),
             build: !args.no_build,
-            echo_logs: false,
             carrier: CarrierOptions { polls_until_delivered: 1 },
-            ready_timeout: Duration::from_secs(120),
+            ..UpOptions::new(root, ns.clone())
         };
         let started = Instant::now();
         let mut platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;

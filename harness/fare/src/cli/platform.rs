@@ -32,15 +32,14 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         return detach(root, &ns);
     }
     let options = UpOptions {
-        root: root.to_owned(),
         services_dir: cli.services.clone(),
-        namespace: ns,
         endpoint: cli.endpoint.clone(),
         backend: cli.backend(),
         build: !args.no_build,
         echo_logs: std::env::var_os("FARE_SUPERVISED").is_none(),
         carrier: CarrierOptions { polls_until_delivered: args.carrier_polls },
         ready_timeout: Duration::from_secs(args.ready_timeout),
+        ..UpOptions::new(root, ns)
     };
     let started = Instant::now();
     // A signal during start-up drops the half-built platform, which stops

@@ -35,6 +35,24 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
 }
 
+impl UpOptions {
+    /// The platform under `root` (its `services/`), on a fresh moto, built
+    /// first, quiet (logs only to files), with the default fakes.
+    pub fn new(root: &Path, namespace: Namespace) -> UpOptions {
+        UpOptions {
+            root: root.to_owned(),
+            services_dir: root.join("services"),
+            namespace,
+            endpoint: None,
+            backend: fare_emulator::Backend::default(),
+            build: true,
+            echo_logs: false,
+            carrier: CarrierOptions::default(),
+            ready_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
     #[error(transparent)]
