@@ -34,11 +34,13 @@ bench:
     cargo run -p fare --example bench_up
 
 # Contracts: rewrite every pact from the consumers' tests (contracts/pacts, committed), hold them
-# against the manifests, then replay each against its real provider (JUnit in target/).
+# against the manifests, replay each against its real provider, then match every message pact against what
+# the running platform publishes on SNS (JUnit in target/).
 verify:
     PACT_DO_NOT_TRACK=true cargo test -p store -p devices -p fulfillment -p tracking -p invoice -p mailer -p collector --test '*' contracts::
     cargo run -q -p fare -- contracts check --junit target/contracts-check.xml
     PACT_DO_NOT_TRACK=true cargo run -q -p fare -- contracts verify --junit target/contracts-verify.xml
+    PACT_DO_NOT_TRACK=true cargo run -q -p fare -- contracts verify --via-queue --junit target/contracts-verify-queue.xml
 
 # Start a platform, run every end-to-end scenario (scenarios/*.yaml), stop it; reports under .fare/.
 e2e *ARGS:

@@ -1,11 +1,14 @@
 //! `fare contracts`: the committed pacts pass the topology check, and each
 //! rule, broken once in a temporary platform, fails with its own message;
 //! every pact verifies against its real provider, and a provider (or a
-//! pact) changed once fails with the pact, the interaction and the path.
+//! pact) changed once fails with the pact, the interaction and the path;
+//! every message pact matches what the real platform publishes on SNS, and
+//! a published message changed once fails the same way.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use fare::contracts::verify::queue::{self, Capture, Captured, QueueOptions};
 use fare::contracts::verify::{Answer, Tamper, VerifyOptions, VerifyReport, report as verify_report, verify_dir};
 use fare::contracts::{CheckReport, Rule, check_dirs};
 use serde_json::json;
@@ -273,4 +276,86 @@ async fn a_pact_the_real_users_does_not_honour_fails_with_the_path_and_an_unknow
             && failures[1].contains("users knows no provider state `the token feedfacecafe was revoked`"),
         "{failures:#?}"
     );
+}
+
+// ---- over the real queue (`fare contracts verify --via-queue`) ----
+
+/// What the real platform published for the flows: captured once, shared by
+/// the tests below (the platform is stopped before the capture is returned).
+async fn captured() -> &'static Capture {
+    static CAPTURE: tokio::sync::OnceCell<Capture> = tokio::sync::OnceCell::const_new();
+    CAPTURE
+        .get_or_init(|| async {
+            let options = QueueOptions {
+                root: workspace().to_owned(),
+                services_dir: workspace().join("services"),
+                namespace: kit::bus::Namespace::parse(&format!("pactq{}", std::process::id())).unwrap(),
+                build: true,
+            };
+            queue::capture(&options, &mut |line| eprintln!("fare: {line}")).await.unwrap()
+        })
+        .await
+}
+
+async fn match_captured(capture: &Capture, providers: &[&str]) -> VerifyReport {
+    let providers: Vec<String> = providers.iter().map(|p| p.to_string()).collect();
+    queue::match_capture(&workspace().join("contracts/pacts"), &providers, capture).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_committed_message_pact_matches_what_the_real_providers_publish_over_the_real_queue() {
+    let report = match_captured(captured().await, &[]).await;
+    let table = verify_report::table(&report);
+    assert!(report.passed(), "{table}");
+    let committed = fare::contracts::pacts::load_dir(&workspace().join("contracts/pacts")).unwrap();
+    let is_message =
+        |i: &&fare::contracts::pacts::Interaction| matches!(i.kind, fare::contracts::pacts::Kind::Message { .. });
+    let with_messages: Vec<_> = committed.iter().filter(|p| p.interactions.iter().any(|i| is_message(&i))).collect();
+    assert_eq!(report.pacts.len(), with_messages.len(), "{table}");
+    for (verified, pact) in report.pacts.iter().zip(&with_messages) {
+        assert_eq!(verified.path, pact.path, "{table}");
+        let messages = pact.interactions.iter().filter(is_message).count();
+        assert_eq!(verified.interactions.len(), messages, "{}: {table}", pact.path.display());
+    }
+    for pair in ["store → devices", "collector → users", "mailer → tracking", "tracking → fulfillment"] {
+        assert!(table.contains(pair), "{pair} missing from\n{table}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_message_that_differs_from_the_pact_fails_naming_the_pact_the_interaction_and_the_path() {
+    let mut capture = captured().await.clone();
+    let is = |m: &Captured, producer: &str, event_type: &str| {
+        m.producer().as_deref() == Some(producer) && m.event_type().as_deref() == Some(event_type)
+    };
+    // store renames a field in the order it publishes (one of its two).
+    let order = capture.messages.iter_mut().find(|m| is(m, "store", "order.placed")).unwrap();
+    order.body = order.body.replacen("\"order_id\"", "\"orderId\"", 1);
+    assert!(order.body.contains("\"orderId\""), "{}", order.body);
+    let report = match_captured(&capture, &["store"]).await;
+    assert!(!report.passed());
+    let failures = report.failures();
+    let expected = "invoice-store.json (invoice → store) `a order.placed event`: $.data: expected ";
+    let line = failures.iter().find(|f| f.starts_with(expected)).unwrap_or_else(|| panic!("{failures:#?}"));
+    assert!(line.contains("(Actual map is missing the following keys: order_id; SNS message "), "{line}");
+
+    // devices publishes an allocation failure without its event_type attribute.
+    let failed = capture.messages.iter_mut().find(|m| is(m, "devices", "device.allocation_failed")).unwrap();
+    assert!(failed.attributes.remove("event_type").is_some());
+    let failures = match_captured(&capture, &["devices"]).await.failures();
+    let expected = "store-devices.json (store → devices) `a device.allocation_failed event`: metadata.event_type: \
+                    expected device.allocation_failed, actual (nothing) (Expected message metadata 'event_type' but \
+                    was missing; SNS message ";
+    assert!(failures.iter().any(|f| f.starts_with(expected)), "{failures:#?}");
+
+    // tracking publishes no package.delivered at all.
+    capture.messages.retain(|m| !is(m, "tracking", "package.delivered"));
+    let failures = match_captured(&capture, &["tracking"]).await.failures();
+    let nothing = "`a package.delivered event`: tracking published no package.delivered on SNS during the run; it \
+                   published nothing";
+    let expected: Vec<String> = ["collector", "mailer", "store"]
+        .iter()
+        .map(|c| format!("{c}-tracking.json ({c} → tracking) {nothing}"))
+        .collect();
+    assert_eq!(failures, expected);
 }

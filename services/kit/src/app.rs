@@ -152,11 +152,16 @@ impl ApplicationBuilder {
         self
     }
 
-    /// Binds the listener; nothing runs until `run_until_stopped`.
+    /// Binds the listener; nothing runs until `run_until_stopped`. A socket
+    /// handed down by the process that started this one (`FARE_LISTEN_FD`,
+    /// as `fare up` does) is used instead of binding `host:port`.
     pub async fn bind(self, host: &str, port: u16) -> Result<Application, KitError> {
         let addr = format!("{host}:{port}");
-        let listener =
-            TcpListener::bind(&addr).await.map_err(|source| KitError::Bind { addr: addr.clone(), source })?;
+        let listener = match inherited_listener() {
+            Some(inherited) => inherited,
+            None => TcpListener::bind(&addr).await,
+        };
+        let listener = listener.map_err(|source| KitError::Bind { addr: addr.clone(), source })?;
         let local = listener.local_addr().map_err(|source| KitError::Bind { addr, source })?;
         let router = self.full_router();
         Ok(Application { name: self.name, listener, local, router, tasks: self.tasks })
@@ -180,6 +185,22 @@ impl ApplicationBuilder {
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(middleware::from_fn(crate::http::correlate))
     }
+}
+
+/// The listening socket named by `FARE_LISTEN_FD`, taken once: a second
+/// call (a test building a second service in the same process) binds anew.
+fn inherited_listener() -> Option<std::io::Result<TcpListener>> {
+    use std::os::fd::FromRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    let fd: i32 = std::env::var("FARE_LISTEN_FD").ok()?.parse().ok()?;
+    if TAKEN.swap(true, Ordering::SeqCst) {
+        return None;
+    }
+    // SAFETY: the parent handed this descriptor down as a bound, listening
+    // TCP socket, and the flag above makes this the only owner.
+    let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    Some(std_listener.set_nonblocking(true).and_then(|()| TcpListener::from_std(std_listener)))
 }
 
 /// A bound, not yet running, service.

@@ -1,5 +1,6 @@
 //! `fare contracts …`: the pacts in `contracts/pacts` held against the
-//! manifests (`check`) and replayed against the real providers (`verify`).
+//! manifests (`check`) and replayed against the real providers (`verify`;
+//! `verify --via-queue` against what the running platform publishes).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,6 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use kit::bus::Namespace;
+
+use crate::contracts::verify::queue::QueueOptions;
 use crate::contracts::verify::{self, VerifyOptions};
 
 #[derive(Debug, Args)]
@@ -34,6 +38,10 @@ pub enum ContractsCommand {
         /// Also write the result as JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Instead: start the whole platform, drive real flows, and match what
+        /// arrives on SNS against every message pact (exit 2 if it cannot run).
+        #[arg(long)]
+        via_queue: bool,
     },
 }
 
@@ -45,17 +53,31 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
             write_junit(junit, || crate::contracts::junit(&report))?;
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        ContractsCommand::Verify { provider, junit } => {
+        ContractsCommand::Verify { provider, junit, via_queue } => {
             if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
                 // SAFETY: nothing else of fare runs yet, and the runtime's
                 // idle workers read no environment. Pact phones home unless
                 // told not to.
                 unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
             }
-            let options = VerifyOptions { providers: provider.clone(), tamper: None };
-            let report = verify::verify_dir(&args.pacts, &options)
-                .await
-                .with_context(|| format!("verifying the pacts in {}", args.pacts.display()))?;
+            let report = if *via_queue {
+                let options = QueueOptions {
+                    root: super::workspace_root(services),
+                    services_dir: services.to_owned(),
+                    // Its own namespace: a platform already up is left alone.
+                    namespace: Namespace::parse(&format!("pactq{}", std::process::id()))?,
+                    build: true,
+                };
+                let progress = &mut |line: &str| eprintln!("fare: {line}");
+                verify::queue::verify_via_queue(&args.pacts, provider, &options, progress).await.with_context(|| {
+                    format!("verifying the message pacts in {} over the real queue", args.pacts.display())
+                })?
+            } else {
+                let options = VerifyOptions { providers: provider.clone(), tamper: None };
+                verify::verify_dir(&args.pacts, &options)
+                    .await
+                    .with_context(|| format!("verifying the pacts in {}", args.pacts.display()))?
+            };
             print!("{}", verify::report::table(&report));
             write_junit(junit, || verify::report::junit(&report))?;
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })

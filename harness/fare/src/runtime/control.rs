@@ -103,8 +103,11 @@ impl Platform {
         keep_log(&launch.log);
         let mut env = launch.env.clone();
         env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let spawned =
-            ServiceProcess::spawn(name, &launch.binary, &env, launch.url.clone(), launch.log.clone(), launch.echo);
+        // The same port again: its URL is in the other services' settings.
+        let addr = launch.url.trim_start_matches("http://");
+        let spawned = std::net::TcpListener::bind(addr).and_then(|listener| {
+            ServiceProcess::spawn(name, &launch.binary, &env, listener, launch.log.clone(), launch.echo)
+        });
         let process = spawned.map_err(|source| ControlError::Spawn {
             name: name.to_owned(),
             binary: launch.binary.clone(),

@@ -212,14 +212,21 @@ impl Platform {
         dir: &Path,
         service_env: &BTreeMap<String, String>,
     ) -> Result<(), UpError> {
+        // Every service's socket is bound here, before any starts: the
+        // others' settings need its URL, and a port held cannot be taken.
+        let mut listeners = BTreeMap::new();
         let mut urls = BTreeMap::new();
         for m in topology.services() {
-            let port = fare_emulator::free_port()?;
+            let localhost = Path::new("127.0.0.1");
+            let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(io("binding a port on", localhost))?;
+            let port = listener.local_addr().map_err(io("binding a port on", localhost))?.port();
             urls.insert(m.name.clone(), (port, format!("http://127.0.0.1:{port}")));
+            listeners.insert(m.name.clone(), listener);
         }
         let target = target_dir(&options.root);
         for m in topology.services() {
             let (port, url) = urls[&m.name].clone();
+            let listener = listeners.remove(&m.name).expect("one listener per service, bound above");
             let mut env = service_env.clone();
             env.extend([
                 ("HOST".to_owned(), "127.0.0.1".to_owned()),
@@ -246,7 +253,7 @@ impl Platform {
             }
             let binary = target.join("debug").join(&m.name);
             let log = dir.join("logs").join(format!("{}.log", m.name));
-            let process = ServiceProcess::spawn(&m.name, &binary, &env, url.clone(), log.clone(), options.echo_logs)
+            let process = ServiceProcess::spawn(&m.name, &binary, &env, listener, log.clone(), options.echo_logs)
                 .map_err(io("starting", &binary))?;
             self.state.services.push(ServiceState {
                 name: m.name.clone(),

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,29 +24,45 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    /// Starts `binary` with exactly `env` added to fare's own environment.
+    /// Starts `binary` with `env` added to fare's own environment, serving
+    /// on `listener`: the socket is bound here and handed to the service
+    /// (`FARE_LISTEN_FD`), so no other process can take its port between
+    /// choosing it and the service binding it.
     pub fn spawn(
         name: &str,
         binary: &Path,
         env: &BTreeMap<String, String>,
-        url: String,
+        listener: TcpListener,
         log: PathBuf,
         echo: bool,
     ) -> std::io::Result<ServiceProcess> {
+        let url = format!("http://{}", listener.local_addr()?);
         let file = Arc::new(Mutex::new(File::create(&log)?));
+        let fd = listener.as_raw_fd();
         let mut cmd = Command::new(binary);
-        cmd.envs(env).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        // SAFETY: prctl is async-signal-safe. The kernel stops the service if
-        // fare dies without stopping it, so nothing outlives a killed `fare up`.
+        cmd.envs(env)
+            .env("FARE_LISTEN_FD", fd.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: prctl and fcntl are async-signal-safe and touch no memory
+        // of ours. PDEATHSIG stops the service if fare dies without stopping
+        // it, so nothing outlives a killed `fare up`; clearing close-on-exec
+        // lets the service inherit its listening socket.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
         let mut child = cmd.spawn()?;
+        // The service has its own copy now.
+        drop(listener);
         let prefix = format!("{name:>11} | ");
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {

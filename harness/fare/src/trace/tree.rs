@@ -138,6 +138,30 @@ impl Trace {
         self.render(false)
     }
 
+    /// Only the events, nested by cause, each with its producer: what a
+    /// chain did, without anything that varies between runs (ids, times,
+    /// ports, how many attempts a retry took). Scenario snapshots hold this.
+    pub fn skeleton(&self) -> String {
+        let mut out = String::new();
+        let mut roots = self.roots.clone();
+        roots.sort_by_key(|&i| (self.events[i].event_type.clone(), self.events[i].producer.clone()));
+        for (n, &root) in roots.iter().enumerate() {
+            self.skeleton_event(&mut out, root, "", n + 1 == roots.len());
+        }
+        out
+    }
+
+    fn skeleton_event(&self, out: &mut String, i: usize, prefix: &str, last: bool) {
+        let e = &self.events[i];
+        out.push_str(&format!("{prefix}{} {} (by {})\n", if last { "└─" } else { "├─" }, e.event_type, e.producer));
+        let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
+        let mut children = e.children.clone();
+        children.sort_by_key(|&c| (self.events[c].event_type.clone(), self.events[c].producer.clone()));
+        for (n, &c) in children.iter().enumerate() {
+            self.skeleton_event(out, c, &inner, n + 1 == children.len());
+        }
+    }
+
     fn render(&self, with_times: bool) -> String {
         let mut out = format!("chain {}\n", if with_times { self.correlation_id.as_str() } else { "<correlation-id>" });
         for r in &self.requests {

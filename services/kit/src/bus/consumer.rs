@@ -129,6 +129,24 @@ impl ConsumerHealth {
     }
 }
 
+/// One message in hand, counted in [`ConsumerHealth::handling`] until
+/// dropped, which happens even if its task panics: a count that never came
+/// down would keep the platform from ever looking quiet.
+struct Handling(Arc<ConsumerHealth>);
+
+impl Handling {
+    fn start(health: Arc<ConsumerHealth>) -> Handling {
+        health.handling.fetch_add(1, Ordering::Relaxed);
+        Handling(health)
+    }
+}
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        self.0.handling.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A consumer bound to a bus and a queue.
 pub struct Consumer<H> {
     bus: Bus,
@@ -207,11 +225,10 @@ impl<H: Handler> Consumer<H> {
                 };
                 let delivery = Delivery { bus: self.bus.clone(), queue: queue.clone(), options: self.options.clone() };
                 let handler = self.handler.clone();
-                let health = self.health.clone();
-                health.handling.fetch_add(1, Ordering::Relaxed);
+                let handling = Handling::start(self.health.clone());
                 tasks.spawn(async move {
                     delivery.process(&*handler, message).await;
-                    health.handling.fetch_sub(1, Ordering::Relaxed);
+                    drop(handling);
                     drop(permit);
                 });
             }
@@ -316,7 +333,13 @@ impl Delivery {
             }
             Err(e) => Err(HandleError::reject(e)),
         };
-        let _enter = span.enter();
+        // The outcome is settled inside the span too, as a future: a guard
+        // from `span.enter()` held across an await would leave the span
+        // entered on whichever thread the task last ran on.
+        self.settle(outcome, attempt, &message, &receipt).instrument(span).await
+    }
+
+    async fn settle(&self, outcome: Result<(), HandleError>, attempt: u32, message: &Message, receipt: &str) {
         let last = self.queue.max_receive_count.is_some_and(|max| attempt >= max);
         match outcome {
             Ok(()) => {
@@ -340,17 +363,17 @@ impl Delivery {
                 } else {
                     tracing::warn!(error = %e, "attempt {attempt} failed; retrying in {delay}s");
                 }
-                self.set_visibility(&receipt, delay).await;
+                self.set_visibility(receipt, delay).await;
             }
             Err(HandleError::Reject(e)) => {
                 let reason = crate::error_chain(e.as_ref());
-                if self.dead_letter(&message, &receipt, &reason).await {
+                if self.dead_letter(message, receipt, &reason).await {
                     tracing::error!(error = reason, "rejected (attempt {attempt}): moved to the dead-letter queue");
                 } else {
                     // Without a dead-letter queue to move it to, the redrive
                     // policy takes it after a few quick receives.
                     tracing::error!(error = reason, "rejected (attempt {attempt}): it goes to the dead-letter queue");
-                    self.set_visibility(&receipt, 0).await;
+                    self.set_visibility(receipt, 0).await;
                 }
             }
         }

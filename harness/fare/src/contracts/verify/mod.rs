@@ -17,11 +17,13 @@
 //! - `producers`: each provider's messages, made by its own builders.
 //! - `standin`: the message transport and provider states, served here.
 //! - `providers`: users and the third-party fakes, started for real.
+//! - `queue`: `--via-queue`, the real platform's published messages matched against the message pacts.
 //! - `report`: the typed result, the table, JUnit.
 //! - this file: options, errors, one `pact_verifier` run per pact.
 
 pub mod producers;
 pub mod providers;
+pub mod queue;
 pub mod report;
 pub mod standin;
 

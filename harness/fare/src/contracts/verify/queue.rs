@@ -1,0 +1,374 @@
+//! Verification over the real queue (`fare contracts verify --via-queue`):
+//! the whole platform runs for real, real HTTP flows make every provider
+//! publish every event it has a message pact for, a temporary queue
+//! subscribed to every topic captures what arrives on SNS, and each message
+//! interaction is matched against what its provider actually published.
+//!
+//! The message transport (`standin`) proves each provider's builder honours
+//! the pacts; this proves what leaves the process does too: a provider that
+//! builds the right envelope but publishes another (stale fields, a missing
+//! attribute, a different serialisation) is caught here.
+//!
+//! Every captured message of an interaction's event type from its provider
+//! must match, not just one: a flow that publishes a wrong variant fails.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kit::bus::{Bus, Namespace};
+use pact_models::content_types::ContentType;
+use pact_models::interaction::Interaction;
+use pact_models::prelude::OptionalBody;
+use pact_models::v4::async_message::AsynchronousMessage;
+use pact_models::v4::message_parts::MessageContents;
+use serde_json::{Value, json};
+
+use super::report::{InteractionVerification, Mismatch, Outcome, PactVerification, VerifyReport};
+use crate::contracts::ContractsError;
+use crate::contracts::pacts::{self, Kind};
+use crate::runtime::{NotQuiet, Platform, QuietOptions, UpError, UpOptions, wait_quiet};
+
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// The workspace root (`services/`, `target/`, `.fare/` under it).
+    pub root: PathBuf,
+    /// The manifests: which services run, and which topics there are.
+    pub services_dir: PathBuf,
+    /// A namespace of its own, so a platform already up is not disturbed.
+    pub namespace: Namespace,
+    /// `cargo build` the services first.
+    pub build: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Pacts(#[from] ContractsError),
+    #[error("starting the platform: {0}")]
+    Up(#[from] UpError),
+    #[error("connecting to the platform's SNS/SQS: {0}")]
+    Bus(#[from] kit::bus::BusError),
+    #[error("{operation} on the capture queue {queue}: {message}")]
+    Capture { operation: &'static str, queue: String, message: String },
+    #[error("flow `{step}`: {problem}")]
+    Flow { step: &'static str, problem: String },
+    #[error("the platform did not settle after the flows: {0}")]
+    NotQuiet(#[from] NotQuiet),
+    #[error("{} is not a pact pact_models can read: {message}", path.display())]
+    ReadPact { path: PathBuf, message: String },
+}
+
+/// One message as it arrived on SNS: the raw body and its attributes.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub message_id: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Captured {
+    fn field(&self, key: &str) -> Option<String> {
+        let json: Value = serde_json::from_str(&self.body).ok()?;
+        json[key].as_str().map(str::to_owned)
+    }
+
+    /// The envelope's `producer`, which names who published it.
+    pub fn producer(&self) -> Option<String> {
+        self.field("producer")
+    }
+
+    /// The envelope's own `type`: found even if the attribute is missing.
+    pub fn event_type(&self) -> Option<String> {
+        self.field("type")
+    }
+}
+
+/// Everything the flows made the platform publish.
+#[derive(Debug, Clone, Default)]
+pub struct Capture {
+    pub messages: Vec<Captured>,
+}
+
+/// Runs the platform and the flows, then matches the message pacts under
+/// `pacts_dir` (those of `providers`, all when empty).
+pub async fn verify_via_queue(
+    pacts_dir: &Path,
+    providers: &[String],
+    options: &QueueOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<VerifyReport, QueueError> {
+    let capture = capture(options, progress).await?;
+    match_capture(pacts_dir, providers, &capture).await
+}
+
+/// Starts the platform, subscribes a temporary queue to every topic, drives
+/// the flows, waits until the platform is quiet, drains the queue, stops it all.
+pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> Result<Capture, QueueError> {
+    let up = UpOptions {
+        build: options.build,
+        carrier: crate::fakes::CarrierOptions { polls_until_delivered: 1 },
+        services_dir: options.services_dir.clone(),
+        ..UpOptions::new(&options.root, options.namespace.clone())
+    };
+    // A catalog with a model devices never stocks: the allocation_failed flow.
+    let env = crate::scenario::e2e_env();
+    let platform = match Platform::up_with_env(&up, &env, progress).await {
+        // fare picks each service's port free, and the service binds it a
+        // moment later: another process may take it in between. A failed
+        // start stops everything, so starting again is clean.
+        Err(UpError::Exited { tail, .. }) if tail.contains("Address already in use") => {
+            progress("a port picked for a service was taken before it bound it; starting again");
+            Platform::up_with_env(&up, &env, progress).await?
+        }
+        started => started?,
+    };
+    // Whatever happens next, the platform is stopped and its state removed.
+    let result = async {
+        let bus = crate::connect(&platform.state.endpoint, &options.namespace).await?;
+        let (topology, _) = crate::load_topology(&up.services_dir).map_err(UpError::from)?;
+        let queue =
+            CaptureQueue::create(&bus, topology.events().iter().map(|e| bus.namespace.topic(e)).collect()).await?;
+        let urls: BTreeMap<String, String> =
+            platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
+        progress("driving the flows: sign-up, log-in, an order, an order out of stock");
+        flows(&urls, options.namespace.as_str()).await?;
+        let services: Vec<(String, String)> = urls.into_iter().collect();
+        wait_quiet(&bus, &services, &QuietOptions::default()).await?;
+        let messages = queue.drain(&bus).await;
+        queue.remove(&bus).await;
+        let messages = messages?;
+        progress(&format!("{} messages captured", messages.len()));
+        Ok(Capture { messages })
+    }
+    .await;
+    platform.stop();
+    let _ = std::fs::remove_dir_all(crate::runtime::state_dir(&options.root, options.namespace.as_str()));
+    result
+}
+
+/// The HTTP calls that make every provider publish every event it has a
+/// pact for: user.registered (and a welcome mail.sent); order.placed and all
+/// it leads to, through package.delivered; device.allocation_failed.
+async fn flows(urls: &BTreeMap<String, String>, run: &str) -> Result<(), QueueError> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| QueueError::Flow { step: "an HTTP client", problem: kit::error_chain(&e) })?;
+    let url = |service: &str| urls.get(service).cloned().unwrap_or_default();
+    let email = format!("ada.{run}@example.com");
+    let password = "correct horse battery";
+    let sign_up = json!({"email": email, "password": password, "name": "Ada"});
+    call("sign up", http.post(format!("{}/users", url("users"))), sign_up).await?;
+    let log_in = json!({"email": email, "password": password});
+    let session = call("log in", http.post(format!("{}/sessions", url("users"))), log_in).await?;
+    let token = session["token"].as_str().unwrap_or_default().to_owned();
+    let address =
+        json!({"name": "Ada", "line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU", "country": "GB"});
+    for (step, model) in [("place an order", "phone-basic"), ("place an order out of stock", "phone-fold")] {
+        let request = http.post(format!("{}/orders", url("store"))).bearer_auth(&token);
+        call(step, request, json!({"model": model, "shipping_address": address})).await?;
+    }
+    Ok(())
+}
+
+/// One flow step: `request` with `body`, which must answer 2xx with JSON.
+async fn call(step: &'static str, request: reqwest::RequestBuilder, body: Value) -> Result<Value, QueueError> {
+    let fail = |problem: String| QueueError::Flow { step, problem };
+    let resp = request.json(&body).send().await.map_err(|e| fail(kit::error_chain(&e)))?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| fail(kit::error_chain(&e)))?;
+    if !status.is_success() {
+        return Err(fail(format!("answered {status}: {text}")));
+    }
+    serde_json::from_str(&text).map_err(|e| fail(format!("answered {status} with no JSON ({e}): {text}")))
+}
+
+/// A queue subscribed, with raw delivery, to every topic of the namespace.
+/// Untagged, so neither provisioning nor `wait_quiet` counts it.
+struct CaptureQueue {
+    name: String,
+    url: String,
+    subscriptions: Vec<String>,
+}
+
+impl CaptureQueue {
+    async fn create(bus: &Bus, topics: Vec<String>) -> Result<CaptureQueue, QueueError> {
+        let name = format!("{}-fare-contracts", bus.namespace);
+        let err = |operation: &'static str, e: &(dyn std::error::Error + 'static)| QueueError::Capture {
+            operation,
+            queue: name.clone(),
+            message: kit::error_chain(e),
+        };
+        let out = bus.sqs.create_queue().queue_name(&name).send().await.map_err(|e| err("CreateQueue", &e))?;
+        let url = out.queue_url.unwrap_or_default();
+        let arn = bus.queue_arn(&url).await.map_err(|e| err("GetQueueAttributes", &e))?;
+        let mut queue = CaptureQueue { name: name.clone(), url, subscriptions: Vec::new() };
+        for topic in topics {
+            let topic = bus.sns.create_topic().name(topic).send().await.map_err(|e| err("CreateTopic", &e))?;
+            let sub = bus
+                .sns
+                .subscribe()
+                .set_topic_arn(topic.topic_arn)
+                .protocol("sqs")
+                .endpoint(&arn)
+                .attributes("RawMessageDelivery", "true")
+                .send()
+                .await
+                .map_err(|e| err("Subscribe", &e))?;
+            queue.subscriptions.extend(sub.subscription_arn);
+        }
+        Ok(queue)
+    }
+
+    /// Every message on the queue, until a long poll comes back empty.
+    async fn drain(&self, bus: &Bus) -> Result<Vec<Captured>, QueueError> {
+        let mut out = Vec::new();
+        loop {
+            let received = bus
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| QueueError::Capture {
+                    operation: "ReceiveMessage",
+                    queue: self.name.clone(),
+                    message: kit::error_chain(&e),
+                })?;
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return Ok(out);
+            }
+            // Not deleted: the queue goes, and the visibility timeout keeps
+            // them from coming back while it is drained.
+            for m in messages {
+                let attributes = m
+                    .message_attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(k, v)| v.string_value.map(|v| (k, v)))
+                    .collect();
+                let body = m.body.unwrap_or_default();
+                out.push(Captured { message_id: m.message_id.unwrap_or_default(), body, attributes });
+            }
+        }
+    }
+
+    async fn remove(&self, bus: &Bus) {
+        for sub in &self.subscriptions {
+            let _ = bus.sns.unsubscribe().subscription_arn(sub).send().await;
+        }
+        let _ = bus.sqs.delete_queue().queue_url(&self.url).send().await;
+    }
+}
+
+/// Matches every message interaction of the pacts under `pacts_dir` (those
+/// of `providers`, all when empty) against `capture`. A pact without message
+/// interactions is left out: its HTTP side is replayed by `verify_dir`.
+pub async fn match_capture(
+    pacts_dir: &Path,
+    providers: &[String],
+    capture: &Capture,
+) -> Result<VerifyReport, QueueError> {
+    let mut report = VerifyReport { pacts: Vec::new() };
+    for pact in pacts::load_dir(pacts_dir)? {
+        let messages: HashMap<&str, &str> = pact
+            .interactions
+            .iter()
+            .filter_map(|i| match &i.kind {
+                Kind::Message { event_type: Some(e) } => Some((i.description.as_str(), e.as_str())),
+                _ => None,
+            })
+            .collect();
+        if messages.is_empty() || !(providers.is_empty() || providers.contains(&pact.provider)) {
+            continue;
+        }
+        let model = pact_models::pact::read_pact(&pact.path)
+            .map_err(|e| QueueError::ReadPact { path: pact.path.clone(), message: format!("{e:#}") })?;
+        let mut verification = PactVerification {
+            path: pact.path.clone(),
+            consumer: pact.consumer.clone(),
+            provider: pact.provider.clone(),
+            interactions: Vec::new(),
+        };
+        for expected in model.interactions() {
+            let description = expected.description();
+            let Some(event_type) = messages.get(description.as_str()) else { continue };
+            let published: Vec<&Captured> = capture
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.producer().as_deref() == Some(&pact.provider) && m.event_type().as_deref() == Some(event_type)
+                })
+                .collect();
+            let outcome = if published.is_empty() {
+                Outcome::Error(format!(
+                    "{} published no {event_type} on SNS during the run; it published {}",
+                    pact.provider,
+                    summary(capture, &pact.provider)
+                ))
+            } else {
+                let mut outcome = Outcome::Passed;
+                for m in published {
+                    let mismatches = pact_matching::match_message(&expected, &actual(m), &model).await;
+                    if !mismatches.is_empty() {
+                        outcome = Outcome::Mismatched(
+                            mismatches
+                                .iter()
+                                .map(|x| {
+                                    let mut mismatch = Mismatch::from_pact_json(&x.to_json());
+                                    mismatch.detail = format!("{}; SNS message {}", mismatch.detail, m.message_id);
+                                    mismatch
+                                })
+                                .collect(),
+                        );
+                        break;
+                    }
+                }
+                outcome
+            };
+            verification.interactions.push(InteractionVerification { description, outcome });
+        }
+        report.pacts.push(verification);
+    }
+    Ok(report)
+}
+
+/// A captured message as a Pact message: the raw body, and the SNS
+/// attributes as metadata.
+fn actual(m: &Captured) -> Box<dyn Interaction + Send + Sync + std::panic::RefUnwindSafe> {
+    let mut metadata: HashMap<String, Value> =
+        m.attributes.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let mut contents = OptionalBody::from(m.body.clone());
+    // SNS carries no content type; the body says what it is. A JSON body is
+    // what the pacts' `contentType: application/json` means.
+    if serde_json::from_str::<Value>(&m.body).is_ok() {
+        if let OptionalBody::Present(_, content_type, _) = &mut contents {
+            *content_type = Some(ContentType::from("application/json"));
+        }
+        metadata.insert("contentType".into(), "application/json".into());
+    }
+    let message = AsynchronousMessage {
+        description: format!("SNS message {}", m.message_id),
+        contents: MessageContents { contents, metadata, ..MessageContents::default() },
+        ..AsynchronousMessage::default()
+    };
+    message.boxed()
+}
+
+/// What `provider` did publish, for a report that none of a type arrived.
+fn summary(capture: &Capture, provider: &str) -> String {
+    let mut types: Vec<String> = capture
+        .messages
+        .iter()
+        .filter(|m| m.producer().as_deref() == Some(provider))
+        .filter_map(|m| m.event_type())
+        .collect();
+    types.sort();
+    types.dedup();
+    if types.is_empty() { "nothing".into() } else { types.join(", ") }
+}
