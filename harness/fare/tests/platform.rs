@@ -72,36 +72,14 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
         platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
     wait_quiet(&bus, &services, &QuietOptions::default()).await.unwrap();
 
-    let seen: Value = http
-        .get(format!("{}/orders/{order_id}", url("store")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen = json_of(http.get(format!("{}/orders/{order_id}", url("store"))).bearer_auth(&token)).await;
     assert_eq!(seen["status"], "delivered", "{seen:#}");
     let timeline: Vec<&str> =
         seen["timeline"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["order.placed", "device.allocated", "shipment.requested", "package.delivered"]);
-    let invoices: Value = http
-        .get(format!("{}/invoices?order_id={order_id}", url("invoice")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invoices = json_of(http.get(format!("{}/invoices?order_id={order_id}", url("invoice")))).await;
     assert_eq!(invoices.as_array().unwrap().len(), 1);
-    let chain: Value = http
-        .get(format!("{}/events?correlation_id=it-order-1", url("collector")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let chain = json_of(http.get(format!("{}/events?correlation_id=it-order-1", url("collector")))).await;
     let mut types: Vec<&str> = chain.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     types.sort();
     assert_eq!(
@@ -160,4 +138,9 @@ fn children() -> Vec<u32> {
         }
     }
     found
+}
+
+/// Sends `request` and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
