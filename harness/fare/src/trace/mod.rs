@@ -21,5 +21,5 @@ mod tree;
 
 pub use diagnose::{Diagnosis, Environment, Reason, diagnose};
 pub use otlp::SpanRecord;
-pub use record::{DeadLetter, Recorder, TraceError};
+pub use record::{DeadLetter, Recorder, ServiceExit, TraceError};
 pub use tree::{EventNode, Outcome, Receipt, Trace};

@@ -37,11 +37,27 @@ pub struct DeadLetter {
     pub receive_count: u32,
 }
 
+/// A service process that ended while the platform ran: crashed, killed,
+/// or stopped on purpose. The supervisor reports each one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceExit {
+    pub service: String,
+    /// How it ended, as the supervisor saw it: `signal 9 (SIGKILL)`, `exit status 101`.
+    pub status: String,
+    /// Whether fare ended it on purpose (`fare stop`, a scenario's `stop`).
+    pub intended: bool,
+    /// The last lines of its log.
+    pub log_tail: Vec<String>,
+    /// When, in nanoseconds since the Unix epoch.
+    pub at_unix_nanos: u64,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     pub(crate) events: Vec<Envelope>,
     pub(crate) spans: Vec<SpanRecord>,
     pub(crate) dead: Vec<DeadLetter>,
+    pub(crate) exits: Vec<ServiceExit>,
 }
 
 /// Records one namespace's events, spans and dead letters.
@@ -123,6 +139,11 @@ impl Recorder {
     /// The chain of `correlation_id` as recorded so far.
     pub fn trace(&self, correlation_id: &str) -> Trace {
         Trace::build(correlation_id, &self.store.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Records that a service process ended (the supervisor calls this).
+    pub fn record_exit(&self, exit: ServiceExit) {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).exits.push(exit);
     }
 
     /// Waits (up to `timeout`) until the tap has taken every event already
