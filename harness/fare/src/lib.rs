@@ -6,12 +6,19 @@
 //! - `manifest`: one `service.toml`, parsed and checked, errors with file and line.
 //! - `topology`: every manifest as one graph; disagreements between them; Mermaid.
 //! - `provision`: desired vs current resources, the plan between them, applying it.
-//! - `contracts`: the pact files held against the manifests (`fare contracts check`).
-//! - `scenario`: end-to-end scenarios: model, runner, checks, diagnosis, reports.
+//! - `contracts`: the pact files held against the manifests, and verified against their providers.
+//! - `graph`: the topology drawn as DOT or SVG.
+//! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
+//! - `runtime`: the platform as processes: start, watch, stop, quiescence.
+//! - `trace`: the one record of a run (events, spans, dead letters, exits) and each chain's causal tree.
+//! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
+//! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
+//! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
 pub mod cli;
 pub mod contracts;
+pub mod diagnosis;
 pub mod doctor;
 pub mod fakes;
 pub mod graph;

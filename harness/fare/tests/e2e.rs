@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use fare::diagnosis::{Evidence, Hop, Reason};
 use fare::fakes::CarrierOptions;
 use fare::runtime::{Platform, UpOptions};
 use fare::scenario::{self, Outcome, RunOptions, ScenarioError, Silent, Target, render};
@@ -154,25 +155,25 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     }
     let failed = report.scenarios.iter().find(|s| s.name == BROKEN).unwrap();
     assert_eq!(failed.outcome, Outcome::Failed, "{summary}");
-    let diagnosis = failed.diagnosis.as_deref().unwrap_or_default();
-    assert!(
-        diagnosis.starts_with(
-            "broken hop: after device.allocated by devices, fulfillment did not publish shipment.requested"
-        ),
-        "{diagnosis}"
+    let hop =
+        failed.diagnosis.iter().flat_map(|d| &d.hops).next().unwrap_or_else(|| panic!("no broken hop:\n{summary}"));
+    assert_eq!(
+        hop.hop,
+        Hop {
+            after: Some("device.allocated".into()),
+            queue: Some(ns.queue("fulfillment")),
+            service: Some("fulfillment".into()),
+            expected: "shipment.requested".into()
+        },
+        "{summary}"
     );
-    assert!(
-        diagnosis.contains(&format!(
-            "device.allocated → queue {} → fulfillment → shipment.requested",
-            ns.queue("fulfillment")
-        )),
-        "{diagnosis}"
-    );
-    assert!(
-        diagnosis.contains("device.allocated is in fulfillment's dead-letter queue after 5 failed receives"),
-        "{diagnosis}"
-    );
-    assert!(diagnosis.contains("fulfillment-center (wrapped by fulfillment) answered 503 to"), "{diagnosis}");
+    let Reason::DeadLettered { queue, attempts, rejected: None } = &hop.reason else { panic!("{hop}") };
+    assert_eq!((queue.as_str(), *attempts), (ns.dead_letter_queue("fulfillment").as_str(), 5), "{hop}");
+    let answers = hop.evidence.iter().find_map(|e| match e {
+        Evidence::Calls { callee, status, count, .. } if callee == "fulfillment-center" => Some((*status, *count)),
+        _ => None,
+    });
+    assert!(matches!(answers, Some((Some(503), n)) if n >= 1), "the center's answers are the evidence: {hop}");
     let text = failed.failure_text();
     assert!(text.contains("missing order.placed > device.allocated > shipment.requested"), "{text}");
     assert!(text.contains("device.allocated by devices"), "the chain as seen is in the report:\n{text}");

@@ -105,8 +105,10 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     let recorder = platform.recorder().unwrap();
     recorder.caught_up(Duration::from_secs(10)).await;
     let trace = recorder.trace("it-order-1");
-    let diagnosis = fare::trace::diagnose(&trace, &topology, &expected, &fare::trace::Environment::default());
-    assert_eq!(diagnosis, None, "{}", trace.render_text());
+    let env = fare::diagnosis::Environment::default();
+    let hops =
+        fare::diagnosis::diagnose(&trace, fare::diagnosis::Expected::Events(&expected), &topology, &ns, &env, "main");
+    assert_eq!(hops, [], "{}", trace.render_text());
     let tree = trace.render_text();
     assert!(tree.contains("fulfillment: handled") && tree.contains("call fulfillment-center POST"), "{tree}");
 

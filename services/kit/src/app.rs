@@ -285,7 +285,7 @@ async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
 /// What the service has in hand: messages being handled, events committed
 /// but not yet published, and domain work still open. The harness calls the
 /// platform quiet when every queue is empty and every service answers zeros.
-async fn pending(State(probe): State<Probe>) -> Result<Json<serde_json::Value>, crate::http::ApiError> {
+async fn pending(State(probe): State<Probe>) -> Result<Json<crate::probe::InHand>, crate::http::ApiError> {
     let outbox: u64 = probe
         .db
         .read(|c| c.query_row("SELECT count(*) FROM fare_outbox", [], |r| r.get(0)).map_err(StoreError::from))
@@ -295,7 +295,7 @@ async fn pending(State(probe): State<Probe>) -> Result<Json<serde_json::Value>, 
         Some(count) => count().await?,
         None => 0,
     };
-    Ok(Json(json!({ "service": probe.name, "handling": handling, "outbox": outbox, "work": work })))
+    Ok(Json(crate::probe::InHand { handling, outbox, work }))
 }
 
 /// Resolves on SIGTERM or Ctrl-C: the shutdown a `main` passes in.

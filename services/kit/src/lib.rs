@@ -16,6 +16,7 @@
 //! - `store`: the service's SQLite file, its migrations, the inbox and outbox.
 //! - `bus`: SNS/SQS clients, names, the publisher, the consumer loop, the outbox relay.
 //! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others.
+//! - `probe`: what `/pending` answers, as a type the harness reads too.
 //! - `telemetry`: logs, OTLP spans, `traceparent`.
 //! - `app`: the runtime that starts and stops all of the above together.
 //! - `testing` (feature `testing`): a real moto emulator provisioned for one service's tests.
@@ -25,6 +26,7 @@ pub mod bus;
 pub mod config;
 pub mod envelope;
 pub mod http;
+pub mod probe;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -314,13 +314,13 @@ where
         let deadline = Instant::now() + WAIT;
         loop {
             self.bus.wait_idle().await;
-            let pending: serde_json::Value =
+            let pending: crate::probe::InHand =
                 self.get("/pending").send().await.expect("GET /pending").json().await.expect("a JSON /pending");
-            if ["handling", "outbox", "work"].iter().all(|k| pending[*k] == 0) {
+            if pending.is_idle() {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("the service still has work in hand after {WAIT:?}: {pending}");
+                panic!("the service still has work in hand after {WAIT:?}: {pending:?}");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

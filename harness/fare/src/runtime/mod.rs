@@ -10,5 +10,5 @@ mod state;
 pub use control::ControlError;
 pub use platform::{Platform, UpError, UpOptions};
 pub use process::ServiceProcess;
-pub use quiet::{NotQuiet, QuietOptions, wait_quiet};
+pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, wait_quiet};
 pub use state::{PlatformState, ServiceState, StateError, alive, state_dir};

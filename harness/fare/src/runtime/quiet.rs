@@ -2,29 +2,155 @@
 //! (dead-letter queues aside) holds nothing, waiting or in flight, and every
 //! service reports nothing in hand (`/pending`), twice in a row. Scenarios
 //! wait for this instead of sleeping.
+//!
+//! Quiet is told from stuck: when what is pending has not changed for
+//! [`QuietOptions::stuck_after`], the wait ends at once with what is stuck,
+//! rather than running out its timeout.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use kit::bus::Bus;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone)]
 pub struct QuietOptions {
     pub timeout: Duration,
     pub interval: Duration,
+    /// Pending work that has not changed for this long is stuck.
+    pub stuck_after: Duration,
 }
 
 impl Default for QuietOptions {
     fn default() -> Self {
-        QuietOptions { timeout: Duration::from_secs(60), interval: Duration::from_millis(100) }
+        QuietOptions {
+            timeout: Duration::from_secs(60),
+            interval: Duration::from_millis(100),
+            stuck_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One thing not yet done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pending {
+    Queue {
+        queue: String,
+        waiting: u64,
+        in_flight: u64,
+        delayed: u64,
+    },
+    /// A service's own count of what it has in hand (`/pending`).
+    InHand {
+        service: String,
+        handling: u64,
+        outbox: u64,
+        work: u64,
+    },
+    Unreachable {
+        service: String,
+        url: String,
+    },
+    /// A probe that could not be read: the emulator, or an odd answer.
+    Unreadable {
+        what: String,
+        error: String,
+    },
+}
+
+impl Pending {
+    /// Whether this is about `service` or its queue `queue`.
+    pub fn concerns(&self, service: &str, queue: &str) -> bool {
+        match self {
+            Pending::Queue { queue: q, .. } => q == queue,
+            Pending::InHand { service: s, .. } | Pending::Unreachable { service: s, .. } => s == service,
+            Pending::Unreadable { .. } => false,
+        }
+    }
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::Queue { queue, waiting, in_flight, delayed } => {
+                write!(f, "queue {queue}: {waiting} waiting, {in_flight} in flight, {delayed} delayed")
+            }
+            Pending::InHand { service, handling, outbox, work } => {
+                let parts: Vec<String> = [("handling", handling), ("outbox", outbox), ("work", work)]
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                write!(f, "{service}: {}", parts.join(", "))
+            }
+            Pending::Unreachable { service, url } => write!(f, "{service}: not answering on {url}"),
+            Pending::Unreadable { what, error } => write!(f, "{what}: {error}"),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("not quiet after {waited:?}; still pending:\n{}", .pending.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
-pub struct NotQuiet {
-    pub waited: Duration,
-    pub pending: Vec<String>,
+pub enum NotQuiet {
+    #[error("not quiet after {waited:?}; still pending:\n{}", lines(.pending))]
+    Timeout { waited: Duration, pending: Vec<Pending> },
+    #[error("stuck: nothing changed for {unchanged:?} (after {waited:?}); pending:\n{}", lines(.pending))]
+    Stuck { waited: Duration, unchanged: Duration, pending: Vec<Pending> },
+}
+
+impl NotQuiet {
+    pub fn pending(&self) -> &[Pending] {
+        match self {
+            NotQuiet::Timeout { pending, .. } | NotQuiet::Stuck { pending, .. } => pending,
+        }
+    }
+
+    pub fn is_stuck(&self) -> bool {
+        matches!(self, NotQuiet::Stuck { .. })
+    }
+}
+
+fn lines(pending: &[Pending]) -> String {
+    pending.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+}
+
+/// What successive looks at the platform say: quiet (nothing pending, twice
+/// in a row), stuck (the same things pending for `stuck_after`), or neither yet.
+#[derive(Debug)]
+pub struct Settling {
+    stuck_after: Duration,
+    quiet_rounds: u32,
+    last: Option<(Vec<Pending>, Instant)>,
+}
+
+/// One look's verdict.
+#[derive(Debug, PartialEq)]
+pub enum Settled {
+    Quiet,
+    Stuck { unchanged: Duration },
+    Busy,
+}
+
+impl Settling {
+    pub fn new(stuck_after: Duration) -> Settling {
+        Settling { stuck_after, quiet_rounds: 0, last: None }
+    }
+
+    /// Takes one look's `pending`.
+    pub fn look(&mut self, pending: &[Pending]) -> Settled {
+        if pending.is_empty() {
+            self.last = None;
+            self.quiet_rounds += 1;
+            return if self.quiet_rounds >= 2 { Settled::Quiet } else { Settled::Busy };
+        }
+        self.quiet_rounds = 0;
+        let since = match &self.last {
+            Some((before, since)) if before == pending => *since,
+            _ => Instant::now(),
+        };
+        self.last = Some((pending.to_vec(), since));
+        if since.elapsed() >= self.stuck_after { Settled::Stuck { unchanged: since.elapsed() } } else { Settled::Busy }
+    }
 }
 
 /// Waits until the platform is quiet; returns how long that took.
@@ -33,75 +159,64 @@ pub async fn wait_quiet(
     services: &[(String, String)],
     options: &QuietOptions,
 ) -> Result<Duration, NotQuiet> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("a plain client builds");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
     let started = Instant::now();
-    let mut quiet_rounds = 0;
+    let mut settling = Settling::new(options.stuck_after);
     loop {
-        let pending = pending(bus, &http, services).await;
-        if pending.is_empty() {
-            quiet_rounds += 1;
-            if quiet_rounds == 2 {
-                return Ok(started.elapsed());
+        let pending = probe(bus, &http, services).await;
+        match settling.look(&pending) {
+            Settled::Quiet => return Ok(started.elapsed()),
+            Settled::Stuck { unchanged } => {
+                return Err(NotQuiet::Stuck { waited: started.elapsed(), unchanged, pending });
             }
-        } else {
-            quiet_rounds = 0;
-            if started.elapsed() > options.timeout {
-                return Err(NotQuiet { waited: started.elapsed(), pending });
+            Settled::Busy if started.elapsed() > options.timeout => {
+                return Err(NotQuiet::Timeout { waited: started.elapsed(), pending });
             }
+            Settled::Busy => {}
         }
         tokio::time::sleep(options.interval).await;
     }
 }
 
-/// Everything not yet done, in words; empty when quiet.
-async fn pending(bus: &Bus, http: &reqwest::Client, services: &[(String, String)]) -> Vec<String> {
+/// Everything not yet done; empty when quiet.
+pub async fn probe(bus: &Bus, http: &reqwest::Client, services: &[(String, String)]) -> Vec<Pending> {
     let mut pending = Vec::new();
     let ns = bus.namespace.clone();
     match crate::provision::read_current(bus, &ns).await {
         Ok(current) => {
             for (name, url) in current.queue_urls.iter().filter(|(n, _)| !n.ends_with("-dlq")) {
-                let attrs = bus
-                    .sqs
-                    .get_queue_attributes()
-                    .queue_url(url)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-                    .send()
-                    .await;
-                let Ok(attrs) = attrs else {
-                    pending.push(format!("queue {name}: cannot read its depth"));
-                    continue;
-                };
-                let attrs = attrs.attributes.unwrap_or_default();
-                let n = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                let (waiting, in_flight, delayed) = (
-                    n(QueueAttributeName::ApproximateNumberOfMessages),
-                    n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-                    n(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-                );
-                if waiting + in_flight + delayed > 0 {
-                    pending.push(format!("queue {name}: {waiting} waiting, {in_flight} in flight, {delayed} delayed"));
+                match bus.depth(url).await {
+                    Ok(d) if d.total() > 0 => pending.push(Pending::Queue {
+                        queue: name.clone(),
+                        waiting: d.waiting,
+                        in_flight: d.in_flight,
+                        delayed: d.delayed,
+                    }),
+                    Ok(_) => {}
+                    Err(e) => {
+                        pending.push(Pending::Unreadable { what: format!("queue {name}"), error: kit::error_chain(&e) })
+                    }
                 }
             }
         }
-        Err(e) => pending.push(format!("queues: {e}")),
+        Err(e) => pending.push(Pending::Unreadable { what: "queues".into(), error: e.to_string() }),
     }
     for (name, url) in services {
         match http.get(format!("{url}/pending")).send().await {
-            Ok(r) if r.status().is_success() => {
-                let v: serde_json::Value = r.json().await.unwrap_or_default();
-                let busy: Vec<String> = ["handling", "outbox", "work"]
-                    .iter()
-                    .filter(|k| v[**k].as_u64().unwrap_or(1) > 0)
-                    .map(|k| format!("{k} {}", v[*k]))
-                    .collect();
-                if !busy.is_empty() {
-                    pending.push(format!("{name}: {}", busy.join(", ")));
-                }
+            Ok(r) if r.status().is_success() => match r.json::<kit::probe::InHand>().await {
+                Ok(p) if p.is_idle() => {}
+                Ok(p) => pending.push(Pending::InHand {
+                    service: name.clone(),
+                    handling: p.handling,
+                    outbox: p.outbox,
+                    work: p.work,
+                }),
+                Err(e) => pending.push(Pending::Unreadable { what: format!("{name} /pending"), error: e.to_string() }),
+            },
+            Ok(r) => {
+                pending.push(Pending::Unreadable { what: format!("{name} /pending"), error: r.status().to_string() })
             }
-            Ok(r) => pending.push(format!("{name}: /pending answered {}", r.status())),
-            Err(_) => pending.push(format!("{name}: not answering on {url}")),
+            Err(_) => pending.push(Pending::Unreachable { service: name.clone(), url: url.clone() }),
         }
     }
     pending

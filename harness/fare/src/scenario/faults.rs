@@ -3,15 +3,15 @@
 //! poison message on a queue. Each waits on a condition with a deadline,
 //! never a fixed time.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use kit::EventType;
 use tokio::sync::Mutex;
 
-use super::chain;
 use super::target::Target;
-use crate::runtime::Platform;
+use crate::runtime::{Platform, Settled, Settling};
 
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -19,8 +19,10 @@ const DEADLINE: Duration = Duration::from_secs(90);
 pub enum FaultError {
     #[error("`{event}` never appeared in chain {correlation_id} within {waited:?}")]
     NeverSeen { event: EventType, correlation_id: String, waited: Duration },
-    #[error("no collector runs: faults watch the chain through it")]
-    NoCollector,
+    #[error("`{event}` will not come in chain {correlation_id}: the platform settled without it ({waited:?})")]
+    NeverComing { event: EventType, correlation_id: String, waited: Duration },
+    #[error(transparent)]
+    Record(#[from] super::target::RecordError),
     #[error(transparent)]
     Control(#[from] crate::runtime::ControlError),
     #[error("{operation}: {message}")]
@@ -31,20 +33,44 @@ fn aws(operation: &'static str) -> impl Fn(&(dyn std::error::Error + 'static)) -
     move |e| FaultError::Aws { operation, message: kit::error_chain(e) }
 }
 
-/// Waits until `event` is in the chain (polling the collector).
+/// How often a wait looks at the platform to see whether it went quiet.
+const QUIET_LOOK: Duration = Duration::from_millis(500);
+
+/// Waits until `event` is in the chain's record. Fails at `deadline`, or as
+/// soon as the platform is quiet (or stuck) without it once `settled` is set
+/// (nothing more will be asked of it): then it will never come.
 pub async fn seen(
     target: &Target,
     correlation_id: &str,
     event: &EventType,
     deadline: Duration,
+    settled: &AtomicBool,
 ) -> Result<(), FaultError> {
-    let collector = target.services.get("collector").ok_or(FaultError::NoCollector)?;
     let started = Instant::now();
+    let mut looked = Instant::now();
+    let mut settling = Settling::new(target.quiet.stuck_after);
+    let has = |t: &crate::trace::Trace| t.of_type(event.as_str()).next().is_some();
     loop {
-        if let Ok(events) = chain::fetch(&target.http, collector, correlation_id).await
-            && events.iter().any(|e| e.event_type == event.as_str())
-        {
+        if has(&target.trace(correlation_id, false).await?) {
             return Ok(());
+        }
+        if looked.elapsed() >= QUIET_LOOK && settled.load(Ordering::Relaxed) {
+            looked = Instant::now();
+            // Quiet (or stuck) now; and the record, caught up, still lacks it.
+            let mut verdict = target.look(&mut settling).await;
+            if verdict == Settled::Busy {
+                verdict = target.look(&mut settling).await;
+            }
+            if verdict != Settled::Busy {
+                if has(&target.trace(correlation_id, true).await?) {
+                    return Ok(());
+                }
+                return Err(FaultError::NeverComing {
+                    event: event.clone(),
+                    correlation_id: correlation_id.to_owned(),
+                    waited: started.elapsed(),
+                });
+            }
         }
         if started.elapsed() > deadline {
             return Err(FaultError::NeverSeen {
@@ -53,7 +79,7 @@ pub async fn seen(
                 waited: started.elapsed(),
             });
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -66,14 +92,15 @@ pub async fn stop(
     when: Option<&EventType>,
     restart_when: Option<&EventType>,
     correlation_id: &str,
+    settled: &AtomicBool,
 ) -> Result<String, FaultError> {
     if let Some(e) = when {
-        seen(target, correlation_id, e, DEADLINE).await?;
+        seen(target, correlation_id, e, DEADLINE, settled).await?;
     }
     control.lock().await.stop_service(service).await?;
     let stopped = Instant::now();
     if let Some(e) = restart_when {
-        seen(target, correlation_id, e, DEADLINE).await?;
+        seen(target, correlation_id, e, DEADLINE, settled).await?;
     }
     control.lock().await.start_service(service).await?;
     let when = when.map(|e| format!("once {e} was seen")).unwrap_or_else(|| "at the start".into());

@@ -16,7 +16,13 @@ pub async fn run(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &st
     let started = Instant::now();
     let shown_path = vars.text(&h.http.path).unwrap_or_else(|_| h.http.path.clone());
     let what = h.name.clone().unwrap_or_else(|| format!("{} {} {shown_path}", h.http.method, h.http.target));
-    let line = |ok: bool, detail: String| Line { what: what.clone(), ok, took: started.elapsed(), detail };
+    let line = |ok: bool, detail: String| Line {
+        what: what.clone(),
+        ok,
+        took: started.elapsed(),
+        detail,
+        chain: Some(h.chain.to_string()),
+    };
     match send(target, vars, h, correlation_id).await {
         Ok(detail) => line(true, detail),
         Err(detail) => line(false, detail),

@@ -11,15 +11,11 @@
 //! - `target`: the platform as scenarios reach it; the settings `fare e2e` starts it with.
 //! - `http`: one request, sent in its chain and checked.
 //! - `faults`: stopping services, duplicating events, poison messages.
-//! - `chain`: the chain seen (collector), expected (written or derived), compared.
-//! - `deadletters`: what the dead-letter queues hold for a scenario.
-//! - `diagnosis`: the broken hop, in words.
+//! - `chain`: the chain expected (written or derived), as event paths.
 //! - `run`: one scenario; `schedule`: many, side by side where they can be.
 //! - `report`: the typed results; `render`: terminal, JUnit XML, HTML.
 
 pub mod chain;
-pub mod deadletters;
-pub mod diagnosis;
 pub mod expect;
 pub mod faults;
 mod http;

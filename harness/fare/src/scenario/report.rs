@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::chain::{ChainDiff, SeenEvent};
-use super::deadletters::DeadLetter;
+use crate::diagnosis::Diagnosis;
+use crate::trace::{ChainDiff, DeadLetter, Trace};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
@@ -28,6 +28,8 @@ pub struct Line {
     pub took: Duration,
     /// What happened (`201 in 12 ms`), or what went wrong.
     pub detail: String,
+    /// The chain the step belongs to, when it belongs to one.
+    pub chain: Option<String>,
 }
 
 /// One chain of a scenario as it was seen.
@@ -35,9 +37,8 @@ pub struct Line {
 pub struct ChainReport {
     pub label: String,
     pub correlation_id: String,
-    pub events: Vec<SeenEvent>,
-    /// The chain as a tree: the trace recorder's, or the collector's events.
-    pub text: String,
+    /// The chain as the recorder has it.
+    pub trace: Trace,
     /// Set when the chain was expected to be something.
     pub diff: Option<ChainDiff>,
 }
@@ -58,8 +59,11 @@ pub struct ScenarioReport {
     pub checks: Vec<Line>,
     pub chains: Vec<ChainReport>,
     pub dead_letters: Vec<DeadLetter>,
-    /// The broken hop, in words, when the scenario failed.
-    pub diagnosis: Option<String>,
+    /// Where each chain broke and why, when the scenario failed.
+    pub diagnosis: Vec<Diagnosis>,
+    /// From the platform going quiet (or stuck) to the verdict.
+    #[serde(with = "millis_opt")]
+    pub verdict_after: Option<Duration>,
 }
 
 impl ScenarioReport {
@@ -78,11 +82,14 @@ impl ScenarioReport {
         for l in self.failures() {
             out.push_str(&format!("  ✗ {}: {}\n", l.what, l.detail));
         }
-        if let Some(d) = &self.diagnosis {
-            out.push_str(&format!("  diagnosis: {}\n", d.replace('\n', "\n    ")));
+        for d in &self.diagnosis {
+            out.push_str(&format!("  {}\n", d.to_string().replace('\n', "\n  ")));
+        }
+        if self.diagnosis.is_empty() {
+            out.push_str("  no broken hop found: every chain is as expected\n");
         }
         for c in &self.chains {
-            out.push_str(&format!("  chain {} ({}) as seen:\n{}", c.label, c.correlation_id, c.text));
+            out.push_str(&format!("  chain {} ({}) as seen:\n{}", c.label, c.correlation_id, c.trace.render_text()));
         }
         out
     }

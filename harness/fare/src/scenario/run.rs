@@ -1,24 +1,28 @@
 //! Running one scenario: its chains' correlation ids, the fakes programmed
 //! for them, the faults armed, the steps, quiescence, then the checks and,
-//! when something did not hold, the diagnosis.
+//! when something did not hold, the diagnosis. Everything is read from the
+//! recorder's record, and a failed step never keeps the chains from being
+//! compared and diagnosed.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use kit::EventType;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::chain::{self, ChainDiff, SeenEvent};
-use super::deadletters::{self, DeadLetter};
-use super::diagnosis::{self, Evidence};
+use super::chain;
 use super::faults::{self, Tap};
 use super::http;
 use super::model::{ChainExpectation, Fault, Label, Scenario, Step};
 use super::report::{ChainReport, Line, Outcome, ScenarioReport};
 use super::target::Target;
 use super::template::Vars;
-use crate::fakes::{FakeClient, Logged, Rule};
+use crate::diagnosis::{self, Diagnosis, Environment, Evidence, Expected};
+use crate::fakes::{FakeClient, Rule};
 use crate::runtime::Platform;
+use crate::trace::{ChainDiff, DeadLetter};
 
 /// The correlation id of one chain of a scenario run.
 pub fn correlation_id(base: &str, label: &Label) -> String {
@@ -40,7 +44,12 @@ fn line(what: impl Into<String>, started: Instant, result: Result<String, String
         Ok(d) => (true, d),
         Err(d) => (false, d),
     };
-    Line { what: what.into(), ok, took: started.elapsed(), detail }
+    Line { what: what.into(), ok, took: started.elapsed(), detail, chain: None }
+}
+
+/// `line`, about one chain.
+fn chain_line(what: impl Into<String>, started: Instant, result: Result<String, String>, chain: &Label) -> Line {
+    Line { chain: Some(chain.to_string()), ..line(what, started, result) }
 }
 
 /// Runs `s`; `control` is needed for scenarios that stop services.
@@ -59,7 +68,8 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
         checks: Vec::new(),
         chains: Vec::new(),
         dead_letters: Vec::new(),
-        diagnosis: None,
+        diagnosis: Vec::new(),
+        verdict_after: None,
     };
     if s.exclusive() && control.is_none() {
         report.outcome = Outcome::Skipped(
@@ -83,10 +93,15 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
     let programmed = program_fakes(target, s, &base, &mut report.steps).await;
     let taps = open_taps(target, s, &base, &mut report.steps).await;
     if report.steps.iter().all(|l| l.ok) {
-        let (steps, fault_lines) = tokio::join!(
-            run_steps(target, s, &base, &mut vars, control.as_ref()),
-            run_faults(target, s, &base, control.as_ref(), &taps),
-        );
+        // Once the steps are done nothing more will be asked of the
+        // platform: a fault still waiting may then give up when it is quiet.
+        let settled = AtomicBool::new(false);
+        let steps = async {
+            let lines = run_steps(target, s, &base, &mut vars, control.as_ref()).await;
+            settled.store(true, Ordering::Relaxed);
+            lines
+        };
+        let (steps, fault_lines) = tokio::join!(steps, run_faults(target, s, &base, control.as_ref(), &taps, &settled));
         report.steps.extend(fault_lines);
         report.steps.extend(steps);
     }
@@ -94,34 +109,81 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
         tap.close(target).await;
     }
     let t = Instant::now();
+    let mut stuck = false;
     match target.wait_quiet().await {
         Ok(took) => report.quiet_after = Some(took),
-        Err(e) => report.steps.push(line("wait until quiet", t, Err(e.to_string()))),
+        Err(e) => {
+            stuck = e.is_stuck();
+            report.steps.push(line("wait until quiet", t, Err(e.to_string())));
+        }
     }
+    let verdict_from = Instant::now();
     let steps_ok = report.steps.iter().all(|l| l.ok);
     gather(target, s, &base, &mut report).await;
+    compare_chains(target, s, &mut report);
     if steps_ok {
         check(target, s, &base, &mut vars, &mut report).await;
     }
-    let third_parties = requests(target, &base).await;
     for fake in programmed {
         let _ = FakeClient::new(&fake, target.url(&fake).unwrap_or_default()).remove(&base).await;
     }
     if report.failures().next().is_some() {
         report.outcome = Outcome::Failed;
-        let down = down(target).await;
-        let evidence = Evidence {
-            topology: &target.topology,
-            namespace: &target.bus.namespace,
-            chains: &report.chains,
-            dead_letters: &report.dead_letters,
-            third_parties: &third_parties,
-            down: &down,
-        };
-        report.diagnosis = diagnosis::diagnose(&evidence);
+        let mut env = Environment::observe(&target.bus, &target.topology, &target.service_list()).await;
+        env.stuck = stuck;
+        env.failed_steps = report
+            .steps
+            .iter()
+            .filter(|l| !l.ok)
+            .map(|l| {
+                let label = l.chain.clone().unwrap_or_else(|| Label::main().to_string());
+                (label, Evidence::Step { what: l.what.clone(), detail: l.detail.clone() })
+            })
+            .collect();
+        report.diagnosis = diagnose(target, s, &report, &env);
     }
+    report.verdict_after = Some(verdict_from.elapsed());
     report.took = started.elapsed();
     report
+}
+
+/// Each chain's broken hops, against its `expect` or, without one, the
+/// events its `wait_for` steps waited on.
+fn diagnose(target: &Target, s: &Scenario, report: &ScenarioReport, env: &Environment) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    for c in &report.chains {
+        let label = Label::try_from(c.label.clone()).unwrap_or_default();
+        let paths = expectation(s, &label).map(|e| chain::expected_paths(e, &target.topology));
+        let waited: Vec<EventType> = s
+            .file
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::WaitFor(w) if w.chain == label => Some(w.event.clone()),
+                _ => None,
+            })
+            .collect();
+        let expected = match &paths {
+            Some(paths) => Expected::Paths(paths),
+            None if !waited.is_empty() => Expected::Events(&waited),
+            None => continue,
+        };
+        let ns = &target.bus.namespace;
+        let hops = diagnosis::diagnose(&c.trace, expected, &target.topology, ns, env, &c.label);
+        if !hops.is_empty() {
+            out.push(Diagnosis { label: c.label.clone(), correlation_id: c.correlation_id.clone(), hops });
+        }
+    }
+    out
+}
+
+/// The chain expectation of `label`, if the scenario has one.
+fn expectation<'s>(s: &'s Scenario, label: &Label) -> Option<&'s ChainExpectation> {
+    if *label == Label::main() {
+        s.file.expect.chain.as_ref().or_else(|| s.file.expect.chains.get(label))
+    } else {
+        s.file.expect.chains.get(label)
+    }
 }
 
 /// Installs the scenario's fake rules; returns the fakes it programmed.
@@ -177,11 +239,13 @@ async fn run_steps(
             Step::WaitFor(w) => {
                 let cid = correlation_id(base, &w.chain);
                 let deadline = std::time::Duration::from_secs(w.timeout_seconds);
-                let seen = faults::seen(target, &cid, &w.event, deadline).await;
-                line(
+                // The steps before this one are done: a quiet platform without the event ends the wait.
+                let seen = faults::seen(target, &cid, &w.event, deadline, &AtomicBool::new(true)).await;
+                chain_line(
                     format!("wait for {} in chain {}", w.event, w.chain),
                     t,
                     seen.map(|()| "seen".into()).map_err(|e| e.to_string()),
+                    &w.chain,
                 )
             }
             Step::Quiet => {
@@ -226,6 +290,7 @@ async fn run_faults(
     base: &str,
     control: Option<&Mutex<&mut Platform>>,
     taps: &Taps,
+    settled: &AtomicBool,
 ) -> Vec<Line> {
     let mut lines = Vec::new();
     for f in &s.file.faults {
@@ -245,6 +310,7 @@ async fn run_faults(
                             when.as_ref(),
                             restart_when.as_ref(),
                             &correlation_id(base, chain),
+                            settled,
                         )
                         .await
                     }
@@ -252,7 +318,7 @@ async fn run_faults(
                         name: service.clone(),
                     })),
                 };
-                lines.push(line(format!("fault: stop {service}"), t, done.map_err(|e| e.to_string())));
+                lines.push(chain_line(format!("fault: stop {service}"), t, done.map_err(|e| e.to_string()), chain));
             }
             Fault::Duplicate { .. } => {}
         }
@@ -265,78 +331,52 @@ async fn run_faults(
     lines
 }
 
-/// Reads every chain of the scenario and its dead letters into the report.
+/// Reads every chain of the scenario from the record, and its dead letters.
 async fn gather(target: &Target, s: &Scenario, base: &str, report: &mut ScenarioReport) {
-    let t = Instant::now();
-    let collector = target.services.get("collector").cloned().unwrap_or_default();
     for label in s.labels() {
-        let cid = correlation_id(base, &label);
-        let events: Vec<SeenEvent> = match chain::fetch(&target.http, &collector, &cid).await {
-            Ok(events) => events,
-            Err(e) => {
-                report.checks.push(line(format!("read chain {label}"), t, Err(e.to_string())));
-                Vec::new()
-            }
-        };
-        // The chain as the trace recorder saw it (who received each event,
-        // attempts, errors, calls out); the collector's list without one.
-        let text = match trace_text(target, &cid).await {
-            Some(text) => text,
-            None => chain::render(&events),
-        };
-        report.chains.push(ChainReport { label: label.to_string(), correlation_id: cid, events, text, diff: None });
-    }
-    match deadletters::peek(&target.bus, &target.dead_letter_queues, base).await {
-        Ok(letters) => report.dead_letters = letters,
-        Err(e) => report.checks.push(line("read dead-letter queues", t, Err(e.to_string()))),
-    }
-}
-
-/// The recorder's causal tree of `correlation_id`, if the platform has a recorder.
-async fn trace_text(target: &Target, correlation_id: &str) -> Option<String> {
-    let url = format!("{}/traces/{correlation_id}/text", target.recorder.as_deref()?);
-    let resp = target.http.get(url).send().await.ok()?;
-    if resp.status().is_success() { resp.text().await.ok() } else { None }
-}
-
-async fn check(target: &Target, s: &Scenario, base: &str, vars: &mut Vars, report: &mut ScenarioReport) {
-    let expected = s
-        .file
-        .expect
-        .chain
-        .iter()
-        .map(|c| (Label::main(), c))
-        .chain(s.file.expect.chains.iter().map(|(l, c)| (l.clone(), c)));
-    for (label, expectation) in expected {
         let t = Instant::now();
-        let Some(chain) = report.chains.iter_mut().find(|c| c.label == label.as_str()) else { continue };
-        let diff =
-            chain::compare(&chain::expected_paths(expectation, &target.topology), &chain::seen_paths(&chain.events));
+        let cid = correlation_id(base, &label);
+        match target.trace(&cid, true).await {
+            Ok(trace) => {
+                for d in &trace.dead_letters {
+                    if !report.dead_letters.iter().any(|k| k.message_id == d.message_id) {
+                        report.dead_letters.push(d.clone());
+                    }
+                }
+                report.chains.push(ChainReport { label: label.to_string(), correlation_id: cid, trace, diff: None });
+            }
+            Err(e) => report.checks.push(line(format!("read chain {label}"), t, Err(e.to_string()))),
+        }
+    }
+}
+
+/// Compares each chain with its expectation; run whether or not the steps held.
+fn compare_chains(target: &Target, s: &Scenario, report: &mut ScenarioReport) {
+    for chain in &mut report.chains {
+        let t = Instant::now();
+        let label = Label::try_from(chain.label.clone()).unwrap_or_default();
+        let Some(expectation) = expectation(s, &label) else { continue };
+        let diff = ChainDiff::between(&chain::expected_paths(expectation, &target.topology), &chain.trace.paths());
         let how = match expectation {
             ChainExpectation::Tree(_) => "as written",
             ChainExpectation::Derive { .. } => "as the topology predicts",
         };
-        let result =
-            if diff.is_empty() { Ok(format!("{} events, {how}", chain.events.len())) } else { Err(describe(&diff)) };
+        let result = if diff.is_empty() {
+            Ok(format!("{} events, {how}", chain.trace.events.len()))
+        } else {
+            Err(diff.to_string())
+        };
         report.checks.push(line(format!("chain {label}"), t, result));
         chain.diff = Some(diff);
     }
+}
+
+async fn check(target: &Target, s: &Scenario, base: &str, vars: &mut Vars, report: &mut ScenarioReport) {
     for h in &s.file.expect.http {
         report.checks.push(http::run(target, vars, h, &correlation_id(base, &h.chain)).await);
     }
     let t = Instant::now();
     report.checks.push(line("dead letters", t, dead_letters(&s.file.expect.dead_letters, &report.dead_letters)));
-}
-
-fn describe(diff: &ChainDiff) -> String {
-    let mut parts = Vec::new();
-    for (p, want, got) in &diff.missing {
-        parts.push(format!("missing {p} (expected {want}, seen {got})"));
-    }
-    for (p, want, got) in &diff.unexpected {
-        parts.push(format!("unexpected {p} (expected {want}, seen {got})"));
-    }
-    parts.join("; ")
 }
 
 fn dead_letters(expected: &BTreeMap<String, usize>, found: &[DeadLetter]) -> Result<String, String> {
@@ -359,26 +399,4 @@ fn dead_letters(expected: &BTreeMap<String, usize>, found: &[DeadLetter]) -> Res
     } else {
         Err(wrong.join(", "))
     }
-}
-
-/// What every fake was asked in the scenario's chains.
-async fn requests(target: &Target, base: &str) -> BTreeMap<String, Vec<Logged>> {
-    let mut out = BTreeMap::new();
-    for (name, url) in &target.fakes {
-        if let Ok(logged) = FakeClient::new(name, url).requests(base).await {
-            out.insert(name.clone(), logged);
-        }
-    }
-    out
-}
-
-async fn down(target: &Target) -> Vec<String> {
-    let mut down = Vec::new();
-    for (name, url) in &target.services {
-        let ok = target.http.get(format!("{url}/health")).timeout(std::time::Duration::from_secs(2)).send().await;
-        if !ok.is_ok_and(|r| r.status().is_success()) {
-            down.push(name.clone());
-        }
-    }
-    down
 }

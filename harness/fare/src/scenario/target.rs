@@ -10,15 +10,26 @@ use tokio::sync::Mutex;
 
 use kit::bus::{Bus, BusError, Namespace};
 
-use crate::runtime::{NotQuiet, PlatformState, QuietOptions, wait_quiet};
+use crate::runtime::{NotQuiet, PlatformState, QuietOptions, Settled, Settling, wait_quiet};
 use crate::topology::Topology;
+use crate::trace::Trace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error(transparent)]
     Bus(#[from] BusError),
-    #[error(transparent)]
-    DeadLetters(#[from] super::deadletters::DeadLetterError),
+    #[error("the platform in namespace `{0}` runs no trace recorder, which scenarios read")]
+    NoRecorder(String),
+}
+
+/// Reading the record failed.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the trace of {correlation_id} from the recorder at {url}: {source}")]
+pub struct RecordError {
+    pub correlation_id: String,
+    pub url: String,
+    #[source]
+    pub source: reqwest::Error,
 }
 
 /// Everything a scenario run needs to reach the platform; cheap to clone
@@ -33,10 +44,8 @@ pub struct Target {
     pub fakes: BTreeMap<String, String>,
     pub http: reqwest::Client,
     pub quiet: QuietOptions,
-    /// (service, URL) of every dead-letter queue.
-    pub dead_letter_queues: Vec<(String, String)>,
-    /// The trace recorder of the run, when the platform has one.
-    pub recorder: Option<String>,
+    /// The trace recorder of the run: the one record scenarios read.
+    pub recorder: String,
     /// When the last successful quiet wait began: see [`Target::wait_quiet`].
     quiet_gate: Arc<Mutex<Option<Instant>>>,
 }
@@ -44,8 +53,8 @@ pub struct Target {
 impl Target {
     /// The platform `state` describes, in namespace `ns` (the state's own).
     pub async fn new(state: &PlatformState, ns: &Namespace, topology: Topology) -> Result<Target, TargetError> {
+        let recorder = state.recorder_url.clone().ok_or_else(|| TargetError::NoRecorder(ns.to_string()))?;
         let bus = crate::connect(&state.endpoint, ns).await?;
-        let dead_letter_queues = super::deadletters::queues(&bus, &topology).await?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
         Ok(Target {
             bus,
@@ -55,9 +64,28 @@ impl Target {
             http,
             quiet: QuietOptions { timeout: Duration::from_secs(120), ..QuietOptions::default() },
             quiet_gate: Arc::default(),
-            dead_letter_queues,
-            recorder: state.recorder_url.clone(),
+            recorder,
         })
+    }
+
+    /// The chain of `correlation_id` as recorded. `fresh` waits until the
+    /// recorder has taken every event already published and swept the
+    /// dead-letter queues once more; polling callers pass `false`.
+    pub async fn trace(&self, correlation_id: &str, fresh: bool) -> Result<Trace, RecordError> {
+        let url = format!("{}/traces/{correlation_id}", self.recorder);
+        let error = |source| RecordError { correlation_id: correlation_id.to_owned(), url: url.clone(), source };
+        let resp = self.http.get(&url).query(&[("fresh", fresh)]).send().await.map_err(error)?;
+        resp.error_for_status().map_err(error)?.json().await.map_err(error)
+    }
+
+    /// Every service as (name, URL).
+    pub fn service_list(&self) -> Vec<(String, String)> {
+        self.services.iter().map(|(n, u)| (n.clone(), u.clone())).collect()
+    }
+
+    /// One look at what is pending, taken into `settling`.
+    pub async fn look(&self, settling: &mut Settling) -> Settled {
+        settling.look(&crate::runtime::probe(&self.bus, &self.http, &self.service_list()).await)
     }
 
     /// The base URL of a service or a fake.
@@ -77,9 +105,8 @@ impl Target {
         if last.is_some_and(|began| began >= asked) {
             return Ok(asked.elapsed());
         }
-        let services: Vec<(String, String)> = self.services.iter().map(|(n, u)| (n.clone(), u.clone())).collect();
         let began = Instant::now();
-        wait_quiet(&self.bus, &services, &self.quiet).await?;
+        wait_quiet(&self.bus, &self.service_list(), &self.quiet).await?;
         *last = Some(began);
         Ok(asked.elapsed())
     }

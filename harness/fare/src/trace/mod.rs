@@ -1,25 +1,31 @@
-//! Traces: what happened to one chain of work, and where it broke.
+//! Traces: what happened to one chain of work. This is fare's one record of
+//! a run: checks, fault triggers, `fare trace` and the diagnosis read it and
+//! nothing else.
 //!
 //! The [`Recorder`] runs beside the platform. It listens on a tap queue
 //! subscribed to every topic (so it sees every event, whatever the
-//! services' telemetry), peeks at the dead-letter queues, and receives the
-//! services' OTLP/HTTP spans (handling attempts, errors, HTTP calls). A
+//! services' telemetry), peeks at the dead-letter queues, receives the
+//! services' OTLP/HTTP spans (requests, handling attempts, errors, calls,
+//! background work), and hears from the supervisor when a service exits. A
 //! [`Trace`] is the causal tree of one correlation id built from
-//! `causation_id` links; [`diagnose`] names the broken hop when an expected
-//! event never came.
+//! `causation_id` links.
 //!
 //! # Layout
-//! - `record`: the recorder: tap, dead-letter watch, OTLP receiver, HTTP API.
+//! - `record`: the recorder: tap, dead-letter watch, OTLP receiver, exits, HTTP API.
 //! - `otlp`: decoding OTLP/HTTP protobuf spans into plain records.
-//! - `tree`: the causal tree of a correlation id, and its text rendering.
-//! - `diagnose`: the broken hop and why.
+//! - `tree`: the causal tree of a correlation id.
+//! - `render`: the tree as text, and the skeleton snapshots hold.
+//! - `paths`: a chain as a multiset of event paths, and two of them compared.
 
-mod diagnose;
 mod otlp;
+mod paths;
 mod record;
+mod render;
 mod tree;
 
-pub use diagnose::{Diagnosis, Environment, Reason, diagnose};
 pub use otlp::SpanRecord;
+pub use paths::{ChainDiff, EventPath, Paths};
+#[cfg(test)]
+pub(crate) use record::Store;
 pub use record::{DeadLetter, Recorder, ServiceExit, TraceError};
-pub use tree::{EventNode, Outcome, Receipt, Trace};
+pub use tree::{Call, EventNode, Outcome, Receipt, Request, Trace, Work};

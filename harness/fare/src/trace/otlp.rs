@@ -25,6 +25,11 @@ impl SpanRecord {
         self.attributes.get(key).map(String::as_str)
     }
 
+    /// A field of a log line emitted inside the span (the last one that has it).
+    pub fn logged(&self, key: &str) -> Option<&str> {
+        self.events.iter().rev().find_map(|(_, fields)| fields.get(key)).map(String::as_str)
+    }
+
     pub fn millis(&self) -> u64 {
         self.end_unix_nanos.saturating_sub(self.start_unix_nanos) / 1_000_000
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,10 +27,16 @@ pub enum TraceError {
 }
 
 /// A message found in a dead-letter queue.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeadLetter {
+    /// The service whose queue it died on.
+    pub service: String,
     pub queue: String,
     pub message_id: String,
+    /// From the message's attributes, or its body when it is an envelope.
+    pub correlation_id: Option<String>,
+    pub event_type: Option<String>,
+    /// The envelope, when the body is one.
     pub event: Option<Envelope>,
     /// Why the service gave up, when it said (`fare_rejection`).
     pub reason: Option<String>,
@@ -68,18 +74,30 @@ pub struct Recorder {
     tap: Lag,
 }
 
-/// How far the tap is behind: the events still waiting on its queue.
+/// How far the record is behind: the events still waiting on the tap's
+/// queue, and the dead-letter sweeps since a question was asked.
 #[derive(Clone)]
 struct Lag {
     bus: Bus,
     queue_url: String,
+    /// Completed sweeps of the dead-letter queues.
+    sweeps: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Lag {
-    /// Waits (up to `timeout`) until the tap queue is empty, so that a
-    /// trace read now holds every event already published.
+    /// Waits (up to `timeout`) until the tap queue is empty and the
+    /// dead-letter queues were read once since, so that a trace read now
+    /// holds every event already published and every message dead-lettered.
     async fn caught_up(&self, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
+        self.tap_drained(deadline).await;
+        let mut sweeps = self.sweeps.clone();
+        let asked = *sweeps.borrow_and_update();
+        // The sweep running now may have read a queue before this call: wait for the one after.
+        let _ = tokio::time::timeout_at(deadline, sweeps.wait_for(|n| *n >= asked + 2)).await;
+    }
+
+    async fn tap_drained(&self, deadline: tokio::time::Instant) {
         while tokio::time::Instant::now() < deadline {
             let attrs = self
                 .bus
@@ -108,7 +126,8 @@ impl Recorder {
     pub async fn start(bus: &Bus, topology: &Topology, shutdown: CancellationToken) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
         let tap = Tap::create(bus, topology).await?;
-        let lag = Lag { bus: bus.clone(), queue_url: tap.url.clone() };
+        let (sweeps_tx, sweeps) = tokio::sync::watch::channel(0u64);
+        let lag = Lag { bus: bus.clone(), queue_url: tap.url.clone(), sweeps };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
         let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
         let router = Router::new()
@@ -120,13 +139,13 @@ impl Recorder {
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
         });
-        let dead_letter_queues: Vec<String> = topology
+        let dead_letter_queues: Vec<(String, String)> = topology
             .services()
             .filter(|m| m.queue.is_some())
-            .map(|m| bus.namespace.dead_letter_queue(&m.name))
+            .map(|m| (m.name.clone(), bus.namespace.dead_letter_queue(&m.name)))
             .collect();
         tokio::spawn(tap.run(bus.clone(), store.clone(), shutdown.clone()));
-        tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), shutdown));
+        tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), sweeps_tx, shutdown));
         Ok(Recorder { store, url, tap: lag })
     }
 
@@ -171,8 +190,26 @@ async fn receive_spans(State((store, _)): State<Shared>, body: Bytes) -> StatusC
     }
 }
 
-async fn trace_json(State((store, lag)): State<Shared>, Path(id): Path<String>) -> Json<Trace> {
-    lag.caught_up(CATCH_UP).await;
+/// `?fresh=false` answers with what is recorded now, without waiting for
+/// the tap to catch up: for callers that poll.
+#[derive(serde::Deserialize)]
+struct TraceQuery {
+    #[serde(default = "yes")]
+    fresh: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn trace_json(
+    State((store, lag)): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Query<TraceQuery>,
+) -> Json<Trace> {
+    if q.fresh {
+        lag.caught_up(CATCH_UP).await;
+    }
     Json(Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())))
 }
 
@@ -249,12 +286,23 @@ impl Tap {
 }
 
 /// Peeks at the dead-letter queues (visibility 0: the messages stay) and
-/// records each message once.
-async fn watch_dead_letters(bus: Bus, queues: Vec<String>, store: Arc<Mutex<Store>>, shutdown: CancellationToken) {
+/// records each message once; counts each full sweep in `sweeps`.
+async fn watch_dead_letters(
+    bus: Bus,
+    queues: Vec<(String, String)>,
+    store: Arc<Mutex<Store>>,
+    sweeps: tokio::sync::watch::Sender<u64>,
+    shutdown: CancellationToken,
+) {
     let mut seen = BTreeSet::new();
+    let mut urls: std::collections::BTreeMap<String, String> = Default::default();
     while !shutdown.is_cancelled() {
-        for queue in &queues {
-            let Ok(url) = bus.queue_url(queue).await else { continue };
+        for (service, queue) in &queues {
+            if !urls.contains_key(queue) {
+                let Ok(url) = bus.queue_url(queue).await else { continue };
+                urls.insert(queue.clone(), url);
+            }
+            let url = &urls[queue];
             let Ok(out) = bus
                 .sqs
                 .receive_message()
@@ -273,25 +321,43 @@ async fn watch_dead_letters(bus: Bus, queues: Vec<String>, store: Arc<Mutex<Stor
                 if !seen.insert(message_id.clone()) {
                     continue;
                 }
-                let reason = m
-                    .message_attributes
-                    .as_ref()
-                    .and_then(|a| a.get("fare_rejection"))
-                    .and_then(|v| v.string_value.clone());
-                let receive_count = m
-                    .attributes
-                    .as_ref()
-                    .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                let event = Envelope::from_json(m.body.as_deref().unwrap_or_default()).ok();
-                let dead = DeadLetter { queue: queue.clone(), message_id, event, reason, receive_count };
+                let dead = dead_letter(service, queue, message_id, &m);
                 store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
             }
         }
+        sweeps.send_modify(|n| *n += 1);
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(400)) => {}
             _ = shutdown.cancelled() => break,
         }
+    }
+}
+
+fn dead_letter(service: &str, queue: &str, message_id: String, m: &aws_sdk_sqs::types::Message) -> DeadLetter {
+    let attr = |k: &str| m.message_attributes.as_ref().and_then(|a| a.get(k)).and_then(|v| v.string_value.clone());
+    let receive_count = m
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let body = m.body.as_deref().unwrap_or_default();
+    let event = Envelope::from_json(body).ok();
+    // A body that is no envelope may still say whose it is.
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let field = |k: &str| json[k].as_str().map(str::to_owned);
+    DeadLetter {
+        service: service.to_owned(),
+        queue: queue.to_owned(),
+        message_id,
+        correlation_id: attr("correlation_id")
+            .or_else(|| event.as_ref().map(|e| e.correlation_id.to_string()))
+            .or_else(|| field("correlation_id")),
+        event_type: attr("event_type")
+            .or_else(|| event.as_ref().map(|e| e.event_type.to_string()))
+            .or_else(|| field("type")),
+        event,
+        reason: attr("fare_rejection"),
+        receive_count,
     }
 }

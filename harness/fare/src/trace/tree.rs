@@ -1,6 +1,7 @@
 //! The causal tree of one correlation id: each event, who received it and
-//! how that went (attempts, errors, calls out, dead letters), and the events
-//! each receiver published in turn, linked by `causation_id`.
+//! how that went (attempts, errors, calls out, background work, dead
+//! letters), and the events each receiver published in turn, linked by
+//! `causation_id`. Rendering it is `render.rs`'s business.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::otlp::SpanRecord;
-use super::record::{DeadLetter, Store};
+use super::record::{DeadLetter, ServiceExit, Store};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trace {
@@ -16,10 +17,12 @@ pub struct Trace {
     pub events: Vec<EventNode>,
     /// Indices into `events` of the events no recorded event caused.
     pub roots: Vec<usize>,
-    /// HTTP requests of this chain that services served: "store POST /orders 201".
-    pub requests: Vec<String>,
-    /// Dead letters of this chain whose event the tap never saw.
-    pub stray_dead_letters: Vec<DeadLetter>,
+    /// HTTP requests of this chain that services served.
+    pub requests: Vec<Request>,
+    /// Every dead letter of this chain, whether or not the tap saw its event.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Service processes that ended after this chain began.
+    pub exits: Vec<ServiceExit>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,8 +46,14 @@ pub struct Receipt {
     pub attempts: u32,
     pub outcome: Outcome,
     pub last_error: Option<String>,
-    /// Calls made while handling: "fulfillment-center POST http://…/fulfillment-orders 503".
-    pub calls: Vec<String>,
+    /// Calls made while handling.
+    pub calls: Vec<Call>,
+    /// Work the service did for this event outside its handler (a poller's
+    /// rounds, say), with the calls it made.
+    pub work: Vec<Work>,
+    /// When the first attempt began and the last one ended (Unix nanoseconds).
+    pub started_unix_nanos: Option<u64>,
+    pub ended_unix_nanos: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +66,48 @@ pub enum Outcome {
         queue: String,
         reason: Option<String>,
     },
+}
+
+/// One HTTP call a service made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// Whom it called: a service or a third party, by the caller's name for it.
+    pub callee: String,
+    pub method: String,
+    pub url: String,
+    /// `None` when no answer came.
+    pub status: Option<u16>,
+    pub start_unix_nanos: u64,
+    pub end_unix_nanos: u64,
+}
+
+impl Call {
+    pub fn failed(&self) -> bool {
+        self.status.is_none_or(|s| s >= 400)
+    }
+}
+
+/// Runs of one background task for one event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Work {
+    pub task: String,
+    pub runs: u32,
+    pub calls: Vec<Call>,
+    /// The last error or warning logged by a run, if any.
+    pub last_error: Option<String>,
+    pub first_unix_nanos: u64,
+    pub last_unix_nanos: u64,
+}
+
+/// One HTTP request a service served in this chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub service: String,
+    pub method: String,
+    pub path: String,
+    pub status: Option<u16>,
+    pub start_unix_nanos: u64,
+    pub end_unix_nanos: u64,
 }
 
 impl Trace {
@@ -88,39 +139,44 @@ impl Trace {
                 None => roots.push(i),
             }
         }
+        let dead_letters: Vec<DeadLetter> =
+            store.dead.iter().filter(|d| d.correlation_id.as_deref() == Some(correlation_id)).cloned().collect();
         for node in &mut events {
-            node.receipts = receipts(node, &store.spans, &store.dead);
+            node.receipts = receipts(node, &store.spans, &dead_letters);
         }
         // A producer of a child event evidently handled its cause.
         for i in 0..events.len() {
             let producers: Vec<String> = events[i].children.iter().map(|&c| events[c].producer.clone()).collect();
             for producer in producers {
                 if !events[i].receipts.iter().any(|r| r.service == producer) {
-                    events[i].receipts.push(Receipt {
-                        service: producer,
-                        attempts: 0,
-                        outcome: Outcome::Handled,
-                        last_error: None,
-                        calls: Vec::new(),
-                    });
+                    events[i].receipts.push(Receipt::new(&producer));
                 }
             }
             events[i].receipts.sort_by(|a, b| a.service.cmp(&b.service));
         }
-        let requests = store
+        let requests: Vec<Request> = store
             .spans
             .iter()
             .filter(|s| s.name == "request" && s.attr("correlation_id") == Some(correlation_id))
-            .map(|s| format!("{} {} {}", s.service, s.attr("method").unwrap_or("?"), s.attr("path").unwrap_or("?")))
+            .map(|s| Request {
+                service: s.service.clone(),
+                method: s.attr("method").unwrap_or("?").to_owned(),
+                path: s.attr("path").unwrap_or("?").to_owned(),
+                status: s.logged("status").and_then(|v| v.parse().ok()),
+                start_unix_nanos: s.start_unix_nanos,
+                end_unix_nanos: s.end_unix_nanos,
+            })
             .collect();
-        let stray_dead_letters = store
-            .dead
+        let began = requests
             .iter()
-            .filter(|d| d.event.as_ref().is_some_and(|e| e.correlation_id.as_str() == correlation_id))
-            .filter(|d| d.event.as_ref().is_some_and(|e| !index.contains_key(&e.id.to_string())))
-            .cloned()
-            .collect();
-        Trace { correlation_id: correlation_id.to_owned(), events, roots, requests, stray_dead_letters }
+            .map(|r| r.start_unix_nanos)
+            .chain(events.iter().map(|e| e.occurred_at.unix_timestamp_nanos().max(0) as u64))
+            .min();
+        let exits = match began {
+            Some(began) => store.exits.iter().filter(|x| x.at_unix_nanos >= began).cloned().collect(),
+            None => Vec::new(),
+        };
+        Trace { correlation_id: correlation_id.to_owned(), events, roots, requests, dead_letters, exits }
     }
 
     /// The events of one type.
@@ -128,125 +184,43 @@ impl Trace {
         self.events.iter().filter(move |e| e.event_type == event_type)
     }
 
-    /// The tree as text, with offsets from the first event.
-    pub fn render_text(&self) -> String {
-        self.render(true)
+    /// Dead letters whose event the tap never saw (a poison message, say).
+    pub fn stray_dead_letters(&self) -> impl Iterator<Item = &DeadLetter> {
+        self.dead_letters.iter().filter(|d| d.event.as_ref().is_none_or(|e| !self.has_event(&e.id.to_string())))
     }
 
-    /// The tree without times or ids: stable across runs, for snapshots.
-    pub fn normalised(&self) -> String {
-        self.render(false)
+    fn has_event(&self, id: &str) -> bool {
+        self.events.iter().any(|e| e.id == id)
     }
+}
 
-    /// Only the events, nested by cause, each with its producer: what a
-    /// chain did, without anything that varies between runs (ids, times,
-    /// ports, how many attempts a retry took). Scenario snapshots hold this.
-    pub fn skeleton(&self) -> String {
-        let mut out = String::new();
-        let mut roots = self.roots.clone();
-        roots.sort_by_key(|&i| (self.events[i].event_type.clone(), self.events[i].producer.clone()));
-        for (n, &root) in roots.iter().enumerate() {
-            self.skeleton_event(&mut out, root, "", n + 1 == roots.len());
-        }
-        out
-    }
-
-    fn skeleton_event(&self, out: &mut String, i: usize, prefix: &str, last: bool) {
-        let e = &self.events[i];
-        out.push_str(&format!("{prefix}{} {} (by {})\n", if last { "└─" } else { "├─" }, e.event_type, e.producer));
-        let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
-        let mut children = e.children.clone();
-        children.sort_by_key(|&c| (self.events[c].event_type.clone(), self.events[c].producer.clone()));
-        for (n, &c) in children.iter().enumerate() {
-            self.skeleton_event(out, c, &inner, n + 1 == children.len());
-        }
-    }
-
-    fn render(&self, with_times: bool) -> String {
-        let mut out = format!("chain {}\n", if with_times { self.correlation_id.as_str() } else { "<correlation-id>" });
-        for r in &self.requests {
-            out.push_str(&format!("  request: {r}\n"));
-        }
-        let start = self.events.first().map(|e| e.occurred_at);
-        let mut roots = self.roots.clone();
-        roots.sort_by_key(|&i| (self.events[i].event_type.clone(), self.events[i].occurred_at));
-        for (n, &root) in roots.iter().enumerate() {
-            self.render_event(&mut out, root, "", n + 1 == roots.len(), start.filter(|_| with_times));
-        }
-        if self.events.is_empty() {
-            out.push_str("  (no events recorded)\n");
-        }
-        for d in &self.stray_dead_letters {
-            let kind = d.event.as_ref().map(|e| e.event_type.to_string()).unwrap_or_default();
-            out.push_str(&format!("  dead letter in {}: {kind}{}\n", d.queue, reason_note(&d.reason)));
-        }
-        out
-    }
-
-    fn render_event(&self, out: &mut String, i: usize, prefix: &str, last: bool, start: Option<OffsetDateTime>) {
-        let e = &self.events[i];
-        let when = start.map(|s| format!("  +{} ms", (e.occurred_at - s).whole_milliseconds())).unwrap_or_default();
-        out.push_str(&format!(
-            "{prefix}{} {} (by {}){when}\n",
-            if last { "└─" } else { "├─" },
-            e.event_type,
-            e.producer
-        ));
-        let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
-        for (n, r) in e.receipts.iter().enumerate() {
-            let last_receipt = n + 1 == e.receipts.len();
-            out.push_str(&format!("{inner}{} {}\n", if last_receipt { "└─" } else { "├─" }, receipt_line(r)));
-            let deeper = format!("{inner}{}", if last_receipt { "   " } else { "│  " });
-            for call in &r.calls {
-                out.push_str(&format!("{deeper}· call {call}\n"));
-            }
-            let mut children: Vec<usize> =
-                e.children.iter().copied().filter(|&c| self.events[c].producer == r.service).collect();
-            children.sort_by_key(|&c| (self.events[c].event_type.clone(), self.events[c].occurred_at));
-            for (m, &c) in children.iter().enumerate() {
-                self.render_event(out, c, &deeper, m + 1 == children.len(), start);
-            }
+impl Receipt {
+    fn new(service: &str) -> Receipt {
+        Receipt {
+            service: service.to_owned(),
+            attempts: 0,
+            outcome: Outcome::Handled,
+            last_error: None,
+            calls: Vec::new(),
+            work: Vec::new(),
+            started_unix_nanos: None,
+            ended_unix_nanos: None,
         }
     }
 }
 
-fn receipt_line(r: &Receipt) -> String {
-    let attempts = match r.attempts {
-        0 | 1 => String::new(),
-        n => format!(" after {n} attempts"),
-    };
-    let error = r.last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default();
-    match &r.outcome {
-        Outcome::Handled => format!("{}: handled{attempts}", r.service),
-        Outcome::Retrying => format!("{}: FAILING{attempts}, will be redelivered{error}", r.service),
-        Outcome::DeadLettered { queue, reason } => {
-            let why = reason_note(reason);
-            let why = if why.is_empty() { error } else { why };
-            format!("{}: DEAD-LETTERED in {queue}{attempts}{why}", r.service)
-        }
-    }
-}
-
-fn reason_note(reason: &Option<String>) -> String {
-    reason.as_ref().map(|r| format!("; reason: {r}")).unwrap_or_default()
-}
-
-/// How each service fared with `node`, from its `handle` spans and the
-/// dead-letter queues.
+/// How each service fared with `node`: its `handle` spans, its `work`
+/// spans for the event, and the dead-letter queues.
 fn receipts(node: &EventNode, spans: &[SpanRecord], dead: &[DeadLetter]) -> Vec<Receipt> {
     let mut by_service: BTreeMap<String, Receipt> = BTreeMap::new();
     let mut handles: Vec<&SpanRecord> =
         spans.iter().filter(|s| s.name == "handle" && s.attr("event_id") == Some(node.id.as_str())).collect();
     handles.sort_by_key(|s| s.start_unix_nanos);
     for span in handles {
-        let r = by_service.entry(span.service.clone()).or_insert_with(|| Receipt {
-            service: span.service.clone(),
-            attempts: 0,
-            outcome: Outcome::Handled,
-            last_error: None,
-            calls: Vec::new(),
-        });
+        let r = by_service.entry(span.service.clone()).or_insert_with(|| Receipt::new(&span.service));
         r.attempts += 1;
+        r.started_unix_nanos.get_or_insert(span.start_unix_nanos);
+        r.ended_unix_nanos = Some(span.end_unix_nanos);
         let failure =
             span.events.iter().find(|(message, _)| message.contains("failed") || message.starts_with("rejected"));
         match failure {
@@ -259,26 +233,58 @@ fn receipts(node: &EventNode, spans: &[SpanRecord], dead: &[DeadLetter]) -> Vec<
                 r.last_error = None;
             }
         }
-        for call in spans.iter().filter(|c| c.name == "call" && c.parent_span_id == span.span_id) {
-            r.calls.push(format!(
-                "{} {} {} {}",
-                call.attr("service").unwrap_or("?"),
-                call.attr("method").unwrap_or("?"),
-                call.attr("url").unwrap_or("?"),
-                call.attr("status").unwrap_or("no answer")
-            ));
+        r.calls.extend(calls_under(span, spans));
+    }
+    let mut work: Vec<&SpanRecord> =
+        spans.iter().filter(|s| s.name == "work" && s.attr("event_id") == Some(node.id.as_str())).collect();
+    work.sort_by_key(|s| s.start_unix_nanos);
+    for span in work {
+        let r = by_service.entry(span.service.clone()).or_insert_with(|| Receipt::new(&span.service));
+        let task = span.attr("task").unwrap_or("background work").to_owned();
+        let error = span.events.iter().rev().find_map(|(_, fields)| fields.get("error").cloned());
+        let i = match r.work.iter().position(|w| w.task == task) {
+            Some(i) => i,
+            None => {
+                r.work.push(Work {
+                    task,
+                    runs: 0,
+                    calls: Vec::new(),
+                    last_error: None,
+                    first_unix_nanos: span.start_unix_nanos,
+                    last_unix_nanos: span.end_unix_nanos,
+                });
+                r.work.len() - 1
+            }
+        };
+        let w = &mut r.work[i];
+        w.runs += 1;
+        w.last_unix_nanos = span.end_unix_nanos;
+        w.calls.extend(calls_under(span, spans));
+        if error.is_some() {
+            w.last_error = error;
         }
     }
     for d in dead.iter().filter(|d| d.event.as_ref().is_some_and(|e| e.id.to_string() == node.id)) {
-        let service = d.queue.trim_end_matches("-dlq").rsplit_once('-').map(|(_, s)| s.to_owned()).unwrap_or_default();
-        let r = by_service.entry(service.clone()).or_insert_with(|| Receipt {
-            service,
-            attempts: 0,
-            outcome: Outcome::Handled,
-            last_error: None,
-            calls: Vec::new(),
-        });
+        let r = by_service.entry(d.service.clone()).or_insert_with(|| Receipt::new(&d.service));
         r.outcome = Outcome::DeadLettered { queue: d.queue.clone(), reason: d.reason.clone() };
     }
     by_service.into_values().collect()
+}
+
+/// The `call` spans that are children of `parent`.
+fn calls_under(parent: &SpanRecord, spans: &[SpanRecord]) -> Vec<Call> {
+    let mut calls: Vec<Call> = spans
+        .iter()
+        .filter(|c| c.name == "call" && c.parent_span_id == parent.span_id && c.service == parent.service)
+        .map(|c| Call {
+            callee: c.attr("service").unwrap_or("?").to_owned(),
+            method: c.attr("method").unwrap_or("?").to_owned(),
+            url: c.attr("url").unwrap_or("?").to_owned(),
+            status: c.attr("status").and_then(|s| s.parse().ok()),
+            start_unix_nanos: c.start_unix_nanos,
+            end_unix_nanos: c.end_unix_nanos,
+        })
+        .collect();
+    calls.sort_by_key(|c| c.start_unix_nanos);
+    calls
 }

@@ -3,11 +3,13 @@
 
 mod connect;
 pub mod consumer;
+mod depth;
 mod naming;
 mod publisher;
 pub mod relay;
 
 pub use connect::{Bus, BusError};
 pub use consumer::{Consumer, ConsumerOptions, HandleError, Handler};
+pub use depth::Depth;
 pub use naming::{BadNamespace, Namespace};
 pub use publisher::{PublishError, Publisher};

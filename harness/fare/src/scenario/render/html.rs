@@ -60,8 +60,24 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
         escape(&s.file.display().to_string()),
         escape(&s.correlation_id)
     ));
-    if let Some(d) = &s.diagnosis {
-        out.push_str(&format!("<div class=\"diagnosis\">{}</div>\n", escape(d)));
+    for d in &s.diagnosis {
+        for hop in &d.hops {
+            out.push_str(&format!(
+                "<div class=\"diagnosis\"><b>chain {} · broken hop: {}</b><br>{} <code>{}</code>",
+                escape(&d.label),
+                escape(&hop.hop.to_string()),
+                escape(&hop.sentence()),
+                hop.kind()
+            ));
+            if !hop.evidence.is_empty() {
+                out.push_str("<ul>");
+                for e in &hop.evidence {
+                    out.push_str(&format!("<li>{}</li>", escape(&e.to_string())));
+                }
+                out.push_str("</ul>");
+            }
+            out.push_str("</div>\n");
+        }
     }
     lines(out, "steps", &s.steps);
     lines(out, "checks", &s.checks);
@@ -70,8 +86,8 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
             "<h4>chain {} <code>{}</code> — {} events</h4>\n<pre>{}</pre>\n",
             escape(&c.label),
             escape(&c.correlation_id),
-            c.events.len(),
-            escape(&c.text)
+            c.trace.events.len(),
+            escape(&c.trace.render_text())
         ));
     }
     if !s.dead_letters.is_empty() {
@@ -81,7 +97,7 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 escape(&l.service),
                 escape(l.event_type.as_deref().unwrap_or("(not an event)")),
-                escape(l.rejection.as_deref().unwrap_or("after its retries"))
+                escape(l.reason.as_deref().unwrap_or("after its retries"))
             ));
         }
         out.push_str("</table>\n");

@@ -42,8 +42,11 @@ pub fn junit(report: &RunReport) -> String {
             Outcome::Skipped(why) => out.push_str(&format!("      <skipped message=\"{}\"/>\n", escape(why))),
             Outcome::Passed => {}
         }
-        let chains: String =
-            s.chains.iter().map(|c| format!("chain {} ({}):\n{}", c.label, c.correlation_id, c.text)).collect();
+        let chains: String = s
+            .chains
+            .iter()
+            .map(|c| format!("chain {} ({}):\n{}", c.label, c.correlation_id, c.trace.render_text()))
+            .collect();
         out.push_str(&format!("      <system-out>{}</system-out>\n", escape(&chains)));
         out.push_str("    </testcase>\n");
     }
