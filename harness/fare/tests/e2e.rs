@@ -176,7 +176,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     assert!(matches!(answers, Some((Some(503), n)) if n >= 1), "the center's answers are the evidence: {hop}");
     let text = failed.failure_text();
     assert!(text.contains("missing order.placed > device.allocated > shipment.requested"), "{text}");
-    assert!(text.contains("device.allocated by devices"), "the chain as seen is in the report:\n{text}");
+    assert!(text.contains("device.allocated (by devices)"), "the chain as seen is in the report:\n{text}");
 
     let junit = render::junit(&report);
     let total = report.scenarios.len();
