@@ -115,10 +115,11 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) };
     let mut platform =
         Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
-    // Every scenario of the project, and one that must fail.
+    // Every scenario of the project, and those that must fail.
     let mut chosen = scenario::load_dir(&root().join("scenarios"), &[], &topology()).unwrap();
-    let broken = root().join("harness/fare/tests/scenarios/expects-delivered-but-fulfillment-fails.yaml");
-    chosen.push(scenario::load(&broken, &topology()).unwrap());
+    let broken = scenario::load_dir(&root().join("harness/fare/tests/scenarios"), &[], &topology()).unwrap();
+    let broken_names: Vec<String> = broken.iter().map(|s| s.name.clone()).collect();
+    chosen.extend(broken);
     let target = Target::new(&platform.state, &ns, topology()).await.unwrap();
     let report =
         scenario::run_all(&target, &chosen, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
@@ -150,9 +151,37 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
 
     let summary = render::summary(&report);
     const BROKEN: &str = "expects-delivered-but-fulfillment-fails";
-    for s in report.scenarios.iter().filter(|s| s.name != BROKEN) {
+    for s in report.scenarios.iter().filter(|s| !broken_names.contains(&s.name)) {
         assert_eq!(s.outcome, Outcome::Passed, "{} should pass:\n{summary}", s.name);
     }
+    // Each scenario that fails on purpose: the first broken hop's service,
+    // expected event and reason, and a verdict that did not wait out the
+    // 60 s and 90 s timeouts of its waits.
+    let expected_failures = [
+        ("chain-never-started", "store", "order.placed", "never_started"),
+        ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down"),
+        (BROKEN, "fulfillment", "shipment.requested", "dead_lettered"),
+    ];
+    for (name, service, event, kind) in expected_failures {
+        let s = report.scenarios.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} did not run"));
+        assert_eq!(s.outcome, Outcome::Failed, "{name}:\n{summary}");
+        let hop =
+            s.diagnosis.iter().flat_map(|d| &d.hops).next().unwrap_or_else(|| panic!("{name}: no hop:\n{summary}"));
+        assert_eq!(
+            (hop.hop.service.as_deref(), hop.hop.expected.as_str(), hop.kind()),
+            (Some(service), event, kind),
+            "{name}: {hop}"
+        );
+        assert!(s.took < std::time::Duration::from_secs(45), "{name} took {:?}: it waited out a timeout", s.took);
+    }
+    assert!(
+        report
+            .scenarios
+            .iter()
+            .filter(|s| broken_names.contains(&s.name))
+            .all(|s| expected_failures.iter().any(|f| f.0 == s.name)),
+        "every scenario of tests/scenarios has its expected diagnosis listed here"
+    );
     let failed = report.scenarios.iter().find(|s| s.name == BROKEN).unwrap();
     assert_eq!(failed.outcome, Outcome::Failed, "{summary}");
     let hop =
@@ -180,7 +209,8 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
 
     let junit = render::junit(&report);
     let total = report.scenarios.len();
-    assert!(junit.contains(&format!("tests=\"{total}\" failures=\"1\"")), "{junit}");
+    let failing = broken_names.len();
+    assert!(junit.contains(&format!("tests=\"{total}\" failures=\"{failing}\"")), "{junit}");
     assert!(
         junit.contains(
             "<failure message=\"chain main: missing order.placed &gt; device.allocated &gt; shipment.requested"
@@ -188,7 +218,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         "{junit}"
     );
     let html = render::html(&report);
-    assert!(html.contains(&format!("{} passed, 1 failed, 0 skipped", total - 1)), "{html}");
+    assert!(html.contains(&format!("{} passed, {failing} failed, 0 skipped", total - failing)), "{html}");
     assert!(html.contains("class=\"diagnosis\""), "{html}");
     assert!(!html.contains("<script"), "the report needs no script");
 }

@@ -143,8 +143,27 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
         report.diagnosis = diagnose(target, s, &report, &env);
     }
     report.verdict_after = Some(verdict_from.elapsed());
+    if let Some(control) = &control {
+        restore(s, &mut *control.lock().await, &mut report.steps).await;
+    }
     report.took = started.elapsed();
     report
+}
+
+/// Starts again what a fault stopped and left down (its restart never
+/// came): the diagnosis has seen it down, the next scenario needs it up.
+async fn restore(s: &Scenario, platform: &mut Platform, lines: &mut Vec<Line>) {
+    for f in &s.file.faults {
+        let Fault::Stop { service, .. } = f else { continue };
+        if platform.is_running(service) {
+            continue;
+        }
+        let t = Instant::now();
+        let done = platform.start_service(service).await.map(|()| "started again".to_owned());
+        if let Err(e) = &done {
+            lines.push(line(format!("restore {service}"), t, Err(e.to_string())));
+        }
+    }
 }
 
 /// Each chain's broken hops, against its `expect` or, without one, the
