@@ -1,7 +1,9 @@
 //! The carrier's tracking API: `GET /tracking/{tracking_number}` →
-//! `{tracking_number, status, delivered_at}`, and what its answer may say.
+//! `{tracking_number, status, delivered_at}`, and what its answer may say:
+//! where the parcel is, that the carrier is unavailable (ask again), or that
+//! it refuses the tracking number (a 4xx), which the poller counts.
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use kit::CorrelationId;
 use kit::http::{CallError, ServiceClient};
 use serde::Deserialize;
@@ -20,15 +22,44 @@ pub enum Tracking {
     },
 }
 
+/// A well-formed answer: where the parcel is, and the status it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    pub status: StatusCode,
+    pub tracking: Tracking,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CarrierError {
-    /// Down, slow or failing: worth asking again next round.
+    /// Down, slow or failing (unreachable, 5xx): worth asking again next round.
     #[error(transparent)]
     Unavailable(#[from] CallError),
+    /// The carrier asked to be asked later (408, 429): not about the
+    /// shipment, so not a refusal.
+    #[error("the carrier answered {status} about {tracking_number}: ask again later")]
+    Busy { tracking_number: TrackingNumber, status: StatusCode },
+    /// A 4xx: the carrier will not tell about this tracking number (unknown
+    /// to it, or a request it rejects). Asked again, but counted: a shipment
+    /// refused often enough in a row is given up.
+    #[error("the carrier refused {tracking_number} with {status}: {body}")]
+    Refused { tracking_number: TrackingNumber, status: StatusCode, body: String },
     /// An answer that does not fit the carrier's API. Not the shipment's
     /// fault either, so it is asked about again next round.
     #[error("the carrier's answer about {tracking_number} does not fit: {reason}")]
-    Unfit { tracking_number: TrackingNumber, reason: String },
+    Unfit { tracking_number: TrackingNumber, status: StatusCode, reason: String },
+}
+
+impl CarrierError {
+    /// The HTTP status the carrier answered with, if it answered at all.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            CarrierError::Unavailable(CallError::ServerError { status, .. }) => Some(*status),
+            CarrierError::Unavailable(_) => None,
+            CarrierError::Busy { status, .. }
+            | CarrierError::Refused { status, .. }
+            | CarrierError::Unfit { status, .. } => Some(*status),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,11 +86,18 @@ impl Carrier {
         Carrier { client }
     }
 
-    pub async fn track(&self, number: &TrackingNumber, correlation: &CorrelationId) -> Result<Tracking, CarrierError> {
+    pub async fn track(&self, number: &TrackingNumber, correlation: &CorrelationId) -> Result<Tracked, CarrierError> {
         let path = format!("/tracking/{number}");
-        let unfit = |reason: String| CarrierError::Unfit { tracking_number: number.clone(), reason };
         let resp = self.client.call::<()>(Method::GET, &path, correlation, None, &[]).await?;
         let status = resp.status();
+        let tracking_number = number.clone();
+        let unfit = |reason: String| CarrierError::Unfit { tracking_number: number.clone(), status, reason };
+        if matches!(status, StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS) {
+            return Err(CarrierError::Busy { tracking_number, status });
+        }
+        if status.is_client_error() {
+            return Err(CarrierError::Refused { tracking_number, status, body: kit::http::excerpt(resp).await });
+        }
         if !status.is_success() {
             let body: String = kit::http::excerpt(resp).await;
             return Err(unfit(format!("status {status}: {body}")));
@@ -71,13 +109,14 @@ impl Carrier {
         if answer.tracking_number != number.as_str() {
             return Err(unfit(format!("it is about {:?}", answer.tracking_number)));
         }
-        match (answer.status, answer.delivered_at) {
-            (Status::InTransit, _) => Ok(Tracking::InTransit),
+        let tracking = match (answer.status, answer.delivered_at) {
+            (Status::InTransit, _) => Tracking::InTransit,
             (Status::Delivered, Some(at)) => match OffsetDateTime::parse(&at, &Rfc3339) {
-                Ok(_) => Ok(Tracking::Delivered { at }),
-                Err(e) => Err(unfit(format!("delivered_at {at:?} is not an RFC 3339 time: {e}"))),
+                Ok(_) => Tracking::Delivered { at },
+                Err(e) => return Err(unfit(format!("delivered_at {at:?} is not an RFC 3339 time: {e}"))),
             },
-            (Status::Delivered, None) => Err(unfit("delivered without delivered_at".into())),
-        }
+            (Status::Delivered, None) => return Err(unfit("delivered without delivered_at".into())),
+        };
+        Ok(Tracked { status, tracking })
     }
 }

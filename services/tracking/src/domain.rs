@@ -1,5 +1,6 @@
 //! The tracking number: it goes into the carrier's URL path, so only values
-//! that cannot change that path are let in.
+//! that cannot change that path are let in; and why tracking gives up on a
+//! shipment.
 
 use std::fmt;
 
@@ -46,6 +47,36 @@ impl fmt::Display for TrackingNumber {
     }
 }
 
+/// Why tracking stopped following a shipment and announced it lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LostReason {
+    /// The carrier refused it (a 4xx answer) `TRACKING_MAX_REFUSALS` times in a row.
+    Refused,
+    /// It was in transit longer than `TRACKING_DEADLINE_SECONDS`.
+    Deadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a reason a shipment is lost")]
+pub struct UnknownLostReason(pub String);
+
+impl LostReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LostReason::Refused => "refused",
+            LostReason::Deadline => "deadline",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<LostReason, UnknownLostReason> {
+        [LostReason::Refused, LostReason::Deadline]
+            .into_iter()
+            .find(|r| r.as_str() == value)
+            .ok_or_else(|| UnknownLostReason(value.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +87,14 @@ mod tests {
         for bad in ["", "a/b", "../x", "a b", "a?b", "ü", &"x".repeat(65)] {
             assert!(TrackingNumber::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_lost_reason_reads_back_as_written() {
+        for reason in [LostReason::Refused, LostReason::Deadline] {
+            assert_eq!(LostReason::parse(reason.as_str()), Ok(reason));
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        assert!(LostReason::parse("stolen").is_err());
     }
 }

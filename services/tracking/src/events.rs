@@ -1,6 +1,7 @@
 //! `shipment.requested` → a shipment in transit, for the poller to follow;
-//! and `package.delivered`, which the poller stages, built here once
-//! ([`package_delivered`]) for it and for contract verification.
+//! and the two ends the poller stages, `package.delivered` and
+//! `shipment.lost`, built here once ([`package_delivered`],
+//! [`shipment_lost`]) for it and for contract verification.
 
 use kit::bus::{HandleError, Handler};
 use kit::envelope::EnvelopeError;
@@ -8,6 +9,7 @@ use kit::store::{Db, StoreError, inbox};
 use kit::{CorrelationId, Envelope, EventType};
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::LostReason;
 use crate::domain::TrackingNumber;
 use crate::store::{self, NewShipment};
 
@@ -29,7 +31,41 @@ pub fn package_delivered(
     correlation_id: CorrelationId,
     causation_id: Option<String>,
 ) -> Result<Envelope, EnvelopeError> {
-    let event_type = EventType::parse("package.delivered").expect("a catalog event type");
+    tracking_event("package.delivered", data, correlation_id, causation_id)
+}
+
+/// What `shipment.lost` carries.
+#[derive(Debug, Serialize)]
+pub struct ShipmentLost<'a> {
+    pub order_id: &'a str,
+    pub user_id: &'a str,
+    pub shipment_id: &'a str,
+    pub tracking_number: &'a str,
+    pub reason: LostReason,
+    /// The carrier's last HTTP status; `null` if it never answered.
+    pub last_status: Option<u16>,
+    /// Requests made to the carrier for the shipment, the last one included.
+    pub polls: i64,
+}
+
+/// `shipment.lost`: tracking gave up on the shipment. In the chain and
+/// caused by the `shipment.requested` that started tracking, as
+/// [`package_delivered`] is: a chain ends in one or the other.
+pub fn shipment_lost(
+    data: &ShipmentLost<'_>,
+    correlation_id: CorrelationId,
+    causation_id: Option<String>,
+) -> Result<Envelope, EnvelopeError> {
+    tracking_event("shipment.lost", data, correlation_id, causation_id)
+}
+
+fn tracking_event<T: Serialize>(
+    event_type: &str,
+    data: &T,
+    correlation_id: CorrelationId,
+    causation_id: Option<String>,
+) -> Result<Envelope, EnvelopeError> {
+    let event_type = EventType::parse(event_type).expect("a catalog event type");
     Envelope::new(crate::NAME, event_type, correlation_id, causation_id, data)
 }
 

@@ -1,11 +1,14 @@
-//! tracking: follows each shipment with the carrier until it is delivered.
-//! Listens to `shipment.requested`, publishes `package.delivered`, answers
+//! tracking: follows each shipment with the carrier until it is delivered,
+//! or gives it up as lost. Listens to `shipment.requested`, publishes
+//! `package.delivered` and `shipment.lost`, answers
 //! `GET /shipments/{tracking_number}`.
 //!
 //! Handling `shipment.requested` only records the shipment; a background
 //! poller asks the carrier about every undelivered shipment each round, so
 //! no message is held for the days a parcel travels, and a restart resumes
-//! from the database.
+//! from the database. A shipment the carrier keeps refusing
+//! (`TRACKING_MAX_REFUSALS` 4xx answers in a row) or still in transit after
+//! `TRACKING_DEADLINE_SECONDS` is given up, so no work is held forever.
 //!
 //! # Layout
 //! - `domain`: the tracking number, the one value that reaches a URL.
@@ -22,7 +25,7 @@ mod poller;
 mod routes;
 mod store;
 
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,22 +37,33 @@ use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
 
 pub const NAME: &str = "tracking";
 
-pub const DEFAULTS: &[(&str, &str)] = &[("TRACKING_POLL_INTERVAL_MS", "1000")];
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("TRACKING_POLL_INTERVAL_MS", "1000"),
+    ("TRACKING_MAX_REFUSALS", "5"),
+    // 14 days.
+    ("TRACKING_DEADLINE_SECONDS", "1209600"),
+];
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "lost", sql: include_str!("../migrations/0002_lost.sql") },
+];
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let interval: NonZeroU64 = config.parse("TRACKING_POLL_INTERVAL_MS", "a positive whole number of milliseconds")?;
+    let max_refusals: NonZeroU32 = config.parse("TRACKING_MAX_REFUSALS", "a positive whole number of answers")?;
+    let deadline: u64 = config.parse("TRACKING_DEADLINE_SECONDS", "a whole number of seconds")?;
+    let limits = poller::Limits { max_refusals, deadline: Duration::from_secs(deadline) };
     // One attempt per round: the next round is the retry, and a short round
     // keeps every other shipment's poll on time.
     let options = ClientOptions { attempts: 1, ..ClientOptions::default() };
     let carrier = ServiceClient::new("carrier", config.require("CARRIER_URL", "the carrier's base URL")?, options)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
-    let poller = poller::Poller::new(db.clone(), carrier::Carrier::new(carrier), Duration::from_millis(interval.get()));
+    let poller =
+        poller::Poller::new(db.clone(), carrier::Carrier::new(carrier), Duration::from_millis(interval.get()), limits);
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
         .pending_work(in_transit(db.clone()))
@@ -61,7 +75,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
 }
 
 /// A shipment in transit is work the platform has not finished: a run is
-/// not over until the carrier delivered it.
+/// not over until the carrier delivered it or tracking gave it up.
 fn in_transit(db: Db) -> PendingWork {
     Arc::new(move || {
         let db = db.clone();

@@ -5,13 +5,15 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
-use crate::domain::TrackingNumber;
+use crate::domain::{LostReason, TrackingNumber};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     InTransit,
     Delivered,
+    /// Given up on: no longer polled (see [`LostReason`]).
+    Lost,
 }
 
 impl Status {
@@ -19,6 +21,7 @@ impl Status {
         match self {
             Status::InTransit => "in_transit",
             Status::Delivered => "delivered",
+            Status::Lost => "lost",
         }
     }
 
@@ -26,6 +29,7 @@ impl Status {
         match value {
             "in_transit" => Ok(Status::InTransit),
             "delivered" => Ok(Status::Delivered),
+            "lost" => Ok(Status::Lost),
             other => Err(UnknownStatus(other.to_owned())),
         }
     }
@@ -47,9 +51,12 @@ pub struct Shipment {
     /// Requests made to the carrier for it, answered or not.
     pub polls: i64,
     pub delivered_at: Option<String>,
+    /// Why tracking gave up on it, when it did.
+    pub lost_reason: Option<LostReason>,
     #[serde(skip)]
     pub correlation_id: CorrelationId,
-    /// The `shipment.requested` event: the cause of `package.delivered`.
+    /// The `shipment.requested` event: the cause of `package.delivered` and
+    /// `shipment.lost`, and the event the poller's work belongs to.
     #[serde(skip)]
     pub requested_event_id: String,
 }
@@ -87,8 +94,8 @@ pub fn insert(tx: &Transaction<'_>, shipment: &NewShipment) -> rusqlite::Result<
     Ok(n == 1)
 }
 
-const COLUMNS: &str =
-    "shipment_id, order_id, user_id, tracking_number, status, polls, delivered_at, correlation_id, requested_event_id";
+const COLUMNS: &str = "shipment_id, order_id, user_id, tracking_number, status, polls, delivered_at, correlation_id, \
+                       requested_event_id, lost_reason";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Shipment> {
     Ok(Shipment {
@@ -101,6 +108,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Shipment> {
         delivered_at: r.get(6)?,
         correlation_id: parsed(r, 7, CorrelationId::parse)?,
         requested_event_id: r.get(8)?,
+        lost_reason: match r.get::<_, Option<String>>(9)? {
+            Some(_) => Some(parsed(r, 9, LostReason::parse)?),
+            None => None,
+        },
     })
 }
 
@@ -135,10 +146,52 @@ pub fn count_in_transit(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT count(*) FROM shipments WHERE status = 'in_transit'", [], |r| r.get(0))
 }
 
-/// Counts one request to the carrier.
-pub fn count_poll(tx: &Transaction<'_>, tracking_number: &TrackingNumber) -> rusqlite::Result<()> {
-    tx.execute("UPDATE shipments SET polls = polls + 1 WHERE tracking_number = ?1", [tracking_number.as_str()])?;
-    Ok(())
+/// What one request to the carrier does to the run of refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streak {
+    /// A 4xx: one more refusal in a row.
+    Refused,
+    /// A 2xx: the carrier knows the shipment; the run starts over.
+    Reset,
+    /// No answer, or one that says nothing about the shipment (5xx, 408, 429).
+    Unchanged,
+}
+
+/// Where a shipment stands after a poll: what the limits are checked against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Standing {
+    pub polls: i64,
+    /// Refusals in a row, this poll's included.
+    pub refusals: i64,
+    /// The carrier's last HTTP status, if it ever answered.
+    pub last_status: Option<u16>,
+    /// Seconds since the shipment was requested.
+    pub age_seconds: f64,
+}
+
+/// Counts one request to the carrier, answered with `status` (`None`: not
+/// answered, which keeps the last status known); how the shipment stands now.
+pub fn count_poll(
+    tx: &Transaction<'_>,
+    tracking_number: &TrackingNumber,
+    status: Option<u16>,
+    streak: Streak,
+) -> rusqlite::Result<Option<Standing>> {
+    let refusals = match streak {
+        Streak::Refused => "refusals + 1",
+        Streak::Reset => "0",
+        Streak::Unchanged => "refusals",
+    };
+    tx.query_row(
+        &format!(
+            "UPDATE shipments SET polls = polls + 1, refusals = {refusals}, last_status = COALESCE(?2, last_status)
+             WHERE tracking_number = ?1
+             RETURNING polls, refusals, last_status, (julianday('now') - julianday(created_at)) * 86400.0"
+        ),
+        rusqlite::params![tracking_number.as_str(), status],
+        |r| Ok(Standing { polls: r.get(0)?, refusals: r.get(1)?, last_status: r.get(2)?, age_seconds: r.get(3)? }),
+    )
+    .optional()
 }
 
 /// Marks the shipment delivered; `false` if it already was, so that a
@@ -151,6 +204,17 @@ pub fn mark_delivered(
     let n = tx.execute(
         "UPDATE shipments SET status = 'delivered', delivered_at = ?2 WHERE tracking_number = ?1 AND status = 'in_transit'",
         [tracking_number.as_str(), delivered_at],
+    )?;
+    Ok(n == 1)
+}
+
+/// Marks the shipment lost for `reason`; `false` if it was no longer in
+/// transit (delivered, or already lost), so that it is announced once.
+pub fn mark_lost(tx: &Transaction<'_>, tracking_number: &TrackingNumber, reason: LostReason) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "UPDATE shipments SET status = 'lost', lost_reason = ?2, lost_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE tracking_number = ?1 AND status = 'in_transit'",
+        [tracking_number.as_str(), reason.as_str()],
     )?;
     Ok(n == 1)
 }

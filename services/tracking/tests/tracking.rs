@@ -13,7 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SPEC: TestSpec = TestSpec {
     service: "tracking",
     listens: &["shipment.requested"],
-    publishes: &["package.delivered"],
+    publishes: &["package.delivered", "shipment.lost"],
     max_receive_count: 3,
 };
 
@@ -24,10 +24,20 @@ struct Fixture<B> {
 }
 
 async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> {
+    spawn_app_with(&[]).await
+}
+
+/// The service with `settings` over the test defaults.
+async fn spawn_app_with(
+    settings: &[(&str, &str)],
+) -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError> + use<>> {
     let carrier = MockServer::start().await;
-    let config = Config::defaults(tracking::NAME, tracking::DEFAULTS)
+    let mut config = Config::defaults(tracking::NAME, tracking::DEFAULTS)
         .with("CARRIER_URL", carrier.uri())
         .with("TRACKING_POLL_INTERVAL_MS", "50");
+    for (key, value) in settings {
+        config = config.with(key, *value);
+    }
     let app = TestApp::spawn(SPEC, config, tracking::build).await;
     Fixture { app, carrier }
 }
@@ -140,8 +150,105 @@ async fn a_delivery_after_some_polls_is_announced_once_in_its_chain() {
     assert!(f.app.bus.all_published().await.is_empty());
 }
 
+/// How many requests the carrier got for `tracking_number`.
+async fn asked(carrier: &MockServer, tracking_number: &str) -> usize {
+    let route = format!("/tracking/{tracking_number}");
+    carrier.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == route).count()
+}
+
+/// Waits for the one `shipment.lost` of `requested`, checks its chain, and
+/// that the platform then goes quiet with nothing else published.
+async fn lost_once<B>(f: &Fixture<B>, requested: &Envelope) -> Envelope
+where
+    B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
+{
+    let lost = f.app.bus.published("shipment.lost").await;
+    assert_eq!(lost.correlation_id, requested.correlation_id);
+    assert_eq!(lost.causation_id, Some(requested.id.to_string()));
+    assert_eq!(lost.producer, "tracking");
+    // No longer pending: quiet returns, and nothing more is announced.
+    let rest = f.app.all_published().await;
+    assert!(rest.is_empty(), "{rest:?}");
+    assert_eq!(pending_work(&f.app).await, 0, "a lost shipment is no longer work in hand");
+    lost
+}
+
+#[tokio::test]
+async fn a_shipment_the_carrier_keeps_refusing_is_given_up_once() {
+    let f = spawn_app().await;
+    let route = "/tracking/T10";
+    let unknown = ResponseTemplate::new(404).set_body_json(json!({"error": "no such tracking number"}));
+    Mock::given(method("GET")).and(path(route)).respond_with(unknown).mount(&f.carrier).await;
+    let requested = shipment_requested("T10");
+    f.app.bus.deliver(&requested).await;
+    let lost = lost_once(&f, &requested).await;
+    assert_eq!(
+        lost.data,
+        json!({"order_id": "o-T10", "user_id": "u-1", "shipment_id": "s-T10", "tracking_number": "T10", "reason": "refused", "last_status": 404, "polls": 5})
+    );
+    let body = shipment(&f.app, "T10").await;
+    assert_eq!(body["status"], "lost");
+    assert_eq!(body["lost_reason"], "refused");
+    assert_eq!(body["polls"], 5);
+    // Given up means no more questions, whatever the rounds do.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(asked(&f.carrier, "T10").await, 5);
+    assert!(f.app.bus.all_published().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_answer_in_between_starts_the_refusals_over() {
+    let f = spawn_app_with(&[("TRACKING_MAX_REFUSALS", "3")]).await;
+    let route = "/tracking/T11";
+    let refused = || ResponseTemplate::new(404);
+    let answers = [(refused(), 2), (in_transit("T11"), 1), (ResponseTemplate::new(503), 3)];
+    for (priority, (answer, times)) in (1..).zip(answers) {
+        let mock = Mock::given(method("GET")).and(path(route)).respond_with(answer).with_priority(priority);
+        mock.up_to_n_times(times).mount(&f.carrier).await;
+    }
+    Mock::given(method("GET")).and(path(route)).respond_with(refused()).with_priority(9).mount(&f.carrier).await;
+    let requested = shipment_requested("T11");
+    f.app.bus.deliver(&requested).await;
+    let lost = lost_once(&f, &requested).await;
+    // Two refusals, an answer (the run starts over), three 503s (not
+    // refusals), then three refusals in a row.
+    assert_eq!(lost.data["reason"], "refused");
+    assert_eq!(lost.data["polls"], 2 + 1 + 3 + 3, "{}", lost.data);
+    assert_eq!(lost.data["last_status"], 404);
+    assert_eq!(shipment(&f.app, "T11").await["status"], "lost");
+}
+
+#[tokio::test]
+async fn a_shipment_in_transit_past_the_deadline_is_given_up_once() {
+    let f = spawn_app_with(&[("TRACKING_DEADLINE_SECONDS", "0")]).await;
+    Mock::given(method("GET")).and(path("/tracking/T12")).respond_with(in_transit("T12")).mount(&f.carrier).await;
+    let requested = shipment_requested("T12");
+    f.app.bus.deliver(&requested).await;
+    let lost = lost_once(&f, &requested).await;
+    assert_eq!(lost.data["reason"], "deadline");
+    assert_eq!(lost.data["last_status"], 200);
+    assert_eq!(lost.data["polls"], asked(&f.carrier, "T12").await, "{}", lost.data);
+    let body = shipment(&f.app, "T12").await;
+    assert_eq!((&body["status"], &body["lost_reason"]), (&json!("lost"), &json!("deadline")));
+}
+
+#[tokio::test]
+async fn an_unreachable_carrier_is_given_up_at_the_deadline_with_no_status() {
+    // A port that was free a moment ago: nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let f = spawn_app_with(&[("TRACKING_DEADLINE_SECONDS", "0"), ("CARRIER_URL", &closed)]).await;
+    let requested = shipment_requested("T13");
+    f.app.bus.deliver(&requested).await;
+    let lost = lost_once(&f, &requested).await;
+    assert_eq!(lost.data["reason"], "deadline");
+    assert_eq!(lost.data["last_status"], Value::Null);
+}
+
 #[tokio::test]
 async fn a_carrier_that_fails_for_a_while_still_gets_the_delivery_through() {
+    // As many 503s as the refusals that give a shipment up: they are not refusals.
     let f = spawn_app().await;
     carrier_answers(&f.carrier, "T2", ResponseTemplate::new(503), 5, delivered("T2")).await;
     let requested = shipment_requested("T2");
@@ -255,4 +362,34 @@ async fn bad_and_unknown_tracking_numbers_are_answered() {
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("T404"), "{body}");
+}
+
+#[tokio::test]
+async fn shipments_tracked_before_the_lost_status_existed_are_still_followed() {
+    let (_dir, db) = ::contracts::temp_db(&tracking::MIGRATIONS[..1]);
+    db.write(|tx| {
+        tx.execute(
+            "INSERT INTO shipments (tracking_number, shipment_id, order_id, user_id, carrier, correlation_id,
+             requested_event_id, status, polls) VALUES ('T14', 's-T14', 'o-T14', 'u-1', 'fedex', 'c-1', 'e-1', 'in_transit', 3)",
+            [],
+        )
+        .map_err(kit::store::StoreError::from)
+    })
+    .await
+    .unwrap();
+    let path = db.path().to_owned();
+    drop(db);
+    let db = kit::store::Db::open(&path, tracking::MIGRATIONS).unwrap();
+    let row: (String, i64, i64, Option<String>) = db
+        .read(|c| {
+            c.query_row(
+                "SELECT status, polls, refusals, lost_reason FROM shipments WHERE tracking_number = 'T14'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .map_err(kit::store::StoreError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(row, ("in_transit".to_owned(), 3, 0, None));
 }
