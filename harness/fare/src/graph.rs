@@ -41,6 +41,13 @@ const MARGIN: f64 = 30.0;
 
 /// The topology as a standalone SVG picture.
 pub fn svg(topology: &Topology) -> String {
+    svg_marked(topology, &[])
+}
+
+/// The picture with `broken` hops, (event, service that should have acted
+/// on it), drawn in red: the listening edge thick, the service outlined.
+pub fn svg_marked(topology: &Topology, broken: &[(String, String)]) -> String {
+    let is_broken = |event: &str, service: &str| broken.iter().any(|(e, s)| e == event && s == service);
     let depth = depths(topology);
     // Column of every node: services on even columns, topics on odd ones.
     let mut columns: BTreeMap<usize, Vec<(String, Kind)>> = BTreeMap::new();
@@ -74,21 +81,25 @@ pub fn svg(topology: &Topology) -> String {
     );
     for m in topology.services() {
         for e in &m.publishes {
-            edge(&mut out, at[&m.name], at[e.as_str()], "#2b6cb0", "");
+            edge(&mut out, at[&m.name], at[e.as_str()], "#2b6cb0", " stroke-width=\"1.3\"");
         }
         for l in &m.listens {
-            edge(&mut out, at[l.event.as_str()], at[&m.name], "#555", "");
+            match is_broken(l.event.as_str(), &m.name) {
+                true => edge(&mut out, at[l.event.as_str()], at[&m.name], BROKEN, " stroke-width=\"4\""),
+                false => edge(&mut out, at[l.event.as_str()], at[&m.name], "#555", " stroke-width=\"1.3\""),
+            }
         }
         for a in &m.asks {
             if let Some(&to) = at.get(&a.service) {
-                edge(&mut out, at[&m.name], to, "#c05621", " stroke-dasharray=\"6 4\"");
+                edge(&mut out, at[&m.name], to, "#c05621", " stroke-width=\"1.3\" stroke-dasharray=\"6 4\"");
             }
         }
         for w in &m.wraps {
-            edge(&mut out, at[&m.name], at[&w.third_party], "#777", " stroke-dasharray=\"2 3\"");
+            edge(&mut out, at[&m.name], at[&w.third_party], "#777", " stroke-width=\"1.3\" stroke-dasharray=\"2 3\"");
         }
     }
     for (name, kind, (x, y)) in kinds {
+        let outline = if broken.iter().any(|(_, s)| *s == name) { BROKEN } else { "#333" };
         let (fill, rx) = match kind {
             Kind::Service => ("#dbe9ff", 10),
             Kind::Topic => ("#fff4d6", 0),
@@ -96,7 +107,7 @@ pub fn svg(topology: &Topology) -> String {
         };
         let _ = writeln!(
             out,
-            "<rect x=\"{}\" y=\"{}\" width=\"140\" height=\"30\" rx=\"{rx}\" fill=\"{fill}\" stroke=\"#333\"/>\
+            "<rect x=\"{}\" y=\"{}\" width=\"140\" height=\"30\" rx=\"{rx}\" fill=\"{fill}\" stroke=\"{outline}\" stroke-width=\"2\"/>\
              <text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             x - 70.0,
             y - 15.0,
@@ -112,6 +123,9 @@ pub fn svg(topology: &Topology) -> String {
     out
 }
 
+/// The colour of a broken hop.
+const BROKEN: &str = "#d93025";
+
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Service,
@@ -125,7 +139,7 @@ fn edge(out: &mut String, from: (f64, f64), to: (f64, f64), colour: &str, style:
     let mid = (x1 + x2) / 2.0;
     let _ = writeln!(
         out,
-        "<path d=\"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.3\"{style} marker-end=\"url(#arrow)\"/>"
+        "<path d=\"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}\" fill=\"none\" stroke=\"{colour}\"{style} marker-end=\"url(#arrow)\"/>"
     );
 }
 

@@ -170,7 +170,8 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         assert_eq!(
             (hop.hop.service.as_deref(), hop.hop.expected.as_str(), hop.kind()),
             (Some(service), event, kind),
-            "{name}: {hop}"
+            "{name}: {hop}\n{}",
+            s.failure_text()
         );
         assert!(s.took < std::time::Duration::from_secs(45), "{name} took {:?}: it waited out a timeout", s.took);
     }
@@ -217,7 +218,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         ),
         "{junit}"
     );
-    let html = render::html(&report);
+    let html = render::html(&report, &topology());
     assert!(html.contains(&format!("{} passed, {failing} failed, 0 skipped", total - failing)), "{html}");
     assert!(html.contains("class=\"diagnosis\""), "{html}");
     assert!(!html.contains("<script"), "the report needs no script");

@@ -50,7 +50,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
     let (report, reports_dir) = if args.attach {
         let state = PlatformState::load(root, ns.as_str())?;
-        let target = Target::new(&state, &ns, topology).await?;
+        let target = Target::new(&state, &ns, topology.clone()).await?;
         eprintln!("fare: e2e: {} scenarios against the platform in namespace {ns}", scenarios.len());
         let report = scenario::run_all(&target, &scenarios, None, &options, progress).await;
         (report, state_dir(root, ns.as_str()).join("reports"))
@@ -74,7 +74,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         let started = Instant::now();
         let mut platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
         eprintln!("fare: platform ready in {:.1}s; {} scenarios", started.elapsed().as_secs_f64(), scenarios.len());
-        let target = Target::new(&platform.state, &ns, topology).await?;
+        let target = Target::new(&platform.state, &ns, topology.clone()).await?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
         platform.stop();
         (report, state_dir(root, ns.as_str()).join("reports"))
@@ -88,7 +88,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         Some(path) => path.clone(),
         None => reports_dir.join(format!("e2e-{}.html", report.started_at.replace(':', "-"))),
     };
-    write(&html, &render::html(&report))?;
+    write(&html, &render::html(&report, &topology))?;
     eprintln!("fare: HTML report in {}", html.display());
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

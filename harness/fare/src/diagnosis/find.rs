@@ -228,6 +228,11 @@ impl Look<'_> {
                     Reason::Crashed { status: crashed.map(|x| x.status.clone()).unwrap_or_default() }
                 }
                 Outcome::Retrying => Reason::Retrying { attempts: r.attempts, last_error: r.last_error.clone() },
+                // Handled, then gone before its follow-up left: the outbox waits for it.
+                Outcome::Handled if crashed.is_some() => {
+                    Reason::Crashed { status: crashed.map(|x| x.status.clone()).unwrap_or_default() }
+                }
+                Outcome::Handled if down => Reason::ServiceDown,
                 Outcome::Handled => self.handled(m, r),
             },
             None => match crashed {

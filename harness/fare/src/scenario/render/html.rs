@@ -1,10 +1,12 @@
 //! One HTML file per run, readable without any server: inline style, no
-//! script. Each scenario is a `<details>` with its steps and checks (with
-//! timings), its diagnosis, its chains as trees and its dead letters; failed
-//! ones are open.
+//! script. Each scenario is a `<details>` with its diagnosis (and, when it
+//! failed, the topology with its broken hops in red), steps and checks
+//! (with timings), each chain as a timeline and as a tree, and its dead
+//! letters; failed ones are open.
 
-use super::escape;
+use super::{escape, waterfall};
 use crate::scenario::report::{Line, Outcome, RunReport, ScenarioReport};
+use crate::topology::Topology;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 h1{font-size:1.4em}table{border-collapse:collapse;margin:.5em 0}\
@@ -13,13 +15,14 @@ th{background:#f4f4f4}.ok{color:#137333}.fail{color:#b3261e;font-weight:600}.ski
 details{border:1px solid #ccc;border-radius:6px;margin:.6em 0;padding:.4em .8em}\
 summary{cursor:pointer;font-weight:600}pre{background:#f7f7f7;padding:.6em;overflow-x:auto}\
 .diagnosis{background:#fdecea;border-left:4px solid #b3261e;padding:.5em .8em;white-space:pre-wrap}\
-.ms{text-align:right;font-variant-numeric:tabular-nums}";
+.ms{text-align:right;font-variant-numeric:tabular-nums}.topology svg{max-width:100%;height:auto}";
 
-pub fn html(report: &RunReport) -> String {
+pub fn html(report: &RunReport, topology: &Topology) -> String {
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fare e2e {}</title>\
-         <style>{STYLE}</style></head><body>\n",
-        escape(&report.started_at)
+         <style>{STYLE}{}</style></head><body>\n",
+        escape(&report.started_at),
+        waterfall::STYLE
     );
     out.push_str(&format!(
         "<h1>fare e2e — {} passed, {} failed, {} skipped</h1>\n<p>namespace <code>{}</code>, started {}, took {:.1}s</p>\n",
@@ -43,13 +46,13 @@ pub fn html(report: &RunReport) -> String {
     }
     out.push_str("</table>\n");
     for s in &report.scenarios {
-        scenario(&mut out, s);
+        scenario(&mut out, s, topology);
     }
     out.push_str("</body></html>\n");
     out
 }
 
-fn scenario(out: &mut String, s: &ScenarioReport) {
+fn scenario(out: &mut String, s: &ScenarioReport, topology: &Topology) {
     let open = if s.failed() { " open" } else { "" };
     out.push_str(&format!(
         "<details id=\"{}\"{open}><summary>{} — {}</summary>\n<p>{}<br><code>{}</code> · correlation id <code>{}</code></p>\n",
@@ -79,14 +82,27 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
             out.push_str("</div>\n");
         }
     }
+    let broken: Vec<(String, String)> = s
+        .diagnosis
+        .iter()
+        .flat_map(|d| &d.hops)
+        .filter_map(|h| Some((h.hop.after.clone()?, h.hop.service.clone()?)))
+        .collect();
+    if !broken.is_empty() {
+        out.push_str("<details class=\"topology\" open><summary>where in the topology</summary>\n");
+        out.push_str(&crate::graph::svg_marked(topology, &broken));
+        out.push_str("</details>\n");
+    }
     lines(out, "steps", &s.steps);
     lines(out, "checks", &s.checks);
     for c in &s.chains {
+        let diagnosis = s.diagnosis.iter().find(|d| d.label == c.label);
         out.push_str(&format!(
-            "<h4>chain {} <code>{}</code> — {} events</h4>\n<pre>{}</pre>\n",
+            "<h4>chain {} <code>{}</code> — {} events</h4>\n{}<details><summary>as a tree</summary><pre>{}</pre></details>\n",
             escape(&c.label),
             escape(&c.correlation_id),
             c.trace.events.len(),
+            waterfall(&c.trace, diagnosis),
             escape(&c.trace.render_text())
         ));
     }

@@ -5,10 +5,12 @@
 mod html;
 mod junit;
 mod terminal;
+mod waterfall;
 
 pub use html::html;
 pub use junit::junit;
 pub use terminal::{TerminalProgress, summary};
+pub use waterfall::waterfall;
 
 /// `&`, `<`, `>`, `"` and `'` escaped, for XML and HTML alike.
 pub(crate) fn escape(text: &str) -> String {
