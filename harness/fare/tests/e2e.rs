@@ -158,6 +158,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     // expected event and reason, and a verdict that did not wait out the
     // 60 s and 90 s timeouts of its waits.
     let expected_failures = [
+        ("carrier-refuses-tracking", "tracking", "package.delivered", "third_party_failing"),
         ("chain-never-started", "store", "order.placed", "never_started"),
         ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down"),
         (BROKEN, "fulfillment", "shipment.requested", "dead_lettered"),
