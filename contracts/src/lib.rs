@@ -278,6 +278,16 @@ pub fn event_data(event_type: &str) -> JsonPattern {
             "tracking_number": term!(TRACKING_NUMBER, "TRK-0001"),
             "delivered_at": term!(TIMESTAMP, "2030-01-02T09:30:00Z")
         }),
+        // `last_status` is left out: null when the carrier never answered,
+        // and no consumer reads it.
+        "shipment.lost" => json_pattern!({
+            "order_id": id(ORDER_ID),
+            "user_id": id(USER_ID),
+            "shipment_id": id("s-1"),
+            "tracking_number": term!(TRACKING_NUMBER, "TRK-0001"),
+            "reason": term!("^(refused|deadline)$", "refused"),
+            "polls": like!(5)
+        }),
         "invoice.issued" => json_pattern!({
             "id": id("i-1"),
             "order_id": id(ORDER_ID),

@@ -15,6 +15,7 @@ const SPEC: TestSpec = TestSpec {
         "device.allocation_failed",
         "shipment.requested",
         "package.delivered",
+        "shipment.lost",
         "invoice.issued",
         "mail.sent",
     ],

@@ -66,6 +66,9 @@ pub enum Status {
     Placed,
     Allocated,
     Shipped,
+    /// Tracking gave the parcel up (`shipment.lost`). A delivery heard
+    /// afterwards still moves it on; it never moves a delivered order back.
+    Lost,
     Delivered,
     /// No device could be allocated: final.
     Failed,
@@ -81,13 +84,14 @@ impl Status {
             Status::Placed => "placed",
             Status::Allocated => "allocated",
             Status::Shipped => "shipped",
+            Status::Lost => "lost",
             Status::Delivered => "delivered",
             Status::Failed => "failed",
         }
     }
 
     pub fn parse(value: &str) -> Result<Status, BadStatus> {
-        [Status::Placed, Status::Allocated, Status::Shipped, Status::Delivered, Status::Failed]
+        [Status::Placed, Status::Allocated, Status::Shipped, Status::Lost, Status::Delivered, Status::Failed]
             .into_iter()
             .find(|s| s.as_str() == value)
             .ok_or_else(|| BadStatus(value.to_owned()))
@@ -98,7 +102,8 @@ impl Status {
             Status::Placed => 0,
             Status::Allocated => 1,
             Status::Shipped => 2,
-            Status::Delivered => 3,
+            Status::Lost => 3,
+            Status::Delivered => 4,
             Status::Failed => 0,
         }
     }
@@ -130,10 +135,21 @@ mod tests {
         assert_eq!(Placed.then(Failed), Failed);
         assert_eq!(Failed.then(Delivered), Failed);
         assert_eq!(Shipped.then(Failed), Shipped);
-        for s in [Placed, Allocated, Shipped, Delivered, Failed] {
+        for s in [Placed, Allocated, Shipped, Lost, Delivered, Failed] {
             assert_eq!(Status::parse(s.as_str()), Ok(s));
         }
-        assert!(Status::parse("lost").is_err());
+        assert!(Status::parse("stolen").is_err());
+    }
+
+    #[test]
+    fn lost_never_overrides_delivered_and_a_late_delivery_overrides_lost() {
+        assert_eq!(Shipped.then(Lost), Lost);
+        assert_eq!(Delivered.then(Lost), Delivered);
+        assert_eq!(Lost.then(Delivered), Delivered);
+        assert_eq!(Lost.then(Shipped).then(Allocated), Lost);
+        assert_eq!(Placed.then(Lost), Lost);
+        assert_eq!(Failed.then(Lost), Failed);
+        assert_eq!(Lost.then(Failed), Lost);
     }
 
     #[test]

@@ -54,6 +54,12 @@ struct ShipmentRequested {
     tracking_number: String,
 }
 
+#[derive(Deserialize)]
+struct ShipmentLost {
+    tracking_number: String,
+    reason: String,
+}
+
 pub struct StatusHandler {
     pub db: Db,
 }
@@ -72,6 +78,10 @@ fn progress(event: &Envelope) -> Result<(Status, Details), HandleError> {
             (Status::Shipped, Details { tracking_number: Some(shipment.tracking_number), ..details })
         }
         "package.delivered" => (Status::Delivered, details),
+        "shipment.lost" => {
+            let lost: ShipmentLost = event.data_as()?;
+            (Status::Lost, Details { reason: Some(lost.reason), tracking_number: Some(lost.tracking_number) })
+        }
         other => {
             return Err(HandleError::reject(format!("store does not handle {other}")));
         }
@@ -100,8 +110,9 @@ impl Handler for StatusHandler {
                 };
                 let current = Status::parse(&stored).map_err(HandleError::reject)?;
                 let next = current.then(announced);
-                if next != Status::Failed {
-                    // A stale failure notice: the timeline keeps it, the order does not.
+                if next != announced {
+                    // A stale notice (a failure after allocation, a loss after
+                    // delivery): the timeline keeps it, the order does not.
                     details.reason = None;
                 }
                 orders::update(tx, &order_id, next.as_str(), &details).map_err(StoreError::from)?;

@@ -1,8 +1,8 @@
 //! store: takes orders and follows each to delivery. Publishes
 //! `order.placed`; listens to `device.allocated`, `device.allocation_failed`,
-//! `shipment.requested` and `package.delivered`, each of which moves an
-//! order's status forward and lands in its timeline. Every order request
-//! carries a bearer token that users vouches for.
+//! `shipment.requested`, `package.delivered` and `shipment.lost`, each of
+//! which moves an order's status forward and lands in its timeline. Every
+//! order request carries a bearer token that users vouches for.
 //!
 //! # Layout
 //! - `catalog`: the models on sale, their prices and currency (from the environment).

@@ -26,7 +26,8 @@ pub struct OrderView {
     pub price_cents: i64,
     pub currency: String,
     pub status: String,
-    /// Why allocation failed, when it did.
+    /// Why allocation failed (`failed`), or why tracking gave the parcel up
+    /// (`lost`), when it did.
     pub reason: Option<String>,
     pub tracking_number: Option<String>,
     pub shipping_address: serde_json::Value,

@@ -12,7 +12,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SPEC: TestSpec = TestSpec {
     service: "store",
-    listens: &["device.allocated", "device.allocation_failed", "shipment.requested", "package.delivered"],
+    listens: &[
+        "device.allocated",
+        "device.allocation_failed",
+        "shipment.requested",
+        "package.delivered",
+        "shipment.lost",
+    ],
     publishes: &["order.placed"],
     max_receive_count: 3,
 };
@@ -107,6 +113,9 @@ fn status(event_type: &str, order_id: &str) -> Envelope {
         "device.allocated" => json!({"device_id": "d-1", "serial": "SN1", "address": address()}),
         "device.allocation_failed" => json!({"model": "phone-basic", "reason": "out_of_stock"}),
         "shipment.requested" => json!({"shipment_id": "s-1", "tracking_number": "TRK1"}),
+        "shipment.lost" => json!({
+            "shipment_id": "s-1", "tracking_number": "TRK1", "reason": "refused", "last_status": 404, "polls": 5
+        }),
         _ => json!({"tracking_number": "TRK1", "delivered_at": "2030-01-01T00:00:00Z"}),
     };
     data["order_id"] = json!(order_id);
@@ -262,6 +271,39 @@ async fn events_out_of_order_never_move_the_status_back() {
     assert_eq!(order["status"], "delivered");
     assert_eq!(order["tracking_number"], "TRK1");
     assert_eq!(order["timeline"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_lost_shipment_marks_the_order_lost_with_its_reason_once() {
+    let (app, _users) = spawn_app().await;
+    let id = place_order(&app, ADA).await;
+    for event_type in ["device.allocated", "shipment.requested"] {
+        deliver(&app, &status(event_type, &id)).await;
+    }
+    let lost = status("shipment.lost", &id);
+    deliver(&app, &lost).await;
+    deliver(&app, &lost).await;
+    let order = order(&app, &id).await;
+    assert_eq!((&order["status"], &order["reason"]), (&json!("lost"), &json!("refused")), "{order}");
+    assert_eq!(order["tracking_number"], "TRK1");
+    assert_eq!(
+        timeline(&order, "event_type"),
+        ["order.placed", "device.allocated", "shipment.requested", "shipment.lost"],
+        "once, however often it is delivered"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_shipment_never_overrides_a_delivery() {
+    let (app, _users) = spawn_app().await;
+    let id = place_order(&app, ADA).await;
+    for event_type in ["device.allocated", "shipment.requested", "package.delivered", "shipment.lost"] {
+        deliver(&app, &status(event_type, &id)).await;
+    }
+    let order = order(&app, &id).await;
+    assert_eq!(order["status"], "delivered", "{order}");
+    assert_eq!(order["reason"], Value::Null, "a stale loss leaves no reason on a delivered order");
+    assert_eq!(timeline(&order, "event_type").last(), Some(&"shipment.lost"));
 }
 
 #[tokio::test]

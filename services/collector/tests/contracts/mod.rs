@@ -35,7 +35,7 @@ fn collector_hears_fulfillment() {
 
 #[test]
 fn collector_hears_tracking() {
-    collector_hears("tracking", &["package.delivered"]);
+    collector_hears("tracking", &["package.delivered", "shipment.lost"]);
 }
 
 #[test]

@@ -99,6 +99,6 @@ fn store_hears_of_shipments_from_fulfillment() {
 }
 
 #[test]
-fn store_hears_of_deliveries_from_tracking() {
-    store_hears("tracking", &["package.delivered"]);
+fn store_hears_of_deliveries_and_losses_from_tracking() {
+    store_hears("tracking", &["package.delivered", "shipment.lost"]);
 }
