@@ -34,6 +34,7 @@ pub const PRODUCED: &[(&str, &str)] = &[
     ("devices", "device.allocation_failed"),
     ("fulfillment", "shipment.requested"),
     ("tracking", "package.delivered"),
+    ("tracking", "shipment.lost"),
     ("invoice", "invoice.issued"),
     ("mailer", "mail.sent"),
 ];
@@ -50,6 +51,7 @@ pub fn produce(provider: &str, event_type: &str) -> Result<Envelope, ProduceErro
         ("devices", "device.allocation_failed") => allocation_failed(),
         ("fulfillment", "shipment.requested") => shipment_requested(),
         ("tracking", "package.delivered") => package_delivered(),
+        ("tracking", "shipment.lost") => shipment_lost(),
         ("invoice", "invoice.issued") => invoice_issued(),
         ("mailer", "mail.sent") => mail_sent(),
         _ => {
@@ -155,6 +157,20 @@ fn package_delivered() -> Result<Envelope, BoxError> {
         delivered_at: "2030-01-02T09:30:00Z",
     };
     Ok(tracking::events::package_delivered(&data, requested.correlation_id.clone(), Some(requested.id.to_string()))?)
+}
+
+fn shipment_lost() -> Result<Envelope, BoxError> {
+    let requested = shipment_requested()?;
+    let data = tracking::events::ShipmentLost {
+        order_id: ORDER_ID,
+        user_id: USER_ID,
+        shipment_id: "s-1",
+        tracking_number: "TRK-0001",
+        reason: tracking::events::LostReason::Refused,
+        last_status: Some(404),
+        polls: 5,
+    };
+    Ok(tracking::events::shipment_lost(&data, requested.correlation_id.clone(), Some(requested.id.to_string()))?)
 }
 
 fn invoice_issued() -> Result<Envelope, BoxError> {

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use super::report::{InteractionVerification, Mismatch, Outcome, PactVerification, VerifyReport};
 use crate::contracts::ContractsError;
 use crate::contracts::pacts::{self, Kind};
+use crate::fakes::{FakeClient, Matcher, Reply, Rule};
 use crate::runtime::{NotQuiet, Platform, QuietOptions, UpError, UpOptions, wait_quiet};
 
 #[derive(Debug, Clone)]
@@ -131,8 +132,10 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
             CaptureQueue::create(&bus, topology.events().iter().map(|e| bus.namespace.topic(e)).collect()).await?;
         let urls: BTreeMap<String, String> =
             platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
-        progress("driving the flows: sign-up, log-in, an order, an order out of stock");
-        flows(&urls, options.namespace.as_str()).await?;
+        progress("driving the flows: sign-up, log-in, an order, an order out of stock, a parcel the carrier refuses");
+        let carrier =
+            platform.state.fakes.iter().find(|f| f.name == "carrier").map(|f| FakeClient::new(&f.name, &f.url));
+        flows(&urls, carrier.as_ref(), options.namespace.as_str()).await?;
         let services: Vec<(String, String)> = urls.into_iter().collect();
         wait_quiet(&bus, &services, &QuietOptions::default()).await?;
         let messages = queue.drain(&bus).await;
@@ -149,8 +152,10 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
 
 /// The HTTP calls that make every provider publish every event it has a
 /// pact for: user.registered (and a welcome mail.sent); order.placed and all
-/// it leads to, through package.delivered; device.allocation_failed.
-async fn flows(urls: &BTreeMap<String, String>, run: &str) -> Result<(), QueueError> {
+/// it leads to, through package.delivered; device.allocation_failed; and an
+/// order whose parcel the carrier refuses (404, in that chain only) until
+/// tracking gives it up: shipment.lost.
+async fn flows(urls: &BTreeMap<String, String>, carrier: Option<&FakeClient>, run: &str) -> Result<(), QueueError> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -169,6 +174,21 @@ async fn flows(urls: &BTreeMap<String, String>, run: &str) -> Result<(), QueueEr
         let request = http.post(format!("{}/orders", url("store"))).bearer_auth(&token);
         call(step, request, json!({"model": model, "shipping_address": address})).await?;
     }
+    let step = "place an order whose parcel the carrier refuses";
+    let carrier = carrier.ok_or_else(|| QueueError::Flow { step, problem: "no carrier fake runs".into() })?;
+    let lost = format!("contracts-{run}-lost");
+    let refuse = Rule {
+        matcher: Matcher { method: Some("GET".into()), path: Some("/tracking/*".into()), ..Matcher::default() },
+        respond: vec![Reply {
+            status: Some(404),
+            body: Some(json!({"error": "unknown tracking number"})),
+            ..Reply::default()
+        }],
+        scope: Some(lost.clone()),
+    };
+    carrier.install(&refuse).await.map_err(|e| QueueError::Flow { step, problem: kit::error_chain(&e) })?;
+    let request = http.post(format!("{}/orders", url("store"))).bearer_auth(&token).header("X-Correlation-ID", &lost);
+    call(step, request, json!({"model": "phone-basic", "shipping_address": address})).await?;
     Ok(())
 }
 
