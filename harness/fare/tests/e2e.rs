@@ -123,7 +123,10 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     let target = Target::new(&platform.state, &ns, topology()).await.unwrap();
     let report =
         scenario::run_all(&target, &chosen, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
-    // What each scenario's chains did, for the snapshots below.
+    // What each scenario's chains did, for the snapshots below, once the
+    // platform has finished what the last scenarios left in flight (a
+    // service a fault kept down catches up after it is started again).
+    target.wait_quiet().await.unwrap();
     let recorder = platform.recorder().unwrap();
     recorder.caught_up(std::time::Duration::from_secs(10)).await;
     let mut skeletons: Vec<(String, String)> = Vec::new();
