@@ -88,6 +88,9 @@ impl ScenarioReport {
         if self.diagnosis.is_empty() {
             out.push_str("  no broken hop found: every chain is as expected\n");
         }
+        if let Some(v) = self.verdict_after {
+            out.push_str(&format!("  verdict {} ms after the platform settled\n", v.as_millis()));
+        }
         for c in &self.chains {
             out.push_str(&format!("  chain {} ({}) as seen:\n{}", c.label, c.correlation_id, c.trace.render_text()));
         }
