@@ -39,6 +39,8 @@ pub struct E2eArgs {
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     pub no_build: bool,
+    #[command(flatten)]
+    pub restart: super::platform::RestartArgs,
 }
 
 pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyhow::Result<ExitCode> {
@@ -69,6 +71,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
             backend: cli.backend(),
             build: !args.no_build,
             carrier: CarrierOptions { polls_until_delivered: 1 },
+            restart: args.restart.options(),
             ..UpOptions::new(root, ns.clone())
         };
         let started = Instant::now();

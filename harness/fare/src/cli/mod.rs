@@ -2,11 +2,13 @@
 //! (0 success, 1 a check failed, 2 fare itself could not run).
 //!
 //! `run` (this file) handles the commands about manifests and provisioning;
-//! `platform` the ones that start, watch and stop a running platform.
+//! `platform` the ones that start, watch and stop a running platform;
+//! `service` the ones about one service of it.
 
 mod contracts;
 mod e2e;
 mod platform;
+mod service;
 mod trace;
 
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ use clap::{Parser, Subcommand};
 use kit::bus::Namespace;
 
 use crate::provision::{self, Change};
+use crate::runtime::Op;
 
 /// Provision, draw and check an event-driven platform from its service manifests.
 #[derive(Debug, Parser)]
@@ -67,6 +70,16 @@ pub enum Command {
     },
     /// Stop the platform `fare up --detach` started.
     Down,
+    /// Stop one service of the running platform; the supervisor leaves it stopped.
+    Stop { service: String },
+    /// Start a stopped (or down) service again, on its port, with its database and settings.
+    Start { service: String },
+    /// Stop one service and start it again.
+    Restart { service: String },
+    /// SIGKILL one service, as a crash would; the restart policy of `fare up` applies.
+    Kill { service: String },
+    /// Print a service's log (`-f` follows it, across restarts).
+    Logs(service::LogsArgs),
     /// Check the SNS/SQS behaviours the platform relies on against a backend.
     Doctor,
     /// Run the end-to-end scenarios (all, or those named) and report; exit 1 if one failed.
@@ -97,6 +110,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => platform::up(&cli, &root, ns, args).await,
         Command::Status { json } => platform::status(&root, &ns, *json).await,
         Command::Down => platform::down(&root, &ns).await,
+        Command::Stop { service } => service::control(&root, &ns, Op::Stop, service).await,
+        Command::Start { service } => service::control(&root, &ns, Op::Start, service).await,
+        Command::Restart { service } => service::control(&root, &ns, Op::Restart, service).await,
+        Command::Kill { service } => service::kill(&root, &ns, service),
+        Command::Logs(args) => service::logs(&root, &ns, args).await,
         Command::Quiet { timeout } => platform::quiet(&root, &ns, *timeout).await,
         Command::Doctor => doctor(&cli.endpoint, cli.backend()).await,
         Command::Contracts(args) => contracts::run(&cli.services, args).await,

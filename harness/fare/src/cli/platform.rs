@@ -9,7 +9,10 @@ use kit::bus::Namespace;
 
 use super::Cli;
 use crate::fakes::CarrierOptions;
-use crate::runtime::{Platform, PlatformState, QuietOptions, UpOptions, state_dir, wait_quiet};
+use crate::runtime::{
+    ControlSocket, Platform, PlatformState, QuietOptions, RestartOptions, RestartPolicy, ServiceStatus,
+    SupervisorEvent, TICK, UpOptions, state_dir, wait_quiet,
+};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct UpArgs {
@@ -25,6 +28,24 @@ pub struct UpArgs {
     /// Seconds to wait for every service to be ready.
     #[arg(long, default_value_t = 60)]
     ready_timeout: u64,
+    #[command(flatten)]
+    restart: RestartArgs,
+}
+
+/// The restart policy, for `fare up` and `fare e2e`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestartArgs {
+    /// What to do when a service dies: start it again (backoff from 0.5 s
+    /// doubling to 10 s; kept down after 5 restarts within 60 s), or keep it
+    /// down for inspection.
+    #[arg(long = "restart", value_enum, default_value_t = RestartPolicy::OnFailure, env = "FARE_RESTART")]
+    pub policy: RestartPolicy,
+}
+
+impl RestartArgs {
+    pub fn options(&self) -> RestartOptions {
+        RestartOptions { policy: self.policy, ..RestartOptions::default() }
+    }
 }
 
 pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +60,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         echo_logs: std::env::var_os("FARE_SUPERVISED").is_none(),
         carrier: CarrierOptions { polls_until_delivered: args.carrier_polls },
         ready_timeout: Duration::from_secs(args.ready_timeout),
+        restart: args.restart.options(),
         ..UpOptions::new(root, ns)
     };
     let started = Instant::now();
@@ -54,25 +76,43 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
     };
     eprintln!("fare: ready in {:.1}s", started.elapsed().as_secs_f64());
     print_table(&platform.state);
+    let socket = ControlSocket::bind(root, &platform.state.namespace)?;
     eprintln!(
-        "fare: Ctrl-C stops everything; logs are in {}",
-        state_dir(root, &platform.state.namespace).join("logs").display()
+        "fare: Ctrl-C stops everything; logs are in {}; a service that dies is {}",
+        state_dir(root, &platform.state.namespace).join("logs").display(),
+        match options.restart.policy {
+            RestartPolicy::OnFailure => "started again",
+            RestartPolicy::Never => "kept down (--restart never)",
+        }
     );
-    let code = loop {
+    let shutdown = kit::shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut deaths = 0;
+    loop {
         tokio::select! {
-            _ = kit::shutdown_signal() => break ExitCode::SUCCESS,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                if let Some((name, status, tail)) = platform.crashed() {
-                    eprintln!("fare: {name} exited ({status}); its last lines:\n{tail}\nfare: stopping everything");
-                    break ExitCode::from(1);
+            _ = &mut shutdown => break,
+            client = socket.accept() => match client {
+                Ok(stream) => crate::runtime::serve(stream, &mut platform).await,
+                Err(e) => eprintln!("fare: the control socket {}: {e}", socket.path().display()),
+            },
+            _ = tokio::time::sleep(TICK) => {
+                for event in platform.supervise_once().await {
+                    deaths += usize::from(matches!(event, SupervisorEvent::Died { .. }));
+                    eprintln!("fare: {event}");
                 }
             }
         }
-    };
+    }
+    drop(socket);
     eprintln!("fare: stopping");
     platform.stop();
     eprintln!("fare: stopped; nothing left running");
-    Ok(code)
+    // A service that crashed is a check that failed, even if it came back.
+    if deaths > 0 {
+        eprintln!("fare: {deaths} service exit(s) nobody asked for during this run (above)");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `fare up` as a background supervisor and waits until it is ready.
@@ -148,23 +188,38 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
             .services
             .iter()
             .zip(&healthy)
-            .map(|(s, ok)| serde_json::json!({"name": s.name, "url": s.url, "pid": s.pid, "ready": ok, "log": s.log}))
+            .map(|(s, ok)| {
+                let pid = (s.status == ServiceStatus::Running).then_some(s.pid);
+                let mut v = serde_json::json!({
+                    "name": s.name, "url": s.url, "pid": pid, "ready": ok, "log": s.log, "restarts": s.restarts,
+                });
+                // `state`, and `attempt` or `why` when there is one.
+                if let (Some(v), Ok(serde_json::Value::Object(status))) =
+                    (v.as_object_mut(), serde_json::to_value(&s.status))
+                {
+                    v.extend(status);
+                }
+                v
+            })
             .collect();
         let out = serde_json::json!({
             "namespace": state.namespace,
             "endpoint": state.endpoint,
             "emulator_pid": state.emulator_pid,
             "supervisor_pid": state.supervisor_pid,
+            "restart": state.restart,
             "services": services,
             "fakes": state.fakes.iter().map(|f| serde_json::json!({"name": f.name, "url": f.url})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("{:<12} {:<28} {:>8}  READY", "SERVICE", "URL", "PID");
+        println!("{:<12} {:<28} {:>8}  {:<5}  {:>8}  STATE", "SERVICE", "URL", "PID", "READY", "RESTARTS");
         for (s, ok) in state.services.iter().zip(&healthy) {
-            println!("{:<12} {:<28} {:>8}  {}", s.name, s.url, s.pid, if *ok { "yes" } else { "NO" });
+            let ready = if *ok { "yes" } else { "NO" };
+            let pid = if s.status == ServiceStatus::Running { s.pid.to_string() } else { "-".into() };
+            println!("{:<12} {:<28} {pid:>8}  {ready:<5}  {:>8}  {}", s.name, s.url, s.restarts, s.status);
         }
-        println!("sns/sqs at {}", state.endpoint.as_deref().unwrap_or("AWS"));
+        println!("sns/sqs at {}; --restart {}", state.endpoint.as_deref().unwrap_or("AWS"), state.restart);
     }
     Ok(if healthy.iter().all(|ok| *ok) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

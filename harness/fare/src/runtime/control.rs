@@ -65,7 +65,7 @@ impl Platform {
     pub async fn stop_service(&mut self, name: &str) -> Result<(), ControlError> {
         self.launch(name)?;
         let Some(i) = self.services.iter_mut().position(|p| p.name == name && p.exited().is_none()) else {
-            return Err(ControlError::Stopped { name: name.to_owned() });
+            return self.stop_idle(name);
         };
         let mut process = self.services.remove(i);
         // SAFETY: kill(2) on our own child, which has not been reaped (it has
@@ -79,6 +79,7 @@ impl Platform {
         }
         // Kills what is still running; a no-op for a process that exited.
         process.stop(Duration::ZERO);
+        self.note_stopped(&mut process)?;
         tracing::info!(service = name, "stopped");
         Ok(())
     }
@@ -100,6 +101,7 @@ impl Platform {
             return Err(ControlError::Running { name: name.to_owned() });
         }
         self.services.retain(|p| p.name != name);
+        self.note_starting(name, overrides);
         keep_log(&launch.log);
         let mut env = launch.env.clone();
         env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -116,12 +118,7 @@ impl Platform {
         let pid = process.pid();
         self.services.push(process);
         self.wait_restarted(name, &launch).await?;
-        if let Some(s) = self.state.services.iter_mut().find(|s| s.name == name) {
-            s.pid = pid;
-        }
-        if self.state.supervisor_pid == std::process::id() {
-            self.state.save(&self.root)?;
-        }
+        self.note_started(name, pid)?;
         tracing::info!(service = name, pid, "started again");
         Ok(())
     }

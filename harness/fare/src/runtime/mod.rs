@@ -1,14 +1,19 @@
 //! Running the platform as processes: the emulator, the third-party fakes
-//! and every service, started together, watched, and stopped together.
+//! and every service, started together, watched (a service that dies is
+//! started again by the restart policy), and stopped together.
 
 mod control;
 mod platform;
 mod process;
 mod quiet;
+mod socket;
 mod state;
+mod supervise;
 
 pub use control::ControlError;
 pub use platform::{Platform, UpError, UpOptions};
 pub use process::ServiceProcess;
 pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, wait_quiet};
-pub use state::{PlatformState, ServiceState, StateError, alive, state_dir};
+pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
+pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, state_dir};
+pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe};

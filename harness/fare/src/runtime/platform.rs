@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::control::Launch;
 use super::process::ServiceProcess;
-use super::state::{FakeState, PlatformState, ServiceState, state_dir};
+use super::state::{FakeState, PlatformState, ServiceState, ServiceStatus, state_dir};
+use super::supervise::{RestartOptions, Supervisor};
 use crate::fakes::{self, CarrierOptions, RunningFake};
 use crate::topology::Topology;
 
@@ -33,6 +34,8 @@ pub struct UpOptions {
     pub echo_logs: bool,
     pub carrier: CarrierOptions,
     pub ready_timeout: Duration,
+    /// What the supervisor does when a service dies.
+    pub restart: RestartOptions,
 }
 
 impl UpOptions {
@@ -49,6 +52,7 @@ impl UpOptions {
             echo_logs: false,
             carrier: CarrierOptions::default(),
             ready_timeout: Duration::from_secs(120),
+            restart: RestartOptions::default(),
         }
     }
 }
@@ -103,6 +107,8 @@ pub struct Platform {
     pub(super) services: Vec<ServiceProcess>,
     /// How each service was started, so `control` can start it again.
     pub(super) launches: BTreeMap<String, Launch>,
+    /// Which services died, and when each is due to start again.
+    pub(super) supervisor: Supervisor,
     fakes: CancellationToken,
     /// Sees every event, dead letter and span of the run (`fare trace`).
     recorder: Option<crate::trace::Recorder>,
@@ -164,12 +170,14 @@ impl Platform {
                 emulator_pid: emulator.as_ref().map(|e| e.pid()),
                 supervisor_pid: std::process::id(),
                 recorder_url: None,
+                restart: options.restart.policy,
                 services: Vec::new(),
                 fakes: Vec::new(),
             },
             root: options.root.clone(),
             services: Vec::new(),
             launches: BTreeMap::new(),
+            supervisor: Supervisor::new(options.restart.clone()),
             fakes: CancellationToken::new(),
             recorder: None,
             emulator,
@@ -260,6 +268,8 @@ impl Platform {
                 url: url.clone(),
                 pid: process.pid(),
                 log: log.clone(),
+                status: ServiceStatus::Running,
+                restarts: 0,
             });
             self.services.push(process);
             self.launches.insert(m.name.clone(), Launch { binary, env, url, log, echo: options.echo_logs });
@@ -296,11 +306,6 @@ impl Platform {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// A service that exited while the platform ran: name, status, log tail.
-    pub fn crashed(&mut self) -> Option<(String, String, String)> {
-        self.services.iter_mut().find_map(|p| p.exited().map(|status| (p.name.clone(), status, p.log_tail(15))))
     }
 
     /// The recorder of this run's events, dead letters and spans.

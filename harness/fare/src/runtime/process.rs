@@ -78,7 +78,8 @@ impl ServiceProcess {
         self.child.id()
     }
 
-    /// `Some(status)` once the process has exited.
+    /// `Some(status)` once the process has exited: `exit status 101`,
+    /// `signal 9 (SIGKILL)`.
     pub fn exited(&mut self) -> Option<String> {
         let status = self.child.try_wait().ok().flatten()?;
         // The pipes close with the process: once the copying threads end,
@@ -86,7 +87,7 @@ impl ServiceProcess {
         for pump in self.pumps.drain(..) {
             let _ = pump.join();
         }
-        Some(status.to_string())
+        Some(super::describe(status))
     }
 
     /// SIGTERM, then SIGKILL after `grace`.

@@ -11,6 +11,37 @@ pub struct ServiceState {
     pub url: String,
     pub pid: u32,
     pub log: PathBuf,
+    /// Running, restarting, down or stopped, as the supervisor last saw it.
+    #[serde(default)]
+    pub status: ServiceStatus,
+    /// How many times the supervisor started it again after it died.
+    #[serde(default)]
+    pub restarts: u32,
+}
+
+/// What a service of a running platform is doing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ServiceStatus {
+    #[default]
+    Running,
+    /// It died; the supervisor starts it again after a backoff.
+    Restarting { attempt: u32 },
+    /// It died and stays down: `--restart never`, a crash loop, a failed start.
+    Down { why: String },
+    /// Stopped on purpose (`fare stop`, a scenario's fault).
+    Stopped,
+}
+
+impl std::fmt::Display for ServiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceStatus::Running => f.write_str("running"),
+            ServiceStatus::Restarting { attempt } => write!(f, "restarting (attempt {attempt})"),
+            ServiceStatus::Down { why } => write!(f, "down ({why})"),
+            ServiceStatus::Stopped => f.write_str("stopped"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +61,9 @@ pub struct PlatformState {
     /// Where `fare trace` asks for a chain.
     #[serde(default)]
     pub recorder_url: Option<String>,
+    /// What the supervisor does when a service dies.
+    #[serde(default)]
+    pub restart: super::RestartPolicy,
     pub services: Vec<ServiceState>,
     pub fakes: Vec<FakeState>,
 }

@@ -53,7 +53,12 @@ fn chain_line(what: impl Into<String>, started: Instant, result: Result<String, 
 }
 
 /// Runs `s`; `control` is needed for scenarios that stop services.
-pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&mut Platform>) -> ScenarioReport {
+pub async fn run_one(
+    target: &Target,
+    s: &Scenario,
+    run: &str,
+    control: Option<&Mutex<&mut Platform>>,
+) -> ScenarioReport {
     let started = Instant::now();
     let base = base_id(&s.name, run);
     let mut report = ScenarioReport {
@@ -78,7 +83,6 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
         );
         return report;
     }
-    let control = control.map(Mutex::new);
     let mut vars = Vars::default();
     vars.set("run", Value::String(run.to_owned()));
     vars.set("scenario", Value::String(s.name.clone()));
@@ -97,11 +101,11 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
         // platform: a fault still waiting may then give up when it is quiet.
         let settled = AtomicBool::new(false);
         let steps = async {
-            let lines = run_steps(target, s, &base, &mut vars, control.as_ref()).await;
+            let lines = run_steps(target, s, &base, &mut vars, control).await;
             settled.store(true, Ordering::Relaxed);
             lines
         };
-        let (steps, fault_lines) = tokio::join!(steps, run_faults(target, s, &base, control.as_ref(), &taps, &settled));
+        let (steps, fault_lines) = tokio::join!(steps, run_faults(target, s, &base, control, &taps, &settled));
         report.steps.extend(fault_lines);
         report.steps.extend(steps);
     }
@@ -143,8 +147,8 @@ pub async fn run_one(target: &Target, s: &Scenario, run: &str, control: Option<&
         report.diagnosis = diagnose(target, s, &report, &env);
     }
     report.verdict_after = Some(verdict_from.elapsed());
-    if let Some(control) = &control {
-        restore(s, &mut *control.lock().await, &mut report.steps).await;
+    if let Some(control) = control {
+        restore(s, *control.lock().await, &mut report.steps).await;
     }
     report.took = started.elapsed();
     report

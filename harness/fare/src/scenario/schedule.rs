@@ -2,19 +2,20 @@
 //! isolated by its correlation id, each fake rule scoped to it), then the
 //! ones that stop services or program every chain's fakes, one at a time.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 use super::model::Scenario;
 use super::report::{RunReport, ScenarioReport};
 use super::run::run_one;
 use super::target::Target;
-use crate::runtime::Platform;
+use crate::runtime::{Platform, SupervisorEvent, TICK};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -28,10 +29,12 @@ impl Default for RunOptions {
     }
 }
 
-/// Called as each scenario starts and as each finishes.
+/// Called as each scenario starts and as each finishes, and when the
+/// supervisor of the platform sees a service die or come back.
 pub trait Progress: Send + Sync {
     fn started(&self, _scenario: &Scenario) {}
     fn finished(&self, _report: &ScenarioReport) {}
+    fn supervised(&self, _event: &SupervisorEvent) {}
 }
 
 /// Progress nobody watches.
@@ -41,10 +44,36 @@ impl Progress for Silent {}
 /// Runs `scenarios` against `target`; reports come back in the scenarios'
 /// order. `control` (the platform, when this process owns it) lets the
 /// exclusive scenarios stop and start services; without it they are skipped.
+/// While they run, the platform is supervised: a service that dies is
+/// started again by its restart policy, one a scenario stopped is not.
 pub async fn run_all(
     target: &Target,
     scenarios: &[Scenario],
-    mut control: Option<&mut Platform>,
+    control: Option<&mut Platform>,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> RunReport {
+    let control = control.map(Mutex::new);
+    let supervise = async {
+        if let Some(platform) = &control {
+            loop {
+                tokio::time::sleep(TICK).await;
+                let events = platform.lock().await.supervise_once().await;
+                events.iter().for_each(|e| progress.supervised(e));
+            }
+        }
+        std::future::pending::<Infallible>().await
+    };
+    tokio::select! {
+        report = scenarios_of(target, scenarios, control.as_ref(), options, progress.clone()) => report,
+        never = supervise => match never {},
+    }
+}
+
+async fn scenarios_of(
+    target: &Target,
+    scenarios: &[Scenario],
+    control: Option<&Mutex<&mut Platform>>,
     options: &RunOptions,
     progress: Arc<dyn Progress>,
 ) -> RunReport {
@@ -74,7 +103,7 @@ pub async fn run_all(
     }
     for (i, s) in scenarios.iter().enumerate().filter(|(_, s)| s.exclusive()) {
         progress.started(s);
-        let report = run_one(target, s, &run, control.as_deref_mut()).await;
+        let report = run_one(target, s, &run, control).await;
         progress.finished(&report);
         reports[i] = Some(report);
     }

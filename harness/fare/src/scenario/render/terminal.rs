@@ -1,8 +1,10 @@
-//! The terminal: a line per scenario as it starts and ends, then a summary
+//! The terminal: a line per scenario as it starts and ends (and what the
+//! supervisor did to the platform meanwhile), then a summary
 //! and, for each failed scenario, its failure report.
 
 use std::io::Write;
 
+use crate::runtime::SupervisorEvent;
 use crate::scenario::model::Scenario;
 use crate::scenario::report::{Outcome, RunReport, ScenarioReport};
 use crate::scenario::schedule::Progress;
@@ -33,6 +35,10 @@ impl Progress for TerminalProgress {
         };
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "fare: e2e: [{n}/{}] {mark} {} ({:.1}s)", self.total, r.name, r.took.as_secs_f64());
+    }
+
+    fn supervised(&self, event: &SupervisorEvent) {
+        eprintln!("fare: {event}");
     }
 }
 
