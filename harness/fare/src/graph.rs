@@ -1,5 +1,5 @@
-//! The topology drawn: Mermaid and DOT text, and an SVG picture that needs
-//! no tool to render. In the picture services sit in columns by how far
+//! The topology drawn: DOT text, and an SVG picture that needs no tool to
+//! render (Mermaid is the topology's own, `Topology::mermaid`). In the picture services sit in columns by how far
 //! they are from the edge of the platform (a service that listens to
 //! nothing is at the left), each topic between its publisher and its
 //! listeners, and third parties under the service that wraps them.
@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 
+use crate::junit::escape;
 use crate::topology::Topology;
 
 /// The topology as Graphviz DOT.
@@ -141,10 +142,6 @@ fn edge(out: &mut String, from: (f64, f64), to: (f64, f64), colour: &str, style:
         out,
         "<path d=\"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}\" fill=\"none\" stroke=\"{colour}\"{style} marker-end=\"url(#arrow)\"/>"
     );
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// How many hops each service is from where chains start. Chains start at

@@ -8,6 +8,7 @@
 //! - `provision`: desired vs current resources, the plan between them, applying it.
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
 //! - `graph`: the topology drawn as DOT or SVG.
+//! - `junit`: JUnit XML for every report, and the one XML/HTML escaper.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
 //! - `trace`: the one record of a run (events, spans, dead letters, exits) and each chain's causal tree.
@@ -22,6 +23,7 @@ pub mod diagnosis;
 pub mod doctor;
 pub mod fakes;
 pub mod graph;
+pub mod junit;
 pub mod manifest;
 pub mod provision;
 pub mod runtime;

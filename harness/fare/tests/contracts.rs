@@ -231,7 +231,7 @@ async fn a_provider_that_renames_a_field_fails_naming_the_pact_the_interaction_a
     eprintln!("{table}");
     assert!(table.contains("FAIL invoice-store.json"), "{table}");
     let junit = verify_report::junit(&report);
-    assert!(junit.contains("<testsuite name=\"invoice → store\" tests=\"1\" failures=\"1\">"), "{junit}");
+    assert!(junit.contains("<testsuite name=\"invoice → store\" tests=\"1\" failures=\"1\""), "{junit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@ pub mod check;
 pub mod pacts;
 pub mod verify;
 
+use crate::junit::{Case, Suite, Verdict, render};
 use std::path::{Path, PathBuf};
 
 pub use check::{CheckReport, Finding, Rule, check};
@@ -54,24 +55,28 @@ pub fn table(report: &CheckReport) -> String {
 
 /// The report as JUnit XML: one test case per finding, one suite per rule.
 pub fn junit(report: &CheckReport) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let mut out =
-        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"fare contracts check\">\n");
     let mut rules: Vec<Rule> = report.findings.iter().map(|f| f.rule).collect();
     rules.dedup();
-    for rule in rules {
-        let cases: Vec<&Finding> = report.findings.iter().filter(|f| f.rule == rule).collect();
-        let failures = cases.iter().filter(|f| f.failure.is_some()).count();
-        out.push_str(&format!("  <testsuite name=\"{rule}\" tests=\"{}\" failures=\"{failures}\">\n", cases.len()));
-        for f in cases {
-            out.push_str(&format!("    <testcase classname=\"{rule}\" name=\"{}\"", escape(&f.subject)));
-            match &f.failure {
-                None => out.push_str("/>\n"),
-                Some(m) => out.push_str(&format!(">\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(m))),
-            }
-        }
-        out.push_str("  </testsuite>\n");
-    }
-    out.push_str("</testsuites>\n");
-    out
+    let suites: Vec<Suite> = rules
+        .into_iter()
+        .map(|rule| Suite {
+            name: rule.to_string(),
+            cases: report
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| Case {
+                    classname: rule.to_string(),
+                    name: f.subject.clone(),
+                    verdict: match &f.failure {
+                        None => Verdict::Passed,
+                        Some(m) => Verdict::Failed { message: m.clone(), kind: None, text: None },
+                    },
+                    ..Case::default()
+                })
+                .collect(),
+            ..Suite::default()
+        })
+        .collect();
+    render("fare contracts check", None, &suites)
 }

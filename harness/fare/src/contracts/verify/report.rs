@@ -4,6 +4,7 @@
 //! what the pact expected and what the provider gave. The terminal table and
 //! JUnit XML are views of it.
 
+use crate::junit::{Case, Suite, Verdict, render};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -126,34 +127,40 @@ pub fn table(report: &VerifyReport) -> String {
 
 /// JUnit XML: one suite per pact, one test case per interaction.
 pub fn junit(report: &VerifyReport) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let mut out =
-        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"fare contracts verify\">\n");
-    for pact in &report.pacts {
-        let name = escape(&format!("{} → {}", pact.consumer, pact.provider));
-        let failures = pact.interactions.iter().filter(|i| i.outcome != Outcome::Passed).count();
-        out.push_str(&format!(
-            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\">\n",
-            pact.interactions.len()
-        ));
-        for i in &pact.interactions {
-            out.push_str(&format!("    <testcase classname=\"{name}\" name=\"{}\"", escape(&i.description)));
-            let message = match &i.outcome {
-                Outcome::Passed => {
-                    out.push_str("/>\n");
-                    continue;
-                }
-                Outcome::Error(e) => e.clone(),
-                Outcome::Mismatched(list) => list
-                    .iter()
-                    .map(|m| format!("{}: expected {}, actual {} ({})", m.at, m.expected, m.actual, m.detail))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            };
-            out.push_str(&format!(">\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(&message)));
-        }
-        out.push_str("  </testsuite>\n");
-    }
-    out.push_str("</testsuites>\n");
-    out
+    let suites: Vec<Suite> = report
+        .pacts
+        .iter()
+        .map(|pact| {
+            let name = format!("{} → {}", pact.consumer, pact.provider);
+            let cases = pact
+                .interactions
+                .iter()
+                .map(|i| {
+                    let failure = match &i.outcome {
+                        Outcome::Passed => None,
+                        Outcome::Error(e) => Some(e.clone()),
+                        Outcome::Mismatched(list) => Some(
+                            list.iter()
+                                .map(|m| {
+                                    format!("{}: expected {}, actual {} ({})", m.at, m.expected, m.actual, m.detail)
+                                })
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                    };
+                    Case {
+                        classname: name.clone(),
+                        name: i.description.clone(),
+                        verdict: match failure {
+                            None => Verdict::Passed,
+                            Some(message) => Verdict::Failed { message, kind: None, text: None },
+                        },
+                        ..Case::default()
+                    }
+                })
+                .collect();
+            Suite { name, cases, ..Suite::default() }
+        })
+        .collect();
+    render("fare contracts verify", None, &suites)
 }
