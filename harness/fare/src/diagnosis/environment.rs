@@ -32,15 +32,19 @@ impl Environment {
     /// and the namespace's subscriptions.
     pub async fn observe(bus: &Bus, topology: &Topology, services: &[(String, String)]) -> Environment {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
-        let mut down = BTreeSet::new();
-        for (name, url) in services {
-            let ok = http.get(format!("{url}/health")).send().await;
-            if !ok.is_ok_and(|r| r.status().is_success()) {
-                down.insert(name.clone());
+        let health = futures_util::future::join_all(services.iter().map(|(name, url)| {
+            let http = &http;
+            async move {
+                let ok = http.get(format!("{url}/health")).send().await;
+                (name.clone(), ok.is_ok_and(|r| r.status().is_success()))
             }
-        }
-        let pending = crate::runtime::probe(bus, &http, services).await;
-        Environment { down, pending, subscriptions: subscriptions(bus, topology).await, ..Environment::default() }
+        }));
+        let current = crate::provision::read_current(bus, &bus.namespace).await.ok();
+        let queues = current.as_ref().map(crate::runtime::queues_of).unwrap_or_default();
+        let (health, pending) = tokio::join!(health, crate::runtime::probe(bus, &http, &queues, services));
+        let down = health.into_iter().filter(|(_, ok)| !ok).map(|(name, _)| name).collect();
+        let subscriptions = current.map(|c| subscriptions(bus, topology, c));
+        Environment { down, pending, subscriptions, ..Environment::default() }
     }
 
     /// What is pending at `service`: its queue and what it has in hand.
@@ -49,17 +53,18 @@ impl Environment {
     }
 }
 
-async fn subscriptions(bus: &Bus, topology: &Topology) -> Option<BTreeMap<(String, String), Option<String>>> {
-    let current = crate::provision::read_current(bus, &bus.namespace).await.ok()?;
+fn subscriptions(
+    bus: &Bus,
+    topology: &Topology,
+    current: crate::provision::Current,
+) -> BTreeMap<(String, String), Option<String>> {
     let ns = &bus.namespace;
     let events: BTreeMap<String, String> =
         topology.events().into_iter().map(|e| (ns.topic(&e), e.to_string())).collect();
     let queues: BTreeMap<String, String> = topology.services().map(|m| (ns.queue(&m.name), m.name.clone())).collect();
-    Some(
-        current
-            .subscriptions
-            .into_iter()
-            .filter_map(|s| Some(((events.get(&s.topic)?.clone(), queues.get(&s.queue)?.clone()), s.filter)))
-            .collect(),
-    )
+    current
+        .subscriptions
+        .into_iter()
+        .filter_map(|s| Some(((events.get(&s.topic)?.clone(), queues.get(&s.queue)?.clone()), s.filter)))
+        .collect()
 }

@@ -13,7 +13,7 @@ mod supervise;
 pub use control::ControlError;
 pub use platform::{Platform, UpError, UpOptions};
 pub use process::ServiceProcess;
-pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, wait_quiet};
+pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
 pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, state_dir};
 pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe};

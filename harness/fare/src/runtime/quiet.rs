@@ -162,8 +162,16 @@ pub async fn wait_quiet(
     let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
     let started = Instant::now();
     let mut settling = Settling::new(options.stuck_after);
+    // The queues are listed once: a look then only asks each for its depth.
+    let queues = match queues(bus).await {
+        Ok(queues) => queues,
+        Err(e) => {
+            let pending = vec![Pending::Unreadable { what: "queues".into(), error: e.to_string() }];
+            return Err(NotQuiet::Timeout { waited: started.elapsed(), pending });
+        }
+    };
     loop {
-        let pending = probe(bus, &http, services).await;
+        let pending = probe(bus, &http, &queues, services).await;
         match settling.look(&pending) {
             Settled::Quiet => return Ok(started.elapsed()),
             Settled::Stuck { unchanged } => {
@@ -178,46 +186,53 @@ pub async fn wait_quiet(
     }
 }
 
-/// Everything not yet done; empty when quiet.
-pub async fn probe(bus: &Bus, http: &reqwest::Client, services: &[(String, String)]) -> Vec<Pending> {
-    let mut pending = Vec::new();
-    let ns = bus.namespace.clone();
-    match crate::provision::read_current(bus, &ns).await {
-        Ok(current) => {
-            for (name, url) in current.queue_urls.iter().filter(|(n, _)| !n.ends_with("-dlq")) {
-                match bus.depth(url).await {
-                    Ok(d) if d.total() > 0 => pending.push(Pending::Queue {
-                        queue: name.clone(),
-                        waiting: d.waiting,
-                        in_flight: d.in_flight,
-                        delayed: d.delayed,
-                    }),
-                    Ok(_) => {}
-                    Err(e) => {
-                        pending.push(Pending::Unreadable { what: format!("queue {name}"), error: kit::error_chain(&e) })
-                    }
-                }
-            }
+/// The namespace's queues (dead-letter queues aside), as (name, URL).
+pub async fn queues(bus: &Bus) -> Result<Vec<(String, String)>, crate::provision::ProvisionError> {
+    let current = crate::provision::read_current(bus, &bus.namespace).await?;
+    Ok(queues_of(&current))
+}
+
+/// The queues of `current` that hold work, as (name, URL).
+pub fn queues_of(current: &crate::provision::Current) -> Vec<(String, String)> {
+    current.queue_urls.iter().filter(|(n, _)| !n.ends_with("-dlq")).map(|(n, u)| (n.clone(), u.clone())).collect()
+}
+
+/// Everything not yet done in `queues` and `services`; empty when quiet.
+/// Every queue and service is asked at once.
+pub async fn probe(
+    bus: &Bus,
+    http: &reqwest::Client,
+    queues: &[(String, String)],
+    services: &[(String, String)],
+) -> Vec<Pending> {
+    let depths = futures_util::future::join_all(queues.iter().map(|(name, url)| async move {
+        match bus.depth(url).await {
+            Ok(d) if d.total() > 0 => Some(Pending::Queue {
+                queue: name.clone(),
+                waiting: d.waiting,
+                in_flight: d.in_flight,
+                delayed: d.delayed,
+            }),
+            Ok(_) => None,
+            Err(e) => Some(Pending::Unreadable { what: format!("queue {name}"), error: kit::error_chain(&e) }),
         }
-        Err(e) => pending.push(Pending::Unreadable { what: "queues".into(), error: e.to_string() }),
-    }
-    for (name, url) in services {
-        match http.get(format!("{url}/pending")).send().await {
-            Ok(r) if r.status().is_success() => match r.json::<kit::probe::InHand>().await {
-                Ok(p) if p.is_idle() => {}
-                Ok(p) => pending.push(Pending::InHand {
-                    service: name.clone(),
-                    handling: p.handling,
-                    outbox: p.outbox,
-                    work: p.work,
-                }),
-                Err(e) => pending.push(Pending::Unreadable { what: format!("{name} /pending"), error: e.to_string() }),
-            },
-            Ok(r) => {
-                pending.push(Pending::Unreadable { what: format!("{name} /pending"), error: r.status().to_string() })
+    }));
+    let in_hand = futures_util::future::join_all(services.iter().map(|(name, url)| in_hand(http, name, url)));
+    let (depths, in_hand) = tokio::join!(depths, in_hand);
+    depths.into_iter().chain(in_hand).flatten().collect()
+}
+
+/// What `/pending` of one service says, when it is not idle.
+async fn in_hand(http: &reqwest::Client, name: &str, url: &str) -> Option<Pending> {
+    match http.get(format!("{url}/pending")).send().await {
+        Ok(r) if r.status().is_success() => match r.json::<kit::probe::InHand>().await {
+            Ok(p) if p.is_idle() => None,
+            Ok(p) => {
+                Some(Pending::InHand { service: name.to_owned(), handling: p.handling, outbox: p.outbox, work: p.work })
             }
-            Err(_) => pending.push(Pending::Unreachable { service: name.clone(), url: url.clone() }),
-        }
+            Err(e) => Some(Pending::Unreadable { what: format!("{name} /pending"), error: e.to_string() }),
+        },
+        Ok(r) => Some(Pending::Unreadable { what: format!("{name} /pending"), error: r.status().to_string() }),
+        Err(_) => Some(Pending::Unreachable { service: name.to_owned(), url: url.to_owned() }),
     }
-    pending
 }

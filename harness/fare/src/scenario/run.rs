@@ -354,12 +354,17 @@ async fn run_faults(
     lines
 }
 
-/// Reads every chain of the scenario from the record, and its dead letters.
+/// Reads every chain of the scenario from the record (all at once: each
+/// read waits for the record to catch up), and its dead letters.
 async fn gather(target: &Target, s: &Scenario, base: &str, report: &mut ScenarioReport) {
-    for label in s.labels() {
-        let t = Instant::now();
-        let cid = correlation_id(base, &label);
-        match target.trace(&cid, true).await {
+    let t = Instant::now();
+    let labels = s.labels();
+    let reads = labels.iter().map(|label| {
+        let cid = correlation_id(base, label);
+        async move { (label, target.trace(&cid, true).await, cid) }
+    });
+    for (label, read, cid) in futures_util::future::join_all(reads).await {
+        match read {
             Ok(trace) => {
                 for d in &trace.dead_letters {
                     if !report.dead_letters.iter().any(|k| k.message_id == d.message_id) {

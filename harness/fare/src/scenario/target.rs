@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use kit::bus::{Bus, BusError, Namespace};
 
-use crate::runtime::{NotQuiet, PlatformState, QuietOptions, Settled, Settling, wait_quiet};
+use crate::runtime::{NotQuiet, Pending, PlatformState, QuietOptions, Settled, Settling, wait_quiet};
 use crate::topology::Topology;
 use crate::trace::Trace;
 
@@ -48,6 +48,8 @@ pub struct Target {
     pub recorder: String,
     /// When the last successful quiet wait began: see [`Target::wait_quiet`].
     quiet_gate: Arc<Mutex<Option<Instant>>>,
+    /// The namespace's queues, listed on first use.
+    queues: Arc<std::sync::OnceLock<Vec<(String, String)>>>,
 }
 
 impl Target {
@@ -64,6 +66,7 @@ impl Target {
             http,
             quiet: QuietOptions { timeout: Duration::from_secs(120), ..QuietOptions::default() },
             quiet_gate: Arc::default(),
+            queues: Arc::default(),
             recorder,
         })
     }
@@ -85,7 +88,14 @@ impl Target {
 
     /// One look at what is pending, taken into `settling`.
     pub async fn look(&self, settling: &mut Settling) -> Settled {
-        settling.look(&crate::runtime::probe(&self.bus, &self.http, &self.service_list()).await)
+        let queues = match self.queues.get() {
+            Some(queues) => queues.clone(),
+            None => match crate::runtime::queues(&self.bus).await {
+                Ok(listed) => self.queues.get_or_init(|| listed).clone(),
+                Err(e) => return settling.look(&[Pending::Unreadable { what: "queues".into(), error: e.to_string() }]),
+            },
+        };
+        settling.look(&crate::runtime::probe(&self.bus, &self.http, &queues, &self.service_list()).await)
     }
 
     /// The base URL of a service or a fake.

@@ -82,6 +82,8 @@ struct Lag {
     queue_url: String,
     /// Completed sweeps of the dead-letter queues.
     sweeps: tokio::sync::watch::Receiver<u64>,
+    /// Wakes the sweeper between its rounds, for a question that waits on it.
+    poke: Arc<tokio::sync::Notify>,
 }
 
 impl Lag {
@@ -93,6 +95,7 @@ impl Lag {
         self.tap_drained(deadline).await;
         let mut sweeps = self.sweeps.clone();
         let asked = *sweeps.borrow_and_update();
+        self.poke.notify_one();
         // The sweep running now may have read a queue before this call: wait for the one after.
         let _ = tokio::time::timeout_at(deadline, sweeps.wait_for(|n| *n >= asked + 2)).await;
     }
@@ -127,7 +130,8 @@ impl Recorder {
         let store = Arc::new(Mutex::new(Store::default()));
         let tap = Tap::create(bus, topology).await?;
         let (sweeps_tx, sweeps) = tokio::sync::watch::channel(0u64);
-        let lag = Lag { bus: bus.clone(), queue_url: tap.url.clone(), sweeps };
+        let poke = Arc::new(tokio::sync::Notify::new());
+        let lag = Lag { bus: bus.clone(), queue_url: tap.url.clone(), sweeps, poke: poke.clone() };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
         let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
         let router = Router::new()
@@ -145,7 +149,7 @@ impl Recorder {
             .map(|m| (m.name.clone(), bus.namespace.dead_letter_queue(&m.name)))
             .collect();
         tokio::spawn(tap.run(bus.clone(), store.clone(), shutdown.clone()));
-        tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), sweeps_tx, shutdown));
+        tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), (sweeps_tx, poke), shutdown));
         Ok(Recorder { store, url, tap: lag })
     }
 
@@ -286,12 +290,13 @@ impl Tap {
 }
 
 /// Peeks at the dead-letter queues (visibility 0: the messages stay) and
-/// records each message once; counts each full sweep in `sweeps`.
+/// records each message once; counts each full sweep in `sweeps`, and
+/// sweeps again at once when poked.
 async fn watch_dead_letters(
     bus: Bus,
     queues: Vec<(String, String)>,
     store: Arc<Mutex<Store>>,
-    sweeps: tokio::sync::watch::Sender<u64>,
+    (sweeps, poke): (tokio::sync::watch::Sender<u64>, Arc<tokio::sync::Notify>),
     shutdown: CancellationToken,
 ) {
     let mut seen = BTreeSet::new();
@@ -328,6 +333,7 @@ async fn watch_dead_letters(
         sweeps.send_modify(|n| *n += 1);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(400)) => {}
+            _ = poke.notified() => {}
             _ = shutdown.cancelled() => break,
         }
     }
