@@ -1,16 +1,19 @@
 //! The whole platform as `fare up` runs it: real processes, a real moto,
 //! the fakes. A service that crashes at start fails the start with its last
 //! log lines and leaves nothing running; then one order goes from sign-up
-//! to delivered, everything stops, and nothing is left running.
+//! to delivered, everything stops, and nothing is left running. A service
+//! killed while orders are in flight comes back and every order ships
+//! exactly once; with `--restart never` it stays down and says why.
 //!
-//! One test, in sequence: the "nothing left running" checks count this
-//! process's children, which a test running beside it would disturb.
+//! The tests run one at a time: the "nothing left running" checks count
+//! this process's children, which a test running beside it would disturb.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::Output;
+use std::time::{Duration, Instant};
 
 use fare::fakes::CarrierOptions;
-use fare::runtime::{Platform, QuietOptions, UpOptions, alive, wait_quiet};
+use fare::runtime::{Platform, PlatformState, QuietOptions, UpOptions, alive, state_dir, wait_quiet};
 use kit::bus::Namespace;
 use serde_json::{Value, json};
 
@@ -18,8 +21,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let ns = Namespace::parse(&format!("it{}", std::process::id())).unwrap();
     let options =
         UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) };
@@ -36,36 +42,8 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     let url = |name: &str| platform.state.services.iter().find(|s| s.name == name).unwrap().url.clone();
     let http = reqwest::Client::new();
 
-    let signed_up = http
-        .post(format!("{}/users", url("users")))
-        .json(&json!({"email": "ada@example.com", "password": "correct horse", "name": "Ada"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_up.status(), 201);
-    let session: Value = http
-        .post(format!("{}/sessions", url("users")))
-        .json(&json!({"email": "ada@example.com", "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["token"].as_str().unwrap().to_owned();
-    let address = json!({"name": "Ada", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
-    let placed = http
-        .post(format!("{}/orders", url("store")))
-        .bearer_auth(&token)
-        .header("x-correlation-id", "it-order-1")
-        .json(&json!({"model": "phone-basic", "shipping_address": address}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(placed.status(), 201);
-    assert_eq!(placed.headers()["x-correlation-id"], "it-order-1");
-    let order: Value = placed.json().await.unwrap();
-    let order_id = order["order_id"].as_str().unwrap().to_owned();
+    let token = sign_up(&http, &url("users")).await;
+    let order_id = place_order(&http, &url("store"), &token, "it-order-1").await;
 
     let bus = fare::connect(&platform.state.endpoint, &ns).await.unwrap();
     let services: Vec<(String, String)> =
@@ -145,4 +123,226 @@ fn children() -> Vec<u32> {
 /// Sends `request` and reads its JSON answer.
 async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Signs Ada up and logs her in: her session token.
+async fn sign_up(http: &reqwest::Client, users: &str) -> String {
+    let signed_up = http
+        .post(format!("{users}/users"))
+        .json(&json!({"email": "ada@example.com", "password": "correct horse", "name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    let session = json_of(
+        http.post(format!("{users}/sessions")).json(&json!({"email": "ada@example.com", "password": "correct horse"})),
+    )
+    .await;
+    session["token"].as_str().unwrap().to_owned()
+}
+
+/// Places an order for a phone in the chain `correlation_id`: its id.
+async fn place_order(http: &reqwest::Client, store: &str, token: &str, correlation_id: &str) -> String {
+    let address = json!({"name": "Ada", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+    let placed = http
+        .post(format!("{store}/orders"))
+        .bearer_auth(token)
+        .header("x-correlation-id", correlation_id)
+        .json(&json!({"model": "phone-basic", "shipping_address": address}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 201);
+    assert_eq!(placed.headers()["x-correlation-id"], correlation_id);
+    let order: Value = placed.json().await.unwrap();
+    order["order_id"].as_str().unwrap().to_owned()
+}
+
+/// A platform `fare up --detach` runs in the background, driven through the
+/// `fare` binary; dropping it brings it down, so a failed test leaves
+/// nothing running.
+struct Detached {
+    ns: String,
+}
+
+impl Detached {
+    fn up(ns: &str, flags: &[&str]) -> Detached {
+        let detached = Detached { ns: ns.to_owned() };
+        let mut args = vec!["up", "--detach", "--carrier-polls", "1"];
+        args.extend(flags);
+        let out = detached.fare(&args);
+        assert!(out.status.success(), "fare up: {}", String::from_utf8_lossy(&out.stderr));
+        detached
+    }
+
+    /// Runs `fare --namespace NS ARGS...` to its end.
+    fn fare(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fare"))
+            .current_dir(root())
+            .args(["--namespace", &self.ns])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn url(&self, service: &str) -> String {
+        let state = PlatformState::load(&root(), &self.ns).unwrap();
+        state.services.iter().find(|s| s.name == service).unwrap().url.clone()
+    }
+
+    /// `fare status --json`, whatever its exit code.
+    fn status(&self) -> Value {
+        serde_json::from_slice(&self.fare(&["status", "--json"]).stdout).unwrap()
+    }
+
+    /// The entry of `service` in `fare status --json` once `until` holds;
+    /// panics with the last one seen after `bound`.
+    async fn wait_for(&self, service: &str, bound: Duration, until: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let status = self.status();
+            let s = status["services"].as_array().unwrap().iter().find(|s| s["name"] == service).unwrap().clone();
+            if until(&s) {
+                return s;
+            }
+            assert!(started.elapsed() < bound, "{service} after {bound:?}: {s:#}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The supervisor's own output.
+    fn log(&self) -> String {
+        std::fs::read_to_string(state_dir(&root(), &self.ns).join("up.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        let _ = self.fare(&["down"]);
+        let _ = std::fs::remove_dir_all(state_dir(&root(), &self.ns));
+    }
+}
+
+/// Asserts every service but `except` answers `/ready`.
+async fn others_ready(http: &reqwest::Client, platform: &Detached, except: &str) {
+    let state = PlatformState::load(&root(), &platform.ns).unwrap();
+    for s in state.services.iter().filter(|s| s.name != except) {
+        let ready = http.get(format!("{}/ready", s.url)).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "{} while {except} is down", s.name);
+    }
+}
+
+#[tokio::test]
+async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let platform = Detached::up(&format!("sv{}", std::process::id()), &[]);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let token = sign_up(&http, &platform.url("users")).await;
+    let store = platform.url("store");
+    let before = platform.wait_for("fulfillment", Duration::ZERO, |s| s["state"] == "running").await;
+
+    // Orders in flight when fulfillment dies, and orders placed while it is down.
+    let mut orders = Vec::new();
+    for i in 0..3 {
+        orders.push((format!("sv-order-{i}"), place_order(&http, &store, &token, &format!("sv-order-{i}")).await));
+    }
+    // Mid-way: once the first has shipped, while the others are on their way.
+    let fulfillment = platform.url("fulfillment");
+    let shipped = Instant::now();
+    while json_of(http.get(format!("{fulfillment}/shipments?order_id={}", orders[0].1))).await == json!([]) {
+        assert!(shipped.elapsed() < Duration::from_secs(30), "the first order never shipped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let killed = platform.fare(&["kill", "fulfillment"]);
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let killed_at = Instant::now();
+    for i in 3..6 {
+        orders.push((format!("sv-order-{i}"), place_order(&http, &store, &token, &format!("sv-order-{i}")).await));
+    }
+    others_ready(&http, &platform, "fulfillment").await;
+
+    let back = platform
+        .wait_for("fulfillment", Duration::from_secs(10), |s| s["state"] == "running" && s["ready"] == true)
+        .await;
+    eprintln!("fulfillment ready again {} ms after SIGKILL", killed_at.elapsed().as_millis());
+    assert_ne!(back["pid"], before["pid"], "a new process");
+    assert_eq!(back["restarts"], 1, "{back:#}");
+    let log = platform.log();
+    assert!(log.contains("fulfillment died (signal 9 (SIGKILL)); its last lines:"), "{log}");
+    assert!(log.contains("fulfillment is back"), "{log}");
+
+    // A message the killed process had received stays invisible until its
+    // visibility timeout (30 s for fulfillment) runs out: not stuck, late.
+    let state = PlatformState::load(&root(), &platform.ns).unwrap();
+    let bus = fare::connect(&state.endpoint, &Namespace::parse(&platform.ns).unwrap()).await.unwrap();
+    let services: Vec<(String, String)> = state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
+    let patient = QuietOptions {
+        timeout: Duration::from_secs(90),
+        stuck_after: Duration::from_secs(45),
+        ..QuietOptions::default()
+    };
+    wait_quiet(&bus, &services, &patient).await.unwrap();
+    let center = state.fakes.iter().find(|f| f.name == "fulfillment-center").unwrap().url.clone();
+    let asked = json_of(http.get(format!("{center}/fulfillment-orders"))).await;
+    let collector = platform.url("collector");
+    for (correlation_id, order_id) in &orders {
+        let shipments = json_of(http.get(format!("{fulfillment}/shipments?order_id={order_id}"))).await;
+        assert_eq!(shipments.as_array().unwrap().len(), 1, "{correlation_id}: {shipments:#}");
+        let at_center = asked.as_array().unwrap().iter().filter(|s| s["reference"] == order_id.as_str()).count();
+        assert_eq!(at_center, 1, "{correlation_id}: the fulfillment center was asked {at_center} times");
+        let events = json_of(http.get(format!("{collector}/events?correlation_id={correlation_id}"))).await;
+        let requested = events.as_array().unwrap().iter().filter(|e| e["type"] == "shipment.requested").count();
+        assert_eq!(requested, 1, "{correlation_id}: {events:#}");
+        let order = json_of(http.get(format!("{store}/orders/{order_id}")).bearer_auth(&token)).await;
+        assert_eq!(order["status"], "delivered", "{correlation_id}: {order:#}");
+    }
+
+    // The recorder holds the exit, in the trace of a chain it cut through.
+    let recorder = state.recorder_url.clone().unwrap();
+    let exits = |trace: Value| -> Vec<(String, bool)> {
+        let exits = trace["exits"].as_array().unwrap().iter();
+        exits
+            .filter(|x| x["service"] == "fulfillment")
+            .map(|x| (x["status"].as_str().unwrap().to_owned(), x["intended"].as_bool().unwrap()))
+            .collect()
+    };
+    let trace = json_of(http.get(format!("{recorder}/traces/sv-order-0"))).await;
+    assert_eq!(exits(trace), [("signal 9 (SIGKILL)".to_owned(), false)]);
+
+    // Stopped on purpose, it stays stopped, and that exit is recorded as intended.
+    let stopped = platform.fare(&["stop", "fulfillment"]);
+    assert!(stopped.status.success(), "{}", String::from_utf8_lossy(&stopped.stderr));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let s = platform.wait_for("fulfillment", Duration::ZERO, |s| s["state"] == "stopped").await;
+    assert_eq!((&s["pid"], &s["ready"]), (&Value::Null, &json!(false)), "{s:#}");
+    let trace = json_of(http.get(format!("{recorder}/traces/sv-order-0"))).await;
+    let exits = exits(trace);
+    assert!(exits.len() == 2 && exits[1].1, "the stop, recorded as intended: {exits:?}");
+    let started = platform.fare(&["start", "fulfillment"]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    platform.wait_for("fulfillment", Duration::ZERO, |s| s["state"] == "running" && s["ready"] == true).await;
+    let logs = platform.fare(&["logs", "fulfillment", "-n", "2"]);
+    assert_eq!(String::from_utf8_lossy(&logs.stdout).lines().count(), 2, "{logs:?}");
+}
+
+#[tokio::test]
+async fn with_restart_never_a_killed_service_stays_down_and_status_says_why() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let platform = Detached::up(&format!("nv{}", std::process::id()), &["--restart", "never"]);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let killed = platform.fare(&["kill", "tracking"]);
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let down = platform.wait_for("tracking", Duration::from_secs(5), |s| s["state"] == "down").await;
+    assert_eq!(down["why"], "signal 9 (SIGKILL); --restart never", "{down:#}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    platform.wait_for("tracking", Duration::ZERO, |s| s["state"] == "down" && s["restarts"] == 0).await;
+    others_ready(&http, &platform, "tracking").await;
+    let table = platform.fare(&["status"]);
+    assert_eq!(table.status.code(), Some(1), "a service is not ready");
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains("down (signal 9 (SIGKILL); --restart never)"), "{table}");
+    assert!(String::from_utf8_lossy(&platform.fare(&["kill", "tracking"]).stderr).contains("nothing to kill"));
+    let started = platform.fare(&["start", "tracking"]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    platform.wait_for("tracking", Duration::ZERO, |s| s["state"] == "running" && s["ready"] == true).await;
 }
