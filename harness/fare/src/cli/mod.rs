@@ -36,8 +36,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint: Option<String>,
     /// The emulator `up` and `doctor` start when no --endpoint is given.
-    #[arg(long, global = true, default_value = "moto", value_parser = ["moto", "localstack"])]
-    pub emulator: String,
+    #[arg(long, global = true, value_enum, default_value_t = EmulatorChoice::Moto)]
+    pub emulator: EmulatorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,8 +54,8 @@ pub enum Command {
     Destroy,
     /// Draw the topology: Mermaid or DOT text, or an SVG picture.
     Graph {
-        #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot", "svg"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -96,9 +96,27 @@ pub enum Command {
     },
 }
 
+/// The emulators fare can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmulatorChoice {
+    Moto,
+    Localstack,
+}
+
+/// How `fare graph` draws the topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+    Svg,
+}
+
 impl Cli {
     pub fn backend(&self) -> fare_emulator::Backend {
-        fare_emulator::Backend::parse(&self.emulator).unwrap_or_default()
+        match self.emulator {
+            EmulatorChoice::Moto => fare_emulator::Backend::Moto,
+            EmulatorChoice::Localstack => fare_emulator::Backend::LocalStack,
+        }
     }
 }
 
@@ -139,10 +157,10 @@ fn manifests(cli: &Cli) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     if let Command::Graph { format, output } = &cli.command {
-        let drawing = match format.as_str() {
-            "dot" => crate::graph::dot(&topology),
-            "svg" => crate::graph::svg(&topology),
-            _ => topology.mermaid(),
+        let drawing = match format {
+            GraphFormat::Dot => crate::graph::dot(&topology),
+            GraphFormat::Svg => crate::graph::svg(&topology),
+            GraphFormat::Mermaid => topology.mermaid(),
         };
         match output {
             Some(path) => {
