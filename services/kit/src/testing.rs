@@ -217,23 +217,8 @@ impl TestBus {
     }
 
     async fn depth(&self, url: &str) -> (u64, u64) {
-        let attrs = self
-            .bus
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .expect("get_queue_attributes")
-            .attributes
-            .unwrap_or_default();
-        let n = |k| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-        (
-            n(QueueAttributeName::ApproximateNumberOfMessages),
-            n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        )
+        let d = self.bus.depth(url).await.expect("GetQueueAttributes");
+        (d.waiting, d.in_flight)
     }
 }
 
