@@ -102,22 +102,10 @@ impl Lag {
 
     async fn tap_drained(&self, deadline: tokio::time::Instant) {
         while tokio::time::Instant::now() < deadline {
-            let attrs = self
-                .bus
-                .sqs
-                .get_queue_attributes()
-                .queue_url(&self.queue_url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                .send()
-                .await;
-            let Ok(attrs) = attrs else { return };
-            let attrs = attrs.attributes.unwrap_or_default();
-            let waiting: u64 = attrs.values().filter_map(|v| v.parse::<u64>().ok()).sum();
-            if waiting == 0 {
-                return;
+            match self.bus.depth(&self.queue_url).await {
+                Ok(d) if d.waiting + d.in_flight > 0 => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => return,
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
