@@ -265,8 +265,11 @@ impl Look<'_> {
         let queue = self.ns.queue(&m.name);
         let in_hand: Vec<String> = self.env.pending_at(&m.name, &queue).iter().map(|p| p.to_string()).collect();
         if !in_hand.is_empty() && (self.env.stuck || !r.work.is_empty()) {
-            let waiting_on = match r.work.last() {
-                Some(w) => format!("{} ({} runs); {}", w.task, w.runs, in_hand.join(", ")),
+            let waiting_on = match r.work.iter().max_by_key(|w| w.last_unix_nanos) {
+                Some(w) => {
+                    let error = w.last_error.as_ref().map(|e| format!(", last error: {e}")).unwrap_or_default();
+                    format!("{} ({} runs{error}); {}", w.task, w.runs, in_hand.join(", "))
+                }
                 None => in_hand.join(", "),
             };
             return Reason::Stuck { waiting_on };

@@ -19,6 +19,11 @@ pub struct QuietOptions {
     pub interval: Duration,
     /// Pending work that has not changed for this long is stuck.
     pub stuck_after: Duration,
+    /// How long a message in flight (or delayed) may sit unchanged before
+    /// it counts as stuck: a message a dead or hung consumer had taken
+    /// comes back only when its visibility timeout runs out (30 s on the
+    /// reference platform's queues).
+    pub in_flight_grace: Duration,
 }
 
 impl Default for QuietOptions {
@@ -27,6 +32,7 @@ impl Default for QuietOptions {
             timeout: Duration::from_secs(60),
             interval: Duration::from_millis(100),
             stuck_after: Duration::from_secs(10),
+            in_flight_grace: Duration::from_secs(35),
         }
     }
 }
@@ -119,6 +125,7 @@ fn lines(pending: &[Pending]) -> String {
 #[derive(Debug)]
 pub struct Settling {
     stuck_after: Duration,
+    in_flight_grace: Duration,
     quiet_rounds: u32,
     last: Option<(Vec<Pending>, Instant)>,
 }
@@ -132,8 +139,13 @@ pub enum Settled {
 }
 
 impl Settling {
-    pub fn new(stuck_after: Duration) -> Settling {
-        Settling { stuck_after, quiet_rounds: 0, last: None }
+    pub fn new(options: &QuietOptions) -> Settling {
+        Settling {
+            stuck_after: options.stuck_after,
+            in_flight_grace: options.in_flight_grace.max(options.stuck_after),
+            quiet_rounds: 0,
+            last: None,
+        }
     }
 
     /// Takes one look's `pending`.
@@ -149,7 +161,10 @@ impl Settling {
             _ => Instant::now(),
         };
         self.last = Some((pending.to_vec(), since));
-        if since.elapsed() >= self.stuck_after { Settled::Stuck { unchanged: since.elapsed() } } else { Settled::Busy }
+        let waiting_out_a_timeout =
+            pending.iter().any(|p| matches!(p, Pending::Queue { in_flight, delayed, .. } if in_flight + delayed > 0));
+        let patience = if waiting_out_a_timeout { self.in_flight_grace } else { self.stuck_after };
+        if since.elapsed() >= patience { Settled::Stuck { unchanged: since.elapsed() } } else { Settled::Busy }
     }
 }
 
@@ -161,7 +176,7 @@ pub async fn wait_quiet(
 ) -> Result<Duration, NotQuiet> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
     let started = Instant::now();
-    let mut settling = Settling::new(options.stuck_after);
+    let mut settling = Settling::new(options);
     // The queues are listed once: a look then only asks each for its depth.
     let queues = match queues(bus).await {
         Ok(queues) => queues,
@@ -234,5 +249,44 @@ async fn in_hand(http: &reqwest::Client, name: &str, url: &str) -> Option<Pendin
         },
         Ok(r) => Some(Pending::Unreadable { what: format!("{name} /pending"), error: r.status().to_string() }),
         Err(_) => Some(Pending::Unreachable { service: name.to_owned(), url: url.to_owned() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(stuck_ms: u64, grace_ms: u64) -> QuietOptions {
+        QuietOptions {
+            stuck_after: Duration::from_millis(stuck_ms),
+            in_flight_grace: Duration::from_millis(grace_ms),
+            ..QuietOptions::default()
+        }
+    }
+
+    #[test]
+    fn quiet_is_two_empty_looks_and_stuck_is_the_same_pending_for_too_long() {
+        let mut s = Settling::new(&options(30, 10_000));
+        assert_eq!(s.look(&[]), Settled::Busy);
+        assert_eq!(s.look(&[]), Settled::Quiet);
+        let work = [Pending::InHand { service: "tracking".into(), handling: 0, outbox: 0, work: 1 }];
+        let mut s = Settling::new(&options(30, 10_000));
+        assert_eq!(s.look(&work), Settled::Busy);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(matches!(s.look(&work), Settled::Stuck { .. }));
+    }
+
+    #[test]
+    fn a_message_in_flight_gets_its_visibility_timeout_before_it_is_stuck() {
+        let in_flight = [Pending::Queue { queue: "q".into(), waiting: 0, in_flight: 1, delayed: 0 }];
+        let mut s = Settling::new(&options(30, 10_000));
+        assert_eq!(s.look(&in_flight), Settled::Busy);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(s.look(&in_flight), Settled::Busy, "still within the grace");
+        let mut changed = Settling::new(&options(30, 10_000));
+        changed.look(&in_flight);
+        std::thread::sleep(Duration::from_millis(40));
+        let waiting = [Pending::Queue { queue: "q".into(), waiting: 1, in_flight: 0, delayed: 0 }];
+        assert_eq!(changed.look(&waiting), Settled::Busy, "a change restarts the clock");
     }
 }

@@ -48,7 +48,7 @@ pub async fn seen(
 ) -> Result<(), FaultError> {
     let started = Instant::now();
     let mut looked = Instant::now();
-    let mut settling = Settling::new(target.quiet.stuck_after);
+    let mut settling = Settling::new(&target.quiet);
     let has = |t: &crate::trace::Trace| t.of_type(event.as_str()).next().is_some();
     loop {
         if has(&target.trace(correlation_id, false).await?) {

@@ -76,7 +76,8 @@ impl Trace {
             for line in call_lines(&r.calls) {
                 out.push_str(&format!("{deeper}· call {line}\n"));
             }
-            for w in &r.work {
+            // Work that went as it should and asked no one (a publish) says nothing.
+            for w in r.work.iter().filter(|w| !w.calls.is_empty() || w.last_error.is_some()) {
                 out.push_str(&format!("{deeper}· {}\n", work_line(w)));
                 for line in call_lines(&w.calls) {
                     out.push_str(&format!("{deeper}    call {line}\n"));
@@ -107,7 +108,9 @@ fn receipt_line(r: &Receipt) -> String {
     };
     let error = r.last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default();
     match &r.outcome {
-        Outcome::Handled if r.attempts == 0 && !r.work.is_empty() => format!("{}: working on it", r.service),
+        Outcome::Handled if r.attempts == 0 && r.work.iter().any(|w| !w.calls.is_empty()) => {
+            format!("{}: working on it", r.service)
+        }
         Outcome::Handled => format!("{}: handled{attempts}", r.service),
         Outcome::Retrying => format!("{}: FAILING{attempts}, will be redelivered{error}", r.service),
         Outcome::DeadLettered { queue, reason } => {

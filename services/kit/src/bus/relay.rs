@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::Publisher;
 use super::consumer::Backoff;
@@ -61,7 +62,16 @@ pub async fn flush(db: &Db, publisher: &Publisher) -> Result<(), RelayError> {
                 Envelope::from_json(&row.body).map_err(|source| RelayError::Corrupt { seq: row.seq, source })?;
             let traceparent =
                 row.traceparent.clone().unwrap_or_else(|| crate::telemetry::traceparent(&event.correlation_id));
-            publish_row(
+            // Background work of the chain: the publish belongs to the event
+            // that caused this one, so a trace shows a relay that cannot publish.
+            let span = tracing::info_span!(
+                "work",
+                task = "publish",
+                event_id = event.causation_id.as_deref().unwrap_or_default(),
+                correlation_id = %event.correlation_id,
+                published = %event.event_type,
+            );
+            let published = publish_row(
                 publisher,
                 &event.event_type,
                 &event.correlation_id,
@@ -69,7 +79,12 @@ pub async fn flush(db: &Db, publisher: &Publisher) -> Result<(), RelayError> {
                 &row.body,
                 &event.id.to_string(),
             )
-            .await?;
+            .instrument(span.clone())
+            .await;
+            if let Err(e) = &published {
+                span.in_scope(|| tracing::warn!(error = crate::error_chain(e), "publishing {} failed", event.event_type));
+            }
+            published?;
             let seq = row.seq;
             db.read(move |conn| outbox::remove(conn, seq)).await?;
         }
