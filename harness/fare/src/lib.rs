@@ -14,9 +14,11 @@
 //! - `trace`: the one record of a run (events, spans, dead letters, exits) and each chain's causal tree.
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
+//! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
+pub mod chaos;
 pub mod cli;
 pub mod contracts;
 pub mod diagnosis;

@@ -5,6 +5,7 @@
 //! `platform` the ones that start, watch and stop a running platform;
 //! `service` the ones about one service of it.
 
+mod chaos;
 mod contracts;
 mod e2e;
 mod platform;
@@ -84,6 +85,8 @@ pub enum Command {
     Doctor,
     /// Run the end-to-end scenarios (all, or those named) and report; exit 1 if one failed.
     E2e(e2e::E2eArgs),
+    /// Run the fault matrix generated from the topology (every hop × every applicable fault); exit 1 if a cell failed.
+    Chaos(chaos::ChaosArgs),
     /// Print the causal tree of a chain of the running platform (and its broken hop).
     Trace(trace::TraceArgs),
     /// Hold the pacts in contracts/pacts against the manifests, and verify them against the providers.
@@ -137,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => doctor(&cli.endpoint, cli.backend()).await,
         Command::Contracts(args) => contracts::run(&cli.services, args).await,
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
+        Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
         Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
         Command::Check | Command::Graph { .. } => manifests(&cli),
         Command::Plan | Command::Apply | Command::Destroy => provision(&cli, &root, &ns).await,

@@ -1,0 +1,426 @@
+//! The cells of the fault matrix, generated from the topology: every hop of
+//! the order chain (an event and a service that listens to it) crossed with
+//! every fault kind that makes sense there, and what each cell must show.
+
+use std::fmt;
+
+use kit::EventType;
+use serde_json::{Value, json};
+
+use crate::scenario::chain;
+use crate::topology::Topology;
+
+/// The events a chain starts with: an order, and the sign-up before it.
+pub const ROOTS: [&str; 2] = ["order.placed", "user.registered"];
+
+/// Alternative ends that the happy chain does not take (devices out of
+/// stock, a shipment given up).
+pub const ALTERNATIVES: [&str; 2] = ["device.allocation_failed", "shipment.lost"];
+
+/// The collector hears every event and publishes nothing: nothing in the
+/// chain depends on it, so a fault there cannot break a chain and only
+/// repeats what the other hops show. It is left out of the hops.
+const SINK: &str = "collector";
+
+/// One fault kind, with how it is injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Kind {
+    /// The handler fails twice, then recovers (kit fault hook `do: fail`).
+    HandlerFails,
+    /// The handler fails for good (`do: fail_always`): the event ends in the service's DLQ.
+    HandlerFailsAlways,
+    /// The handler succeeds without publishing its follow-up (`do: drop_follow_up`).
+    DropFollowUp,
+    /// The event is published twice with the same id (`duplicate: EVENT`).
+    Duplicate,
+    /// A message no handler can read on the service's queue (`poison: SERVICE`).
+    Poison,
+    /// The wrapped third party answers 503 three times, then as usual.
+    ThirdParty5xxWhile,
+    /// The wrapped third party answers 503 for good.
+    ThirdParty5xx,
+    /// The wrapped third party refuses with a 4xx.
+    ThirdParty4xx,
+    /// SIGKILL the service once the event is seen; the supervisor restarts it.
+    Kill,
+    /// SIGSTOP the emulator once the event is seen, SIGCONT 3 s later.
+    EmulatorPaused,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::HandlerFails,
+        Kind::HandlerFailsAlways,
+        Kind::DropFollowUp,
+        Kind::Duplicate,
+        Kind::Poison,
+        Kind::ThirdParty5xxWhile,
+        Kind::ThirdParty5xx,
+        Kind::ThirdParty4xx,
+        Kind::Kill,
+        Kind::EmulatorPaused,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::HandlerFails => "handler-fails",
+            Kind::HandlerFailsAlways => "handler-fails-always",
+            Kind::DropFollowUp => "drop-follow-up",
+            Kind::Duplicate => "duplicate",
+            Kind::Poison => "poison",
+            Kind::ThirdParty5xxWhile => "3p-5xx-while",
+            Kind::ThirdParty5xx => "3p-5xx",
+            Kind::ThirdParty4xx => "3p-4xx",
+            Kind::Kill => "kill",
+            Kind::EmulatorPaused => "emulator-paused",
+        }
+    }
+
+    /// The fault hits the event on its topic, not one listener of it: one
+    /// cell per event is enough.
+    fn per_event(self) -> bool {
+        matches!(self, Kind::Duplicate | Kind::EmulatorPaused)
+    }
+
+    /// Injected by the chaos runner itself beside the scenario (signals to
+    /// processes): such a cell runs alone.
+    pub fn signals(self) -> bool {
+        matches!(self, Kind::Kill | Kind::EmulatorPaused)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An event and the service that should act on it; `service` is `None`
+/// for a fault on the event itself (every listener sees it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hop {
+    pub event: EventType,
+    pub service: Option<String>,
+}
+
+impl fmt::Display for Hop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} → {}", self.event, self.service.as_deref().unwrap_or("*"))
+    }
+}
+
+/// What the platform promises under a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Promise {
+    /// The chain completes and every effect happens exactly once; nothing
+    /// is diagnosed.
+    Recovers,
+    /// The poison message is in `dlq`'s dead-letter queue; the chain itself
+    /// completes and nothing is diagnosed.
+    Quarantined { dlq: String },
+    /// The hop is broken for good: the message is in `dlq` (when it
+    /// dead-letters), what does not depend on the hop flows, and the
+    /// diagnosis names the hop with the `reason` kind.
+    Broken { dlq: Option<String>, reason: &'static str },
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    pub hop: Hop,
+    pub kind: Kind,
+    pub promise: Promise,
+}
+
+/// A third party as one service wraps it: the request to fail and what a
+/// refusal looks like.
+struct Wrapped {
+    third_party: &'static str,
+    matcher: Value,
+    refusal: u16,
+    /// The service gives up in a background poller, not by dead-lettering.
+    background: bool,
+}
+
+fn wrapped(topology: &Topology, service: &str, event: &EventType) -> Option<Wrapped> {
+    let m = topology.service(service)?;
+    let third_party = m.wraps.first()?.third_party.as_str();
+    let (third_party, matcher, refusal, background) = match third_party {
+        "fulfillment-center" => {
+            ("fulfillment-center", json!({"method": "POST", "path": "/fulfillment-orders"}), 422, false)
+        }
+        "carrier" => ("carrier", json!({"method": "GET", "path": "/tracking/*"}), 404, true),
+        "mail-provider" => {
+            // One mail per trigger: only the one this hop sends fails.
+            let template = match event.as_str() {
+                "user.registered" => "welcome",
+                "order.placed" => "order_confirmation",
+                "package.delivered" => "delivered",
+                _ => return None,
+            };
+            let matcher =
+                json!({"method": "POST", "path": "/messages", "body_contains": format!("\"template\":\"{template}\"")});
+            ("mail-provider", matcher, 422, false)
+        }
+        _ => return None,
+    };
+    Some(Wrapped { third_party, matcher, refusal, background })
+}
+
+/// What `service` publishes in answer to `event`, as the topology derives it.
+pub fn follow_ups(topology: &Topology, service: &str, event: &EventType) -> Vec<EventType> {
+    let Some(m) = topology.service(service) else { return Vec::new() };
+    let root = root_of(topology, event);
+    let mut causes = Vec::new();
+    path_to(topology, &root, event, &mut causes);
+    m.publishes.iter().filter(|e| !causes.contains(e) && *e != event).cloned().collect()
+}
+
+/// The events from `root` down to `event` (inclusive) in the derived chain.
+fn path_to(topology: &Topology, root: &EventType, event: &EventType, out: &mut Vec<EventType>) -> bool {
+    fn walk(tree: &crate::scenario::model::Tree, event: &EventType, out: &mut Vec<EventType>) -> bool {
+        for (e, children) in &tree.0 {
+            out.push(e.clone());
+            if e == event || walk(children, event, out) {
+                return true;
+            }
+            out.pop();
+        }
+        false
+    }
+    walk(&chain::derive(topology, root, &alternatives()), event, out)
+}
+
+fn alternatives() -> Vec<EventType> {
+    ALTERNATIVES.iter().filter_map(|e| EventType::parse(e).ok()).collect()
+}
+
+/// The root of the chain `event` belongs to.
+pub fn root_of(topology: &Topology, event: &EventType) -> EventType {
+    let roots: Vec<EventType> = ROOTS.iter().filter_map(|e| EventType::parse(e).ok()).collect();
+    roots.iter().find(|r| path_to(topology, r, event, &mut Vec::new())).cloned().unwrap_or_else(|| roots[0].clone())
+}
+
+/// Every (event → listening service) pair of the chains from [`ROOTS`],
+/// without the alternative ends and the collector.
+pub fn hops(topology: &Topology) -> Vec<Hop> {
+    let mut hops = Vec::new();
+    for root in ROOTS.iter().filter_map(|e| EventType::parse(e).ok()) {
+        let mut events = Vec::new();
+        collect(&chain::derive(topology, &root, &alternatives()), &mut events);
+        for event in events {
+            for (listener, _) in topology.listeners(&event) {
+                let hop = Hop { event: event.clone(), service: Some(listener.name.clone()) };
+                if listener.name != SINK && !hops.contains(&hop) {
+                    hops.push(hop);
+                }
+            }
+        }
+    }
+    hops
+}
+
+fn collect(tree: &crate::scenario::model::Tree, out: &mut Vec<EventType>) {
+    for (e, children) in &tree.0 {
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+        collect(children, out);
+    }
+}
+
+/// The whole matrix: every hop × every kind that applies to it.
+pub fn matrix(topology: &Topology) -> Vec<Cell> {
+    let hops = hops(topology);
+    let mut cells = Vec::new();
+    for kind in Kind::ALL {
+        if kind.per_event() {
+            let mut events: Vec<EventType> = hops.iter().map(|h| h.event.clone()).collect();
+            events.dedup();
+            for event in events {
+                cells.push(Cell { hop: Hop { event, service: None }, kind, promise: Promise::Recovers });
+            }
+            continue;
+        }
+        for hop in &hops {
+            if let Some(promise) = applies(topology, hop, kind) {
+                cells.push(Cell { hop: hop.clone(), kind, promise });
+            }
+        }
+    }
+    cells
+}
+
+/// Whether `kind` makes sense at `hop`, and what it must show there.
+fn applies(topology: &Topology, hop: &Hop, kind: Kind) -> Option<Promise> {
+    let service = hop.service.as_deref()?;
+    let third = wrapped(topology, service, &hop.event);
+    let dead_letter = |reason| Some(Promise::Broken { dlq: Some(service.to_owned()), reason });
+    match kind {
+        Kind::HandlerFails | Kind::Kill => Some(Promise::Recovers),
+        Kind::HandlerFailsAlways => dead_letter("dead_lettered"),
+        Kind::DropFollowUp => (!follow_ups(topology, service, &hop.event).is_empty())
+            .then_some(Promise::Broken { dlq: None, reason: "handled_without_follow_up" }),
+        Kind::Poison => Some(Promise::Quarantined { dlq: service.to_owned() }),
+        Kind::ThirdParty5xxWhile => third.map(|_| Promise::Recovers),
+        Kind::ThirdParty5xx | Kind::ThirdParty4xx => match third? {
+            t if t.background => Some(Promise::Broken { dlq: None, reason: "third_party_failing" }),
+            _ => dead_letter("dead_lettered"),
+        },
+        Kind::Duplicate | Kind::EmulatorPaused => Some(Promise::Recovers),
+    }
+}
+
+/// A small subset for CI that still covers every kind: the first cell of
+/// each kind whose hop no earlier pick used, else the kind's first cell.
+pub fn quick(cells: &[Cell]) -> Vec<Cell> {
+    let mut picked: Vec<Cell> = Vec::new();
+    for kind in Kind::ALL {
+        let of_kind: Vec<&Cell> = cells.iter().filter(|c| c.kind == kind).collect();
+        let fresh = of_kind.iter().find(|c| !picked.iter().any(|p| p.hop == c.hop));
+        if let Some(c) = fresh.or(of_kind.first()) {
+            picked.push((*c).clone());
+        }
+    }
+    picked
+}
+
+impl Cell {
+    /// `chaos-<kind>-<event>-<service>`: the scenario's name, unique per cell.
+    pub fn name(&self) -> String {
+        let service = self.hop.service.as_deref().unwrap_or("all");
+        format!("chaos-{}-{}-{}", self.kind, self.hop.event, service).replace('.', "-")
+    }
+
+    /// The label of the chain the hop is in: `main` (the order) or `signup`.
+    pub fn chain(&self, topology: &Topology) -> &'static str {
+        if root_of(topology, &self.hop.event).as_str() == ROOTS[1] { "signup" } else { "main" }
+    }
+
+    /// The scenario, as a document the scenario loader reads (so the cell
+    /// is checked exactly as a scenario file is): one user signs up and
+    /// places one order, in chains of their own; the fault is scoped to
+    /// them; the expectations are the happy path's.
+    pub fn document(&self, topology: &Topology) -> Value {
+        let service = self.hop.service.clone().unwrap_or_default();
+        let event = self.hop.event.to_string();
+        let chain = self.chain(topology);
+        let mut faults = Vec::new();
+        let mut fakes = serde_json::Map::new();
+        // The hook is scoped by the scenario machinery, as it allows (see `Scenario::exclusive`).
+        let hook = |what: &str| json!({"handler": service, "on": event, "do": what});
+        match self.kind {
+            Kind::HandlerFails => {
+                let mut fault = hook("fail");
+                fault["times"] = json!(2);
+                faults.push(fault);
+            }
+            Kind::HandlerFailsAlways => faults.push(hook("fail_always")),
+            Kind::DropFollowUp => faults.push(hook("drop_follow_up")),
+            Kind::Duplicate => faults.push(json!({"duplicate": event, "chain": chain})),
+            Kind::Poison => {
+                let body = json!({"type": event, "data": "no handler can read this"}).to_string();
+                faults.push(json!({"poison": service, "body": body, "chain": chain}));
+            }
+            Kind::ThirdParty5xxWhile | Kind::ThirdParty5xx | Kind::ThirdParty4xx => {
+                if let Some(t) = wrapped(topology, &service, &self.hop.event) {
+                    let respond = match self.kind {
+                        Kind::ThirdParty5xxWhile => {
+                            json!([{"status": 503, "body": {"error": "chaos"}, "times": 3}, {"as_usual": true}])
+                        }
+                        Kind::ThirdParty5xx => json!([{"status": 503, "body": {"error": "chaos"}}]),
+                        _ => json!([{"status": t.refusal, "body": {"error": "chaos refuses"}}]),
+                    };
+                    fakes.insert(t.third_party.to_owned(), json!([{"match": t.matcher, "respond": respond}]));
+                }
+            }
+            Kind::Kill | Kind::EmulatorPaused => {}
+        }
+        let mut dead_letters = serde_json::Map::new();
+        if let Promise::Quarantined { dlq } = &self.promise {
+            dead_letters.insert(dlq.clone(), json!(1));
+        }
+        let address = json!({"name": "Ada", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+        let credentials = json!({"email": "{{email}}", "password": "correct horse battery"});
+        let mut signup = credentials.clone();
+        signup["name"] = json!("Ada");
+        json!({
+            "description": format!("{}: {} at {}", self.name(), self.kind, self.hop),
+            "vars": {"email": "ada.{{scenario}}.{{run}}@example.com"},
+            "fakes": fakes,
+            "faults": faults,
+            "steps": [
+                {"name": "sign up", "http": "POST users /users", "chain": "signup", "body": signup, "status": 201,
+                 "capture": {"user_id": "user_id"}},
+                {"name": "log in", "http": "POST users /sessions", "body": credentials, "status": 201,
+                 "capture": {"token": "token"}},
+                {"name": "place the order", "http": "POST store /orders", "auth": "{{token}}",
+                 "body": {"model": "phone-basic", "shipping_address": address}, "status": 201,
+                 "capture": {"order_id": "order_id"}},
+                {"wait_for": {"event": "package.delivered"}},
+            ],
+            "expect": {
+                "chain": {"derive": ROOTS[0], "except": ALTERNATIVES},
+                "chains": {"signup": {"derive": ROOTS[1], "except": ALTERNATIVES}},
+                "http": [
+                    {"name": "the order is delivered", "http": "GET store /orders/{{order_id}}", "auth": "{{token}}",
+                     "response": {"status": "delivered"}},
+                    {"name": "exactly one invoice", "http": "GET invoice /invoices?order_id={{order_id}}", "length": 1},
+                    {"name": "exactly one shipment", "http": "GET fulfillment /shipments?order_id={{order_id}}", "length": 1},
+                    {"name": "one mail per trigger", "http": "GET mailer /mails?user_id={{user_id}}", "length": 3},
+                ],
+                "dead_letters": dead_letters,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> Topology {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services");
+        crate::load_topology(&dir).expect("the reference topology").0
+    }
+
+    #[test]
+    fn the_matrix_covers_every_listening_hop_and_every_kind() {
+        let topology = reference();
+        let cells = matrix(&topology);
+        let hops = hops(&topology);
+        assert!(cells.len() >= 40, "{} cells", cells.len());
+        for hop in &hops {
+            assert!(cells.iter().any(|c| c.hop == *hop), "no cell at {hop}");
+        }
+        for kind in Kind::ALL {
+            assert!(cells.iter().any(|c| c.kind == kind), "no cell of {kind}");
+        }
+        let named: Vec<String> = hops.iter().map(|h| h.to_string()).collect();
+        for hop in ["order.placed → devices", "device.allocated → fulfillment", "shipment.requested → tracking"] {
+            assert!(named.iter().any(|n| n == hop), "{hop} missing from {named:?}");
+        }
+        assert!(named.iter().any(|n| n == "user.registered → mailer"), "{named:?}");
+        assert!(!named.iter().any(|n| n.ends_with("collector")), "{named:?}");
+    }
+
+    #[test]
+    fn quick_covers_every_kind() {
+        let cells = matrix(&reference());
+        let quick = quick(&cells);
+        for kind in Kind::ALL {
+            assert!(quick.iter().any(|c| c.kind == kind), "--quick lacks {kind}");
+        }
+        assert_eq!(quick.len(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn drop_follow_up_applies_only_where_a_follow_up_is_published() {
+        let topology = reference();
+        let cells = matrix(&topology);
+        let drops: Vec<String> =
+            cells.iter().filter(|c| c.kind == Kind::DropFollowUp).map(|c| c.hop.to_string()).collect();
+        assert!(drops.contains(&"device.allocated → fulfillment".to_owned()), "{drops:?}");
+        assert!(!drops.iter().any(|d| d.ends_with("→ store")), "store publishes nothing in answer: {drops:?}");
+    }
+}

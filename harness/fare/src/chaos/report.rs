@@ -1,0 +1,193 @@
+//! What the matrix found, as data, and its renderings: the table with its
+//! totals for the terminal, and JUnit XML through [`crate::junit`].
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::matrix::{Cell, Promise};
+use crate::junit::{self, Case, Suite, Verdict};
+use crate::scenario::ScenarioReport;
+
+/// A cell's report held against what the cell must show.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// (a): the platform kept its promise under the fault.
+    pub promise_held: bool,
+    /// (b): the diagnosis named the injected hop and reason (or nothing,
+    /// where the platform recovers).
+    pub diagnosis_right: bool,
+    /// The first broken hop fare named, and its reason kind.
+    pub diagnosed: Option<(String, String)>,
+    /// What did not hold, in words.
+    pub why: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CellReport {
+    pub cell: Cell,
+    pub report: Option<ScenarioReport>,
+    pub judgement: Option<Judgement>,
+    /// Why the cell could not run (its fault is not injectable here).
+    pub skipped: Option<String>,
+}
+
+impl CellReport {
+    pub fn passed(&self) -> bool {
+        self.judgement.as_ref().is_some_and(|j| j.promise_held && j.diagnosis_right)
+    }
+
+    pub fn failed(&self) -> bool {
+        self.judgement.is_some() && !self.passed()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChaosReport {
+    pub namespace: String,
+    pub started_at: String,
+    pub took: Duration,
+    pub cells: Vec<CellReport>,
+}
+
+/// The figures of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Totals {
+    pub cells: usize,
+    pub run: usize,
+    pub passed: usize,
+    pub skipped: usize,
+    pub promise_held_pct: f64,
+    pub diagnosis_right_pct: f64,
+}
+
+impl ChaosReport {
+    pub fn failed(&self) -> usize {
+        self.cells.iter().filter(|c| c.failed()).count()
+    }
+
+    pub fn totals(&self) -> Totals {
+        let judged: Vec<&Judgement> = self.cells.iter().filter_map(|c| c.judgement.as_ref()).collect();
+        let pct = |n: usize| if judged.is_empty() { 0.0 } else { 100.0 * n as f64 / judged.len() as f64 };
+        Totals {
+            cells: self.cells.len(),
+            run: judged.len(),
+            passed: self.cells.iter().filter(|c| c.passed()).count(),
+            skipped: self.cells.iter().filter(|c| c.skipped.is_some()).count(),
+            promise_held_pct: pct(judged.iter().filter(|j| j.promise_held).count()),
+            diagnosis_right_pct: pct(judged.iter().filter(|j| j.diagnosis_right).count()),
+        }
+    }
+}
+
+fn promise_word(p: &Promise) -> &'static str {
+    match p {
+        Promise::Recovers => "recovers",
+        Promise::Quarantined { .. } => "quarantined",
+        Promise::Broken { .. } => "broken",
+    }
+}
+
+/// The cells without running them, one a line.
+pub fn list(cells: &[Cell]) -> String {
+    let mut out = format!("{:<21} {:<34} {:<12} EXPECTED\n", "KIND", "HOP", "PROMISE");
+    for c in cells {
+        let expected = match &c.promise {
+            Promise::Recovers => "passes, no broken hop".to_owned(),
+            Promise::Quarantined { dlq } => format!("passes, poison in {dlq} DLQ"),
+            Promise::Broken { dlq: Some(q), reason } => format!("{reason}, in {q} DLQ"),
+            Promise::Broken { dlq: None, reason } => reason.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<21} {:<34} {:<12} {expected}",
+            c.kind.name(),
+            c.hop.to_string(),
+            promise_word(&c.promise)
+        );
+    }
+    let _ = writeln!(out, "{} cells", cells.len());
+    out
+}
+
+/// The table (fault kind × hop) and the totals.
+pub fn table(report: &ChaosReport) -> String {
+    let mut out =
+        format!("{:<21} {:<34} {:<8} {:<52} {:<6} {:>8}\n", "KIND", "HOP", "OUTCOME", "DIAGNOSED", "RIGHT", "VERDICT");
+    for c in &report.cells {
+        let (outcome, diagnosed, right, verdict) = match (&c.report, &c.judgement) {
+            (Some(r), Some(j)) => {
+                let outcome = if r.failed() { "failed" } else { "passed" };
+                let diagnosed = j.diagnosed.as_ref().map(|(h, k)| format!("{h}: {k}")).unwrap_or_else(|| "—".into());
+                let right = if c.passed() { "right" } else { "WRONG" };
+                let verdict = r.verdict_after.map(|v| format!("{} ms", v.as_millis())).unwrap_or_default();
+                (outcome, diagnosed, right, verdict)
+            }
+            _ => ("skipped", "—".into(), "-", String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "{:<21} {:<34} {:<8} {:<52} {:<6} {:>8}",
+            c.cell.kind.name(),
+            c.cell.hop.to_string(),
+            outcome,
+            diagnosed,
+            right,
+            verdict
+        );
+        if let Some(why) = c.judgement.as_ref().and_then(|j| j.why.as_ref()).filter(|_| c.failed()) {
+            let _ = writeln!(out, "    ✗ {why}");
+        }
+        if let Some(why) = &c.skipped {
+            let first = why.lines().next().unwrap_or_default();
+            let _ = writeln!(out, "    skipped: {first}");
+        }
+    }
+    let t = report.totals();
+    let _ = writeln!(
+        out,
+        "\n{} cells: {} run, {} passed, {} failed, {} skipped; promise held {:.0} %, diagnosis right {:.0} %; {:.1} s",
+        t.cells,
+        t.run,
+        t.passed,
+        report.failed(),
+        t.skipped,
+        t.promise_held_pct,
+        t.diagnosis_right_pct,
+        report.took.as_secs_f64()
+    );
+    out
+}
+
+/// One `testcase` per cell, classname `chaos.<kind>`.
+pub fn junit(report: &ChaosReport) -> String {
+    let cases = report
+        .cells
+        .iter()
+        .map(|c| {
+            let verdict = match (&c.judgement, &c.skipped) {
+                (_, Some(why)) => Verdict::Skipped(why.clone()),
+                (Some(j), _) if !c.passed() => Verdict::Failed {
+                    message: j.why.clone().unwrap_or_else(|| "the cell did not hold".into()),
+                    kind: Some(if j.promise_held { "diagnosis" } else { "promise" }),
+                    text: c.report.as_ref().map(|r| r.failure_text()),
+                },
+                _ => Verdict::Passed,
+            };
+            Case {
+                classname: format!("chaos.{}", c.cell.kind.name()),
+                name: c.cell.hop.to_string(),
+                file: None,
+                time: c.report.as_ref().map(|r| r.took),
+                verdict,
+                out: c
+                    .judgement
+                    .as_ref()
+                    .and_then(|j| j.diagnosed.as_ref())
+                    .map(|(h, k)| format!("diagnosed {h}: {k}")),
+            }
+        })
+        .collect();
+    let suite =
+        Suite { name: "chaos".into(), cases, time: Some(report.took), timestamp: Some(report.started_at.clone()) };
+    junit::render("fare chaos", Some(report.took), &[suite])
+}

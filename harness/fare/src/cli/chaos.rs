@@ -1,0 +1,82 @@
+//! `fare chaos`: start a platform of its own, run the fault matrix, print
+//! the table, stop it; exit 0 when every cell held, 1 when one did not, 2
+//! when fare could not run.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use kit::bus::Namespace;
+
+use super::Cli;
+use crate::chaos::{self, report};
+use crate::fakes::CarrierOptions;
+use crate::runtime::{Platform, UpOptions, state_dir};
+use crate::scenario::render::TerminalProgress;
+use crate::scenario::{self, RunOptions, Target};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChaosArgs {
+    /// A small subset that still covers every fault kind, one hop each (for CI).
+    #[arg(long)]
+    pub quick: bool,
+    /// Print the cells and exit without running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Only the cells of these kinds.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<chaos::Kind>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    pub junit: Option<std::path::PathBuf>,
+    /// Independent cells running at once.
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Skip `cargo build` (the binaries in target/debug must be current).
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> anyhow::Result<ExitCode> {
+    let (topology, _) = crate::load_topology(&cli.services)?;
+    let all = chaos::matrix(&topology);
+    let mut cells = if args.quick { chaos::quick(&all) } else { all };
+    cells.retain(|c| args.kind.is_empty() || args.kind.contains(&c.kind));
+    if args.list {
+        print!("{}", report::list(&cells));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ns = Namespace::parse(&format!("{}-chaos", ns.as_str()).chars().take(40).collect::<String>())
+        .context("the chaos namespace")?;
+    let data = state_dir(root, ns.as_str()).join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
+    }
+    let up = UpOptions {
+        services_dir: cli.services.clone(),
+        endpoint: cli.endpoint.clone(),
+        backend: cli.backend(),
+        build: !args.no_build,
+        carrier: CarrierOptions { polls_until_delivered: 1 },
+        ..UpOptions::new(root, ns.clone())
+    };
+    let started = Instant::now();
+    let mut platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
+    eprintln!("fare: platform ready in {:.1}s; {} chaos cells", started.elapsed().as_secs_f64(), cells.len());
+    let target = Target::new(&platform.state, &ns, topology).await?;
+    let progress = Arc::new(TerminalProgress::new(cells.len()));
+    let options = RunOptions { jobs: args.jobs };
+    let report = chaos::run(&target, &cells, &mut platform, &options, progress).await;
+    platform.stop();
+    print!("{}", report::table(&report));
+    if let Some(path) = &args.junit {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(path, report::junit(&report)).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("fare: JUnit report in {}", path.display());
+    }
+    Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
