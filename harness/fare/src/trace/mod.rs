@@ -12,6 +12,7 @@
 //!
 //! # Layout
 //! - `record`: the recorder: tap, dead-letter watch, OTLP receiver, exits, HTTP API.
+//! - `store`: what the recorder holds (events, spans, dead letters, exits), as data.
 //! - `otlp`: decoding OTLP/HTTP protobuf spans into plain records.
 //! - `tree`: the causal tree of a correlation id.
 //! - `render`: the tree as text, and the skeleton snapshots hold.
@@ -21,11 +22,13 @@ mod otlp;
 mod paths;
 mod record;
 mod render;
+mod store;
 mod tree;
 
 pub use otlp::SpanRecord;
 pub use paths::{ChainDiff, EventPath, Paths};
+pub use record::{Recorder, TraceError};
 #[cfg(test)]
-pub(crate) use record::Store;
-pub use record::{DeadLetter, Recorder, ServiceExit, TraceError};
+pub(crate) use store::Store;
+pub use store::{DeadLetter, ServiceExit};
 pub use tree::{Call, EventNode, Outcome, Receipt, Request, Trace, Work};

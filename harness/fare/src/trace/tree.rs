@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::otlp::SpanRecord;
-use super::record::{DeadLetter, ServiceExit, Store};
+use super::store::{DeadLetter, ServiceExit, Store};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trace {
