@@ -2,15 +2,13 @@
 //! <token>`, and users says whose session it is. Nothing is cached, so a
 //! session ended at users ends here at once.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use kit::CorrelationId;
 use kit::http::{ApiError, CallError, RequestContext, ServiceClient};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
-
-use crate::routes::AppState;
 
 /// The user a request was authenticated as.
 #[derive(Debug, Clone)]
@@ -95,14 +93,18 @@ impl Users {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// Any router state that holds the users client can authenticate callers.
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Users: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
         let ctx = RequestContext::from_request_parts(parts, state).await?;
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
         let token = token.ok_or(AuthError::Missing)?;
-        Ok(state.users.who(token, &ctx.correlation_id).await?)
+        Ok(Users::from_ref(state).who(token, &ctx.correlation_id).await?)
     }
 }

@@ -27,6 +27,12 @@ pub struct AppState {
     pub currency: Currency,
 }
 
+impl axum::extract::FromRef<AppState> for Users {
+    fn from_ref(state: &AppState) -> Users {
+        state.users.clone()
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new().route("/orders", get(list).post(place)).route("/orders/{order_id}", get(one)).with_state(state)
 }
