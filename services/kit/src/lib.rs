@@ -16,6 +16,7 @@
 //! - `store`: the service's SQLite file, its migrations, the inbox and outbox.
 //! - `bus`: SNS/SQS clients, names, the publisher, the consumer loop, the outbox relay.
 //! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others.
+//! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
 //! - `telemetry`: logs, OTLP spans, `traceparent`.
 //! - `app`: the runtime that starts and stops all of the above together.
@@ -25,6 +26,7 @@ pub mod app;
 pub mod bus;
 pub mod config;
 pub mod envelope;
+pub mod faults;
 pub mod http;
 pub mod probe;
 pub mod store;

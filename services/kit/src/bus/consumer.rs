@@ -9,6 +9,10 @@
 //! dead-letter queue at once, with the reason in a `fare_rejection`
 //! attribute, so a refusal is not repeated `maxReceiveCount` times against a
 //! third party.
+//!
+//! Before each handler call the consumer asks the fault hook
+//! ([`crate::faults`]), which only fare can turn on, whether to inject a
+//! fault into this delivery.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +27,7 @@ use tracing::{Instrument, field};
 
 use super::Bus;
 use crate::envelope::Envelope;
+use crate::faults::{Faults, Injected};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -153,6 +158,7 @@ pub struct Consumer<H> {
     options: ConsumerOptions,
     handler: Arc<H>,
     health: Arc<ConsumerHealth>,
+    faults: Arc<Faults>,
 }
 
 struct Queue {
@@ -164,7 +170,13 @@ struct Queue {
 
 impl<H: Handler> Consumer<H> {
     pub fn new(bus: Bus, options: ConsumerOptions, handler: H) -> Consumer<H> {
-        Consumer { bus, options, handler: Arc::new(handler), health: Arc::default() }
+        Consumer { bus, options, handler: Arc::new(handler), health: Arc::default(), faults: Faults::inherited() }
+    }
+
+    /// Consults `faults` instead of the hook fare handed this process (if any).
+    pub fn with_faults(mut self, faults: Arc<Faults>) -> Consumer<H> {
+        self.faults = faults;
+        self
     }
 
     pub fn health(&self) -> Arc<ConsumerHealth> {
@@ -223,7 +235,12 @@ impl<H: Handler> Consumer<H> {
                     Some(p) => p,
                     None => slots.clone().acquire_owned().await.expect("the semaphore is never closed"),
                 };
-                let delivery = Delivery { bus: self.bus.clone(), queue: queue.clone(), options: self.options.clone() };
+                let delivery = Delivery {
+                    bus: self.bus.clone(),
+                    queue: queue.clone(),
+                    options: self.options.clone(),
+                    faults: self.faults.clone(),
+                };
                 let handler = self.handler.clone();
                 let handling = Handling::start(self.health.clone());
                 tasks.spawn(async move {
@@ -299,6 +316,7 @@ struct Delivery {
     bus: Bus,
     queue: Arc<Queue>,
     options: ConsumerOptions,
+    faults: Arc<Faults>,
 }
 
 impl Delivery {
@@ -329,7 +347,8 @@ impl Delivery {
                 span.record("event_type", event.event_type.as_str());
                 span.record("event_id", event.id.to_string());
                 span.record("correlation_id", event.correlation_id.as_str());
-                handler.handle(event).instrument(span.clone()).await
+                let injected = self.faults.decide(&event, attempt);
+                handle(handler, event, injected).instrument(span.clone()).await
             }
             Err(e) => Err(HandleError::reject(e)),
         };
@@ -426,6 +445,32 @@ impl Delivery {
                 error = crate::error_chain(&e),
                 "could not change visibility; the queue's own timeout applies"
             );
+        }
+    }
+}
+
+/// Runs `handler` on `event`, with the fault fare's hook decided, if any.
+async fn handle<H: Handler>(handler: &H, event: Envelope, injected: Option<Injected>) -> Result<(), HandleError> {
+    let Some(fault) = injected else { return handler.handle(event).await };
+    let what = format!("{fault} on {} {}", event.event_type, event.id);
+    match fault {
+        Injected::Fail { .. } => {
+            tracing::warn!("fault injected: {what}");
+            Err(HandleError::retry(format!("fault injected by fare: {what}")))
+        }
+        Injected::Delay(delay) => {
+            tracing::warn!("fault injected: {what}");
+            tokio::time::sleep(delay).await;
+            handler.handle(event).await
+        }
+        Injected::DropFollowUp => {
+            tracing::warn!("fault injected: {what}: the events it causes are not published");
+            handler.handle(event).await
+        }
+        Injected::Crash => {
+            let outcome = handler.handle(event).await;
+            tracing::warn!(handled = outcome.is_ok(), "fault injected: {what}: exiting before the message is deleted");
+            crate::faults::crash()
         }
     }
 }

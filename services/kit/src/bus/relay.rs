@@ -2,7 +2,11 @@
 //! outbox, oldest first, and forgets each event only after SNS took it.
 //! A crash between publish and forget publishes the event again; consumers
 //! deduplicate on the event id.
+//!
+//! An event caused by one that fare's fault hook marked `drop_follow_up` is
+//! deleted instead of published ([`crate::faults`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -11,13 +15,19 @@ use tracing::Instrument;
 use super::Publisher;
 use super::consumer::Backoff;
 use crate::envelope::{CorrelationId, Envelope, EventType};
+use crate::faults::Faults;
 use crate::store::{Db, StoreError, outbox};
 
 /// Runs until `shutdown`, then makes one last attempt to empty the outbox.
 pub async fn run(db: Db, publisher: Publisher, shutdown: CancellationToken) {
+    run_with_faults(db, publisher, Faults::inherited(), shutdown).await
+}
+
+/// [`run`], asking `faults` instead of the hook fare handed this process.
+pub async fn run_with_faults(db: Db, publisher: Publisher, faults: Arc<Faults>, shutdown: CancellationToken) {
     let mut backoff = Backoff::default();
     loop {
-        match flush(&db, &publisher).await {
+        match flush(&db, &publisher, &faults).await {
             Ok(()) => backoff.reset(),
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay could not publish; will retry");
@@ -35,7 +45,7 @@ pub async fn run(db: Db, publisher: Publisher, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => break,
         }
     }
-    if let Err(e) = flush(&db, &publisher).await {
+    if let Err(e) = flush(&db, &publisher, &faults).await {
         tracing::warn!(error = %e, "outbox not empty at shutdown; it is published after the restart");
     }
 }
@@ -50,8 +60,8 @@ pub enum RelayError {
     Corrupt { seq: i64, source: crate::envelope::EnvelopeError },
 }
 
-/// Publishes everything staged so far.
-pub async fn flush(db: &Db, publisher: &Publisher) -> Result<(), RelayError> {
+/// Publishes everything staged so far, except what `faults` drops.
+pub async fn flush(db: &Db, publisher: &Publisher, faults: &Faults) -> Result<(), RelayError> {
     loop {
         let batch = db.read(|conn| outbox::pending(conn, 50)).await?;
         if batch.is_empty() {
@@ -71,6 +81,14 @@ pub async fn flush(db: &Db, publisher: &Publisher) -> Result<(), RelayError> {
                 correlation_id = %event.correlation_id,
                 published = %event.event_type,
             );
+            let seq = row.seq;
+            if faults.drops(event.causation_id.as_deref()) {
+                span.in_scope(|| {
+                    tracing::info!("{} {} deleted, not published (drop_follow_up)", event.event_type, event.id)
+                });
+                db.read(move |conn| outbox::remove(conn, seq)).await?;
+                continue;
+            }
             let published = publish_row(
                 publisher,
                 &event.event_type,
@@ -82,10 +100,11 @@ pub async fn flush(db: &Db, publisher: &Publisher) -> Result<(), RelayError> {
             .instrument(span.clone())
             .await;
             if let Err(e) = &published {
-                span.in_scope(|| tracing::warn!(error = crate::error_chain(e), "publishing {} failed", event.event_type));
+                span.in_scope(|| {
+                    tracing::warn!(error = crate::error_chain(e), "publishing {} failed", event.event_type)
+                });
             }
             published?;
-            let seq = row.seq;
             db.read(move |conn| outbox::remove(conn, seq)).await?;
         }
     }
