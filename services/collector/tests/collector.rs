@@ -2,8 +2,8 @@
 
 mod contracts;
 
-use kit::testing::{TestApp, TestSpec};
-use kit::{Application, Config, CorrelationId, Envelope, EventType, KitError};
+use kit::testing::{Build, TestApp, TestSpec};
+use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 
 const SPEC: TestSpec = TestSpec {
@@ -22,10 +22,6 @@ const SPEC: TestSpec = TestSpec {
     publishes: &[],
     max_receive_count: 3,
 };
-
-/// What `TestApp` needs of a build function, named once.
-trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
-impl<F: AsyncFn(&Config) -> Result<Application, KitError>> Build for F {}
 
 async fn spawn_app() -> TestApp<impl Build> {
     TestApp::spawn(SPEC, Config::defaults(collector::NAME, collector::DEFAULTS), collector::build).await

@@ -4,8 +4,8 @@ mod contracts;
 
 use std::collections::HashSet;
 
-use kit::testing::{TestApp, TestSpec};
-use kit::{Application, Config, CorrelationId, Envelope, EventType, KitError};
+use kit::testing::{Build, TestApp, TestSpec};
+use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 
 const SPEC: TestSpec = TestSpec {
@@ -14,10 +14,6 @@ const SPEC: TestSpec = TestSpec {
     publishes: &["device.allocated", "device.allocation_failed"],
     max_receive_count: 3,
 };
-
-/// What `TestApp` needs of a build function, named once.
-trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
-impl<F: AsyncFn(&Config) -> Result<Application, KitError>> Build for F {}
 
 /// The service with `stock` seeded.
 async fn spawn_app(stock: &str) -> TestApp<impl Build> {

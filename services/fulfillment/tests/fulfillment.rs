@@ -5,8 +5,8 @@ mod contracts;
 
 use std::time::Duration;
 
-use kit::testing::{TestApp, TestSpec};
-use kit::{Application, Config, CorrelationId, Envelope, EventType, KitError};
+use kit::testing::{Build, TestApp, TestSpec};
+use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -17,10 +17,6 @@ const SPEC: TestSpec = TestSpec {
     publishes: &["shipment.requested"],
     max_receive_count: 3,
 };
-
-/// What `TestApp` needs of a build function, named once.
-trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
-impl<F: AsyncFn(&Config) -> Result<Application, KitError>> Build for F {}
 
 /// The service asking `center`, with quick timeouts and two attempts per delivery.
 async fn spawn_app(center: &MockServer) -> TestApp<impl Build> {

@@ -234,6 +234,11 @@ async fn queue_arn(bus: &Bus, url: &str) -> String {
     bus.queue_arn(url).await.expect("the queue's ARN")
 }
 
+/// What [`TestApp`] needs of a service's `build` function: its tests write
+/// `TestApp<impl Build>`.
+pub trait Build: AsyncFn(&Config) -> Result<crate::Application, crate::KitError> {}
+impl<F: AsyncFn(&Config) -> Result<crate::Application, crate::KitError>> Build for F {}
+
 /// A service under test: built by its own `build`, on a free port, with a
 /// database in a temporary directory and its bus slice on a fresh moto.
 pub struct TestApp<B> {

@@ -3,8 +3,8 @@
 
 mod contracts;
 
-use kit::testing::{TestApp, TestSpec};
-use kit::{Application, Config, CorrelationId, Envelope, EventType, KitError};
+use kit::testing::{Build, TestApp, TestSpec};
+use kit::{Config, CorrelationId, Envelope, EventType};
 use reqwest::Response;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -22,10 +22,6 @@ const SPEC: TestSpec = TestSpec {
     publishes: &["order.placed"],
     max_receive_count: 3,
 };
-
-/// What `TestApp` is generic over: the service's `build`.
-trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
-impl<T: AsyncFn(&Config) -> Result<Application, KitError>> Build for T {}
 
 const ADA: &str = "adatoken";
 const BOB: &str = "bobtoken";

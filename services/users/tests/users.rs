@@ -2,17 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use kit::testing::{TestApp, TestSpec};
-use kit::{Application, Config, KitError};
+use kit::testing::{Build, TestApp, TestSpec};
+use kit::Config;
 use reqwest::Response;
 use serde_json::{Value, json};
 
 const SPEC: TestSpec =
     TestSpec { service: "users", listens: &[], publishes: &["user.registered"], max_receive_count: 3 };
-
-/// What `TestApp` is generic over: the service's `build`.
-trait Build: AsyncFn(&Config) -> Result<Application, KitError> {}
-impl<T: AsyncFn(&Config) -> Result<Application, KitError>> Build for T {}
 
 async fn spawn_app() -> TestApp<impl Build> {
     spawn_app_with(Config::defaults(users::NAME, users::DEFAULTS)).await
