@@ -1,20 +1,19 @@
 //! Scenarios: files that cannot be read name the file, line and field;
 //! every scenario of `scenarios/` reads against the real topology; and a
-//! few run through the real platform (real moto, real processes), one of
-//! them failing on purpose so that its diagnosis is checked.
+//! all of them run through the real platform (real moto, real processes),
+//! with those of `tests/scenarios/` failing on purpose so that each
+//! diagnosis (service, event, reason) is checked.
 
-use std::path::PathBuf;
+mod common;
+
+use common::root;
+
 use std::sync::Arc;
 
 use fare::diagnosis::{Evidence, Hop, Reason};
-use fare::fakes::CarrierOptions;
-use fare::runtime::{Platform, UpOptions};
+use fare::runtime::Platform;
 use fare::scenario::{self, Outcome, RunOptions, ScenarioError, Silent, Target, render};
 use kit::bus::Namespace;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 fn topology() -> fare::Topology {
     fare::load_topology(&root().join("services")).unwrap().0
@@ -111,8 +110,7 @@ fn every_scenario_reads_against_the_topology_and_the_exclusive_ones_are_known() 
 #[tokio::test]
 async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     let ns = Namespace::parse(&format!("e2e{}", std::process::id())).unwrap();
-    let options =
-        UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) };
+    let options = common::up_options(&ns);
     let mut platform =
         Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
     // Every scenario of the project, and those that must fail.

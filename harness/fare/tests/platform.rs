@@ -8,18 +8,16 @@
 //! The tests run one at a time: the "nothing left running" checks count
 //! this process's children, which a test running beside it would disturb.
 
-use std::path::PathBuf;
+mod common;
+
+use common::root;
+
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use fare::fakes::CarrierOptions;
 use fare::runtime::{Platform, PlatformState, QuietOptions, UpOptions, alive, state_dir, wait_quiet};
 use kit::bus::Namespace;
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -27,8 +25,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running() {
     let _one = ONE_AT_A_TIME.lock().await;
     let ns = Namespace::parse(&format!("it{}", std::process::id())).unwrap();
-    let options =
-        UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) };
+    let options = common::up_options(&ns);
     // A service whose configuration is broken exits at start: fare says who
     // and why, and stops what it had started.
     let broken = std::collections::BTreeMap::from([("STORE_CATALOG".to_owned(), "phone-basic=free".to_owned())]);
