@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use kit::testing::{Build, TestApp, TestSpec};
 use kit::Config;
+use kit::testing::{Build, TestApp, TestSpec};
 use reqwest::Response;
 use serde_json::{Value, json};
 
