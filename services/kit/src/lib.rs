@@ -19,6 +19,7 @@
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
 //! - `telemetry`: logs, OTLP spans, `traceparent`.
+//! - `values`: an email address and short text, parsed the same way by every service.
 //! - `app`: the runtime that starts and stops all of the above together.
 //! - `testing` (feature `testing`): a real moto emulator provisioned for one service's tests.
 
@@ -31,6 +32,7 @@ pub mod http;
 pub mod probe;
 pub mod store;
 pub mod telemetry;
+pub mod values;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -47,48 +47,7 @@ impl fmt::Display for UserId {
     }
 }
 
-/// An address a provider can deliver to: one `@` between a non-empty local
-/// part and a dotted domain, no spaces, at most 254 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Email(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not an email address")]
-pub struct BadEmail {
-    pub value: String,
-}
-
-impl Email {
-    pub fn parse(value: &str) -> Result<Email, BadEmail> {
-        let ok = value.len() <= 254
-            && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-            && value.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.split('.').count() >= 2
-                    && domain.split('.').all(|label| !label.is_empty())
-            });
-        if ok { Ok(Email(value.to_owned())) } else { Err(BadEmail { value: value.to_owned() }) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = BadEmail;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Email::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
-}
+pub use kit::values::{BadEmail, Email};
 
 #[cfg(test)]
 mod tests {

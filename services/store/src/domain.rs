@@ -4,48 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BadValue {
-    #[error("must not be empty")]
-    Empty,
-    #[error("must be at most {max} characters long")]
-    TooLong { max: usize },
-}
-
-/// Trimmed, non-empty text of bounded length: every part of an address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Text(String);
-
-impl Text {
-    const MAX: usize = 200;
-
-    pub fn parse(value: &str) -> Result<Text, BadValue> {
-        let value = value.trim();
-        match value.chars().count() {
-            0 => Err(BadValue::Empty),
-            n if n > Text::MAX => Err(BadValue::TooLong { max: Text::MAX }),
-            _ => Ok(Text(value.to_owned())),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Text {
-    type Error = BadValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Text::parse(&value)
-    }
-}
-
-impl From<Text> for String {
-    fn from(value: Text) -> String {
-        value.0
-    }
-}
+pub use kit::values::Text;
 
 /// A model name as asked for; whether it is on sale is the catalog's call.
 pub type Model = Text;
@@ -150,12 +109,5 @@ mod tests {
         assert_eq!(Placed.then(Lost), Lost);
         assert_eq!(Failed.then(Lost), Failed);
         assert_eq!(Lost.then(Failed), Lost);
-    }
-
-    #[test]
-    fn text_is_trimmed_and_never_empty() {
-        assert_eq!(Text::parse("  1 Road ").unwrap().as_str(), "1 Road");
-        assert_eq!(Text::parse("   "), Err(BadValue::Empty));
-        assert!(Text::parse(&"x".repeat(201)).is_err());
     }
 }

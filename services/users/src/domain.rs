@@ -4,61 +4,16 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// An email address that looks deliverable, lower-cased so that one
-/// address is one account however it is typed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+pub use kit::values::Email;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadValue {
-    #[error("`{0}` does not look like an email address (expected name@domain.tld)")]
-    Email(String),
     #[error("must be at least {min} characters long")]
     PasswordTooShort { min: usize },
     #[error("must be at most {max} characters long")]
     PasswordTooLong { max: usize },
-    #[error("must not be empty")]
-    EmptyName,
-    #[error("must be at most {max} characters long")]
-    NameTooLong { max: usize },
-}
-
-impl Email {
-    /// The longest address SMTP can carry.
-    const MAX: usize = 254;
-
-    pub fn parse(value: &str) -> Result<Email, BadValue> {
-        let value = value.trim();
-        let bad = || BadValue::Email(value.chars().take(80).collect());
-        let (local, domain) = value.split_once('@').ok_or_else(bad)?;
-        let well_formed = value.len() <= Email::MAX
-            && !local.is_empty()
-            && !domain.contains('@')
-            && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-            && domain.split('.').count() >= 2
-            && domain.split('.').all(|label| !label.is_empty());
-        if well_formed { Ok(Email(value.to_lowercase())) } else { Err(bad()) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = BadValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Email::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
 }
 
 /// A new password, long enough to be worth hashing. Never printed.
@@ -98,61 +53,11 @@ impl fmt::Debug for Password {
 }
 
 /// A display name: something to greet the user with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Name(String);
-
-impl Name {
-    const MAX: usize = 200;
-
-    pub fn parse(value: &str) -> Result<Name, BadValue> {
-        let value = value.trim();
-        match value.chars().count() {
-            0 => Err(BadValue::EmptyName),
-            n if n > Name::MAX => Err(BadValue::NameTooLong { max: Name::MAX }),
-            _ => Ok(Name(value.to_owned())),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Name {
-    type Error = BadValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Name::parse(&value)
-    }
-}
-
-impl From<Name> for String {
-    fn from(value: Name) -> String {
-        value.0
-    }
-}
+pub type Name = kit::values::Text;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_are_trimmed_lower_cased_and_must_have_a_domain() {
-        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "ada@@example.com",
-            "a da@example.com",
-            "ada@example..com",
-        ] {
-            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
-        }
-        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
-    }
 
     #[test]
     fn passwords_count_characters_and_never_show() {
@@ -162,12 +67,5 @@ mod tests {
         assert!(Password::parse("ééééééé".into()).is_err());
         assert!(Password::parse("x".repeat(1025)).is_err());
         assert_eq!(format!("{:?}", Password::parse("secret-secret".into()).unwrap()), "Password(<redacted>)");
-    }
-
-    #[test]
-    fn names_must_have_content() {
-        assert!(Name::parse("   ").is_err());
-        assert_eq!(Name::parse(" Ada ").unwrap().as_str(), "Ada");
-        assert!(Name::parse(&"n".repeat(201)).is_err());
     }
 }
