@@ -31,10 +31,7 @@ async fn bus(endpoint: &str, ns: &str) -> Bus {
 
 async fn converge(bus: &Bus, t: &Topology) -> Vec<Change> {
     let ns = bus.namespace.clone();
-    let current = provision::read_current(bus, &ns).await.unwrap();
-    let changes = provision::plan(&provision::desired(t, &ns), &current);
-    provision::apply(bus, &ns, current, &changes, &mut |_| {}).await.unwrap();
-    changes
+    provision::converge(bus, &ns, &provision::desired(t, &ns), &mut |_| {}).await.unwrap()
 }
 
 async fn pending(bus: &Bus, t: &Topology) -> Vec<String> {

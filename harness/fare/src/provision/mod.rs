@@ -15,6 +15,20 @@ pub use apply::apply;
 pub use current::{Current, read_current};
 pub use desired::{Desired, QueueSpec, SubscriptionSpec, desired};
 
+/// Reads what `ns` holds, plans the way to `desired`, and applies it;
+/// returns the changes made (none when it already matched).
+pub async fn converge(
+    bus: &kit::bus::Bus,
+    ns: &kit::bus::Namespace,
+    desired: &Desired,
+    progress: &mut dyn FnMut(&Change),
+) -> Result<Vec<Change>, ProvisionError> {
+    let current = read_current(bus, ns).await?;
+    let changes = plan(desired, &current);
+    apply(bus, ns, current, &changes, progress).await?;
+    Ok(changes)
+}
+
 /// The tag that marks a resource as belonging to a namespace.
 pub const NAMESPACE_TAG: &str = "fare:namespace";
 
