@@ -184,9 +184,8 @@ impl Platform {
         };
         progress("provisioning topics, queues and subscriptions");
         let bus = crate::connect(&endpoint, &options.namespace).await?;
-        let current = crate::provision::read_current(&bus, &options.namespace).await?;
-        let changes = crate::provision::plan(&crate::provision::desired(&topology, &options.namespace), &current);
-        crate::provision::apply(&bus, &options.namespace, current, &changes, &mut |_| {}).await?;
+        let desired = crate::provision::desired(&topology, &options.namespace);
+        let changes = crate::provision::converge(&bus, &options.namespace, &desired, &mut |_| {}).await?;
         progress(&format!("{} changes applied", changes.len()));
         let fakes = fakes::start_all(options.carrier, platform.fakes.clone())
             .await
