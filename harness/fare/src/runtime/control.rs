@@ -1,11 +1,14 @@
 //! Stopping and starting one service of a running platform, for faults:
 //! a service stopped mid-chain comes back on the same port, with the same
 //! database and environment (or with a few settings changed), and must pick
-//! up where it left off.
+//! up where it left off. The handler faults set on a service's fault hook
+//! are kept here too, and set again on each process that replaces it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+use kit::faults::{FaultRules, HookError};
 
 use super::Platform;
 use super::process::ServiceProcess;
@@ -18,6 +21,8 @@ pub(crate) struct Launch {
     pub url: String,
     pub log: PathBuf,
     pub echo: bool,
+    /// The rules of its fault hook; empty: none.
+    pub faults: FaultRules,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +44,12 @@ pub enum ControlError {
     Exited { name: String, status: String, log: PathBuf, tail: String },
     #[error("{name} was not ready {waited:?} after restarting (GET {url}/ready)")]
     NotReady { name: String, url: String, waited: Duration },
+    #[error("setting the handler faults of {name}: {source}")]
+    Faults {
+        name: String,
+        #[source]
+        source: HookError,
+    },
     #[error(transparent)]
     State(#[from] super::StateError),
 }
@@ -118,9 +129,41 @@ impl Platform {
         let pid = process.pid();
         self.services.push(process);
         self.wait_restarted(name, &launch).await?;
+        // It runs and is ready: a hook that does not take the rules is said,
+        // not counted as a failed start.
+        if !launch.faults.rules.is_empty()
+            && let Err(e) = self.send_faults(name, &launch.faults).await
+        {
+            tracing::warn!(service = name, error = %e, "started again without its handler faults");
+        }
         self.note_started(name, pid)?;
         tracing::info!(service = name, pid, "started again");
         Ok(())
+    }
+
+    /// The handler faults set on `name`'s fault hook.
+    pub fn faults(&self, name: &str) -> Result<&FaultRules, ControlError> {
+        self.launch(name)?;
+        Ok(&self.launches[name].faults)
+    }
+
+    /// Replaces the handler faults of `name` with `rules` (empty: none) and
+    /// waits until it has taken them; a process started later for it (a
+    /// restart, the supervisor's after a crash) gets them too.
+    pub async fn set_faults(&mut self, name: &str, rules: &FaultRules) -> Result<(), ControlError> {
+        self.launch(name)?;
+        if let Some(launch) = self.launches.get_mut(name) {
+            launch.faults = rules.clone();
+        }
+        if !self.is_running(name) {
+            return Ok(());
+        }
+        self.send_faults(name, rules).await
+    }
+
+    async fn send_faults(&mut self, name: &str, rules: &FaultRules) -> Result<(), ControlError> {
+        let Some(process) = self.services.iter().find(|p| p.name == name) else { return Ok(()) };
+        process.set_faults(rules).await.map_err(|source| ControlError::Faults { name: name.to_owned(), source })
     }
 
     async fn wait_restarted(&mut self, name: &str, launch: &Launch) -> Result<(), ControlError> {

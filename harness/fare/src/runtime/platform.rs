@@ -271,7 +271,10 @@ impl Platform {
                 restarts: 0,
             });
             self.services.push(process);
-            self.launches.insert(m.name.clone(), Launch { binary, env, url, log, echo: options.echo_logs });
+            self.launches.insert(
+                m.name.clone(),
+                Launch { binary, env, url, log, echo: options.echo_logs, faults: Default::default() },
+            );
         }
         Ok(())
     }

@@ -1,17 +1,25 @@
 //! One service as a child process: started with its environment, its output
 //! kept in a log file and (when attached) echoed with its name in front, and
-//! stopped with SIGTERM, then SIGKILL if it does not exit in time.
+//! stopped with SIGTERM, then SIGKILL if it does not exit in time. Each
+//! gets one end of a socket pair for the kit's fault hook (`FARE_FAULT_FD`);
+//! fare keeps the other, so only fare can inject faults into it.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use kit::faults::{FaultRules, HookError};
+
+/// How long a service gets to take new fault rules.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct ServiceProcess {
@@ -21,13 +29,16 @@ pub struct ServiceProcess {
     child: Child,
     /// The threads copying the child's output into the log.
     pumps: Vec<std::thread::JoinHandle<()>>,
+    /// fare's end of the service's fault hook.
+    faults: UnixStream,
 }
 
 impl ServiceProcess {
     /// Starts `binary` with `env` added to fare's own environment, serving
     /// on `listener`: the socket is bound here and handed to the service
     /// (`FARE_LISTEN_FD`), so no other process can take its port between
-    /// choosing it and the service binding it.
+    /// choosing it and the service binding it. The service's end of its
+    /// fault hook is handed down the same way (`FARE_FAULT_FD`).
     pub fn spawn(
         name: &str,
         binary: &Path,
@@ -39,30 +50,37 @@ impl ServiceProcess {
         let url = format!("http://{}", listener.local_addr()?);
         let file = Arc::new(Mutex::new(File::create(&log)?));
         let fd = listener.as_raw_fd();
+        let (faults, theirs) = UnixStream::pair()?;
+        let hook_fd = theirs.as_raw_fd();
         let mut cmd = Command::new(binary);
         cmd.envs(env)
             .env("FARE_LISTEN_FD", fd.to_string())
+            .env(kit::faults::FD_VAR, hook_fd.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // SAFETY: prctl and fcntl are async-signal-safe and touch no memory
         // of ours. PDEATHSIG stops the service if fare dies without stopping
         // it, so nothing outlives a killed `fare up`; clearing close-on-exec
-        // lets the service inherit its listening socket.
+        // lets the service inherit its listening socket and its hook.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
+                for inherited in [fd, hook_fd] {
+                    if libc::fcntl(inherited, libc::F_SETFD, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
         }
         let mut child = cmd.spawn()?;
-        // The service has its own copy now.
+        // The service has its own copies now; holding its end of the hook
+        // would keep fare from seeing the service close it.
         drop(listener);
+        drop(theirs);
         let prefix = format!("{name:>11} | ");
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -71,7 +89,15 @@ impl ServiceProcess {
         if let Some(err) = child.stderr.take() {
             pumps.push(pump(err, file, prefix, echo));
         }
-        Ok(ServiceProcess { name: name.to_owned(), url, log, child, pumps })
+        Ok(ServiceProcess { name: name.to_owned(), url, log, child, pumps, faults })
+    }
+
+    /// Replaces the rules of the service's fault hook with `rules` (empty:
+    /// no faults), and waits until the service has taken them.
+    pub async fn set_faults(&self, rules: &FaultRules) -> Result<(), HookError> {
+        let (stream, rules) = (self.faults.try_clone()?, rules.clone());
+        let sent = tokio::task::spawn_blocking(move || kit::faults::send(&stream, &rules, HOOK_TIMEOUT)).await;
+        sent.map_err(|e| HookError::Io(std::io::Error::other(e)))?.map(|_| ())
     }
 
     pub fn pid(&self) -> u32 {
@@ -142,4 +168,42 @@ fn pump(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A stand-in for a service: checks that `FARE_FAULT_FD` is a socket it
+    /// inherited and answers each line as the kit's hook does.
+    const HOOK: &str = r#"#!/usr/bin/env python3
+import json, os, socket, stat
+fd = int(os.environ["FARE_FAULT_FD"])
+assert stat.S_ISSOCK(os.fstat(fd).st_mode)
+hook = socket.socket(fileno=fd).makefile("rw")
+for line in hook:
+    hook.write(json.dumps({"ok": True, "rules": len(json.loads(line)["rules"])}) + "\n")
+    hook.flush()
+"#;
+
+    #[tokio::test]
+    async fn the_fault_hook_is_handed_down_and_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("hook.py");
+        std::fs::write(&binary, HOOK).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let log = dir.path().join("hook.log");
+        let mut p = ServiceProcess::spawn("hook", &binary, &BTreeMap::new(), listener, log, false).unwrap();
+        let rules: FaultRules =
+            serde_json::from_str(r#"{"rules":[{"event":"order.placed","action":"crash"}]}"#).unwrap();
+        let set = p.set_faults(&rules).await;
+        assert!(set.is_ok(), "{set:?}; log: {}", p.log_tail(10));
+        p.set_faults(&FaultRules::default()).await.unwrap();
+        p.stop(Duration::from_secs(5));
+        let gone = p.set_faults(&rules).await;
+        assert!(gone.is_err(), "a process that exited took rules: {gone:?}");
+    }
 }
