@@ -66,7 +66,7 @@ pub async fn run(
             continue;
         }
         reports[i] = Some(match &built[i] {
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(format!("the scenario model cannot express this fault here: {e}")),
             Ok(s) => Ok(alone(target, s, cell, platform, progress.clone()).await),
         });
     }
