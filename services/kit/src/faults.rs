@@ -98,6 +98,18 @@ pub enum FaultAction {
     Delay { ms: u64 },
 }
 
+impl fmt::Display for FaultAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultAction::Fail { times } => write!(f, "fail {times} time(s)"),
+            FaultAction::FailAlways => f.write_str("fail_always"),
+            FaultAction::DropFollowUp => f.write_str("drop_follow_up"),
+            FaultAction::Crash => f.write_str("crash"),
+            FaultAction::Delay { ms } => write!(f, "delay {ms} ms"),
+        }
+    }
+}
+
 /// What the hook decided for one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Injected {
@@ -293,12 +305,9 @@ fn describe(rules: &FaultRules) -> String {
     let each: Vec<String> = rules
         .rules
         .iter()
-        .map(|r| {
-            let action = serde_json::to_string(&r.action).unwrap_or_default();
-            match &r.correlation_id {
-                Some(c) => format!("{} {action} in {c}", r.event),
-                None => format!("{} {action}", r.event),
-            }
+        .map(|r| match &r.correlation_id {
+            Some(c) => format!("{}: {} in {c}", r.event, r.action),
+            None => format!("{}: {}", r.event, r.action),
         })
         .collect();
     each.join("; ")

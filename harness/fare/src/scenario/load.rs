@@ -159,6 +159,23 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
                 }
             }
             Fault::Duplicate { event: e, .. } => event(format!("faults[{i}].duplicate"), e)?,
+            Fault::Handler { service: name, on, .. } => {
+                service(format!("faults[{i}].handler"), name, false)?;
+                event(format!("faults[{i}].on"), on)?;
+                let listens: Vec<&str> = topology
+                    .service(name)
+                    .map(|m| m.listens.iter().map(|l| l.event.as_str()).collect())
+                    .unwrap_or_default();
+                if !listens.contains(&on.as_str()) {
+                    let hears = if listens.is_empty() { "nothing".to_owned() } else { listens.join(", ") };
+                    return Err(ScenarioError::invalid(
+                        s,
+                        format!("faults[{i}].on"),
+                        on.as_str(),
+                        format!("{name} does not listen to `{on}` (it listens to {hears})"),
+                    ));
+                }
+            }
             Fault::Poison { service: name, .. } => {
                 service(format!("faults[{i}].poison"), name, false)?;
                 if topology.service(name).is_some_and(|m| m.listens.is_empty()) {

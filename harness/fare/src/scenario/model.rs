@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use kit::EventType;
+use kit::faults::FaultAction;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -276,6 +277,20 @@ pub enum Fault {
     Duplicate { event: EventType, times: u32, chain: Label },
     /// Put a message no handler can take on `service`'s queue.
     Poison { service: String, body: String, chain: Label },
+    /// `service`'s handler misbehaves on `on` in the chain, through the
+    /// service's fault hook (`kit::faults`).
+    Handler { service: String, on: EventType, action: FaultAction, chain: Label },
+}
+
+/// What a handler fault does, as a scenario names it (`do:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum HandlerDo {
+    Fail,
+    FailAlways,
+    DropFollowUp,
+    Crash,
+    Delay,
 }
 
 #[derive(Deserialize)]
@@ -288,13 +303,56 @@ struct RawFault {
     times: Option<u32>,
     poison: Option<String>,
     body: Option<String>,
+    handler: Option<String>,
+    on: Option<EventType>,
+    #[serde(rename = "do")]
+    action: Option<HandlerDo>,
+    delay_ms: Option<u64>,
     #[serde(default)]
     chain: Label,
 }
 
+/// The `handler` fault of `r`, whose other kinds are checked unset.
+fn handler_fault(service: String, r: RawFault) -> Result<Fault, String> {
+    let misplaced = |field: &str| Err(format!("`{field}` does not belong to a `handler` fault"));
+    if r.when.is_some() || r.restart_when.is_some() || r.body.is_some() {
+        return misplaced("when/restart_when/body");
+    }
+    let (Some(on), Some(action)) = (r.on, r.action) else {
+        return Err(
+            "a `handler` fault needs `on: EVENT` and `do: fail | fail_always | drop_follow_up | crash | delay`".into(),
+        );
+    };
+    if r.times.is_some() && action != HandlerDo::Fail {
+        return Err("`times` belongs to `do: fail` only".into());
+    }
+    if r.delay_ms.is_some() != (action == HandlerDo::Delay) {
+        return Err("`delay_ms` goes with `do: delay`, and only with it".into());
+    }
+    let action = match action {
+        HandlerDo::Fail => FaultAction::Fail { times: r.times.unwrap_or(1).max(1) },
+        HandlerDo::FailAlways => FaultAction::FailAlways,
+        HandlerDo::DropFollowUp => FaultAction::DropFollowUp,
+        HandlerDo::Crash => FaultAction::Crash,
+        HandlerDo::Delay => FaultAction::Delay { ms: r.delay_ms.unwrap_or_default() },
+    };
+    Ok(Fault::Handler { service, on, action, chain: r.chain })
+}
+
 impl TryFrom<RawFault> for Fault {
     type Error = String;
-    fn try_from(r: RawFault) -> Result<Self, Self::Error> {
+    fn try_from(mut r: RawFault) -> Result<Self, Self::Error> {
+        let kinds =
+            "a fault is exactly one of `stop: SERVICE`, `duplicate: EVENT`, `poison: SERVICE`, `handler: SERVICE`";
+        if let Some(service) = r.handler.take() {
+            if r.stop.is_some() || r.duplicate.is_some() || r.poison.is_some() {
+                return Err(kinds.into());
+            }
+            return handler_fault(service, r);
+        }
+        if r.on.is_some() || r.action.is_some() || r.delay_ms.is_some() {
+            return Err("`on`, `do` and `delay_ms` belong to a `handler` fault".into());
+        }
         let chain = r.chain;
         let misplaced = |field: &str, kind: &str| Err(format!("`{field}` does not belong to a `{kind}` fault"));
         match (r.stop, r.duplicate, r.poison) {
@@ -320,7 +378,7 @@ impl TryFrom<RawFault> for Fault {
                 let body = r.body.unwrap_or_else(|| "this is not an event".into());
                 Ok(Fault::Poison { service, body, chain })
             }
-            _ => Err("a fault is exactly one of `stop: SERVICE`, `duplicate: EVENT`, `poison: SERVICE`".into()),
+            _ => Err(kinds.into()),
         }
     }
 }
@@ -365,6 +423,18 @@ impl Scenario {
             || self.file.fakes.values().flatten().any(|r| r.global)
     }
 
+    /// Why it needs the platform this process started (and is skipped on
+    /// one it attached to), if it does: it stops services, programs every
+    /// chain's fakes, or sets handler faults (only the process that started
+    /// a service holds its fault hook).
+    pub fn needs_control(&self) -> Option<&'static str> {
+        if self.exclusive() {
+            return Some("it stops services or programs every chain's fakes");
+        }
+        let hooks = self.file.faults.iter().any(|f| matches!(f, Fault::Handler { .. }));
+        hooks.then_some("it sets handler faults, through the fault hooks only the fare that started the services holds")
+    }
+
     /// Every chain label the scenario uses.
     pub fn labels(&self) -> Vec<Label> {
         let mut labels = vec![Label::main()];
@@ -377,5 +447,118 @@ impl Scenario {
         labels.sort();
         labels.dedup();
         labels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario::{ScenarioError, load};
+
+    fn read(text: &str) -> Result<Scenario, ScenarioError> {
+        let services = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services");
+        let (topology, _) = crate::load_topology(&services).unwrap();
+        let s = load::parse(Path::new("case.yaml"), text)?;
+        load::check(&s, &topology)?;
+        Ok(s)
+    }
+
+    #[test]
+    fn a_handler_fault_reads_into_the_kits_action() {
+        let text = "steps: []\nfaults:\n  - handler: fulfillment\n    on: device.allocated\n    do: fail\n    times: 2\n  - {handler: store, on: package.delivered, do: fail, chain: other}\n  - {handler: devices, on: order.placed, do: delay, delay_ms: 1500}\n  - {handler: invoice, on: order.placed, do: crash}\n";
+        let s = read("steps: []\nfaults:\n  - {handler: store, on: device.allocated, do: drop_follow_up}\n").unwrap();
+        assert!(!s.exclusive() && s.needs_control().is_some(), "side by side, but not under --attach");
+        let faults: Vec<(String, FaultAction, String)> = match read(text) {
+            Ok(s) => s.file.faults.into_iter().filter_map(|f| match f {
+                Fault::Handler { service, action, chain, .. } => Some((service, action, chain.to_string())),
+                _ => None,
+            }),
+            Err(e) => panic!("{e}"),
+        }
+        .collect();
+        assert_eq!(
+            faults,
+            [
+                ("fulfillment".into(), FaultAction::Fail { times: 2 }, "main".into()),
+                ("store".into(), FaultAction::Fail { times: 1 }, "other".into()),
+                ("devices".into(), FaultAction::Delay { ms: 1500 }, "main".into()),
+                ("invoice".into(), FaultAction::Crash, "main".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_handler_fault_is_named_by_line_and_field() {
+        let cases = [
+            (
+                "steps: []\nfaults:\n  - handler: store\n    on: order.placed\n    do: explode\n",
+                5,
+                "faults[0].do",
+                "unknown variant `explode`",
+            ),
+            (
+                "steps: []\nfaults:\n  - {handler: store, on: order.placed, do: drop_follow_up, times: 2}\n",
+                3,
+                "faults[0]",
+                "`times` belongs to `do: fail` only",
+            ),
+            (
+                "steps: []\nfaults:\n  - {handler: store, on: order.placed, do: delay}\n",
+                3,
+                "faults[0]",
+                "`delay_ms` goes with `do: delay`",
+            ),
+            (
+                "steps: []\nfaults:\n  - {handler: store, on: order.placed, do: fail, delay_ms: 5}\n",
+                3,
+                "faults[0]",
+                "`delay_ms` goes with `do: delay`",
+            ),
+            ("steps: []\nfaults:\n  - {handler: store, do: crash}\n", 3, "faults[0]", "needs `on: EVENT` and `do:"),
+            (
+                "steps: []\nfaults:\n  - {handler: store, stop: store, on: order.placed, do: crash}\n",
+                3,
+                "faults[0]",
+                "exactly one of",
+            ),
+            (
+                "steps: []\nfaults:\n  - {stop: store, on: order.placed}\n",
+                3,
+                "faults[0]",
+                "belong to a `handler` fault",
+            ),
+            (
+                "steps: []\nfaults:\n  - {handler: store, on: order.placed, do: crash, when: order.placed}\n",
+                3,
+                "faults[0]",
+                "does not belong to a `handler` fault",
+            ),
+            (
+                "steps: []\nfaults:\n  - handler: shop\n    on: order.placed\n    do: crash\n",
+                3,
+                "faults[0].handler",
+                "no service `shop`",
+            ),
+            (
+                "steps: []\nfaults:\n  - handler: users\n    on: order.placed\n    do: crash\n",
+                4,
+                "faults[0].on",
+                "users does not listen to `order.placed` (it listens to nothing)",
+            ),
+            (
+                "steps: []\nfaults:\n  - handler: store\n    on: order.placed\n    do: crash\n",
+                4,
+                "faults[0].on",
+                "store does not listen to `order.placed` (it listens to device.allocated",
+            ),
+        ];
+        for (text, want_line, want_field, want_message) in cases {
+            let err = read(text).unwrap_err();
+            let ScenarioError::Invalid { line, field, message, .. } = &err else { panic!("{err:?}") };
+            assert_eq!((*line, field.as_str()), (Some(want_line), want_field), "{err}");
+            assert!(message.contains(want_message), "{want_message} in {err}");
+        }
     }
 }

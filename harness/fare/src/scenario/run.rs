@@ -76,11 +76,8 @@ pub async fn run_one(
         diagnosis: Vec::new(),
         verdict_after: None,
     };
-    if s.exclusive() && control.is_none() {
-        report.outcome = Outcome::Skipped(
-            "it stops services or programs every chain's fakes: run it on a platform `fare e2e` starts (not --attach)"
-                .into(),
-        );
+    if let (Some(why), None) = (s.needs_control(), control) {
+        report.outcome = Outcome::Skipped(format!("{why}: run it on a platform `fare e2e` starts (not --attach)"));
         return report;
     }
     let mut vars = Vars::default();
@@ -96,6 +93,7 @@ pub async fn run_one(
     }
     let programmed = program_fakes(target, s, &base, &mut report.steps).await;
     let taps = open_taps(target, s, &base, &mut report.steps).await;
+    let hooked = set_handler_faults(s, &base, control, &mut report.steps).await;
     if report.steps.iter().all(|l| l.ok) {
         // Once the steps are done nothing more will be asked of the
         // platform: a fault still waiting may then give up when it is quiet.
@@ -148,6 +146,10 @@ pub async fn run_one(
     }
     report.verdict_after = Some(verdict_from.elapsed());
     if let Some(control) = control {
+        let t = Instant::now();
+        if let Err(e) = faults::clear_handlers(control, &hooked, &base).await {
+            report.steps.push(line("clear the handler faults", t, Err(e.to_string())));
+        }
         restore(s, *control.lock().await, &mut report.steps).await;
     }
     report.took = started.elapsed();
@@ -247,6 +249,28 @@ async fn open_taps(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Li
     taps
 }
 
+/// Handler faults are set before the first step, so the first event
+/// already meets them; returns the services whose hooks were given rules.
+async fn set_handler_faults<'s>(
+    s: &'s Scenario,
+    base: &str,
+    control: Option<&Mutex<&mut Platform>>,
+    lines: &mut Vec<Line>,
+) -> Vec<&'s str> {
+    let mut hooked = Vec::new();
+    for f in &s.file.faults {
+        let Fault::Handler { service, on, action, chain } = f else { continue };
+        let t = Instant::now();
+        let done = faults::handler(control, service, on, action, &correlation_id(base, chain)).await;
+        // Cleared at the end even if setting failed half-way.
+        if !hooked.contains(&service.as_str()) {
+            hooked.push(service.as_str());
+        }
+        lines.push(chain_line(format!("fault: handler {service} on {on}"), t, done.map_err(|e| e.to_string()), chain));
+    }
+    hooked
+}
+
 async fn run_steps(
     target: &Target,
     s: &Scenario,
@@ -344,6 +368,8 @@ async fn run_faults(
                 lines.push(chain_line(format!("fault: stop {service}"), t, done.map_err(|e| e.to_string()), chain));
             }
             Fault::Duplicate { .. } => {}
+            // Set before the steps, by `set_handler_faults`.
+            Fault::Handler { .. } => {}
         }
     }
     for (tap, event, times) in taps {

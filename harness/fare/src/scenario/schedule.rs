@@ -1,6 +1,9 @@
 //! Running many scenarios: the independent ones side by side (each chain is
 //! isolated by its correlation id, each fake rule scoped to it), then the
 //! ones that stop services or program every chain's fakes, one at a time.
+//! Those with handler faults (scoped to their chains too) run side by side
+//! with the first, in this task, as they need the platform to reach the
+//! services' fault hooks.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -83,7 +86,8 @@ async fn scenarios_of(
     let mut reports: Vec<Option<ScenarioReport>> = vec![None; scenarios.len()];
     let slots = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = JoinSet::new();
-    for (i, s) in scenarios.iter().enumerate().filter(|(_, s)| !s.exclusive()) {
+    let hooked = |s: &Scenario| !s.exclusive() && s.needs_control().is_some();
+    for (i, s) in scenarios.iter().enumerate().filter(|(_, s)| !s.exclusive() && !hooked(s)) {
         let (target, s, run, slots, progress) =
             (target.clone(), s.clone(), run.clone(), slots.clone(), progress.clone());
         tasks.spawn(async move {
@@ -94,12 +98,30 @@ async fn scenarios_of(
             (i, report)
         });
     }
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok((i, report)) => reports[i] = Some(report),
-            // A panicking scenario is a bug in fare: say so rather than hide it.
-            Err(e) => tracing::error!(error = %e, "a scenario task failed"),
+    let with_hooks = scenarios.iter().enumerate().filter(|(_, s)| hooked(s)).map(|(i, s)| {
+        let (run, slots, progress) = (&run, slots.clone(), progress.clone());
+        async move {
+            let _slot = slots.acquire_owned().await;
+            progress.started(s);
+            let report = run_one(target, s, run, control).await;
+            progress.finished(&report);
+            (i, report)
         }
+    });
+    let spawned = async {
+        let mut done = Vec::new();
+        while let Some(task) = tasks.join_next().await {
+            match task {
+                Ok(report) => done.push(report),
+                // A panicking scenario is a bug in fare: say so rather than hide it.
+                Err(e) => tracing::error!(error = %e, "a scenario task failed"),
+            }
+        }
+        done
+    };
+    let (spawned, with_hooks) = tokio::join!(spawned, futures_util::future::join_all(with_hooks));
+    for (i, report) in spawned.into_iter().chain(with_hooks) {
+        reports[i] = Some(report);
     }
     for (i, s) in scenarios.iter().enumerate().filter(|(_, s)| s.exclusive()) {
         progress.started(s);
