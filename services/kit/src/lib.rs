@@ -32,9 +32,9 @@ pub mod http;
 pub mod probe;
 pub mod store;
 pub mod telemetry;
-pub mod values;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod values;
 
 pub use app::{Application, ApplicationBuilder, KitError, Settings, shutdown_signal};
 pub use config::Config;
