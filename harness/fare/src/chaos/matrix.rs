@@ -307,8 +307,8 @@ impl Cell {
         let chain = self.chain(topology);
         let mut faults = Vec::new();
         let mut fakes = serde_json::Map::new();
-        // The hook is scoped by the scenario machinery, as it allows (see `Scenario::exclusive`).
-        let hook = |what: &str| json!({"handler": service, "on": event, "do": what});
+        // Scoped to the hop's chain; whether it must then run alone is `Scenario::exclusive`'s call.
+        let hook = |what: &str| json!({"handler": service, "on": event, "do": what, "chain": chain});
         match self.kind {
             Kind::HandlerFails => {
                 let mut fault = hook("fail");
