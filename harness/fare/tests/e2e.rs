@@ -161,6 +161,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     let expected_failures = [
         ("carrier-refuses-tracking", "tracking", "package.delivered", "third_party_failing"),
         ("chain-never-started", "store", "order.placed", "never_started"),
+        ("fulfillment-drops-its-follow-up", "fulfillment", "shipment.requested", "handled_without_follow_up"),
         ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down"),
         (BROKEN, "fulfillment", "shipment.requested", "dead_lettered"),
     ];
