@@ -70,6 +70,18 @@ pub fn diagnose(
             }
         }
     }
+    // A message given up on (or still failing) is a broken hop even where
+    // nothing was to follow it: a consumer that only records an effect.
+    for node in &trace.events {
+        for r in node.receipts.iter().filter(|r| r.outcome != Outcome::Handled) {
+            let covered = hops.iter().any(|h| {
+                h.hop.after.as_deref() == Some(node.event_type.as_str()) && h.hop.service.as_deref() == Some(&r.service)
+            });
+            if !covered && let Some(m) = topology.service(&r.service) {
+                hops.push(look.unfinished(m, node));
+            }
+        }
+    }
     hops
 }
 
@@ -172,6 +184,19 @@ impl Look<'_> {
         let down = service.as_ref().is_some_and(|s| self.env.down.contains(s));
         evidence.extend(service.as_deref().into_iter().flat_map(|s| self.exits(s, 0)));
         let reason = if down { Reason::ServiceDown } else { Reason::NeverStarted };
+        BrokenHop { hop, reason, evidence }
+    }
+
+    /// `m` did not finish handling `cause` (dead-lettered or failing), and
+    /// publishes nothing in answer to it: the effect itself is the hop.
+    fn unfinished(&self, m: &Manifest, cause: &EventNode) -> BrokenHop {
+        let hop = Hop {
+            after: Some(cause.event_type.clone()),
+            queue: Some(self.ns.queue(&m.name)),
+            service: Some(m.name.clone()),
+            expected: format!("{} handled by {}", cause.event_type, m.name),
+        };
+        let (reason, evidence) = self.why(m, cause);
         BrokenHop { hop, reason, evidence }
     }
 

@@ -357,3 +357,28 @@ fn several_broken_branches_are_all_listed_shallowest_first() {
     let text = h[0].to_string();
     assert!(text.starts_with("broken hop: order.placed → queue t-devices → devices → device.allocated\n  why: devices never received order.placed"), "{text}");
 }
+
+#[test]
+fn a_consumer_that_publishes_nothing_is_named_when_it_gives_up() {
+    let (mut store, allocated) = up_to_allocated();
+    let requested = follow(&allocated, "fulfillment", "shipment.requested");
+    store.events.push(follow(&requested, "tracking", "package.delivered"));
+    store.events.push(requested);
+    // invoice publishes invoice.issued; here the chain is whole, but store
+    // (a listener that publishes nothing in answer) dead-lettered an event.
+    let placed = store.events[0].clone();
+    store.dead.push(DeadLetter {
+        service: "invoice".into(),
+        queue: "t-invoice-dlq".into(),
+        message_id: "m".into(),
+        correlation_id: Some(CID.into()),
+        event_type: Some("order.placed".into()),
+        event: Some(placed),
+        reason: None,
+        receive_count: 5,
+    });
+    let h = only(hops(&store, Expected::Paths(&delivered_chain()), &Environment::default()));
+    assert_eq!(h.hop.service.as_deref(), Some("invoice"));
+    assert_eq!(h.hop.expected, "order.placed handled by invoice");
+    assert!(matches!(h.reason, Reason::DeadLettered { .. }), "{h}");
+}
