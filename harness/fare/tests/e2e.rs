@@ -163,6 +163,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         ("chain-never-started", "store", "order.placed", "never_started"),
         ("fulfillment-drops-its-follow-up", "fulfillment", "shipment.requested", "handled_without_follow_up"),
         ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down"),
+        ("invoice-filters-the-order-out", "invoice", "invoice.issued", "filtered_out"),
         (BROKEN, "fulfillment", "shipment.requested", "dead_lettered"),
     ];
     for (name, service, event, kind) in expected_failures {

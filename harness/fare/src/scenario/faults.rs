@@ -328,3 +328,82 @@ mod tests {
         assert_eq!(scopes(&without_run(rules, "e2e-a-1")), ["e2e-a-12", "e2e-b-1"]);
     }
 }
+
+/// A subscription whose filter policy a `filter_out` fault replaced.
+#[derive(Debug)]
+pub struct Filtered {
+    subscription_arn: String,
+    /// The policy the manifest gives it; `None` when it has none.
+    original: Option<String>,
+    what: String,
+}
+
+impl std::fmt::Display for Filtered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl Filtered {
+    /// Puts the manifest's filter policy back (or none).
+    pub async fn restore(self, target: &Target) -> Result<(), FaultError> {
+        set_filter(target, &self.subscription_arn, self.original.as_deref().unwrap_or("{}")).await
+    }
+}
+
+/// Gives `service`'s subscription to `event` a filter policy that lets
+/// every chain through but `correlation_id`: a mistaken filter, for one chain.
+pub async fn filter_out(
+    target: &Target,
+    service: &str,
+    event: &EventType,
+    correlation_id: &str,
+) -> Result<Filtered, FaultError> {
+    let bus = &target.bus;
+    let queue = bus.namespace.queue(service);
+    let queue_url = bus.queue_url(&queue).await.map_err(|e| aws("GetQueueUrl")(&e))?;
+    let queue_arn = bus.queue_arn(&queue_url).await.map_err(|e| aws("GetQueueAttributes")(&e))?;
+    let topic = bus.namespace.topic(event);
+    let topic_arn = topic_arn(target, &topic).await?;
+    let subs = bus
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic_arn)
+        .send()
+        .await
+        .map_err(|e| aws("ListSubscriptionsByTopic")(&e))?;
+    let subscription_arn = subs
+        .subscriptions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|s| s.endpoint.as_deref() == Some(queue_arn.as_str()))
+        .and_then(|s| s.subscription_arn)
+        .ok_or_else(|| FaultError::Aws {
+            operation: "ListSubscriptionsByTopic",
+            message: format!("{queue} is not subscribed to {topic}"),
+        })?;
+    let original = target
+        .topology
+        .service(service)
+        .and_then(|m| m.listens.iter().find(|l| l.event == *event))
+        .and_then(|l| l.filter.as_ref())
+        .and_then(|f| serde_json::to_string(f).ok());
+    let policy = serde_json::json!({ "correlation_id": [{ "anything-but": [correlation_id] }] }).to_string();
+    set_filter(target, &subscription_arn, &policy).await?;
+    let what = format!("{service}'s subscription to {event} filters chain {correlation_id} out");
+    Ok(Filtered { subscription_arn, original, what })
+}
+
+async fn set_filter(target: &Target, subscription_arn: &str, policy: &str) -> Result<(), FaultError> {
+    target
+        .bus
+        .sns
+        .set_subscription_attributes()
+        .subscription_arn(subscription_arn)
+        .attribute_name("FilterPolicy")
+        .attribute_value(policy)
+        .send()
+        .await
+        .map_err(|e| aws("SetSubscriptionAttributes")(&e))?;
+    Ok(())
+}

@@ -159,8 +159,9 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
                 }
             }
             Fault::Duplicate { event: e, .. } => event(format!("faults[{i}].duplicate"), e)?,
-            Fault::Handler { service: name, on, .. } => {
-                service(format!("faults[{i}].handler"), name, false)?;
+            Fault::Handler { service: name, on, .. } | Fault::FilterOut { service: name, on, .. } => {
+                let kind = if matches!(fault, Fault::Handler { .. }) { "handler" } else { "filter_out" };
+                service(format!("faults[{i}].{kind}"), name, false)?;
                 event(format!("faults[{i}].on"), on)?;
                 let listens: Vec<&str> = topology
                     .service(name)

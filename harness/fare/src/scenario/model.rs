@@ -280,6 +280,9 @@ pub enum Fault {
     /// `service`'s handler misbehaves on `on` in the chain, through the
     /// service's fault hook (`kit::faults`).
     Handler { service: String, on: EventType, action: FaultAction, chain: Label },
+    /// `service`'s subscription to `on` gets a filter policy that keeps the
+    /// chain's events out, as a mistaken filter would; restored afterwards.
+    FilterOut { service: String, on: EventType, chain: Label },
 }
 
 /// What a handler fault does, as a scenario names it (`do:`).
@@ -304,6 +307,7 @@ struct RawFault {
     poison: Option<String>,
     body: Option<String>,
     handler: Option<String>,
+    filter_out: Option<String>,
     on: Option<EventType>,
     #[serde(rename = "do")]
     action: Option<HandlerDo>,
@@ -342,13 +346,31 @@ fn handler_fault(service: String, r: RawFault) -> Result<Fault, String> {
 impl TryFrom<RawFault> for Fault {
     type Error = String;
     fn try_from(mut r: RawFault) -> Result<Self, Self::Error> {
-        let kinds =
-            "a fault is exactly one of `stop: SERVICE`, `duplicate: EVENT`, `poison: SERVICE`, `handler: SERVICE`";
+        let kinds = "a fault is exactly one of `stop: SERVICE`, `duplicate: EVENT`, `poison: SERVICE`, \
+                     `handler: SERVICE`, `filter_out: SERVICE`";
         if let Some(service) = r.handler.take() {
-            if r.stop.is_some() || r.duplicate.is_some() || r.poison.is_some() {
+            if r.stop.is_some() || r.duplicate.is_some() || r.poison.is_some() || r.filter_out.is_some() {
                 return Err(kinds.into());
             }
             return handler_fault(service, r);
+        }
+        if let Some(service) = r.filter_out.take() {
+            if r.stop.is_some() || r.duplicate.is_some() || r.poison.is_some() {
+                return Err(kinds.into());
+            }
+            let extra = [
+                ("when", r.when.is_some()),
+                ("restart_when", r.restart_when.is_some()),
+                ("times", r.times.is_some()),
+                ("body", r.body.is_some()),
+                ("do", r.action.is_some()),
+                ("delay_ms", r.delay_ms.is_some()),
+            ];
+            if let Some((field, _)) = extra.into_iter().find(|(_, set)| *set) {
+                return Err(format!("`{field}` does not belong to a `filter_out` fault"));
+            }
+            let Some(on) = r.on else { return Err("a `filter_out` fault needs `on: EVENT`".into()) };
+            return Ok(Fault::FilterOut { service, on, chain: r.chain });
         }
         if r.on.is_some() || r.action.is_some() || r.delay_ms.is_some() {
             return Err("`on`, `do` and `delay_ms` belong to a `handler` fault".into());

@@ -94,6 +94,7 @@ pub async fn run_one(
     let programmed = program_fakes(target, s, &base, &mut report.steps).await;
     let taps = open_taps(target, s, &base, &mut report.steps).await;
     let hooked = set_handler_faults(s, &base, control, &mut report.steps).await;
+    let filtered = filter_out(target, s, &base, &mut report.steps).await;
     if report.steps.iter().all(|l| l.ok) {
         // Once the steps are done nothing more will be asked of the
         // platform: a fault still waiting may then give up when it is quiet.
@@ -145,6 +146,12 @@ pub async fn run_one(
         report.diagnosis = diagnose(target, s, &report, &env);
     }
     report.verdict_after = Some(verdict_from.elapsed());
+    for f in filtered {
+        let t = Instant::now();
+        if let Err(e) = f.restore(target).await {
+            report.steps.push(line("restore a filtered subscription", t, Err(e.to_string())));
+        }
+    }
     if let Some(control) = control {
         let t = Instant::now();
         if let Err(e) = faults::clear_handlers(control, &hooked, &base).await {
@@ -247,6 +254,26 @@ async fn open_taps(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Li
         }
     }
     taps
+}
+
+/// Filters are set before the first step, like handler faults; returns
+/// what to restore once the verdict is in.
+async fn filter_out(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Line>) -> Vec<faults::Filtered> {
+    let mut filtered = Vec::new();
+    for f in &s.file.faults {
+        let Fault::FilterOut { service, on, chain } = f else { continue };
+        let t = Instant::now();
+        match faults::filter_out(target, service, on, &correlation_id(base, chain)).await {
+            Ok(done) => {
+                lines.push(chain_line(format!("fault: filter {on} out of {service}"), t, Ok(done.to_string()), chain));
+                filtered.push(done);
+            }
+            Err(e) => {
+                lines.push(chain_line(format!("fault: filter {on} out of {service}"), t, Err(e.to_string()), chain))
+            }
+        }
+    }
+    filtered
 }
 
 /// Handler faults are set before the first step, so the first event
@@ -369,7 +396,7 @@ async fn run_faults(
             }
             Fault::Duplicate { .. } => {}
             // Set before the steps, by `set_handler_faults`.
-            Fault::Handler { .. } => {}
+            Fault::Handler { .. } | Fault::FilterOut { .. } => {}
         }
     }
     for (tap, event, times) in taps {
