@@ -14,6 +14,7 @@ use kit::bus::Namespace;
 
 use super::{BrokenHop, Environment, Evidence, Hop, Reason, filter};
 use crate::manifest::Manifest;
+use crate::runtime::Pending;
 use crate::topology::Topology;
 use crate::trace::{Call, ChainDiff, EventNode, Outcome, Paths, Receipt, Trace};
 
@@ -287,16 +288,24 @@ impl Look<'_> {
                 };
             }
         }
+        // Pending counts are the service's, not this chain's: only work
+        // done for this very event (polls that ask someone, a publish that
+        // keeps failing) ties them to the hop.
         let queue = self.ns.queue(&m.name);
-        let in_hand: Vec<String> = self.env.pending_at(&m.name, &queue).iter().map(|p| p.to_string()).collect();
-        if !in_hand.is_empty() && (self.env.stuck || !r.work.is_empty()) {
-            let waiting_on = match r.work.iter().max_by_key(|w| w.last_unix_nanos) {
-                Some(w) => {
-                    let error = w.last_error.as_ref().map(|e| format!(", last error: {e}")).unwrap_or_default();
-                    format!("{} ({} runs{error}); {}", w.task, w.runs, in_hand.join(", "))
-                }
-                None => in_hand.join(", "),
-            };
+        let pending = self.env.pending_at(&m.name, &queue);
+        let open_work = pending.iter().any(|p| matches!(p, Pending::InHand { work, .. } if *work > 0));
+        let unpublished = pending.iter().any(|p| matches!(p, Pending::InHand { outbox, .. } if *outbox > 0));
+        let asking = r.work.iter().filter(|w| !w.calls.is_empty()).max_by_key(|w| w.last_unix_nanos);
+        let failing = r.work.iter().filter(|w| w.last_error.is_some()).max_by_key(|w| w.last_unix_nanos);
+        let stuck_on = match (asking, failing) {
+            (Some(w), _) if open_work => Some(w),
+            (_, Some(w)) if unpublished => Some(w),
+            _ => None,
+        };
+        if let Some(w) = stuck_on {
+            let error = w.last_error.as_ref().map(|e| format!(", last error: {e}")).unwrap_or_default();
+            let in_hand: Vec<String> = pending.iter().map(|p| p.to_string()).collect();
+            let waiting_on = format!("{} ({} runs{error}); {}", w.task, w.runs, in_hand.join(", "));
             return Reason::Stuck { waiting_on };
         }
         Reason::HandledWithoutFollowUp

@@ -382,3 +382,21 @@ fn a_consumer_that_publishes_nothing_is_named_when_it_gives_up() {
     assert_eq!(h.hop.expected, "order.placed handled by invoice");
     assert!(matches!(h.reason, Reason::DeadLettered { .. }), "{h}");
 }
+
+#[test]
+fn what_a_service_has_in_hand_for_other_chains_does_not_make_this_hop_stuck() {
+    let (mut store, allocated) = up_to_allocated();
+    store.spans.push(handle("fulfillment", &allocated, "h1", None));
+    // The relay's publish work for this event (its follow-up was dropped), no calls.
+    store.spans.push(work("fulfillment", &allocated, "w1"));
+    let env = Environment {
+        pending: vec![
+            Pending::InHand { service: "fulfillment".into(), handling: 1, outbox: 0, work: 0 },
+            Pending::Queue { queue: "t-fulfillment".into(), waiting: 0, in_flight: 1, delayed: 0 },
+        ],
+        stuck: true,
+        ..Environment::default()
+    };
+    let h = only(hops(&store, Expected::Paths(&delivered_chain()), &env));
+    assert_eq!(h.reason, Reason::HandledWithoutFollowUp, "{h}");
+}
