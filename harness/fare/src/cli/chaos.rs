@@ -5,17 +5,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
-use anyhow::Context;
 use kit::bus::Namespace;
 
 use super::Cli;
 use crate::chaos::{self, report};
-use crate::fakes::CarrierOptions;
-use crate::runtime::{Platform, UpOptions, state_dir};
 use crate::scenario::render::TerminalProgress;
-use crate::scenario::{self, RunOptions, Target};
+use crate::scenario::{RunOptions, Target};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChaosArgs {
@@ -48,23 +44,9 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
         print!("{}", report::list(&cells));
         return Ok(ExitCode::SUCCESS);
     }
-    let ns = Namespace::parse(&format!("{}-chaos", ns.as_str()).chars().take(40).collect::<String>())
-        .context("the chaos namespace")?;
-    let data = state_dir(root, ns.as_str()).join("data");
-    if data.exists() {
-        std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
-    }
-    let up = UpOptions {
-        services_dir: cli.services.clone(),
-        endpoint: cli.endpoint.clone(),
-        backend: cli.backend(),
-        build: !args.no_build,
-        carrier: CarrierOptions { polls_until_delivered: 1 },
-        ..UpOptions::new(root, ns.clone())
-    };
-    let started = Instant::now();
-    let mut platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
-    eprintln!("fare: platform ready in {:.1}s; {} chaos cells", started.elapsed().as_secs_f64(), cells.len());
+    let restart = crate::runtime::RestartOptions::default();
+    let (mut platform, ns) = super::e2e::own_platform(cli, root, &ns, "chaos", !args.no_build, restart).await?;
+    eprintln!("fare: {} chaos cells", cells.len());
     let target = Target::new(&platform.state, &ns, topology).await?;
     let progress = Arc::new(TerminalProgress::new(cells.len()));
     let options = RunOptions { jobs: args.jobs };
@@ -72,10 +54,7 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     platform.stop();
     print!("{}", report::table(&report));
     if let Some(path) = &args.junit {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(path, report::junit(&report)).with_context(|| format!("writing {}", path.display()))?;
+        super::e2e::write(path, &report::junit(&report))?;
         eprintln!("fare: JUnit report in {}", path.display());
     }
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

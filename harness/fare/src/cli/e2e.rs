@@ -57,26 +57,8 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         let report = scenario::run_all(&target, &scenarios, None, &options, progress).await;
         (report, state_dir(root, ns.as_str()).join("reports"))
     } else {
-        // A namespace of its own: a `fare up` in the default one keeps running.
-        let ns = Namespace::parse(&format!("{}-e2e", ns.as_str()).chars().take(40).collect::<String>())
-            .context("the e2e namespace")?;
-        let data = state_dir(root, ns.as_str()).join("data");
-        // Each run starts from empty stores: stock and orders of an earlier run do not leak in.
-        if data.exists() {
-            std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
-        }
-        let up = UpOptions {
-            services_dir: cli.services.clone(),
-            endpoint: cli.endpoint.clone(),
-            backend: cli.backend(),
-            build: !args.no_build,
-            carrier: CarrierOptions { polls_until_delivered: 1 },
-            restart: args.restart.options(),
-            ..UpOptions::new(root, ns.clone())
-        };
-        let started = Instant::now();
-        let mut platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
-        eprintln!("fare: platform ready in {:.1}s; {} scenarios", started.elapsed().as_secs_f64(), scenarios.len());
+        let (mut platform, ns) = own_platform(cli, root, &ns, "e2e", !args.no_build, args.restart.options()).await?;
+        eprintln!("fare: {} scenarios", scenarios.len());
         let target = Target::new(&platform.state, &ns, topology.clone()).await?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
         platform.stop();
@@ -96,7 +78,40 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+/// A platform of its own, for `fare e2e` and `fare chaos`: in namespace
+/// `<ns>-<suffix>` (a `fare up` in `ns` keeps running), from empty stores
+/// (stock and orders of an earlier run do not leak in), with the e2e settings.
+pub(super) async fn own_platform(
+    cli: &Cli,
+    root: &Path,
+    ns: &Namespace,
+    suffix: &str,
+    build: bool,
+    restart: crate::runtime::RestartOptions,
+) -> anyhow::Result<(Platform, Namespace)> {
+    let ns = Namespace::parse(&format!("{}-{suffix}", ns.as_str()).chars().take(40).collect::<String>())
+        .with_context(|| format!("the {suffix} namespace"))?;
+    let data = state_dir(root, ns.as_str()).join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
+    }
+    let up = UpOptions {
+        services_dir: cli.services.clone(),
+        endpoint: cli.endpoint.clone(),
+        backend: cli.backend(),
+        build,
+        carrier: CarrierOptions { polls_until_delivered: 1 },
+        restart,
+        ..UpOptions::new(root, ns.clone())
+    };
+    let started = Instant::now();
+    let platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
+    eprintln!("fare: platform ready in {:.1}s", started.elapsed().as_secs_f64());
+    Ok((platform, ns))
+}
+
+/// Writes a report, creating its directory.
+pub(super) fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
