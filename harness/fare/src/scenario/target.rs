@@ -125,13 +125,16 @@ impl Target {
 /// The settings of the platform `fare e2e` starts, beyond `fare up`'s:
 /// failed deliveries come back at once (a failing message reaches its
 /// dead-letter queue in seconds, not half a minute), the carrier is polled
-/// often, and the store sells `phone-fold`, of which devices has none (the
-/// out-of-stock scenario orders it).
+/// often, the store sells `phone-fold`, of which devices has none (the
+/// out-of-stock scenario orders it), and devices holds enough stock for a
+/// whole fault matrix of orders (each `fare chaos` cell places one; the
+/// 50 of `fare up` ran out after 57 cells).
 pub fn e2e_env() -> BTreeMap<String, String> {
     [
         ("FARE_RETRY_BASE_SECONDS", "0"),
         ("TRACKING_POLL_INTERVAL_MS", "200"),
         ("STORE_CATALOG", "phone-basic=19900,phone-pro=99900,phone-fold=149900"),
+        ("DEVICES_STOCK", "phone-basic=1000,phone-pro=200"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
