@@ -64,16 +64,27 @@ pub type Paths = BTreeMap<EventPath, usize>;
 impl Trace {
     /// The path of every event of the chain.
     pub fn paths(&self) -> Paths {
+        let by_id = self.by_id();
         let mut paths = Paths::new();
         for i in 0..self.events.len() {
-            *paths.entry(self.path_of(i)).or_default() += 1;
+            *paths.entry(self.path_with(i, &by_id)).or_default() += 1;
         }
         paths
     }
 
-    /// The path of `events[i]`.
-    pub fn path_of(&self, i: usize) -> EventPath {
-        let by_id: BTreeMap<&str, usize> = self.events.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
+    /// The events whose path is `path`.
+    pub fn at(&self, path: &EventPath) -> Vec<usize> {
+        let by_id = self.by_id();
+        (0..self.events.len())
+            .filter(|&i| self.events[i].event_type == path.event() && self.path_with(i, &by_id) == *path)
+            .collect()
+    }
+
+    fn by_id(&self) -> BTreeMap<&str, usize> {
+        self.events.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect()
+    }
+
+    fn path_with(&self, i: usize, by_id: &BTreeMap<&str, usize>) -> EventPath {
         let mut types = vec![self.events[i].event_type.clone()];
         let mut cursor = i;
         // Bounded: a cycle of causes cannot happen, but must not hang a run.
@@ -86,13 +97,6 @@ impl Trace {
         }
         types.reverse();
         EventPath(types)
-    }
-
-    /// The events whose path is `path`.
-    pub fn at(&self, path: &EventPath) -> Vec<usize> {
-        (0..self.events.len())
-            .filter(|&i| self.events[i].event_type == path.event() && self.path_of(i) == *path)
-            .collect()
     }
 }
 
