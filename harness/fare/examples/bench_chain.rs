@@ -103,25 +103,10 @@ async fn delivered(platform: &Platform, id: &str) -> anyhow::Result<()> {
 /// Publish→receive through a topic and a raw subscription, one at a time.
 async fn raw_latency(bus: &kit::bus::Bus, n: usize) -> anyhow::Result<Vec<f64>> {
     let event_type = EventType::parse("bench.ping")?;
-    let topic =
-        bus.sns.create_topic().name(bus.namespace.topic(&event_type)).send().await?.topic_arn.unwrap_or_default();
-    let url = bus
-        .sqs
-        .create_queue()
-        .queue_name(format!("{}-bench-ping", bus.namespace))
-        .send()
-        .await?
-        .queue_url
-        .unwrap_or_default();
+    let topic = bus.create_topic(&bus.namespace.topic(&event_type), None).await?;
+    let url = bus.create_queue(&format!("{}-bench-ping", bus.namespace), &Default::default(), &[]).await?;
     let arn = bus.queue_arn(&url).await?;
-    bus.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await?;
+    bus.subscribe(&topic, &arn, None).await?;
     let publisher = bus.publisher("bench");
     let mut samples = Vec::new();
     for _ in 0..n {
@@ -129,15 +114,10 @@ async fn raw_latency(bus: &kit::bus::Bus, n: usize) -> anyhow::Result<Vec<f64>> 
         let started = Instant::now();
         publisher.publish(&event).await?;
         loop {
-            let got = bus.sqs.receive_message().queue_url(&url).wait_time_seconds(5).send().await?;
-            if let Some(m) = got.messages.unwrap_or_default().pop() {
+            let got = bus.receive(&url, kit::bus::Receive { max: 1, wait_seconds: 5, ..Default::default() }).await?;
+            if !got.is_empty() {
                 samples.push(started.elapsed().as_secs_f64() * 1000.0);
-                bus.sqs
-                    .delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(m.receipt_handle.unwrap_or_default())
-                    .send()
-                    .await?;
+                bus.delete(&url, &got).await?;
                 break;
             }
         }

@@ -6,8 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use kit::bus::{Bus, Namespace};
+use kit::bus::{Bus, Message, Namespace, QueueAttributes, Receive};
 use kit::{CorrelationId, Envelope, EventType};
 
 /// One probe's outcome.
@@ -55,55 +54,26 @@ fn rand_u32() -> u32 {
     nanos ^ std::process::id().rotate_left(16)
 }
 
-fn e<E: std::error::Error + 'static>(what: &str) -> impl FnOnce(E) -> String + '_ {
-    move |err| format!("{what}: {}", kit::error_chain(&err))
+/// A failed call, in the words of a probe's detail.
+fn e(err: impl std::error::Error + 'static) -> String {
+    kit::error_chain(&err)
 }
 
-async fn queue(bus: &Bus, name: &str, attrs: &[(QueueAttributeName, String)]) -> Result<(String, String), String> {
-    let mut req = bus.sqs.create_queue().queue_name(format!("{}-{name}", bus.namespace));
-    for (k, v) in attrs {
-        req = req.attributes(k.clone(), v);
-    }
-    let url = req.send().await.map_err(e("CreateQueue"))?.queue_url.unwrap_or_default();
-    let arn = bus.queue_arn(&url).await.map_err(|err| err.to_string())?;
+async fn queue(bus: &Bus, name: &str, attrs: QueueAttributes) -> Result<(String, String), String> {
+    let url = bus.create_queue(&format!("{}-{name}", bus.namespace), &attrs, &[]).await.map_err(e)?;
+    let arn = bus.queue_arn(&url).await.map_err(e)?;
     Ok((url, arn))
 }
 
 async fn subscribed_queue(bus: &Bus, event: &EventType, filter: Option<&str>) -> Result<String, String> {
-    let topic = bus.sns.create_topic().name(bus.namespace.topic(event)).send().await.map_err(e("CreateTopic"))?;
-    let (url, arn) = queue(bus, "probe", &[]).await?;
-    let mut sub = bus
-        .sns
-        .subscribe()
-        .topic_arn(topic.topic_arn.unwrap_or_default())
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "true");
-    if let Some(filter) = filter {
-        sub = sub.attributes("FilterPolicy", filter);
-    }
-    sub.send().await.map_err(e("Subscribe"))?;
+    let topic = bus.create_topic(&bus.namespace.topic(event), None).await.map_err(e)?;
+    let (url, arn) = queue(bus, "probe", QueueAttributes::new()).await?;
+    bus.subscribe(&topic, &arn, filter).await.map_err(e)?;
     Ok(url)
 }
 
-async fn receive(
-    bus: &Bus,
-    url: &str,
-    wait: i32,
-    visibility: Option<i32>,
-) -> Result<Vec<aws_sdk_sqs::types::Message>, String> {
-    let mut req = bus
-        .sqs
-        .receive_message()
-        .queue_url(url)
-        .wait_time_seconds(wait)
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount);
-    if let Some(v) = visibility {
-        req = req.visibility_timeout(v);
-    }
-    Ok(req.send().await.map_err(e("ReceiveMessage"))?.messages.unwrap_or_default())
+async fn receive(bus: &Bus, url: &str, wait: i32, visibility: Option<i32>) -> Result<Vec<Message>, String> {
+    bus.receive(url, Receive { max: 10, wait_seconds: wait, visibility_seconds: visibility }).await.map_err(e)
 }
 
 fn event(kind: &str) -> Envelope {
@@ -117,14 +87,15 @@ async fn raw_delivery(bus: Bus) -> Result<String, String> {
     bus.publisher("doctor").publish(&sent).await.map_err(|err| err.to_string())?;
     let got = receive(&bus, &url, 5, None).await?;
     let m = got.first().ok_or("nothing arrived within 5s")?;
-    let body = m.body.clone().unwrap_or_default();
-    let back = Envelope::from_json(&body).map_err(|_| format!("the body is not the raw envelope: {body:.120}"))?;
+    let body = &m.body;
+    let back = Envelope::from_json(body).map_err(|_| format!("the body is not the raw envelope: {body:.120}"))?;
     if back.id != sent.id {
         return Err("a different message arrived".into());
     }
-    let attrs = m.message_attributes.clone().unwrap_or_default();
-    let missing: Vec<&str> =
-        ["event_type", "correlation_id", "traceparent"].into_iter().filter(|k| !attrs.contains_key(*k)).collect();
+    let missing: Vec<&str> = ["event_type", "correlation_id", "traceparent"]
+        .into_iter()
+        .filter(|k| !m.attributes.contains_key(*k))
+        .collect();
     if missing.is_empty() {
         Ok("body raw, 3 attributes kept".into())
     } else {
@@ -144,7 +115,7 @@ async fn filter_policy(bus: Bus) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         for m in receive(&bus, &url, 1, None).await? {
-            ids.push(Envelope::from_json(&m.body.unwrap_or_default()).map(|e| e.id).map_err(|err| err.to_string())?);
+            ids.push(Envelope::from_json(&m.body).map(|e| e.id).map_err(|err| err.to_string())?);
         }
     }
     match ids.as_slice() {
@@ -154,8 +125,8 @@ async fn filter_policy(bus: Bus) -> Result<String, String> {
 }
 
 async fn redelivery(bus: Bus) -> Result<String, String> {
-    let (url, _) = queue(&bus, "redeliver", &[]).await?;
-    bus.sqs.send_message().queue_url(&url).message_body("again").send().await.map_err(e("SendMessage"))?;
+    let (url, _) = queue(&bus, "redeliver", QueueAttributes::new()).await?;
+    bus.send(&url, "again", &[]).await.map_err(e)?;
     let first = receive(&bus, &url, 2, Some(1)).await?;
     if first.len() != 1 {
         return Err(format!("{} messages on first receive", first.len()));
@@ -163,12 +134,7 @@ async fn redelivery(bus: Bus) -> Result<String, String> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(5) {
         if let Some(m) = receive(&bus, &url, 1, Some(30)).await?.first() {
-            let count = m
-                .attributes
-                .as_ref()
-                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                .cloned()
-                .unwrap_or_default();
+            let count = m.receive_count;
             return Ok(format!("back after {:.1}s, receive count {count}", started.elapsed().as_secs_f64()));
         }
     }
@@ -176,10 +142,10 @@ async fn redelivery(bus: Bus) -> Result<String, String> {
 }
 
 async fn dead_letter(bus: Bus) -> Result<String, String> {
-    let (dlq_url, dlq_arn) = queue(&bus, "dlq", &[]).await?;
+    let (dlq_url, dlq_arn) = queue(&bus, "dlq", QueueAttributes::new()).await?;
     let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string();
-    let (url, _) = queue(&bus, "main", &[(QueueAttributeName::RedrivePolicy, policy)]).await?;
-    bus.sqs.send_message().queue_url(&url).message_body("poison").send().await.map_err(e("SendMessage"))?;
+    let (url, _) = queue(&bus, "main", [("RedrivePolicy".to_owned(), policy)].into()).await?;
+    bus.send(&url, "poison", &[]).await.map_err(e)?;
     for attempt in 1..=2 {
         if receive(&bus, &url, 2, Some(0)).await?.is_empty() {
             return Err(format!("attempt {attempt}: the message was not there"));
@@ -190,7 +156,7 @@ async fn dead_letter(bus: Bus) -> Result<String, String> {
         return Err("still on the queue after 2 receives".into());
     }
     let dead = receive(&bus, &dlq_url, 2, None).await?;
-    match dead.first().and_then(|m| m.body.as_deref()) {
+    match dead.first().map(|m| m.body.as_str()) {
         Some("poison") => Ok("moved after 2 receives".into()),
         _ => Err("not in the dead-letter queue after 2 receives".into()),
     }
@@ -199,16 +165,12 @@ async fn dead_letter(bus: Bus) -> Result<String, String> {
 /// Deletes what the probes made (everything in the throwaway namespace).
 async fn cleanup(bus: &Bus) {
     let prefix = format!("{}-", bus.namespace);
-    if let Ok(out) = bus.sqs.list_queues().queue_name_prefix(&prefix).send().await {
-        for url in out.queue_urls.unwrap_or_default() {
-            let _ = bus.sqs.delete_queue().queue_url(url).send().await;
-        }
+    for url in bus.queues(&prefix).await.unwrap_or_default() {
+        let _ = bus.delete_queue(&url).await;
     }
-    if let Ok(out) = bus.sns.list_topics().send().await {
-        for arn in out.topics.unwrap_or_default().into_iter().filter_map(|t| t.topic_arn) {
-            if arn.rsplit(':').next().is_some_and(|n| n.starts_with(&prefix)) {
-                let _ = bus.sns.delete_topic().topic_arn(arn).send().await;
-            }
+    for arn in bus.topics().await.unwrap_or_default() {
+        if arn.rsplit(':').next().is_some_and(|n| n.starts_with(&prefix)) {
+            let _ = bus.delete_topic(&arn).await;
         }
     }
 }

@@ -72,8 +72,8 @@ async fn apply_converges_and_a_second_apply_changes_nothing() {
     bus.publisher("store").publish(&event).await.unwrap();
     for queue in ["fare-invoice", "fare-mailer"] {
         let url = bus.queue_url(queue).await.unwrap();
-        let got = bus.sqs.receive_message().queue_url(url).wait_time_seconds(5).send().await.unwrap();
-        let body = got.messages.unwrap_or_default().pop().and_then(|m| m.body).unwrap_or_default();
+        let got = bus.receive(&url, kit::bus::Receive { wait_seconds: 5, ..Default::default() }).await.unwrap();
+        let body = got.into_iter().next().map(|m| m.body).unwrap_or_default();
         assert_eq!(kit::Envelope::from_json(&body).unwrap().id, event.id, "{queue} got the raw envelope");
     }
 

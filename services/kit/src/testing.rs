@@ -8,10 +8,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use fare_emulator::Emulator;
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Receive, TapQueue};
 use crate::config::Config;
 use crate::envelope::{Envelope, EventType};
 
@@ -36,7 +35,7 @@ pub struct TestBus {
     endpoint: String,
     queue_url: String,
     dlq_url: String,
-    capture_url: String,
+    capture: TapQueue,
     seen: Mutex<Vec<Envelope>>,
     // Dropped last: the emulator outlives the clients above.
     _emulator: Emulator,
@@ -60,25 +59,15 @@ impl TestBus {
         let dlq_arn = queue_arn(&bus, &dlq_url).await;
         let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count });
         let queue_url = create_queue(&bus, &ns.queue(spec.service), Some(redrive.to_string())).await;
-        let capture_url = create_queue(&bus, &format!("{ns}-capture"), None).await;
-        for (events, url) in [(spec.listens, &queue_url), (spec.publishes, &capture_url)] {
-            let arn = queue_arn(&bus, url).await;
-            for event in events {
-                let topic = ns.topic(&EventType::parse(event).expect("a valid event type in the test spec"));
-                let topic_arn =
-                    bus.sns.create_topic().name(topic).send().await.expect("create topic").topic_arn.unwrap();
-                bus.sns
-                    .subscribe()
-                    .topic_arn(topic_arn)
-                    .protocol("sqs")
-                    .endpoint(&arn)
-                    .attributes("RawMessageDelivery", "true")
-                    .send()
-                    .await
-                    .expect("subscribe");
-            }
+        let arn = queue_arn(&bus, &queue_url).await;
+        for topic in topics(&ns, spec.listens) {
+            let topic_arn = bus.create_topic(&topic, None).await.expect("create topic");
+            bus.subscribe(&topic_arn, &arn, None).await.expect("subscribe");
         }
-        TestBus { bus, spec, endpoint, queue_url, dlq_url, capture_url, seen: Mutex::default(), _emulator: emulator }
+        let capture = TapQueue::create(&bus, &format!("{ns}-capture"), &topics(&ns, spec.publishes), None)
+            .await
+            .expect("a capture queue on what the service publishes");
+        TestBus { bus, spec, endpoint, queue_url, dlq_url, capture, seen: Mutex::default(), _emulator: emulator }
     }
 
     /// `config` pointed at this emulator, with quick polls and retries.
@@ -102,7 +91,7 @@ impl TestBus {
 
     /// Puts `body` straight on the service's queue, as a broken producer would.
     pub async fn send_raw(&self, body: &str) {
-        self.bus.sqs.send_message().queue_url(&self.queue_url).message_body(body).send().await.expect("send_message");
+        self.bus.send(&self.queue_url, body, &[]).await.expect("send_message");
     }
 
     /// Waits for the service to publish an event of `event_type`.
@@ -132,31 +121,13 @@ impl TestBus {
     }
 
     async fn pull_capture(&self, wait_seconds: i32) {
-        let out = self
-            .bus
-            .sqs
-            .receive_message()
-            .queue_url(&self.capture_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait_seconds)
-            .send()
-            .await
-            .expect("receive from the capture queue");
-        for m in out.messages.unwrap_or_default() {
-            let body = m.body.unwrap_or_default();
-            let event = Envelope::from_json(&body)
-                .unwrap_or_else(|e| panic!("the service published a non-envelope: {e}: {body}"));
+        let messages = self.capture.receive(wait_seconds).await.expect("receive from the capture queue");
+        for m in &messages {
+            let event = Envelope::from_json(&m.body)
+                .unwrap_or_else(|e| panic!("the service published a non-envelope: {e}: {}", m.body));
             self.seen.lock().unwrap().push(event);
-            let receipt = m.receipt_handle.unwrap_or_default();
-            self.bus
-                .sqs
-                .delete_message()
-                .queue_url(&self.capture_url)
-                .receipt_handle(receipt)
-                .send()
-                .await
-                .expect("delete");
         }
+        self.capture.ack(&messages).await.expect("delete from the capture queue");
     }
 
     /// Waits until the service's queue holds nothing, visible or in flight.
@@ -182,21 +153,12 @@ impl TestBus {
         let (visible, _) = self.depth(&self.dlq_url).await;
         let mut bodies = Vec::new();
         while bodies.len() < visible as usize {
-            let out = self
-                .bus
-                .sqs
-                .receive_message()
-                .queue_url(&self.dlq_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .send()
-                .await
-                .expect("receive from the DLQ");
-            let batch = out.messages.unwrap_or_default();
+            let how = Receive { visibility_seconds: Some(30), wait_seconds: 0, ..Receive::default() };
+            let batch = self.bus.receive(&self.dlq_url, how).await.expect("receive from the DLQ");
             if batch.is_empty() {
                 break;
             }
-            bodies.extend(batch.into_iter().map(|m| m.body.unwrap_or_default()));
+            bodies.extend(batch.into_iter().map(|m| m.body));
         }
         bodies
     }
@@ -223,11 +185,12 @@ impl TestBus {
 }
 
 async fn create_queue(bus: &Bus, name: &str, redrive: Option<String>) -> String {
-    let mut req = bus.sqs.create_queue().queue_name(name);
-    if let Some(policy) = redrive {
-        req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
-    }
-    req.send().await.expect("create_queue").queue_url.unwrap()
+    let attributes = redrive.map(|policy| ("RedrivePolicy".to_owned(), policy)).into_iter().collect();
+    bus.create_queue(name, &attributes, &[]).await.expect("create_queue")
+}
+
+fn topics(ns: &crate::bus::Namespace, events: &[&str]) -> Vec<String> {
+    events.iter().map(|e| ns.topic(&EventType::parse(e).expect("a valid event type in the test spec"))).collect()
 }
 
 async fn queue_arn(bus: &Bus, url: &str) -> String {

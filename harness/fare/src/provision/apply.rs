@@ -1,10 +1,7 @@
 //! Carrying out a plan.
 
-use std::collections::HashMap;
-
-use aws_sdk_sqs::types::QueueAttributeName;
 use futures_util::future::join_all;
-use kit::bus::{Bus, Namespace};
+use kit::bus::{Bus, Namespace, QueueAttributes};
 
 use super::{Change, Current, NAMESPACE_TAG, ProvisionError, QueueSpec, SubscriptionSpec};
 
@@ -64,81 +61,29 @@ fn phase(change: &Change) -> u8 {
 async fn perform(bus: &Bus, ns: &Namespace, current: &Current, change: &Change) -> Result<Effect, ProvisionError> {
     match change {
         Change::CreateTopic { name } => {
-            let tag = aws_sdk_sns::types::Tag::builder()
-                .key(NAMESPACE_TAG)
-                .value(ns.as_str())
-                .build()
-                .expect("key and value set");
-            let out = bus
-                .sns
-                .create_topic()
-                .name(name)
-                .tags(tag)
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("CreateTopic", name)(&e))?;
-            return Ok(Effect::Topic(name.clone(), out.topic_arn.unwrap_or_default()));
+            let arn = bus.create_topic(name, Some((NAMESPACE_TAG, ns.as_str()))).await?;
+            return Ok(Effect::Topic(name.clone(), arn));
         }
         Change::CreateQueue { name, spec } => {
             let attributes = queue_attributes(bus, ns, current, spec).await?;
-            let out = bus
-                .sqs
-                .create_queue()
-                .queue_name(name)
-                .set_attributes(Some(attributes))
-                .tags(NAMESPACE_TAG, ns.as_str())
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("CreateQueue", name)(&e))?;
-            return Ok(Effect::Queue(name.clone(), out.queue_url.unwrap_or_default()));
+            let url = bus.create_queue(name, &attributes, &[(NAMESPACE_TAG, ns.as_str())]).await?;
+            return Ok(Effect::Queue(name.clone(), url));
         }
         Change::UpdateQueue { name, spec, .. } => {
             let attributes = queue_attributes(bus, ns, current, spec).await?;
-            bus.sqs
-                .set_queue_attributes()
-                .queue_url(url(current, name))
-                .set_attributes(Some(attributes))
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("SetQueueAttributes", name)(&e))?;
+            bus.set_queue_attributes(url(current, name), &attributes).await?;
         }
-        Change::Subscribe { sub } => subscribe(bus, current, sub).await?,
+        Change::Subscribe { sub } => {
+            let topic_arn = current.topics.get(&sub.topic).cloned().unwrap_or_default();
+            let endpoint = queue_arn(bus, current, &sub.queue).await?;
+            bus.subscribe(&topic_arn, &endpoint, sub.filter.as_deref()).await?;
+        }
         Change::UpdateFilter { sub } => {
-            let arn = sub_arn(current, sub);
-            bus.sns
-                .set_subscription_attributes()
-                .subscription_arn(arn)
-                .attribute_name("FilterPolicy")
-                .attribute_value(sub.filter.clone().unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("SetSubscriptionAttributes", &sub.topic)(&e))?;
+            bus.set_filter_policy(&sub_arn(current, sub), sub.filter.as_deref().unwrap_or_default()).await?
         }
-        Change::Unsubscribe { sub } => {
-            bus.sns
-                .unsubscribe()
-                .subscription_arn(sub_arn(current, sub))
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("Unsubscribe", &sub.topic)(&e))?;
-        }
-        Change::DeleteQueue { name } => {
-            bus.sqs
-                .delete_queue()
-                .queue_url(url(current, name))
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("DeleteQueue", name)(&e))?;
-        }
-        Change::DeleteTopic { name } => {
-            let arn = current.topics.get(name).cloned().unwrap_or_default();
-            bus.sns
-                .delete_topic()
-                .topic_arn(arn)
-                .send()
-                .await
-                .map_err(|e| ProvisionError::aws("DeleteTopic", name)(&e))?;
-        }
+        Change::Unsubscribe { sub } => bus.unsubscribe(&sub_arn(current, sub)).await?,
+        Change::DeleteQueue { name } => bus.delete_queue(url(current, name)).await?,
+        Change::DeleteTopic { name } => bus.delete_topic(current.topics.get(name).map_or("", String::as_str)).await?,
     }
     Ok(Effect::None)
 }
@@ -152,7 +97,7 @@ fn sub_arn(current: &Current, sub: &SubscriptionSpec) -> String {
 }
 
 async fn queue_arn(bus: &Bus, current: &Current, queue: &str) -> Result<String, ProvisionError> {
-    bus.queue_arn(url(current, queue)).await.map_err(|e| ProvisionError::aws("GetQueueAttributes", queue)(&e))
+    Ok(bus.queue_arn(url(current, queue)).await?)
 }
 
 /// The attributes of a queue: visibility, redrive to its dead-letter queue,
@@ -162,13 +107,13 @@ async fn queue_attributes(
     ns: &Namespace,
     current: &Current,
     spec: &QueueSpec,
-) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
-    let mut attributes = HashMap::new();
-    attributes.insert(QueueAttributeName::VisibilityTimeout, spec.visibility_timeout_seconds.to_string());
+) -> Result<QueueAttributes, ProvisionError> {
+    let mut attributes = QueueAttributes::new();
+    attributes.insert("VisibilityTimeout".into(), spec.visibility_timeout_seconds.to_string());
     if let (Some(dlq), Some(max)) = (&spec.dead_letter, spec.max_receive_count) {
         let target = queue_arn(bus, current, dlq).await?;
         let policy = serde_json::json!({ "deadLetterTargetArn": target, "maxReceiveCount": max });
-        attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
+        attributes.insert("RedrivePolicy".into(), policy.to_string());
         let delivery = serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{
@@ -180,24 +125,7 @@ async fn queue_attributes(
                 "Condition": { "ArnLike": { "aws:SourceArn": format!("arn:aws:sns:*:*:{ns}-*") } }
             }]
         });
-        attributes.insert(QueueAttributeName::Policy, delivery.to_string());
+        attributes.insert("Policy".into(), delivery.to_string());
     }
     Ok(attributes)
-}
-
-async fn subscribe(bus: &Bus, current: &Current, sub: &SubscriptionSpec) -> Result<(), ProvisionError> {
-    let topic_arn = current.topics.get(&sub.topic).cloned().unwrap_or_default();
-    let endpoint = queue_arn(bus, current, &sub.queue).await?;
-    let mut req = bus
-        .sns
-        .subscribe()
-        .topic_arn(topic_arn)
-        .protocol("sqs")
-        .endpoint(endpoint)
-        .attributes("RawMessageDelivery", "true");
-    if let Some(filter) = &sub.filter {
-        req = req.attributes("FilterPolicy", filter);
-    }
-    req.send().await.map_err(|e| ProvisionError::aws("Subscribe", &sub.topic)(&e))?;
-    Ok(())
 }

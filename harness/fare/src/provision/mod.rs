@@ -34,18 +34,8 @@ pub const NAMESPACE_TAG: &str = "fare:namespace";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
-    #[error("{operation} {resource}: {message}")]
-    Aws { operation: &'static str, resource: String, message: String },
-}
-
-impl ProvisionError {
-    pub(crate) fn aws(
-        operation: &'static str,
-        resource: &str,
-    ) -> impl FnOnce(&(dyn std::error::Error + 'static)) -> Self {
-        let resource = resource.to_owned();
-        move |e| ProvisionError::Aws { operation, resource, message: kit::error_chain(e) }
-    }
+    #[error(transparent)]
+    Aws(#[from] kit::bus::AwsError),
 }
 
 /// One step of a plan.

@@ -7,8 +7,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use kit::EventType;
+use kit::bus::{AwsError, TapQueue};
 use kit::faults::{FaultAction, FaultRule, FaultRules};
 use tokio::sync::Mutex;
 
@@ -27,16 +27,30 @@ pub enum FaultError {
     Record(#[from] super::target::RecordError),
     #[error(transparent)]
     Control(#[from] crate::runtime::ControlError),
-    #[error("{operation}: {message}")]
-    Aws { operation: &'static str, message: String },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Bus(#[from] kit::bus::BusError),
+    #[error("the tapped {event} is not an event envelope")]
+    Tapped {
+        event: EventType,
+        #[source]
+        source: kit::envelope::EnvelopeError,
+    },
+    #[error("publishing {event} again")]
+    Publish {
+        event: EventType,
+        #[source]
+        source: kit::bus::PublishError,
+    },
+    #[error("no topic {topic}; is the namespace provisioned?")]
+    NoTopic { topic: String },
+    #[error("{queue} is not subscribed to {topic}")]
+    NotSubscribed { queue: String, topic: String },
     #[error(
         "a handler fault on {service} needs the platform this fare started (not --attach): only it holds the services' fault hooks"
     )]
     NoHook { service: String },
-}
-
-fn aws(operation: &'static str) -> impl Fn(&(dyn std::error::Error + 'static)) -> FaultError {
-    move |e| FaultError::Aws { operation, message: kit::error_chain(e) }
 }
 
 /// How often a wait looks at the platform to see whether it went quiet.
@@ -115,54 +129,15 @@ pub async fn stop(
 
 /// A queue subscribed to one topic, for this chain only, so the runner sees
 /// the chain's events as the services do.
-pub struct Tap {
-    queue_url: String,
-    subscription_arn: String,
-}
+pub struct Tap(TapQueue);
 
 impl Tap {
-    /// Subscribes a fresh queue (outside the namespace's tags, so quiescence
-    /// and provisioning ignore it) to `event`'s topic, filtered on the chain.
+    /// Subscribes a fresh queue to `event`'s topic, filtered on the chain.
     pub async fn open(target: &Target, event: &EventType, correlation_id: &str) -> Result<Tap, FaultError> {
-        let bus = &target.bus;
         let name = format!("e2e-tap-{}", uuid::Uuid::new_v4().simple());
-        let queue_url = bus.sqs.create_queue().queue_name(&name).send().await.map_err(|e| aws("CreateQueue")(&e))?;
-        let queue_url = queue_url.queue_url.unwrap_or_default();
-        let attrs = bus
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(|e| aws("GetQueueAttributes")(&e))?;
-        let queue_arn =
-            attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).unwrap_or_default();
-        let topic = bus.namespace.topic(event);
-        let topic_arn = topic_arn(target, &topic).await?;
-        let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-            "Action": "sqs:SendMessage", "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]});
-        let _ = bus
-            .sqs
-            .set_queue_attributes()
-            .queue_url(&queue_url)
-            .attributes(QueueAttributeName::Policy, policy.to_string())
-            .send()
-            .await;
         let filter = serde_json::json!({ "correlation_id": [correlation_id] }).to_string();
-        let sub = bus
-            .sns
-            .subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(&queue_arn)
-            .attributes("RawMessageDelivery", "true")
-            .attributes("FilterPolicy", filter)
-            .return_subscription_arn(true)
-            .send()
-            .await
-            .map_err(|e| aws("Subscribe")(&e))?;
-        Ok(Tap { queue_url, subscription_arn: sub.subscription_arn.unwrap_or_default() })
+        let topics = [target.bus.namespace.topic(event)];
+        Ok(Tap(TapQueue::create(&target.bus, &name, &topics, Some(&filter)).await?))
     }
 
     /// Waits for the chain's event on the tap and publishes it `times` more
@@ -170,31 +145,16 @@ impl Tap {
     pub async fn duplicate(&self, target: &Target, event: &EventType, times: u32) -> Result<String, FaultError> {
         let started = Instant::now();
         loop {
-            let out = target
-                .bus
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(1)
-                .wait_time_seconds(1)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .map_err(|e| aws("ReceiveMessage")(&e))?;
-            if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
-                let body = m.body.unwrap_or_default();
-                let envelope = kit::Envelope::from_json(&body)
-                    .map_err(|e| FaultError::Aws { operation: "reading the tapped event", message: e.to_string() })?;
-                let traceparent = m
-                    .message_attributes
-                    .and_then(|a| a.get("traceparent").and_then(|v| v.string_value.clone()))
-                    .unwrap_or_default();
+            if let Some(m) = self.0.receive(1).await?.into_iter().next() {
+                let envelope = kit::Envelope::from_json(&m.body)
+                    .map_err(|source| FaultError::Tapped { event: event.clone(), source })?;
+                let traceparent = m.attributes.get("traceparent").cloned().unwrap_or_default();
                 let publisher = target.bus.publisher(&envelope.producer);
                 for _ in 0..times {
                     publisher
-                        .publish_body(event, &envelope.correlation_id, &traceparent, &body, &envelope.id.to_string())
+                        .publish_body(event, &envelope.correlation_id, &traceparent, &m.body, &envelope.id.to_string())
                         .await
-                        .map_err(|e| FaultError::Aws { operation: "Publish", message: e.to_string() })?;
+                        .map_err(|source| FaultError::Publish { event: event.clone(), source })?;
                 }
                 return Ok(format!("{event} {} published {times} more time(s)", envelope.id));
             }
@@ -208,50 +168,21 @@ impl Tap {
         }
     }
 
-    pub async fn close(self, target: &Target) {
-        let _ = target.bus.sns.unsubscribe().subscription_arn(&self.subscription_arn).send().await;
-        let _ = target.bus.sqs.delete_queue().queue_url(&self.queue_url).send().await;
+    pub async fn close(self) {
+        self.0.remove().await
     }
 }
 
 async fn topic_arn(target: &Target, topic: &str) -> Result<String, FaultError> {
-    let suffix = format!(":{topic}");
-    let mut pages = target.bus.sns.list_topics().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws("ListTopics")(&e))?;
-        if let Some(arn) =
-            page.topics.unwrap_or_default().into_iter().filter_map(|t| t.topic_arn).find(|a| a.ends_with(&suffix))
-        {
-            return Ok(arn);
-        }
-    }
-    Err(FaultError::Aws { operation: "ListTopics", message: format!("no topic {topic}") })
+    target.bus.topic_arn(topic).await?.ok_or_else(|| FaultError::NoTopic { topic: topic.to_owned() })
 }
 
 /// Puts `body` on `service`'s queue, tagged with the chain's correlation id
 /// so its dead letter is traced back to the scenario.
 pub async fn poison(target: &Target, service: &str, body: &str, correlation_id: &str) -> Result<String, FaultError> {
     let queue = target.bus.namespace.queue(service);
-    let url = target
-        .bus
-        .queue_url(&queue)
-        .await
-        .map_err(|e| FaultError::Aws { operation: "GetQueueUrl", message: e.to_string() })?;
-    let attr = aws_sdk_sqs::types::MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(correlation_id)
-        .build()
-        .map_err(|e| aws("building an attribute")(&e))?;
-    target
-        .bus
-        .sqs
-        .send_message()
-        .queue_url(&url)
-        .message_body(body)
-        .message_attributes("correlation_id", attr)
-        .send()
-        .await
-        .map_err(|e| aws("SendMessage")(&e))?;
+    let url = target.bus.queue_url(&queue).await?;
+    target.bus.send(&url, body, &[("correlation_id", correlation_id)]).await?;
     Ok(format!("poison put on {queue}"))
 }
 
@@ -361,27 +292,17 @@ pub async fn filter_out(
 ) -> Result<Filtered, FaultError> {
     let bus = &target.bus;
     let queue = bus.namespace.queue(service);
-    let queue_url = bus.queue_url(&queue).await.map_err(|e| aws("GetQueueUrl")(&e))?;
-    let queue_arn = bus.queue_arn(&queue_url).await.map_err(|e| aws("GetQueueAttributes")(&e))?;
+    let queue_url = bus.queue_url(&queue).await?;
+    let queue_arn = bus.queue_arn(&queue_url).await?;
     let topic = bus.namespace.topic(event);
     let topic_arn = topic_arn(target, &topic).await?;
-    let subs = bus
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(&topic_arn)
-        .send()
-        .await
-        .map_err(|e| aws("ListSubscriptionsByTopic")(&e))?;
-    let subscription_arn = subs
-        .subscriptions
-        .unwrap_or_default()
+    let subscription_arn = bus
+        .subscriptions(&topic_arn)
+        .await?
         .into_iter()
-        .find(|s| s.endpoint.as_deref() == Some(queue_arn.as_str()))
-        .and_then(|s| s.subscription_arn)
-        .ok_or_else(|| FaultError::Aws {
-            operation: "ListSubscriptionsByTopic",
-            message: format!("{queue} is not subscribed to {topic}"),
-        })?;
+        .find(|s| s.endpoint == queue_arn)
+        .map(|s| s.arn)
+        .ok_or_else(|| FaultError::NotSubscribed { queue: queue.clone(), topic: topic.clone() })?;
     let original = target
         .topology
         .service(service)
@@ -395,15 +316,5 @@ pub async fn filter_out(
 }
 
 async fn set_filter(target: &Target, subscription_arn: &str, policy: &str) -> Result<(), FaultError> {
-    target
-        .bus
-        .sns
-        .set_subscription_attributes()
-        .subscription_arn(subscription_arn)
-        .attribute_name("FilterPolicy")
-        .attribute_value(policy)
-        .send()
-        .await
-        .map_err(|e| aws("SetSubscriptionAttributes")(&e))?;
-    Ok(())
+    Ok(target.bus.set_filter_policy(subscription_arn, policy).await?)
 }

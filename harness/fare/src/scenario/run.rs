@@ -109,7 +109,7 @@ pub async fn run_one(
         report.steps.extend(steps);
     }
     for (tap, _, _) in taps {
-        tap.close(target).await;
+        tap.close().await;
     }
     let t = Instant::now();
     let mut stuck = false;
@@ -149,13 +149,13 @@ pub async fn run_one(
     for f in filtered {
         let t = Instant::now();
         if let Err(e) = f.restore(target).await {
-            report.steps.push(line("restore a filtered subscription", t, Err(e.to_string())));
+            report.steps.push(line("restore a filtered subscription", t, Err(kit::error_chain(&e))));
         }
     }
     if let Some(control) = control {
         let t = Instant::now();
         if let Err(e) = faults::clear_handlers(control, &hooked, &base).await {
-            report.steps.push(line("clear the handler faults", t, Err(e.to_string())));
+            report.steps.push(line("clear the handler faults", t, Err(kit::error_chain(&e))));
         }
         restore(s, *control.lock().await, &mut report.steps).await;
     }
@@ -249,7 +249,7 @@ async fn open_taps(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Li
             let t = Instant::now();
             match Tap::open(target, event, &correlation_id(base, chain)).await {
                 Ok(tap) => taps.push((tap, event.clone(), *times)),
-                Err(e) => lines.push(line(format!("tap {event}"), t, Err(e.to_string()))),
+                Err(e) => lines.push(line(format!("tap {event}"), t, Err(kit::error_chain(&e)))),
             }
         }
     }
@@ -268,9 +268,12 @@ async fn filter_out(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<L
                 lines.push(chain_line(format!("fault: filter {on} out of {service}"), t, Ok(done.to_string()), chain));
                 filtered.push(done);
             }
-            Err(e) => {
-                lines.push(chain_line(format!("fault: filter {on} out of {service}"), t, Err(e.to_string()), chain))
-            }
+            Err(e) => lines.push(chain_line(
+                format!("fault: filter {on} out of {service}"),
+                t,
+                Err(kit::error_chain(&e)),
+                chain,
+            )),
         }
     }
     filtered
@@ -293,7 +296,12 @@ async fn set_handler_faults<'s>(
         if !hooked.contains(&service.as_str()) {
             hooked.push(service.as_str());
         }
-        lines.push(chain_line(format!("fault: handler {service} on {on}"), t, done.map_err(|e| e.to_string()), chain));
+        lines.push(chain_line(
+            format!("fault: handler {service} on {on}"),
+            t,
+            done.map_err(|e| kit::error_chain(&e)),
+            chain,
+        ));
     }
     hooked
 }
@@ -372,7 +380,7 @@ async fn run_faults(
         match f {
             Fault::Poison { service, body, chain } => {
                 let done = faults::poison(target, service, body, &correlation_id(base, chain)).await;
-                lines.push(line(format!("fault: poison {service}"), t, done.map_err(|e| e.to_string())));
+                lines.push(line(format!("fault: poison {service}"), t, done.map_err(|e| kit::error_chain(&e))));
             }
             Fault::Stop { service, when, restart_when, chain } => {
                 let done = match control {
@@ -392,7 +400,12 @@ async fn run_faults(
                         name: service.clone(),
                     })),
                 };
-                lines.push(chain_line(format!("fault: stop {service}"), t, done.map_err(|e| e.to_string()), chain));
+                lines.push(chain_line(
+                    format!("fault: stop {service}"),
+                    t,
+                    done.map_err(|e| kit::error_chain(&e)),
+                    chain,
+                ));
             }
             Fault::Duplicate { .. } => {}
             // Set before the steps, by `set_handler_faults`.
@@ -402,7 +415,7 @@ async fn run_faults(
     for (tap, event, times) in taps {
         let t = Instant::now();
         let done = tap.duplicate(target, event, *times).await;
-        lines.push(line(format!("fault: duplicate {event}"), t, done.map_err(|e| e.to_string())));
+        lines.push(line(format!("fault: duplicate {event}"), t, done.map_err(|e| kit::error_chain(&e))));
     }
     lines
 }

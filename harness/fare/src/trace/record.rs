@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kit::Envelope;
-use kit::bus::Bus;
+use kit::bus::{AwsError, Bus, Message, Receive, TapQueue};
 use tokio_util::sync::CancellationToken;
 
 use super::otlp;
@@ -21,8 +21,8 @@ use crate::topology::Topology;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    #[error("{operation} for the tap queue {queue}: {message}")]
-    Tap { operation: &'static str, queue: String, message: String },
+    #[error("the recorder's tap on every topic")]
+    Tap(#[source] AwsError),
     #[error("binding the trace receiver on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
 }
@@ -77,10 +77,13 @@ impl Recorder {
     /// Everything stops, and the tap is removed, when `shutdown` fires.
     pub async fn start(bus: &Bus, topology: &Topology, shutdown: CancellationToken) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
-        let tap = Tap::create(bus, topology).await?;
+        let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
+        let tap = TapQueue::create(bus, &format!("{}-fare-tap", bus.namespace), &topics, None)
+            .await
+            .map_err(TraceError::Tap)?;
         let (sweeps_tx, sweeps) = tokio::sync::watch::channel(0u64);
         let poke = Arc::new(tokio::sync::Notify::new());
-        let lag = Lag { bus: bus.clone(), queue_url: tap.url.clone(), sweeps, poke: poke.clone() };
+        let lag = Lag { bus: bus.clone(), queue_url: tap.url().to_owned(), sweeps, poke: poke.clone() };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
         let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
         let router = Router::new()
@@ -97,7 +100,7 @@ impl Recorder {
             .filter(|m| m.queue.is_some())
             .map(|m| (m.name.clone(), bus.namespace.dead_letter_queue(&m.name)))
             .collect();
-        tokio::spawn(tap.run(bus.clone(), store.clone(), shutdown.clone()));
+        tokio::spawn(record_events(tap, store.clone(), shutdown.clone()));
         tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), (sweeps_tx, poke), shutdown));
         Ok(Recorder { store, url, tap: lag })
     }
@@ -171,71 +174,28 @@ async fn trace_text(State((store, lag)): State<Shared>, Path(id): Path<String>) 
     Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())).render_text()
 }
 
-/// A queue subscribed to every topic: it sees every event, whatever the
-/// services' telemetry says. It carries no namespace tag, so provisioning
-/// neither counts nor removes it.
-struct Tap {
-    url: String,
-    subscriptions: Vec<String>,
-}
-
-impl Tap {
-    async fn create(bus: &Bus, topology: &Topology) -> Result<Tap, TraceError> {
-        let queue = format!("{}-fare-tap", bus.namespace);
-        let err = |operation: &'static str| {
-            let queue = queue.clone();
-            move |e: &(dyn std::error::Error + 'static)| TraceError::Tap {
-                operation,
-                queue,
-                message: kit::error_chain(e),
-            }
+/// Takes every event off the tap (a queue subscribed to every topic: it
+/// sees every event, whatever the services' telemetry says) into the
+/// store, until `shutdown`; then removes the tap.
+async fn record_events(tap: TapQueue, store: Arc<Mutex<Store>>, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let received = tokio::select! {
+            r = tap.receive(1) => r,
+            _ = shutdown.cancelled() => break,
         };
-        let url = bus.sqs.create_queue().queue_name(&queue).send().await.map_err(|e| err("CreateQueue")(&e))?;
-        let url = url.queue_url.unwrap_or_default();
-        let arn = bus.queue_arn(&url).await.map_err(|e| err("GetQueueAttributes")(&e))?;
-        let mut subscriptions = Vec::new();
-        for event in topology.events() {
-            let topic = bus.sns.create_topic().name(bus.namespace.topic(&event)).send().await;
-            let topic = topic.map_err(|e| err("CreateTopic")(&e))?.topic_arn.unwrap_or_default();
-            let sub = bus
-                .sns
-                .subscribe()
-                .topic_arn(topic)
-                .protocol("sqs")
-                .endpoint(&arn)
-                .attributes("RawMessageDelivery", "true")
-                .send()
-                .await
-                .map_err(|e| err("Subscribe")(&e))?;
-            subscriptions.extend(sub.subscription_arn);
-        }
-        Ok(Tap { url, subscriptions })
-    }
-
-    async fn run(self, bus: Bus, store: Arc<Mutex<Store>>, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            let received = tokio::select! {
-                r = bus.sqs.receive_message().queue_url(&self.url).max_number_of_messages(10).wait_time_seconds(1).send() => r,
-                _ = shutdown.cancelled() => break,
-            };
-            let Ok(out) = received else {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            };
-            for m in out.messages.unwrap_or_default() {
-                if let Ok(event) = Envelope::from_json(m.body.as_deref().unwrap_or_default()) {
-                    store.lock().unwrap_or_else(|p| p.into_inner()).events.push(event);
-                }
-                if let Some(receipt) = m.receipt_handle {
-                    let _ = bus.sqs.delete_message().queue_url(&self.url).receipt_handle(receipt).send().await;
-                }
+        let Ok(messages) = received else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
+        for m in &messages {
+            if let Ok(event) = Envelope::from_json(&m.body) {
+                store.lock().unwrap_or_else(|p| p.into_inner()).events.push(event);
             }
         }
-        for sub in &self.subscriptions {
-            let _ = bus.sns.unsubscribe().subscription_arn(sub).send().await;
-        }
-        let _ = bus.sqs.delete_queue().queue_url(&self.url).send().await;
+        // Stored first, then deleted: an empty tap means a complete record.
+        let _ = tap.ack(&messages).await;
     }
+    tap.remove().await;
 }
 
 /// Peeks at the dead-letter queues (visibility 0: the messages stay) and
@@ -257,25 +217,13 @@ async fn watch_dead_letters(
                 urls.insert(queue.clone(), url);
             }
             let url = &urls[queue];
-            let Ok(out) = bus
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .visibility_timeout(0)
-                .message_attribute_names("All")
-                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
-                .send()
-                .await
-            else {
-                continue;
-            };
-            for m in out.messages.unwrap_or_default() {
-                let message_id = m.message_id.clone().unwrap_or_default();
-                if !seen.insert(message_id.clone()) {
+            let peek = Receive { visibility_seconds: Some(0), wait_seconds: 0, ..Receive::default() };
+            let Ok(messages) = bus.receive(url, peek).await else { continue };
+            for m in messages {
+                if !seen.insert(m.message_id.clone()) {
                     continue;
                 }
-                let dead = dead_letter(service, queue, message_id, &m);
+                let dead = dead_letter(service, queue, m);
                 store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
             }
         }
@@ -288,15 +236,9 @@ async fn watch_dead_letters(
     }
 }
 
-fn dead_letter(service: &str, queue: &str, message_id: String, m: &aws_sdk_sqs::types::Message) -> DeadLetter {
-    let attr = |k: &str| m.message_attributes.as_ref().and_then(|a| a.get(k)).and_then(|v| v.string_value.clone());
-    let receive_count = m
-        .attributes
-        .as_ref()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let body = m.body.as_deref().unwrap_or_default();
+fn dead_letter(service: &str, queue: &str, m: Message) -> DeadLetter {
+    let attr = |k: &str| m.attributes.get(k).cloned();
+    let body = m.body.as_str();
     let event = Envelope::from_json(body).ok();
     // A body that is no envelope may still say whose it is.
     let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
@@ -304,7 +246,7 @@ fn dead_letter(service: &str, queue: &str, message_id: String, m: &aws_sdk_sqs::
     DeadLetter {
         service: service.to_owned(),
         queue: queue.to_owned(),
-        message_id,
+        message_id: m.message_id.clone(),
         correlation_id: attr("correlation_id")
             .or_else(|| event.as_ref().map(|e| e.correlation_id.to_string()))
             .or_else(|| field("correlation_id")),
@@ -313,6 +255,6 @@ fn dead_letter(service: &str, queue: &str, message_id: String, m: &aws_sdk_sqs::
             .or_else(|| field("type")),
         event,
         reason: attr("fare_rejection"),
-        receive_count,
+        receive_count: m.receive_count,
     }
 }

@@ -3,6 +3,7 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sns::config::Credentials;
 
+use super::aws::{AwsError, name_of};
 use super::{Namespace, Publisher};
 use crate::config::{Config, ConfigError};
 
@@ -10,17 +11,23 @@ use crate::config::{Config, ConfigError};
 pub enum BusError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("queue {queue} not found at {endpoint}: {message}")]
-    QueueMissing { queue: String, endpoint: String, message: String },
-    #[error("{operation} on {resource}: {message}")]
-    Aws { operation: &'static str, resource: String, message: String },
+    #[error("queue {queue} not found at {endpoint}")]
+    QueueMissing {
+        queue: String,
+        endpoint: String,
+        #[source]
+        source: AwsError,
+    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
 }
 
-/// SNS and SQS clients for one namespace.
+/// SNS and SQS clients for one namespace. The clients stay inside the kit:
+/// everything else speaks to SNS and SQS through `Bus`'s methods.
 #[derive(Clone, Debug)]
 pub struct Bus {
-    pub sns: aws_sdk_sns::Client,
-    pub sqs: aws_sdk_sqs::Client,
+    pub(crate) sns: aws_sdk_sns::Client,
+    pub(crate) sqs: aws_sdk_sqs::Client,
     pub namespace: Namespace,
     endpoint: String,
 }
@@ -72,24 +79,16 @@ impl Bus {
 
     /// The URL of a queue by name.
     pub async fn queue_url(&self, queue: &str) -> Result<String, BusError> {
-        let out = self.sqs.get_queue_url().queue_name(queue).send().await.map_err(|e| BusError::QueueMissing {
-            queue: queue.to_owned(),
-            endpoint: self.endpoint.clone(),
-            message: crate::error_chain(&e),
-        })?;
-        out.queue_url.ok_or_else(|| BusError::QueueMissing {
-            queue: queue.to_owned(),
-            endpoint: self.endpoint.clone(),
-            message: "no URL in the answer".into(),
-        })
+        let missing =
+            |source| BusError::QueueMissing { queue: queue.to_owned(), endpoint: self.endpoint.clone(), source };
+        let out = self.sqs.get_queue_url().queue_name(queue).send().await;
+        let out = out.map_err(AwsError::of("GetQueueUrl", queue)).map_err(missing)?;
+        out.queue_url.ok_or_else(|| missing(AwsError::missing("GetQueueUrl", queue, "QueueUrl")))
     }
-}
 
-impl Bus {
     /// The ARN of the queue at `url`: what subscriptions and redrive
     /// policies name it by.
-    pub async fn queue_arn(&self, url: &str) -> Result<String, BusError> {
-        let name = url.rsplit('/').next().unwrap_or(url).to_owned();
+    pub async fn queue_arn(&self, url: &str) -> Result<String, AwsError> {
         let out = self
             .sqs
             .get_queue_attributes()
@@ -97,18 +96,10 @@ impl Bus {
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| BusError::Aws {
-                operation: "GetQueueAttributes",
-                resource: name.clone(),
-                message: crate::error_chain(&e),
-            })?;
-        out.attributes.and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)).ok_or_else(|| {
-            BusError::Aws {
-                operation: "GetQueueAttributes",
-                resource: name,
-                message: "no QueueArn in the answer".into(),
-            }
-        })
+            .map_err(AwsError::of("GetQueueAttributes", name_of(url)))?;
+        out.attributes
+            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .ok_or_else(|| AwsError::missing("GetQueueAttributes", name_of(url), "QueueArn"))
     }
 }
 

@@ -286,11 +286,7 @@ impl<H: Handler> Consumer<H> {
             .attribute_names(QueueAttributeName::RedrivePolicy)
             .send()
             .await
-            .map_err(|e| super::BusError::Aws {
-                operation: "GetQueueAttributes",
-                resource: self.options.queue.clone(),
-                message: crate::error_chain(&e),
-            })?;
+            .map_err(super::AwsError::of("GetQueueAttributes", &self.options.queue))?;
         let policy = attrs
             .attributes
             .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy).cloned())

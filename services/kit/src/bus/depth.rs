@@ -2,7 +2,8 @@
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::{Bus, BusError};
+use super::Bus;
+use super::aws::{AwsError, name_of};
 
 /// A queue's approximate counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,7 +21,7 @@ impl Depth {
 
 impl Bus {
     /// The depth of the queue at `url`.
-    pub async fn depth(&self, url: &str) -> Result<Depth, BusError> {
+    pub async fn depth(&self, url: &str) -> Result<Depth, AwsError> {
         let out = self
             .sqs
             .get_queue_attributes()
@@ -30,11 +31,7 @@ impl Bus {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
-            .map_err(|e| BusError::Aws {
-                operation: "GetQueueAttributes",
-                resource: url.rsplit('/').next().unwrap_or(url).to_owned(),
-                message: crate::error_chain(&e),
-            })?;
+            .map_err(AwsError::of("GetQueueAttributes", name_of(url)))?;
         let attrs = out.attributes.unwrap_or_default();
         let n = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         Ok(Depth {

@@ -1,15 +1,25 @@
-//! SNS and SQS: connecting, naming, publishing, consuming, and relaying the
-//! outbox to SNS.
+//! SNS and SQS: connecting, naming, publishing, consuming, relaying the
+//! outbox to SNS, and, for the harness and tests, managing topics, queues
+//! and subscriptions, tapping topics and reading queues. This is the one
+//! place that speaks to SNS and SQS; every failed call is an [`AwsError`].
 
+mod admin;
+mod aws;
 mod connect;
 pub mod consumer;
 mod depth;
+mod messages;
 mod naming;
 mod publisher;
 pub mod relay;
+mod tap;
 
+pub use admin::{QueueAttributes, Subscription};
+pub use aws::{AwsError, Missing};
 pub use connect::{Bus, BusError};
 pub use consumer::{Consumer, ConsumerOptions, HandleError, Handler};
 pub use depth::Depth;
+pub use messages::{Message, Receive, Refused};
 pub use naming::{BadNamespace, Namespace};
 pub use publisher::{PublishError, Publisher};
+pub use tap::TapQueue;

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kit::bus::{Bus, Namespace};
+use kit::bus::{AwsError, Namespace, TapQueue};
 use pact_models::content_types::ContentType;
 use pact_models::interaction::Interaction;
 use pact_models::prelude::OptionalBody;
@@ -50,8 +50,8 @@ pub enum QueueError {
     Up(#[from] UpError),
     #[error("connecting to the platform's SNS/SQS: {0}")]
     Bus(#[from] kit::bus::BusError),
-    #[error("{operation} on the capture queue {queue}: {message}")]
-    Capture { operation: &'static str, queue: String, message: String },
+    #[error("the capture queue on every topic")]
+    Capture(#[source] AwsError),
     #[error("flow `{step}`: {problem}")]
     Flow { step: &'static str, problem: String },
     #[error("the platform did not settle after the flows: {0}")]
@@ -128,8 +128,10 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
     let result = async {
         let bus = crate::connect(&platform.state.endpoint, &options.namespace).await?;
         let (topology, _) = crate::load_topology(&up.services_dir).map_err(UpError::from)?;
-        let queue =
-            CaptureQueue::create(&bus, topology.events().iter().map(|e| bus.namespace.topic(e)).collect()).await?;
+        let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
+        let queue = TapQueue::create(&bus, &format!("{}-fare-contracts", bus.namespace), &topics, None)
+            .await
+            .map_err(QueueError::Capture)?;
         let urls: BTreeMap<String, String> =
             platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
         progress("driving the flows: sign-up, log-in, an order, an order out of stock, a parcel the carrier refuses");
@@ -138,9 +140,13 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
         flows(&urls, carrier.as_ref(), options.namespace.as_str()).await?;
         let services: Vec<(String, String)> = urls.into_iter().collect();
         wait_quiet(&bus, &services, &QuietOptions::default()).await?;
-        let messages = queue.drain(&bus).await;
-        queue.remove(&bus).await;
-        let messages = messages?;
+        let messages = queue.drain().await;
+        queue.remove().await;
+        let messages: Vec<Captured> = messages
+            .map_err(QueueError::Capture)?
+            .into_iter()
+            .map(|m| Captured { message_id: m.message_id, body: m.body, attributes: m.attributes })
+            .collect();
         progress(&format!("{} messages captured", messages.len()));
         Ok(Capture { messages })
     }
@@ -202,88 +208,6 @@ async fn call(step: &'static str, request: reqwest::RequestBuilder, body: Value)
         return Err(fail(format!("answered {status}: {text}")));
     }
     serde_json::from_str(&text).map_err(|e| fail(format!("answered {status} with no JSON ({e}): {text}")))
-}
-
-/// A queue subscribed, with raw delivery, to every topic of the namespace.
-/// Untagged, so neither provisioning nor `wait_quiet` counts it.
-struct CaptureQueue {
-    name: String,
-    url: String,
-    subscriptions: Vec<String>,
-}
-
-impl CaptureQueue {
-    async fn create(bus: &Bus, topics: Vec<String>) -> Result<CaptureQueue, QueueError> {
-        let name = format!("{}-fare-contracts", bus.namespace);
-        let err = |operation: &'static str, e: &(dyn std::error::Error + 'static)| QueueError::Capture {
-            operation,
-            queue: name.clone(),
-            message: kit::error_chain(e),
-        };
-        let out = bus.sqs.create_queue().queue_name(&name).send().await.map_err(|e| err("CreateQueue", &e))?;
-        let url = out.queue_url.unwrap_or_default();
-        let arn = bus.queue_arn(&url).await.map_err(|e| err("GetQueueAttributes", &e))?;
-        let mut queue = CaptureQueue { name: name.clone(), url, subscriptions: Vec::new() };
-        for topic in topics {
-            let topic = bus.sns.create_topic().name(topic).send().await.map_err(|e| err("CreateTopic", &e))?;
-            let sub = bus
-                .sns
-                .subscribe()
-                .set_topic_arn(topic.topic_arn)
-                .protocol("sqs")
-                .endpoint(&arn)
-                .attributes("RawMessageDelivery", "true")
-                .send()
-                .await
-                .map_err(|e| err("Subscribe", &e))?;
-            queue.subscriptions.extend(sub.subscription_arn);
-        }
-        Ok(queue)
-    }
-
-    /// Every message on the queue, until a long poll comes back empty.
-    async fn drain(&self, bus: &Bus) -> Result<Vec<Captured>, QueueError> {
-        let mut out = Vec::new();
-        loop {
-            let received = bus
-                .sqs
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .map_err(|e| QueueError::Capture {
-                    operation: "ReceiveMessage",
-                    queue: self.name.clone(),
-                    message: kit::error_chain(&e),
-                })?;
-            let messages = received.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return Ok(out);
-            }
-            // Not deleted: the queue goes, and the visibility timeout keeps
-            // them from coming back while it is drained.
-            for m in messages {
-                let attributes = m
-                    .message_attributes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|(k, v)| v.string_value.map(|v| (k, v)))
-                    .collect();
-                let body = m.body.unwrap_or_default();
-                out.push(Captured { message_id: m.message_id.unwrap_or_default(), body, attributes });
-            }
-        }
-    }
-
-    async fn remove(&self, bus: &Bus) {
-        for sub in &self.subscriptions {
-            let _ = bus.sns.unsubscribe().subscription_arn(sub).send().await;
-        }
-        let _ = bus.sqs.delete_queue().queue_url(&self.url).send().await;
-    }
 }
 
 /// Matches every message interaction of the pacts under `pacts_dir` (those
