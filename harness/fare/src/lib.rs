@@ -16,6 +16,7 @@
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
+//! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
 pub mod chaos;
@@ -30,6 +31,7 @@ pub mod manifest;
 pub mod provision;
 pub mod runtime;
 pub mod scenario;
+pub mod terminal;
 pub mod topology;
 pub mod trace;
 

@@ -30,6 +30,10 @@ pub struct Manifest {
     pub env: BTreeMap<String, String>,
     #[serde(skip)]
     pub path: PathBuf,
+    /// The file's text: problems found later (by the topology) locate what
+    /// they name in it.
+    #[serde(skip)]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -91,9 +95,12 @@ impl Manifest {
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         let mut manifest: Manifest = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            ManifestError::Syntax { path: path.to_owned(), line, column, message: e.message().trim().to_owned() }
+            let message = e.message().trim();
+            let message = format!("{message}{}", kit::suggest::for_serde_message(message));
+            ManifestError::Syntax { path: path.to_owned(), line, column, message }
         })?;
         manifest.path = path.to_owned();
+        manifest.source = text.to_owned();
         manifest.validate(text)?;
         Ok(manifest)
     }
@@ -161,6 +168,19 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+}
+
+impl Manifest {
+    /// The 1-based line and column of the first string whose value is
+    /// `value` (`"value"` or `'value'`); (1, 1) when it is not found.
+    pub fn position_of(&self, value: &str) -> (usize, usize) {
+        [format!("\"{value}\""), format!("'{value}'")]
+            .iter()
+            .filter_map(|quoted| self.source.find(quoted.as_str()))
+            .min()
+            .map(|at| line_col(&self.source, at + 1))
+            .unwrap_or((1, 1))
     }
 }
 

@@ -16,11 +16,14 @@ pub enum Severity {
     Warning,
 }
 
-/// One disagreement between manifests.
+/// One disagreement between manifests, where the manifest says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub severity: Severity,
     pub path: PathBuf,
+    /// 1-based; (1, 1) when the problem is the whole file.
+    pub line: usize,
+    pub column: usize,
     pub message: String,
 }
 
@@ -30,7 +33,7 @@ impl fmt::Display for Problem {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{level}: {}: {}", self.path.display(), self.message)
+        write!(f, "{level}: {}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
     }
 }
 
@@ -51,40 +54,40 @@ impl Topology {
         let mut services: BTreeMap<String, Manifest> = BTreeMap::new();
         for m in manifests {
             if let Some(first) = services.get(&m.name) {
-                problems.push(Problem {
-                    severity: Severity::Error,
-                    path: m.path.clone(),
-                    message: format!(
-                        "service `{}` is already declared by {}: two services cannot share one queue",
-                        m.name,
-                        first.path.display()
-                    ),
-                });
+                let message = format!(
+                    "service `{}` is already declared by {}: two services cannot share one queue",
+                    m.name,
+                    first.path.display()
+                );
+                problems.push(problem(Severity::Error, &m, &m.name, message));
                 continue;
             }
             services.insert(m.name.clone(), m);
         }
         let topology = Topology { services };
+        let published: Vec<&str> =
+            topology.services.values().flat_map(|m| m.publishes.iter().map(|e| e.as_str())).collect();
+        let names: Vec<&str> = topology.services.keys().map(String::as_str).collect();
         for m in topology.services.values() {
             for l in &m.listens {
                 if topology.publishers(&l.event).is_empty() {
-                    problems.push(error(m, format!("listens to {} but no service publishes it", l.event)));
+                    let hint = kit::suggest::did_you_mean(l.event.as_str(), published.iter().copied());
+                    let message = format!("listens to {} but no service publishes it{hint}", l.event);
+                    problems.push(problem(Severity::Error, m, l.event.as_str(), message));
                 }
             }
             for a in &m.asks {
                 if !topology.services.contains_key(&a.service) {
-                    problems.push(error(m, format!("asks `{}`, which no manifest declares", a.service)));
+                    let hint = kit::suggest::did_you_mean(&a.service, names.iter().copied());
+                    let message = format!("asks `{}`, which no manifest declares{hint}", a.service);
+                    problems.push(problem(Severity::Error, m, &a.service, message));
                 }
             }
             for e in &m.publishes {
                 if topology.listeners(e).is_empty() && !m.terminal.contains(e) {
-                    problems.push(Problem {
-                        severity: Severity::Warning,
-                        path: m.path.clone(),
-                        message: format!(
-                            "publishes {e} but nobody listens; declare it in `terminal` if that is intended"
-                        ),
-                    });
+                    let message =
+                        format!("publishes {e} but nobody listens; declare it in `terminal` if that is intended");
+                    problems.push(problem(Severity::Warning, m, e.as_str(), message));
                 }
             }
         }
@@ -151,8 +154,10 @@ impl Topology {
     }
 }
 
-fn error(m: &Manifest, message: String) -> Problem {
-    Problem { severity: Severity::Error, path: m.path.clone(), message }
+/// A problem of `m`, located at the first place it writes `value`.
+fn problem(severity: Severity, m: &Manifest, value: &str, message: String) -> Problem {
+    let (line, column) = m.position_of(value);
+    Problem { severity, path: m.path.clone(), line, column, message }
 }
 
 #[cfg(test)]
@@ -176,9 +181,30 @@ mod tests {
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("services/a/service.toml: listens to y.done but no service publishes it"), "{err}");
-        assert!(err.contains("asks `ghost`, which no manifest declares"), "{err}");
+        assert!(err.contains("services/a/service.toml:6:10: listens to y.done but no service publishes it"), "{err}");
+        assert!(err.contains("services/a/service.toml:8:12: asks `ghost`, which no manifest declares"), "{err}");
         assert!(err.contains("service `a` is already declared"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_is_located_and_the_name_meant_suggested() {
+        let err = Topology::build(vec![
+            manifest("devices", "publishes = [\"device.allocated\"]\n"),
+            manifest(
+                "store",
+                "[queue]\n[[listens]]\nevent = \"device.alocated\"\n[[asks]]\nservice = \"device\"\nenv = \"D_URL\"\n",
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "error: services/store/service.toml:5:10: listens to device.alocated but no service publishes it; \
+                 did you mean `device.allocated`?"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("service.toml:7:12: asks `device`, which no manifest declares; did you mean `devices`?"));
     }
 
     #[test]

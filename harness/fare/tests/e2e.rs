@@ -35,7 +35,7 @@ fn a_value_of_the_wrong_type_is_named_by_file_line_and_field() {
         error_of("bad-status.yaml", "description: d\nsteps:\n  - http: POST store /orders\n    status: fast\n");
     let ScenarioError::Invalid { line, field, .. } = &err else { panic!("{err:?}") };
     assert_eq!((*line, field.as_str()), (Some(4), "steps[0].status"), "{shown}");
-    assert!(shown.starts_with("DIR/bad-status.yaml:4: steps[0].status: "), "{shown}");
+    assert!(shown.starts_with("DIR/bad-status.yaml:4:13: steps[0].status: "), "{shown}");
     assert!(shown.contains("expected u16"), "{shown}");
 }
 
@@ -78,22 +78,49 @@ fn names_the_topology_does_not_know_are_refused_with_their_line() {
     let text = "steps:\n  - {http: GET users /users/x/contact}\n  - http: POST shop /orders\nexpect:\n  dead_letters: {invoice: 1}\n";
     let (err, shown) = error_of("shop.yaml", text);
     assert!(
-        shown.starts_with("DIR/shop.yaml:3: steps[1].http: no service `shop` (services: collector, devices"),
+        shown.starts_with("DIR/shop.yaml:3:16: steps[1].http: no service `shop` (services: collector, devices"),
         "{shown}"
     );
     assert!(matches!(err, ScenarioError::Invalid { line: Some(3), .. }));
     let (_, shown) = error_of("event.yaml", "steps: []\nexpect:\n  chain:\n    derive: order.shipped\n");
     assert!(
-        shown.starts_with("DIR/event.yaml:4: expect.chain: no service publishes or hears `order.shipped`"),
+        shown.starts_with("DIR/event.yaml:4:13: expect.chain: no service publishes or hears `order.shipped`"),
         "{shown}"
     );
     let (_, shown) = error_of("fake.yaml", "steps: []\nfakes:\n  fedex:\n    - respond: [{status: 500}]\n");
     assert!(
         shown.contains(
-            "fake.yaml:3: fakes.fedex: no fake `fedex`; fare plays fulfillment-center, carrier, mail-provider"
+            "fake.yaml:3:3: fakes.fedex: no fake `fedex` (fare plays fulfillment-center, carrier, mail-provider)"
         ),
         "{shown}"
     );
+}
+
+#[test]
+fn a_file_with_several_mistakes_names_them_all_with_what_was_meant() {
+    let text = "steps:\n  - http: POST stor /orders\n  - wait_for: {event: device.alocated}\nfakes:\n  carier:\n    - respond: [{status: 500}]\nfaults:\n  - {handler: fulfilment, on: device.allocated, do: crash}\n";
+    let (err, shown) = error_of("typos.yaml", text);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "DIR/typos.yaml:5:3: fakes.carier: no fake `carier`; did you mean `carrier`? (fare plays fulfillment-center, carrier, mail-provider)",
+            "DIR/typos.yaml:2:16: steps[0].http: no service `stor`; did you mean `store`? (services: collector, devices, fulfillment, invoice, mailer, store, tracking, users)",
+            "DIR/typos.yaml:3:23: steps[1].wait_for.event: no service publishes or hears `device.alocated`; did you mean `device.allocated`? (known: device.allocated, device.allocation_failed, invoice.issued, mail.sent, order.placed, package.delivered, shipment.lost, shipment.requested, user.registered)",
+            "DIR/typos.yaml:8:15: faults[0].handler: no service `fulfilment`; did you mean `fulfillment`? (services: collector, devices, fulfillment, invoice, mailer, store, tracking, users)",
+        ],
+        "{shown}"
+    );
+    assert_eq!(err.each().len(), 4);
+    // Every file's problems, not only the first file's.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "steps: []\nexpct: {}\n").unwrap();
+    std::fs::write(dir.path().join("b.yaml"), "steps:\n  - http: POST shop /orders\n").unwrap();
+    let err = scenario::load_dir(dir.path(), &[], &topology()).unwrap_err();
+    let shown = err.to_string();
+    assert_eq!(err.each().len(), 2, "{shown}");
+    assert!(shown.contains("a.yaml:2:1: expct: unknown field `expct`, expected one of"), "{shown}");
+    assert!(shown.contains("; did you mean `expect`?") && shown.contains("b.yaml:2:16: steps[0].http"), "{shown}");
 }
 
 #[test]

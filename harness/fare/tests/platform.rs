@@ -13,6 +13,7 @@ mod common;
 use common::root;
 
 use std::process::Output;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fare::runtime::{Platform, PlatformState, QuietOptions, UpOptions, alive, state_dir, wait_quiet};
@@ -34,7 +35,9 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     assert!(text.starts_with("store exited during start-up") && text.contains("STORE_CATALOG"), "{text}");
     assert_eq!(children(), Vec::<u32>::new(), "a failed start leaves nothing running");
 
-    let options = UpOptions { build: false, ..options };
+    // The user's own collector gets every span too (forwarded by the recorder).
+    let collector = Receiver::start().await;
+    let options = UpOptions { build: false, otlp_forward: Some(collector.target()), ..options };
     let platform = Platform::up(&options, &mut |line| eprintln!("fare: {line}")).await.unwrap();
     let url = |name: &str| platform.state.services.iter().find(|s| s.name == name).unwrap().url.clone();
     let http = reqwest::Client::new();
@@ -87,6 +90,29 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     let tree = trace.render_text();
     assert!(tree.contains("fulfillment: handled") && tree.contains("call fulfillment-center POST"), "{tree}");
 
+    // Every span fare recorded reached the user's collector as well.
+    recorder.forward_flushed().await;
+    let recorded = recorder.spans();
+    recorder.forward_flushed().await;
+    let received = collector.spans();
+    let missing: Vec<&str> =
+        recorded.iter().filter(|s| !received.iter().any(|r| r.span_id == s.span_id)).map(|s| s.name.as_str()).collect();
+    assert_eq!(missing, Vec::<&str>::new(), "spans recorded but not forwarded");
+    let order_traces: std::collections::BTreeSet<&str> = recorded
+        .iter()
+        .filter(|s| s.attr("correlation_id") == Some("it-order-1"))
+        .map(|s| s.trace_id.as_str())
+        .collect();
+    let of_order = |trace_id: &str| order_traces.contains(trace_id);
+    let (at_fare, at_collector) = (
+        recorded.iter().filter(|s| of_order(&s.trace_id)).count(),
+        received.iter().filter(|s| of_order(&s.trace_id)).count(),
+    );
+    eprintln!("spans of the order it-order-1: {at_fare} recorded by fare, {at_collector} received by the collector");
+    assert!(at_fare > 10 && at_collector >= at_fare, "{at_fare} recorded, {at_collector} forwarded");
+    let stats = recorder.forwarded().unwrap();
+    assert_eq!((stats.failed, stats.dropped), (0, 0), "{stats:?}");
+
     let mut pids: Vec<u32> = platform.state.services.iter().map(|s| s.pid).collect();
     pids.extend(platform.state.emulator_pid);
     platform.stop();
@@ -94,6 +120,63 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     assert!(left.is_empty(), "still running after stop: {left:?}");
     assert_eq!(children(), Vec::<u32>::new());
     let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), ns.as_str()));
+}
+
+/// A user's OTLP/HTTP collector: keeps every span POSTed to `/v1/traces`.
+struct Receiver {
+    url: String,
+    spans: Arc<Mutex<Vec<Received>>>,
+}
+
+/// One span as the collector decoded it.
+struct Received {
+    trace_id: String,
+    span_id: String,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        use axum::body::Bytes;
+        use axum::extract::State;
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message;
+
+        async fn receive(
+            State(spans): State<Arc<Mutex<Vec<Received>>>>,
+            headers: axum::http::HeaderMap,
+            body: Bytes,
+        ) -> axum::http::StatusCode {
+            // The headers of OTEL_EXPORTER_OTLP_HEADERS, as a vendor's endpoint wants its key.
+            if headers.get("x-collector-key").is_none_or(|k| k != "k3y") {
+                return axum::http::StatusCode::UNAUTHORIZED;
+            }
+            let Ok(request) = ExportTraceServiceRequest::decode(body) else {
+                return axum::http::StatusCode::BAD_REQUEST;
+            };
+            let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+            let all = request.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans);
+            spans
+                .lock()
+                .unwrap()
+                .extend(all.map(|s| Received { trace_id: hex(&s.trace_id), span_id: hex(&s.span_id) }));
+            axum::http::StatusCode::OK
+        }
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let router = axum::Router::new().route("/v1/traces", axum::routing::post(receive)).with_state(spans.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Receiver { url, spans }
+    }
+
+    fn target(&self) -> fare::trace::OtlpTarget {
+        let headers = vec![("x-collector-key".to_owned(), "k3y".to_owned())];
+        fare::trace::OtlpTarget { url: format!("{}/v1/traces", self.url), headers }
+    }
+
+    fn spans(&self) -> Vec<Received> {
+        std::mem::take(&mut *self.spans.lock().unwrap())
+    }
 }
 
 /// A stopped child not yet reaped by its parent still answers kill(0).
@@ -160,11 +243,18 @@ async fn place_order(http: &reqwest::Client, store: &str, token: &str, correlati
 /// nothing running.
 struct Detached {
     ns: String,
+    /// Added to every `fare` command's environment.
+    env: Vec<(String, String)>,
 }
 
 impl Detached {
     fn up(ns: &str, flags: &[&str]) -> Detached {
-        let detached = Detached { ns: ns.to_owned() };
+        Detached::up_with_env(ns, flags, &[])
+    }
+
+    fn up_with_env(ns: &str, flags: &[&str], env: &[(&str, &str)]) -> Detached {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let detached = Detached { ns: ns.to_owned(), env };
         let mut args = vec!["up", "--detach", "--carrier-polls", "1"];
         args.extend(flags);
         let out = detached.fare(&args);
@@ -178,6 +268,7 @@ impl Detached {
             .current_dir(root())
             .args(["--namespace", &self.ns])
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .unwrap()
     }
@@ -232,7 +323,12 @@ async fn others_ready(http: &reqwest::Client, platform: &Detached, except: &str)
 #[tokio::test]
 async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let platform = Detached::up(&format!("sv{}", std::process::id()), &[]);
+    // The user's collector is down the whole time: that costs fare's record nothing.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let users_collector = format!("http://{down}");
+    let otel =
+        [("OTEL_EXPORTER_OTLP_ENDPOINT", users_collector.as_str()), ("OTEL_EXPORTER_OTLP_HEADERS", "x-key=s3cr3t")];
+    let platform = Detached::up_with_env(&format!("sv{}", std::process::id()), &[], &otel);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let token = sign_up(&http, &platform.url("users")).await;
     let store = platform.url("store");
@@ -305,6 +401,16 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
     };
     let trace = json_of(http.get(format!("{recorder}/traces/sv-order-0"))).await;
     assert_eq!(exits(trace), [("signal 9 (SIGKILL)".to_owned(), false)]);
+    // With the user's collector down, the trace still has every span-based detail.
+    let text = platform.fare(&["trace", "sv-order-5"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    for detail in ["devices: handled", "fulfillment: handled", "call fulfillment-center POST", "tracking: handled"] {
+        assert!(text.contains(detail), "{detail} in {text}");
+    }
+    let log = platform.log();
+    let forwarding = format!("forwarding the services' spans to {users_collector}/v1/traces as well");
+    assert!(log.contains(&forwarding), "{log}");
+    assert!(log.contains("forwarding spans failed") && !log.contains("s3cr3t"), "{log}");
 
     // Stopped on purpose, it stays stopped, and that exit is recorded as intended.
     let stopped = platform.fare(&["stop", "fulfillment"]);

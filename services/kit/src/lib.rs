@@ -18,6 +18,7 @@
 //! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others.
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
+//! - `suggest`: "did you mean": the known name closest to a mistyped one.
 //! - `telemetry`: logs, OTLP spans, `traceparent`.
 //! - `values`: an email address and short text, parsed the same way by every service.
 //! - `app`: the runtime that starts and stops all of the above together.
@@ -31,6 +32,7 @@ pub mod faults;
 pub mod http;
 pub mod probe;
 pub mod store;
+pub mod suggest;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

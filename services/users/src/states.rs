@@ -34,6 +34,15 @@ enum ProviderState {
 const KNOWN: &str = "`user U has a valid session token T`, `user U has an expired session token T`, \
                      `no session has the token T`, `user U exists`, `no user U exists`";
 
+/// The same, one by one, for the closest one to a mistyped state.
+const TEMPLATES: [&str; 5] = [
+    "user U has a valid session token T",
+    "user U has an expired session token T",
+    "no session has the token T",
+    "user U exists",
+    "no user U exists",
+];
+
 impl ProviderState {
     fn parse(name: &str) -> Option<ProviderState> {
         let word = |s: &str| (!s.is_empty() && !s.contains(' ')).then(|| s.to_owned());
@@ -82,7 +91,8 @@ async fn change(
         return Ok(Json(Set {}));
     }
     let state = ProviderState::parse(&req.state).ok_or_else(|| {
-        ApiError::invalid("state", format!("users knows no provider state `{}`; it knows {KNOWN}", req.state))
+        let hint = kit::suggest::did_you_mean_template(&req.state, &TEMPLATES, |w| w == "U" || w == "T");
+        ApiError::invalid("state", format!("users knows no provider state `{}`{hint}; it knows {KNOWN}", req.state))
     })?;
     tracing::info!(state = req.state, "provider state set");
     db.write(move |tx| apply(tx, &state)).await?;

@@ -214,5 +214,8 @@ async fn the_provider_state_endpoint_exists_only_for_contract_verification() {
     let unknown = post(&app, "/_pact/state", &json!({"state": "user u-1 is happy"})).await;
     assert_eq!(unknown.status(), 422);
     let error = unknown.text().await.unwrap();
-    assert!(error.contains("users knows no provider state `user u-1 is happy`"), "{error}");
+    assert!(error.contains("users knows no provider state `user u-1 is happy`; it knows"), "{error}");
+    let typo = post(&app, "/_pact/state", &json!({"state": "user u-1 has a valid sesion token 0a1b2c3d4e5f"})).await;
+    let error = typo.text().await.unwrap();
+    assert!(error.contains("; did you mean `user U has a valid session token T`?"), "{error}");
 }

@@ -46,7 +46,7 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     }
     let restart = crate::runtime::RestartOptions::default();
     let (mut platform, ns) = super::e2e::own_platform(cli, root, &ns, "chaos", !args.no_build, restart).await?;
-    eprintln!("fare: {} chaos cells", cells.len());
+    crate::terminal::progress(&format!("{} chaos cells", cells.len()));
     let target = Target::new(&platform.state, &ns, topology).await?;
     let progress = Arc::new(TerminalProgress::new(cells.len()));
     let options = RunOptions { jobs: args.jobs };
@@ -55,7 +55,7 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     print!("{}", report::table(&report));
     if let Some(path) = &args.junit {
         super::e2e::write(path, &report::junit(&report))?;
-        eprintln!("fare: JUnit report in {}", path.display());
+        crate::terminal::progress(&format!("JUnit report in {}", path.display()));
     }
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -42,6 +42,9 @@ pub enum ContractsCommand {
         /// arrives on SNS against every message pact (exit 2 if it cannot run).
         #[arg(long)]
         via_queue: bool,
+        /// Print the result as JSON instead of a table (schema in the README).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -53,13 +56,16 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
             write_junit(junit, || crate::contracts::junit(&report))?;
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        ContractsCommand::Verify { provider, junit, via_queue } => {
+        ContractsCommand::Verify { provider, junit, via_queue, json } => {
             if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
                 // SAFETY: nothing else of fare runs yet, and the runtime's
                 // idle workers read no environment. Pact phones home unless
                 // told not to.
                 unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
             }
+            // pact_verifier prints its own progress on standard output,
+            // which --json keeps for the JSON alone: it goes to stderr then.
+            let diverted = json.then(StdoutToStderr::divert);
             let report = if *via_queue {
                 let options = QueueOptions {
                     root: super::workspace_root(services),
@@ -68,7 +74,7 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
                     namespace: Namespace::parse(&format!("pactq{}", std::process::id()))?,
                     build: true,
                 };
-                let progress = &mut |line: &str| eprintln!("fare: {line}");
+                let progress = &mut |line: &str| crate::terminal::progress(line);
                 verify::queue::verify_via_queue(&args.pacts, provider, &options, progress).await.with_context(|| {
                     format!("verifying the message pacts in {} over the real queue", args.pacts.display())
                 })?
@@ -78,7 +84,12 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
                     .await
                     .with_context(|| format!("verifying the pacts in {}", args.pacts.display()))?
             };
-            print!("{}", verify::report::table(&report));
+            drop(diverted);
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&super::json::verify(&report))?);
+            } else {
+                print!("{}", verify::report::table(&report));
+            }
             write_junit(junit, || verify::report::junit(&report))?;
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
@@ -90,4 +101,38 @@ fn write_junit(path: &Option<PathBuf>, render: impl FnOnce() -> String) -> anyho
         std::fs::write(path, render()).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// While it lives, whatever is written to standard output goes to standard
+/// error instead.
+struct StdoutToStderr {
+    saved: libc::c_int,
+}
+
+impl StdoutToStderr {
+    fn divert() -> StdoutToStderr {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // SAFETY: dup and dup2 on the process's own standard descriptors;
+        // the saved copy is put back and closed on drop.
+        let saved = unsafe { libc::dup(1) };
+        if saved >= 0 {
+            unsafe { libc::dup2(2, 1) };
+        }
+        StdoutToStderr { saved }
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if self.saved >= 0 {
+            // SAFETY: as in `divert`.
+            unsafe {
+                libc::dup2(self.saved, 1);
+                libc::close(self.saved);
+            }
+        }
+    }
 }

@@ -27,9 +27,13 @@ pub struct E2eArgs {
     /// starting one (scenarios that stop services are then skipped).
     #[arg(long)]
     pub attach: bool,
-    /// Write a JUnit XML report here.
+    /// Write a JUnit XML report here (default when `CI` is set: target/e2e-junit.xml
+    /// under the directory holding services/).
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Print the summary as JSON on standard output (schema in the README).
+    #[arg(long)]
+    pub json: bool,
     /// Write the HTML report here (default: .fare/<namespace>/reports/e2e-<time>.html).
     #[arg(long)]
     pub html: Option<PathBuf>,
@@ -50,32 +54,48 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     anyhow::ensure!(!scenarios.is_empty(), "no scenario in {}", dir.display());
     let options = RunOptions { jobs: args.jobs };
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
+    let progress_line = crate::terminal::progress;
     let (report, reports_dir) = if args.attach {
         let state = PlatformState::load(root, ns.as_str())?;
         let target = Target::new(&state, &ns, topology.clone()).await?;
-        eprintln!("fare: e2e: {} scenarios against the platform in namespace {ns}", scenarios.len());
+        progress_line(&format!("e2e: {} scenarios against the platform in namespace {ns}", scenarios.len()));
         let report = scenario::run_all(&target, &scenarios, None, &options, progress).await;
         (report, state_dir(root, ns.as_str()).join("reports"))
     } else {
         let (mut platform, ns) = own_platform(cli, root, &ns, "e2e", !args.no_build, args.restart.options()).await?;
-        eprintln!("fare: {} scenarios", scenarios.len());
+        progress_line(&format!("{} scenarios", scenarios.len()));
         let target = Target::new(&platform.state, &ns, topology.clone()).await?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
         platform.stop();
         (report, state_dir(root, ns.as_str()).join("reports"))
     };
-    print!("{}", render::summary(&report));
-    if let Some(path) = &args.junit {
+    let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));
+    if let Some(path) = &junit {
         write(path, &render::junit(&report))?;
-        eprintln!("fare: JUnit report in {}", path.display());
+        progress_line(&format!("JUnit report in {}", path.display()));
     }
     let html = match &args.html {
         Some(path) => path.clone(),
         None => reports_dir.join(format!("e2e-{}.html", report.started_at.replace(':', "-"))),
     };
     write(&html, &render::html(&report, &topology))?;
-    eprintln!("fare: HTML report in {}", html.display());
+    progress_line(&format!("HTML report in {}", html.display()));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&super::json::e2e(&report, junit.as_deref(), &html))?);
+    } else {
+        print!("{}", render::summary(&report));
+    }
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Where `fare e2e` writes JUnit on CI when no `--junit` is given, under
+/// the directory holding `services/`.
+pub const CI_JUNIT: &str = "target/e2e-junit.xml";
+
+/// Whether this runs on CI: `CI` set to anything but empty, `0` or `false`
+/// (the variable every CI service sets).
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
 }
 
 /// A platform of its own, for `fare e2e` and `fare chaos`: in namespace
@@ -105,8 +125,8 @@ pub(super) async fn own_platform(
         ..UpOptions::new(root, ns.clone())
     };
     let started = Instant::now();
-    let platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await?;
-    eprintln!("fare: platform ready in {:.1}s", started.elapsed().as_secs_f64());
+    let platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut crate::terminal::progress).await?;
+    crate::terminal::progress(&format!("platform ready in {:.1}s", started.elapsed().as_secs_f64()));
     Ok((platform, ns))
 }
 

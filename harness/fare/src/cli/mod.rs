@@ -8,6 +8,8 @@
 mod chaos;
 mod contracts;
 mod e2e;
+mod json;
+pub use e2e::CI_JUNIT;
 mod platform;
 mod service;
 mod trace;
@@ -39,6 +41,12 @@ pub struct Cli {
     /// The emulator `up` and `doctor` start when no --endpoint is given.
     #[arg(long, global = true, value_enum, default_value_t = EmulatorChoice::Moto)]
     pub emulator: EmulatorChoice,
+    /// Print results and errors only, no progress lines.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every step: each provisioning change, each scenario as it starts.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,9 +54,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the manifests against each other; exit 1 if they disagree.
-    Check,
+    Check {
+        /// Print the result as JSON (schema in the README).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what `apply` would create, change and delete.
-    Plan,
+    Plan {
+        /// Print the plan as JSON (schema in the README).
+        #[arg(long)]
+        json: bool,
+    },
     /// Create, change and delete resources until they match the manifests.
     Apply,
     /// Delete every resource of the namespace.
@@ -97,6 +113,11 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
+    /// Print a shell completion script: `fare completions bash > /etc/bash_completion.d/fare`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The emulators fare can start.
@@ -115,6 +136,14 @@ pub enum GraphFormat {
 }
 
 impl Cli {
+    pub fn verbosity(&self) -> crate::terminal::Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => crate::terminal::Verbosity::Quiet,
+            (_, true) => crate::terminal::Verbosity::Verbose,
+            _ => crate::terminal::Verbosity::Normal,
+        }
+    }
+
     pub fn backend(&self) -> fare_emulator::Backend {
         match self.emulator {
             EmulatorChoice::Moto => fare_emulator::Backend::Moto,
@@ -125,6 +154,7 @@ impl Cli {
 
 /// Runs the command; `Err` means fare itself could not run (exit 2).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    crate::terminal::Terminal::detect(cli.verbosity()).install();
     let root = workspace_root(&cli.services);
     let ns = Namespace::parse(&cli.namespace).context("--namespace")?;
     match &cli.command {
@@ -142,8 +172,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
         Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
-        Command::Check | Command::Graph { .. } => manifests(&cli),
-        Command::Plan | Command::Apply | Command::Destroy => provision(&cli, &root, &ns).await,
+        Command::Check { json: true } => json::check(&cli.services),
+        Command::Check { .. } | Command::Graph { .. } => manifests(&cli),
+        Command::Plan { .. } | Command::Apply | Command::Destroy => provision(&cli, &root, &ns).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "fare", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -152,13 +188,14 @@ fn manifests(cli: &Cli) -> anyhow::Result<ExitCode> {
     let (topology, warnings) = match crate::load_topology(&cli.services) {
         Ok(loaded) => loaded,
         Err(crate::LoadError::Topology(e)) => {
-            eprintln!("{e}");
+            eprintln!("the manifests disagree:");
+            e.0.iter().for_each(|p| eprintln!("  {}", problem_line(p)));
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.into()),
     };
     for w in &warnings {
-        eprintln!("{w}");
+        eprintln!("{}", problem_line(w));
     }
     if let Command::Graph { format, output } = &cli.command {
         let drawing = match format {
@@ -183,11 +220,24 @@ fn manifests(cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A problem as the terminal shows it: its severity in colour where colour shows.
+fn problem_line(p: &crate::Problem) -> String {
+    use crate::terminal::{Color, Stream, paint};
+    let text = p.to_string();
+    match text.split_once(": ") {
+        Some((level, rest)) => {
+            let color = if p.severity == crate::topology::Severity::Error { Color::Red } else { Color::Yellow };
+            format!("{}: {rest}", paint(level, color, Stream::Stderr))
+        }
+        None => text,
+    }
+}
+
 /// `plan`, `apply` and `destroy`.
 async fn provision(cli: &Cli, root: &std::path::Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
     let (topology, warnings) = crate::load_topology(&cli.services)?;
     for w in &warnings {
-        eprintln!("{w}");
+        eprintln!("{}", problem_line(w));
     }
     let endpoint = match &cli.endpoint {
         Some(endpoint) => Some(endpoint.clone()),
@@ -206,11 +256,15 @@ async fn provision(cli: &Cli, root: &std::path::Path, ns: &Namespace) -> anyhow:
         _ => provision::desired(&topology, ns),
     };
     let changes = provision::plan(&desired, &current);
+    if let Command::Plan { json: true } = cli.command {
+        println!("{}", serde_json::to_string_pretty(&json::plan(ns, bus.endpoint(), &changes))?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if changes.is_empty() {
         println!("namespace {ns} at {}: nothing to change", bus.endpoint());
         return Ok(ExitCode::SUCCESS);
     }
-    if matches!(cli.command, Command::Plan) {
+    if matches!(cli.command, Command::Plan { .. }) {
         changes.iter().for_each(|c| println!("{c}"));
         println!("{} changes; `fare apply` makes them", changes.len());
         return Ok(ExitCode::SUCCESS);
@@ -230,7 +284,11 @@ fn workspace_root(services: &std::path::Path) -> PathBuf {
 async fn doctor(endpoint: &Option<String>, backend: fare_emulator::Backend) -> anyhow::Result<ExitCode> {
     let emulator = match endpoint {
         Some(_) => None,
-        None => Some(fare_emulator::Emulator::start(&fare_emulator::StartOptions { backend, ..Default::default() })?),
+        None => {
+            let progress = crate::terminal::get().verbosity > crate::terminal::Verbosity::Quiet;
+            let options = fare_emulator::StartOptions { backend, progress, ..Default::default() };
+            Some(fare_emulator::Emulator::start(&options)?)
+        }
     };
     let endpoint = endpoint.clone().or_else(|| emulator.as_ref().map(|e| e.endpoint().to_owned()));
     let backend = match &emulator {

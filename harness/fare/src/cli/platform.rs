@@ -66,7 +66,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
     let started = Instant::now();
     // A signal during start-up drops the half-built platform, which stops
     // whatever it had started.
-    let mut progress = |line: &str| eprintln!("fare: {line}");
+    let mut progress = crate::terminal::progress;
     let mut platform = tokio::select! {
         platform = Platform::up(&options, &mut progress) => platform?,
         _ = kit::shutdown_signal() => {
@@ -74,17 +74,17 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
             return Ok(ExitCode::from(2));
         }
     };
-    eprintln!("fare: ready in {:.1}s", started.elapsed().as_secs_f64());
+    progress(&format!("ready in {:.1}s", started.elapsed().as_secs_f64()));
     print_table(&platform.state);
     let socket = ControlSocket::bind(root, &platform.state.namespace)?;
-    eprintln!(
-        "fare: Ctrl-C stops everything; logs are in {}; a service that dies is {}",
+    progress(&format!(
+        "Ctrl-C stops everything; logs are in {}; a service that dies is {}",
         state_dir(root, &platform.state.namespace).join("logs").display(),
         match options.restart.policy {
             RestartPolicy::OnFailure => "started again",
             RestartPolicy::Never => "kept down (--restart never)",
         }
-    );
+    ));
     let shutdown = kit::shutdown_signal();
     tokio::pin!(shutdown);
     let mut deaths = 0;
@@ -104,9 +104,16 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         }
     }
     drop(socket);
-    eprintln!("fare: stopping");
+    progress("stopping");
+    let forwarded = platform.recorder().and_then(|r| r.forwarded());
     platform.stop();
-    eprintln!("fare: stopped; nothing left running");
+    progress("stopped; nothing left running");
+    if let Some(f) = forwarded.filter(|f| f.failed + f.dropped > 0) {
+        eprintln!(
+            "fare: span exports to your OTLP collector: {} sent, {} failed, {} dropped (fare's own record is complete)",
+            f.sent, f.failed, f.dropped
+        );
+    }
     // A service that crashed is a check that failed, even if it came back.
     if deaths > 0 {
         eprintln!("fare: {deaths} service exit(s) nobody asked for during this run (above)");
@@ -133,15 +140,15 @@ fn detach(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
         });
     }
     let mut child = cmd.spawn().context("starting the supervisor")?;
-    eprintln!("fare: starting in the background (progress in {})", log_path.display());
+    crate::terminal::progress(&format!("starting in the background (progress in {})", log_path.display()));
     let started = Instant::now();
     loop {
         if let Ok(state) = PlatformState::load(root, ns.as_str())
             && state.supervisor_pid == child.id()
         {
-            eprintln!("fare: ready in {:.1}s", started.elapsed().as_secs_f64());
+            crate::terminal::progress(&format!("ready in {:.1}s", started.elapsed().as_secs_f64()));
             print_table(&state);
-            eprintln!("fare: `fare down` stops it");
+            crate::terminal::progress("`fare down` stops it");
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(status) = child.try_wait()? {
@@ -245,7 +252,7 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    eprintln!("fare: stopped namespace {ns}");
+    crate::terminal::progress(&format!("stopped namespace {ns}"));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -65,6 +65,7 @@ fn span(service: &str, name: &str, id: &str, parent: &str, attrs: &[(&str, &str)
     SpanRecord {
         service: service.into(),
         name: name.into(),
+        trace_id: String::new(),
         span_id: id.into(),
         parent_span_id: parent.into(),
         start_unix_nanos: now(),

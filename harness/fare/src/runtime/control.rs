@@ -27,7 +27,11 @@ pub(crate) struct Launch {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("no service `{name}` on this platform (it has: {})", .known.join(", "))]
+    #[error(
+        "no service `{name}` on this platform{} (it has: {})",
+        kit::suggest::did_you_mean(name, known.iter().map(String::as_str)),
+        .known.join(", ")
+    )]
     Unknown { name: String, known: Vec<String> },
     #[error("{name} is already running")]
     Running { name: String },

@@ -36,6 +36,9 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
     /// What the supervisor does when a service dies.
     pub restart: RestartOptions,
+    /// The user's own OTLP collector: the recorder forwards every span it
+    /// receives there too. From `OTEL_EXPORTER_OTLP_ENDPOINT` by default.
+    pub otlp_forward: Option<crate::trace::OtlpTarget>,
 }
 
 impl UpOptions {
@@ -53,6 +56,7 @@ impl UpOptions {
             carrier: CarrierOptions::default(),
             ready_timeout: Duration::from_secs(120),
             restart: RestartOptions::default(),
+            otlp_forward: crate::trace::OtlpTarget::from_env(),
         }
     }
 }
@@ -81,7 +85,8 @@ pub enum UpError {
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
     #[error(
-        "{service} wraps `{third_party}`, which fare has no fake for (it has: fulfillment-center, carrier, mail-provider)"
+        "{service} wraps `{third_party}`, which fare has no fake for{} (it has: fulfillment-center, carrier, mail-provider)",
+        kit::suggest::did_you_mean(third_party, crate::scenario::load::FAKES)
     )]
     NoFake { service: String, third_party: String },
     #[error("{service} exited during start-up ({status}); last lines of {log}:\n{tail}")]
@@ -153,10 +158,14 @@ impl Platform {
         let emulator = match &options.endpoint {
             Some(_) => None,
             None => {
+                // A first run installs the emulator: that is said, in
+                // fare's own progress, before it starts.
+                fare_emulator::Venv::ensure(options.backend, &mut progress)?;
                 progress(&format!("starting the {} emulator", options.backend.name()));
                 let start = StartOptions {
                     backend: options.backend,
                     log_file: Some(dir.join("logs/emulator.log")),
+                    progress: false,
                     ..StartOptions::default()
                 };
                 Some(Emulator::start(&start)?)
@@ -185,7 +194,10 @@ impl Platform {
         progress("provisioning topics, queues and subscriptions");
         let bus = crate::connect(&endpoint, &options.namespace).await?;
         let desired = crate::provision::desired(&topology, &options.namespace);
-        let changes = crate::provision::converge(&bus, &options.namespace, &desired, &mut |_| {}).await?;
+        let changes = crate::provision::converge(&bus, &options.namespace, &desired, &mut |c| {
+            crate::terminal::detail(&c.to_string())
+        })
+        .await?;
         progress(&format!("{} changes applied", changes.len()));
         let fakes = fakes::start_all(options.carrier, platform.fakes.clone())
             .await
@@ -193,13 +205,22 @@ impl Platform {
         platform.state.fakes =
             fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
         // The recorder stops with the fakes: both are the run's background.
-        let recorder = crate::trace::Recorder::start(&bus, &topology, platform.fakes.clone()).await?;
+        let forward = options.otlp_forward.clone();
+        if let Some(target) = &forward {
+            progress(&format!("forwarding the services' spans to {} as well", target.url));
+        }
+        let recorder = crate::trace::Recorder::start(&bus, &topology, forward, platform.fakes.clone()).await?;
         platform.state.recorder_url = Some(recorder.url().to_owned());
         let mut service_env = service_env.clone();
-        // Spans go to the recorder unless the user points them elsewhere
-        // (Jaeger, say); flushed every 100 ms so a trace is complete soon.
-        if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
-            service_env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), recorder.url().into());
+        // Spans always go to the recorder, which is fare's record and
+        // forwards them to the user's collector (Jaeger, say), if any; the
+        // user's own OTLP settings would take them elsewhere, so they are
+        // overridden. Flushed every 100 ms so a trace is complete soon.
+        service_env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), recorder.url().into());
+        service_env.insert("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".into(), format!("{}/v1/traces", recorder.url()));
+        service_env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into());
+        for headers in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+            service_env.insert(headers.into(), String::new());
         }
         service_env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
         platform.recorder = Some(recorder);

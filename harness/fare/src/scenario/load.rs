@@ -18,26 +18,62 @@ pub enum ScenarioError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{}: {field}: {message}", .path.display(), .line.map(|l| l.to_string()).unwrap_or_else(|| "?".into()))]
-    Invalid { path: PathBuf, line: Option<usize>, field: String, message: String },
-    #[error("no scenario named `{name}` in {} (there are: {})", .dir.display(), .known.join(", "))]
-    Unknown { name: String, dir: PathBuf, known: Vec<String> },
+    #[error("{}:{}: {field}: {message}", .path.display(), position(*.line, *.column))]
+    Invalid { path: PathBuf, line: Option<usize>, column: Option<usize>, field: String, message: String },
+    /// Every problem found, when there is more than one.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ScenarioError>),
+    #[error("no scenario named `{name}` in {}{hint} (there are: {})", .dir.display(), .known.join(", "))]
+    Unknown { name: String, dir: PathBuf, known: Vec<String>, hint: String },
 }
 
 impl ScenarioError {
     fn invalid(s: &Scenario, field: impl Into<String>, needle: &str, message: impl Into<String>) -> ScenarioError {
+        let at = position_of(&s.source, needle);
         ScenarioError::Invalid {
             path: s.path.clone(),
-            line: line_of(&s.source, needle),
+            line: at.map(|(line, _)| line),
+            column: at.map(|(_, column)| column),
             field: field.into(),
             message: message.into(),
         }
     }
+
+    /// One error for all of `errors`: the only one, or all of them; `Ok` for none.
+    fn all(mut errors: Vec<ScenarioError>) -> Result<(), ScenarioError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(ScenarioError::Several(errors)),
+        }
+    }
+
+    /// Each problem on its own, however they were gathered.
+    pub fn each(&self) -> Vec<&ScenarioError> {
+        match self {
+            ScenarioError::Several(all) => all.iter().flat_map(ScenarioError::each).collect(),
+            one => vec![one],
+        }
+    }
 }
 
-/// The 1-based line where `needle` first appears.
-fn line_of(source: &str, needle: &str) -> Option<usize> {
-    source.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+/// `line:column`, `line` or `?`, as known.
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("{l}:{c}"),
+        (Some(l), None) => l.to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// The 1-based line and column where `needle` first appears as a word.
+fn position_of(source: &str, needle: &str) -> Option<(usize, usize)> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.');
+    source.lines().enumerate().find_map(|(i, l)| {
+        l.match_indices(needle)
+            .find(|(at, _)| !word(l[..*at].chars().next_back()) && !word(l[at + needle.len()..].chars().next()))
+            .map(|(at, _)| (i + 1, l[..at].chars().count() + 1))
+    })
 }
 
 /// Parses one scenario file (no topology checks).
@@ -47,6 +83,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         let field = e.path().to_string();
         let inner = e.into_inner();
         let line = inner.location().map(|l| l.line());
+        let column = inner.location().map(|l| l.column());
         let mut message = inner.to_string();
         // The message repeats the path and the position, already given.
         if let Some(rest) = message.strip_prefix(&format!("{field}: ")) {
@@ -55,9 +92,11 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         if let Some(at) = message.rfind(" at line ") {
             message.truncate(at);
         }
+        message.push_str(&kit::suggest::for_serde_message(&message));
         ScenarioError::Invalid {
             path: path.to_owned(),
             line,
+            column,
             field: if field == "." { "(top)".into() } else { field },
             message,
         }
@@ -84,10 +123,16 @@ pub fn load_dir(dir: &Path, names: &[String], topology: &Topology) -> Result<Vec
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     paths.sort();
+    // Every file's problems at once, not only the first file's.
     let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
     for path in paths {
-        scenarios.push(load(&path, topology)?);
+        match load(&path, topology) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => errors.push(e),
+        }
     }
+    ScenarioError::all(errors)?;
     if names.is_empty() {
         return Ok(scenarios);
     }
@@ -99,77 +144,80 @@ pub fn load_dir(dir: &Path, names: &[String], topology: &Topology) -> Result<Vec
         match scenarios.iter().find(|s| s.name == *name || s.name == wanted) {
             Some(s) => chosen.push(s.clone()),
             None => {
-                return Err(ScenarioError::Unknown { name: name.clone(), dir: dir.to_owned(), known });
+                let hint = kit::suggest::did_you_mean(wanted, known.iter().map(String::as_str));
+                return Err(ScenarioError::Unknown { name: name.clone(), dir: dir.to_owned(), known, hint });
             }
         }
     }
     Ok(chosen)
 }
 
-/// What only the topology can tell: do the services, fakes and events exist.
+/// What only the topology can tell: do the services, fakes and events
+/// exist. Every problem of the file is reported, not only the first.
 pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
+    let mut problems = Vec::new();
     let is_service = |name: &str| topology.service(name).is_some();
     let events = topology.events();
-    let event = |field: String, e: &kit::EventType| -> Result<(), ScenarioError> {
+    let known_events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+    let event = |field: String, e: &kit::EventType| -> Option<ScenarioError> {
         if events.contains(e) {
-            return Ok(());
+            return None;
         }
-        let known: Vec<String> = events.iter().map(|e| e.to_string()).collect();
-        Err(ScenarioError::invalid(
-            s,
-            field,
-            e.as_str(),
-            format!("no service publishes or hears `{e}` (known: {})", known.join(", ")),
-        ))
+        let hint = kit::suggest::did_you_mean(e.as_str(), known_events.iter().copied());
+        let message = format!("no service publishes or hears `{e}`{hint} (known: {})", known_events.join(", "));
+        Some(ScenarioError::invalid(s, field, e.as_str(), message))
     };
     for fake in s.file.fakes.keys() {
         if !FAKES.contains(&fake.as_str()) {
-            return Err(ScenarioError::invalid(
-                s,
-                format!("fakes.{fake}"),
-                fake,
-                format!("no fake `{fake}`; fare plays {}", FAKES.join(", ")),
-            ));
+            let hint = kit::suggest::did_you_mean(fake, FAKES);
+            let message = format!("no fake `{fake}`{hint} (fare plays {})", FAKES.join(", "));
+            problems.push(ScenarioError::invalid(s, format!("fakes.{fake}"), fake, message));
         }
     }
-    let service = |field: String, name: &str, allow_fakes: bool| -> Result<(), ScenarioError> {
+    let service = |field: String, name: &str, allow_fakes: bool| -> Option<ScenarioError> {
         if is_service(name) || (allow_fakes && FAKES.contains(&name)) {
-            return Ok(());
+            return None;
         }
         let known: Vec<&str> = topology.services().map(|m| m.name.as_str()).collect();
-        Err(ScenarioError::invalid(s, field, name, format!("no service `{name}` (services: {})", known.join(", "))))
+        let fakes = if allow_fakes { &FAKES[..] } else { &[] };
+        let hint = kit::suggest::did_you_mean(name, known.iter().chain(fakes).copied());
+        let message = format!("no service `{name}`{hint} (services: {})", known.join(", "));
+        Some(ScenarioError::invalid(s, field, name, message))
     };
     for (i, step) in s.file.steps.iter().enumerate() {
-        match step {
-            Step::Http(h) => service(format!("steps[{i}].http"), &h.http.target, true)?,
-            Step::WaitFor(w) => event(format!("steps[{i}].wait_for.event"), &w.event)?,
-            Step::Restart(r) => service(format!("steps[{i}].restart.service"), &r.service, false)?,
-            Step::Quiet => {}
-        }
+        problems.extend(match step {
+            Step::Http(h) => service(format!("steps[{i}].http"), &h.http.target, true),
+            Step::WaitFor(w) => event(format!("steps[{i}].wait_for.event"), &w.event),
+            Step::Restart(r) => service(format!("steps[{i}].restart.service"), &r.service, false),
+            Step::Quiet => None,
+        });
     }
     for (i, h) in s.file.expect.http.iter().enumerate() {
-        service(format!("expect.http[{i}].http"), &h.http.target, true)?;
+        problems.extend(service(format!("expect.http[{i}].http"), &h.http.target, true));
     }
     for (i, fault) in s.file.faults.iter().enumerate() {
         match fault {
             Fault::Stop { service: name, when, restart_when, .. } => {
-                service(format!("faults[{i}].stop"), name, false)?;
-                for e in when.iter().chain(restart_when) {
-                    event(format!("faults[{i}]"), e)?;
-                }
+                problems.extend(service(format!("faults[{i}].stop"), name, false));
+                problems.extend(when.iter().chain(restart_when).filter_map(|e| event(format!("faults[{i}]"), e)));
             }
-            Fault::Duplicate { event: e, .. } => event(format!("faults[{i}].duplicate"), e)?,
+            Fault::Duplicate { event: e, .. } => problems.extend(event(format!("faults[{i}].duplicate"), e)),
             Fault::Handler { service: name, on, .. } | Fault::FilterOut { service: name, on, .. } => {
                 let kind = if matches!(fault, Fault::Handler { .. }) { "handler" } else { "filter_out" };
-                service(format!("faults[{i}].{kind}"), name, false)?;
-                event(format!("faults[{i}].on"), on)?;
+                let unknown = service(format!("faults[{i}].{kind}"), name, false);
+                let known = unknown.is_none();
+                problems.extend(unknown);
+                let unheard = event(format!("faults[{i}].on"), on);
+                let heard = unheard.is_none();
+                problems.extend(unheard);
                 let listens: Vec<&str> = topology
                     .service(name)
                     .map(|m| m.listens.iter().map(|l| l.event.as_str()).collect())
                     .unwrap_or_default();
-                if !listens.contains(&on.as_str()) {
+                // Only when both names exist: otherwise that is the problem.
+                if known && heard && !listens.contains(&on.as_str()) {
                     let hears = if listens.is_empty() { "nothing".to_owned() } else { listens.join(", ") };
-                    return Err(ScenarioError::invalid(
+                    problems.push(ScenarioError::invalid(
                         s,
                         format!("faults[{i}].on"),
                         on.as_str(),
@@ -178,9 +226,9 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
                 }
             }
             Fault::Poison { service: name, .. } => {
-                service(format!("faults[{i}].poison"), name, false)?;
+                problems.extend(service(format!("faults[{i}].poison"), name, false));
                 if topology.service(name).is_some_and(|m| m.listens.is_empty()) {
-                    return Err(ScenarioError::invalid(
+                    problems.push(ScenarioError::invalid(
                         s,
                         format!("faults[{i}].poison"),
                         name,
@@ -191,31 +239,29 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
         }
     }
     for name in s.file.expect.dead_letters.keys() {
-        service(format!("expect.dead_letters.{name}"), name, false)?;
+        problems.extend(service(format!("expect.dead_letters.{name}"), name, false));
     }
     let chains = s.file.expect.chain.iter().map(|c| ("expect.chain".to_owned(), c));
     let labelled = s.file.expect.chains.iter().map(|(l, c)| (format!("expect.chains.{l}"), c));
     for (field, chain) in chains.chain(labelled) {
         match chain {
             ChainExpectation::Derive { root, except } => {
-                for e in std::iter::once(root).chain(except) {
-                    event(field.clone(), e)?;
-                }
+                problems.extend(std::iter::once(root).chain(except).filter_map(|e| event(field.clone(), e)))
             }
-            ChainExpectation::Tree(tree) => check_tree(tree, &field, &event)?,
+            ChainExpectation::Tree(tree) => check_tree(tree, &field, &event, &mut problems),
         }
     }
-    Ok(())
+    ScenarioError::all(problems)
 }
 
 fn check_tree(
     tree: &Tree,
     field: &str,
-    event: &dyn Fn(String, &kit::EventType) -> Result<(), ScenarioError>,
-) -> Result<(), ScenarioError> {
+    event: &dyn Fn(String, &kit::EventType) -> Option<ScenarioError>,
+    problems: &mut Vec<ScenarioError>,
+) {
     for (e, children) in &tree.0 {
-        event(format!("{field}.tree"), e)?;
-        check_tree(children, field, event)?;
+        problems.extend(event(format!("{field}.tree"), e));
+        check_tree(children, field, event, problems);
     }
-    Ok(())
 }

@@ -13,11 +13,13 @@
 //! # Layout
 //! - `record`: the recorder: tap, dead-letter watch, OTLP receiver, exits, HTTP API.
 //! - `store`: what the recorder holds (events, spans, dead letters, exits), as data.
+//! - `forward`: handing the same spans to the user's OTLP collector, off the hot path.
 //! - `otlp`: decoding OTLP/HTTP protobuf spans into plain records.
 //! - `tree`: the causal tree of a correlation id.
 //! - `render`: the tree as text, and the skeleton snapshots hold.
 //! - `paths`: a chain as a multiset of event paths, and two of them compared.
 
+mod forward;
 mod otlp;
 mod paths;
 mod record;
@@ -25,6 +27,7 @@ mod render;
 mod store;
 mod tree;
 
+pub use forward::{ForwardStats, OtlpTarget};
 pub use otlp::SpanRecord;
 pub use paths::{ChainDiff, EventPath, Paths};
 pub use record::{Recorder, TraceError};

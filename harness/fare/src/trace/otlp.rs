@@ -11,6 +11,8 @@ use prost::Message;
 pub struct SpanRecord {
     pub service: String,
     pub name: String,
+    /// The W3C trace the span belongs to: one per chain started by a request.
+    pub trace_id: String,
     pub span_id: String,
     pub parent_span_id: String,
     pub start_unix_nanos: u64,
@@ -47,6 +49,7 @@ pub fn decode(body: &[u8]) -> Result<Vec<SpanRecord>, prost::DecodeError> {
                 spans.push(SpanRecord {
                     service: service.clone(),
                     name: span.name,
+                    trace_id: hex(&span.trace_id),
                     span_id: hex(&span.span_id),
                     parent_span_id: hex(&span.parent_span_id),
                     start_unix_nanos: span.start_time_unix_nano,

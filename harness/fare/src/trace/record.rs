@@ -14,6 +14,7 @@ use kit::Envelope;
 use kit::bus::{AwsError, Bus, Message, Receive, TapQueue};
 use tokio_util::sync::CancellationToken;
 
+use super::forward::{ForwardStats, Forwarder, OtlpTarget};
 use super::otlp;
 use super::store::{DeadLetter, ServiceExit, Store};
 use super::tree::Trace;
@@ -33,6 +34,7 @@ pub struct Recorder {
     store: Arc<Mutex<Store>>,
     url: String,
     tap: Lag,
+    forwarder: Option<Forwarder>,
 }
 
 /// How far the record is behind: the events still waiting on the tap's
@@ -73,9 +75,15 @@ impl Lag {
 
 impl Recorder {
     /// Subscribes a tap queue to every topic of `topology`, starts watching
-    /// the dead-letter queues, and listens for OTLP spans on a free port.
+    /// the dead-letter queues, and listens for OTLP spans on a free port;
+    /// every export received is also forwarded to `forward`, when given.
     /// Everything stops, and the tap is removed, when `shutdown` fires.
-    pub async fn start(bus: &Bus, topology: &Topology, shutdown: CancellationToken) -> Result<Recorder, TraceError> {
+    pub async fn start(
+        bus: &Bus,
+        topology: &Topology,
+        forward: Option<OtlpTarget>,
+        shutdown: CancellationToken,
+    ) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
         let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
         let tap = TapQueue::create(bus, &format!("{}-fare-tap", bus.namespace), &topics, None)
@@ -86,11 +94,12 @@ impl Recorder {
         let lag = Lag { bus: bus.clone(), queue_url: tap.url().to_owned(), sweeps, poke: poke.clone() };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
         let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
+        let forwarder = forward.map(|target| Forwarder::start(target, shutdown.clone()));
         let router = Router::new()
             .route("/v1/traces", post(receive_spans))
             .route("/traces/{correlation_id}", get(trace_json))
             .route("/traces/{correlation_id}/text", get(trace_text))
-            .with_state((store.clone(), lag.clone()));
+            .with_state((store.clone(), lag.clone(), forwarder.clone()));
         let stop = shutdown.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
@@ -102,7 +111,7 @@ impl Recorder {
             .collect();
         tokio::spawn(record_events(tap, store.clone(), shutdown.clone()));
         tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), (sweeps_tx, poke), shutdown));
-        Ok(Recorder { store, url, tap: lag })
+        Ok(Recorder { store, url, tap: lag, forwarder })
     }
 
     /// The base URL services export spans to (`OTEL_EXPORTER_OTLP_ENDPOINT`)
@@ -114,6 +123,23 @@ impl Recorder {
     /// The chain of `correlation_id` as recorded so far.
     pub fn trace(&self, correlation_id: &str) -> Trace {
         Trace::build(correlation_id, &self.store.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Every span received so far, from every chain.
+    pub fn spans(&self) -> Vec<otlp::SpanRecord> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).spans.clone()
+    }
+
+    /// What forwarding to the user's collector did so far; `None` without one.
+    pub fn forwarded(&self) -> Option<ForwardStats> {
+        self.forwarder.as_ref().map(Forwarder::stats)
+    }
+
+    /// Waits until every export received so far was forwarded, failed or dropped.
+    pub async fn forward_flushed(&self) {
+        if let Some(f) = &self.forwarder {
+            f.flush().await
+        }
     }
 
     /// Records that a service process ended (the supervisor calls this).
@@ -128,15 +154,18 @@ impl Recorder {
     }
 }
 
-type Shared = (Arc<Mutex<Store>>, Lag);
+type Shared = (Arc<Mutex<Store>>, Lag, Option<Forwarder>);
 
 /// How long a trace request waits for the tap to catch up.
 const CATCH_UP: Duration = Duration::from_secs(5);
 
-async fn receive_spans(State((store, _)): State<Shared>, body: Bytes) -> StatusCode {
+async fn receive_spans(State((store, _, forwarder)): State<Shared>, body: Bytes) -> StatusCode {
     match otlp::decode(&body) {
         Ok(spans) => {
             store.lock().unwrap_or_else(|p| p.into_inner()).spans.extend(spans);
+            if let Some(f) = forwarder {
+                f.offer(body);
+            }
             StatusCode::OK
         }
         Err(e) => {
@@ -159,7 +188,7 @@ fn yes() -> bool {
 }
 
 async fn trace_json(
-    State((store, lag)): State<Shared>,
+    State((store, lag, _)): State<Shared>,
     Path(id): Path<String>,
     Query(q): Query<TraceQuery>,
 ) -> Json<Trace> {
@@ -169,7 +198,7 @@ async fn trace_json(
     Json(Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())))
 }
 
-async fn trace_text(State((store, lag)): State<Shared>, Path(id): Path<String>) -> String {
+async fn trace_text(State((store, lag, _)): State<Shared>, Path(id): Path<String>) -> String {
     lag.caught_up(CATCH_UP).await;
     Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())).render_text()
 }

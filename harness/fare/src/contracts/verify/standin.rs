@@ -190,10 +190,14 @@ async fn carrier(shared: &Shared, name: &str, url: &str, polls: u32) -> Response
     }
     let Some(number) = parcel(" was delivered") else {
         let known = "`parcel N is in transit`, `parcel N was delivered`";
+        let hint =
+            kit::suggest::did_you_mean_template(name, &["parcel N is in transit", "parcel N was delivered"], |w| {
+                w == "N"
+            });
         return shared.note(
             "carrier",
             name,
-            format!("the carrier fake knows no provider state `{name}`; it knows {known}"),
+            format!("the carrier fake knows no provider state `{name}`{hint}; it knows {known}"),
         );
     };
     for _ in 0..polls {

@@ -8,8 +8,11 @@ use crate::runtime::SupervisorEvent;
 use crate::scenario::model::Scenario;
 use crate::scenario::report::{Outcome, RunReport, ScenarioReport};
 use crate::scenario::schedule::Progress;
+use crate::terminal::{self, Color, Stream, Verbosity, paint};
 
-/// Prints progress on stderr as scenarios start and finish.
+/// Prints progress on stderr as scenarios start and finish: the start
+/// lines only where a person watches (a terminal, or `-v`), nothing with
+/// `-q`, the marks in colour where colour shows.
 pub struct TerminalProgress {
     pub total: usize,
     done: std::sync::atomic::AtomicUsize,
@@ -23,15 +26,21 @@ impl TerminalProgress {
 
 impl Progress for TerminalProgress {
     fn started(&self, s: &Scenario) {
-        eprintln!("fare: e2e: {} …", s.name);
+        let t = terminal::get();
+        if t.verbosity >= Verbosity::Verbose || (t.stderr_tty && t.verbosity > Verbosity::Quiet) {
+            eprintln!("fare: e2e: {} …", s.name);
+        }
     }
 
     fn finished(&self, r: &ScenarioReport) {
         let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if terminal::get().verbosity == Verbosity::Quiet {
+            return;
+        }
         let mark = match &r.outcome {
-            Outcome::Passed => "ok  ".to_owned(),
-            Outcome::Failed => "FAIL".to_owned(),
-            Outcome::Skipped(_) => "skip".to_owned(),
+            Outcome::Passed => paint("ok  ", Color::Green, Stream::Stderr),
+            Outcome::Failed => paint("FAIL", Color::Red, Stream::Stderr),
+            Outcome::Skipped(_) => paint("skip", Color::Yellow, Stream::Stderr),
         };
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "fare: e2e: [{n}/{}] {mark} {} ({:.1}s)", self.total, r.name, r.took.as_secs_f64());
