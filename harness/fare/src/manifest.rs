@@ -89,6 +89,9 @@ pub enum ManifestError {
     Invalid { path: PathBuf, line: usize, key: String, message: String },
     #[error("no manifests (services/*/service.toml) under {0}")]
     None(PathBuf),
+    /// Every manifest's problem, when more than one cannot be read.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ManifestError>),
 }
 
 impl Manifest {
@@ -194,7 +197,13 @@ pub fn load_all(services_dir: &Path) -> Result<Vec<Manifest>, ManifestError> {
     if paths.is_empty() {
         return Err(ManifestError::None(services_dir.to_owned()));
     }
-    paths.iter().map(|p| Manifest::load(p)).collect()
+    // Every file's problem at once, not only the first file's.
+    let (loaded, mut errors): (Vec<_>, Vec<_>) = paths.iter().map(|p| Manifest::load(p)).partition(Result::is_ok);
+    match errors.len() {
+        0 => Ok(loaded.into_iter().flatten().collect()),
+        1 => Err(errors.remove(0).unwrap_err()),
+        _ => Err(ManifestError::Several(errors.into_iter().filter_map(Result::err).collect())),
+    }
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -238,12 +247,27 @@ mod tests {
     }
 
     #[test]
+    fn every_manifest_that_cannot_be_read_is_named_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in [("a", "name = \"a\"\n"), ("b", "name = \"b\"\ndescription = \"d\"\n"), ("c", "nam = 1\n")]
+        {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+            std::fs::write(dir.path().join(name).join("service.toml"), body).unwrap();
+        }
+        let e = load_all(dir.path()).unwrap_err();
+        let ManifestError::Several(all) = &e else { panic!("{e}") };
+        assert_eq!(all.len(), 2, "{e}");
+        assert!(e.to_string().contains("a/service.toml") && e.to_string().contains("c/service.toml"), "{e}");
+    }
+
+    #[test]
     fn errors_name_file_line_and_key() {
         let e = err("name = \"store\"\ndescription = \"d\"\npublishes = [\"Order\"]\n");
         assert!(e.starts_with("services/x/service.toml:3:"), "{e}");
         assert!(e.contains("not an event type"), "{e}");
         let e = err("name = \"store\"\ndescription = \"d\"\nlistenz = []\n");
         assert!(e.starts_with("services/x/service.toml:3:") && e.contains("unknown field `listenz`"), "{e}");
+        assert!(e.ends_with("; did you mean `listens`?"), "{e}");
         let e = err("name = \"store\"\ndescription = \"d\"\n\n[[listens]]\nevent = \"a.b\"\n");
         assert_eq!(
             e,

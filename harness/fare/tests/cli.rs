@@ -94,6 +94,19 @@ fn check_names_the_line_and_what_was_meant_in_text_and_json() {
     assert_eq!((&problem["severity"], &problem["line"], &problem["column"]), (&"error".into(), &11.into(), &10.into()));
     assert!(problem["message"].as_str().unwrap().ends_with("did you mean `device.allocated`?"), "{json:#}");
 
+    // Manifests that cannot be read: every one of them, where it goes wrong.
+    let (_dir, broken) = typo_services();
+    std::fs::write(broken.join("users/service.toml"), "name = \"users\"\ndescription = \"d\"\npublishs = []\n")
+        .unwrap();
+    std::fs::write(broken.join("mailer/service.toml"), "name = \"mailer\"\n").unwrap();
+    let out = fare(&["--services", broken.to_str().unwrap(), "check", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = json["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 2, "{json:#}");
+    assert!(problems[1]["message"].as_str().unwrap().ends_with("did you mean `publishes`?"), "{json:#}");
+    assert_eq!((&problems[1]["line"], &problems[1]["column"]), (&3.into(), &1.into()), "{json:#}");
+
     let out = fare(&["check", "--json"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();

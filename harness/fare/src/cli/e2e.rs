@@ -66,7 +66,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         progress_line(&format!("{} scenarios", scenarios.len()));
         let target = Target::new(&platform.state, &ns, topology.clone()).await?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
-        platform.stop();
+        super::platform::stop(platform);
         (report, state_dir(root, ns.as_str()).join("reports"))
     };
     let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));

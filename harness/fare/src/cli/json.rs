@@ -55,18 +55,25 @@ pub fn check(services: &Path) -> anyhow::Result<ExitCode> {
             ExitCode::from(1),
         ),
         Err(crate::LoadError::Manifest(e)) => {
-            let (path, line, column) = match &e {
-                crate::ManifestError::Syntax { path, line, column, .. } => (Some(path), Some(*line), Some(*column)),
-                crate::ManifestError::Invalid { path, line, .. } => (Some(path), Some(*line), None),
-                crate::ManifestError::Read { path, .. } | crate::ManifestError::None(path) => (Some(path), None, None),
-            };
-            let problem =
-                json!({"severity": "error", "path": path, "line": line, "column": column, "message": e.to_string()});
-            (json!({"ok": false, "services": null, "events": null, "problems": [problem]}), ExitCode::from(2))
+            let problems = unreadable(&e);
+            (json!({"ok": false, "services": null, "events": null, "problems": problems}), ExitCode::from(2))
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(code)
+}
+
+/// Each manifest that cannot be read, as a problem.
+fn unreadable(e: &crate::ManifestError) -> Vec<Value> {
+    use crate::ManifestError as E;
+    let (path, line, column, message) = match e {
+        E::Several(all) => return all.iter().flat_map(unreadable).collect(),
+        E::Syntax { path, line, column, message } => (path, Some(*line), Some(*column), message.clone()),
+        E::Invalid { path, line, key, message } => (path, Some(*line), None, format!("`{key}`: {message}")),
+        E::Read { path, source } => (path, None, None, source.to_string()),
+        E::None(path) => (path, None, None, e.to_string()),
+    };
+    vec![json!({"severity": "error", "path": path, "line": line, "column": column, "message": message})]
 }
 
 /// `fare contracts verify --json`: `{passed, pacts: [{file, consumer, provider, passed,

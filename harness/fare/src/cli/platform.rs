@@ -105,21 +105,27 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
     }
     drop(socket);
     progress("stopping");
-    let forwarded = platform.recorder().and_then(|r| r.forwarded());
-    platform.stop();
+    stop(platform);
     progress("stopped; nothing left running");
-    if let Some(f) = forwarded.filter(|f| f.failed + f.dropped > 0) {
-        eprintln!(
-            "fare: span exports to your OTLP collector: {} sent, {} failed, {} dropped (fare's own record is complete)",
-            f.sent, f.failed, f.dropped
-        );
-    }
     // A service that crashed is a check that failed, even if it came back.
     if deaths > 0 {
         eprintln!("fare: {deaths} service exit(s) nobody asked for during this run (above)");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stops `platform`, and says so if spans meant for the user's OTLP
+/// collector were lost on the way (fare's own record has them all).
+pub(super) fn stop(platform: Platform) {
+    let forwarded = platform.recorder().and_then(|r| r.forwarded());
+    platform.stop();
+    if let Some(f) = forwarded.filter(|f| f.failed + f.dropped > 0) {
+        eprintln!(
+            "fare: span exports to your OTLP collector: {} sent, {} failed, {} dropped (fare's own record is complete)",
+            f.sent, f.failed, f.dropped
+        );
+    }
 }
 
 /// Runs `fare up` as a background supervisor and waits until it is ready.
