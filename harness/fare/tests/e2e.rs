@@ -112,6 +112,30 @@ fn a_file_with_several_mistakes_names_them_all_with_what_was_meant() {
         "{shown}"
     );
     assert_eq!(err.each().len(), 4);
+    // Values of the wrong shape too: each step and fault is read on its own.
+    let text = "steps:\n  - http: POST store /orders\n    status: fast\n  - wait_for: {event: Order-Placed}\nfaults:\n  - stop: store\n    times: 2\nexpct: {}\n";
+    let (err, shown) = error_of("shapes.yaml", text);
+    let found: Vec<(Option<usize>, &str)> = err
+        .each()
+        .iter()
+        .map(|e| match e {
+            ScenarioError::Invalid { line, field, .. } => (*line, field.as_str()),
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some(3), "steps[0].status"),
+            (Some(4), "steps[1].wait_for.event"),
+            (Some(6), "faults[0]"),
+            (Some(8), "expct")
+        ],
+        "{shown}"
+    );
+    assert!(shown.contains("expected u16") && shown.contains("is not an event type"), "{shown}");
+    assert!(shown.contains("`times` does not belong to a `stop` fault"), "{shown}");
+    assert!(shown.contains("unknown field `expct`, expected one of") && shown.contains("did you mean `expect`?"));
     // Every file's problems, not only the first file's.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), "steps: []\nexpct: {}\n").unwrap();

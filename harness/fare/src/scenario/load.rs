@@ -79,7 +79,13 @@ fn position_of(source: &str, needle: &str) -> Option<(usize, usize)> {
 /// Parses one scenario file (no topology checks).
 pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
     let deserializer = serde_norway::Deserializer::from_str(source);
-    let file: ScenarioFile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let parsed: Result<ScenarioFile, _> = serde_path_to_error::deserialize(deserializer);
+    let file = parsed.map_err(|e| {
+        // One mistake found: read the file piece by piece for the others.
+        let all = super::lenient::problems(path, source);
+        if all.len() > 1 {
+            return ScenarioError::Several(all);
+        }
         let field = e.path().to_string();
         let inner = e.into_inner();
         let line = inner.location().map(|l| l.line());

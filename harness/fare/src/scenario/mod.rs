@@ -7,6 +7,7 @@
 //! # Layout
 //! - `model`, `expect`: the YAML's types; values checked while parsing.
 //! - `load`: reading files, errors with file, line and field; topology checks.
+//! - `lenient`: every mistake of a file that does not parse, each at its line.
 //! - `template`: `{{name}}`, picking captures, subset matching of answers.
 //! - `target`: the platform as scenarios reach it; the settings `fare e2e` starts it with.
 //! - `http`: one request, sent in its chain and checked.
@@ -19,6 +20,7 @@ pub mod chain;
 pub mod expect;
 pub mod faults;
 mod http;
+mod lenient;
 pub mod load;
 pub mod model;
 pub mod render;
