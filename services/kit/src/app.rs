@@ -273,13 +273,13 @@ async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.to_string(),
     };
-    let mut checks = json!({ "database": database });
+    let mut checks = std::collections::BTreeMap::from([("database".to_owned(), database)]);
     if let Some(consumer) = &probe.consumer {
-        checks["queue"] = json!(consumer.status().err().unwrap_or_else(|| "ok".into()));
+        checks.insert("queue".to_owned(), consumer.status().err().unwrap_or_else(|| "ok".into()));
     }
-    let all_ok = checks.as_object().expect("an object").values().all(|v| v == "ok");
-    let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "service": probe.name, "ready": all_ok, "checks": checks })))
+    let ready = crate::probe::Ready::new(&probe.name, checks);
+    let status = if ready.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(ready))
 }
 
 /// What the service has in hand: messages being handled, events committed

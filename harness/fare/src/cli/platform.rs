@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use kit::bus::Namespace;
+use kit::probe::{Look, wait_until};
 
 use super::Cli;
 use crate::fakes::CarrierOptions;
@@ -193,7 +194,7 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
     let http = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
     let mut healthy = Vec::new();
     for s in &state.services {
-        let ok = http.get(format!("{}/ready", s.url)).send().await.is_ok_and(|r| r.status().is_success());
+        let ok = crate::runtime::look_ready(&http, &s.name, &s.url).await == Look::Ready(());
         healthy.push(ok);
     }
     if json {
@@ -249,15 +250,12 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
     unsafe {
         libc::kill(state.supervisor_pid as libc::pid_t, libc::SIGTERM);
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while crate::runtime::alive(state.supervisor_pid) {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the supervisor (pid {}) did not stop within 30s",
-            state.supervisor_pid
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let gone = || {
+        let alive = crate::runtime::alive(state.supervisor_pid);
+        std::future::ready(Ok::<_, ()>(if alive { Look::Pending(()) } else { Look::Ready(()) }))
+    };
+    let waited = wait_until(Instant::now() + Duration::from_secs(30), Duration::from_millis(50), gone).await;
+    anyhow::ensure!(waited.is_ok(), "the supervisor (pid {}) did not stop within 30s", state.supervisor_pid);
     crate::terminal::progress(&format!("stopped namespace {ns}"));
     Ok(ExitCode::SUCCESS)
 }

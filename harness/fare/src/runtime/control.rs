@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kit::faults::{FaultRules, HookError};
+use kit::probe::wait_until;
 
 use super::Platform;
-use super::process::ServiceProcess;
+use super::process::{EXIT_LOOK, READY_LOOK, ServiceProcess, look_ready};
 
 /// How a service was started: enough to start it again the same way.
 #[derive(Debug, Clone)]
@@ -88,10 +89,9 @@ impl Platform {
         unsafe {
             libc::kill(process.pid() as libc::pid_t, libc::SIGTERM);
         }
-        let deadline = Instant::now() + GRACE;
-        while process.exited().is_none() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Past the grace period, killed below.
+        let look = || std::future::ready(Ok::<_, ()>(process.look_exited()));
+        let _ = wait_until(Instant::now() + GRACE, EXIT_LOOK, look).await;
         // Kills what is still running; a no-op for a process that exited.
         process.stop(Duration::ZERO);
         self.note_stopped(&mut process)?;
@@ -172,31 +172,23 @@ impl Platform {
 
     async fn wait_restarted(&mut self, name: &str, launch: &Launch) -> Result<(), ControlError> {
         let http = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap_or_default();
-        let started = Instant::now();
-        loop {
-            if let Some(p) = self.services.iter_mut().find(|p| p.name == name)
-                && let Some(status) = p.exited()
-            {
-                return Err(ControlError::Exited {
-                    name: name.to_owned(),
-                    status,
-                    log: p.log.clone(),
-                    tail: p.log_tail(15),
-                });
+        let http = &http;
+        let services = &mut self.services;
+        let look = || {
+            let exited = services.iter_mut().find(|p| p.name == name).and_then(|p| {
+                let status = p.exited()?;
+                Some(ControlError::Exited { name: name.to_owned(), status, log: p.log.clone(), tail: p.log_tail(15) })
+            });
+            async move {
+                match exited {
+                    Some(exited) => Err(exited),
+                    None => Ok(look_ready(http, name, &launch.url).await),
+                }
             }
-            let ready = http.get(format!("{}/ready", launch.url)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                return Err(ControlError::NotReady {
-                    name: name.to_owned(),
-                    url: launch.url.clone(),
-                    waited: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        wait_until(Instant::now() + READY_TIMEOUT, READY_LOOK, look).await.map_err(|w| {
+            w.into_error(|waited, _| ControlError::NotReady { name: name.to_owned(), url: launch.url.clone(), waited })
+        })
     }
 }
 

@@ -12,7 +12,7 @@ mod supervise;
 
 pub use control::ControlError;
 pub use platform::{Platform, UpError, UpOptions};
-pub use process::ServiceProcess;
+pub use process::{ServiceProcess, look_ready};
 pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
 pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, state_dir};

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use fare_emulator::{Emulator, StartOptions};
 use kit::bus::Namespace;
+use kit::probe::{Look, wait_until};
 use tokio_util::sync::CancellationToken;
 
 use super::control::Launch;
-use super::process::ServiceProcess;
+use super::process::{READY_LOOK, ServiceProcess, look_ready};
 use super::state::{FakeState, PlatformState, ServiceState, ServiceStatus, state_dir};
 use super::supervise::{RestartOptions, Supervisor};
 use crate::fakes::{self, CarrierOptions, RunningFake};
@@ -303,32 +304,31 @@ impl Platform {
     async fn wait_ready(&mut self, timeout: Duration) -> Result<(), UpError> {
         let http =
             reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("a plain client builds");
-        let started = Instant::now();
-        loop {
-            let mut pending = Vec::new();
-            for p in &mut self.services {
-                if let Some(status) = p.exited() {
-                    return Err(UpError::Exited {
-                        service: p.name.clone(),
-                        status,
-                        log: p.log.clone(),
-                        tail: p.log_tail(15),
-                    });
+        let http = &http;
+        let services = &mut self.services;
+        let look = || {
+            // Exits are read here, as they need the processes; the future asks.
+            let exited = services.iter_mut().find_map(|p| {
+                let status = p.exited()?;
+                Some(UpError::Exited { service: p.name.clone(), status, log: p.log.clone(), tail: p.log_tail(15) })
+            });
+            let urls: Vec<(String, String)> = services.iter().map(|p| (p.name.clone(), p.url.clone())).collect();
+            async move {
+                if let Some(exited) = exited {
+                    return Err(exited);
                 }
-                match http.get(format!("{}/ready", p.url)).send().await {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => pending.push(format!("{}: {}", p.name, r.text().await.unwrap_or_default())),
-                    Err(_) => pending.push(format!("{}: not answering on {}", p.name, p.url)),
+                let mut pending = Vec::new();
+                for (name, url) in &urls {
+                    if let Look::Pending(why) = look_ready(http, name, url).await {
+                        pending.push(why);
+                    }
                 }
+                Ok(if pending.is_empty() { Look::Ready(()) } else { Look::Pending(pending) })
             }
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if started.elapsed() > timeout {
-                return Err(UpError::NotReady { waited: started.elapsed(), pending });
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        wait_until(Instant::now() + timeout, READY_LOOK, look)
+            .await
+            .map_err(|w| w.into_error(|waited, pending| UpError::NotReady { waited, pending }))
     }
 
     /// The recorder of this run's events, dead letters and spans.

@@ -17,9 +17,32 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kit::faults::{FaultRules, HookError};
+use kit::probe::{Look, wait_until_blocking};
 
 /// How long a service gets to take new fault rules.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a wait for a process to exit looks.
+pub const EXIT_LOOK: Duration = Duration::from_millis(20);
+
+/// How often a wait for a service to be ready looks.
+pub const READY_LOOK: Duration = Duration::from_millis(50);
+
+/// One look at `name`'s `/ready` at `url`.
+pub async fn look_ready(http: &reqwest::Client, name: &str, url: &str) -> Look<(), String> {
+    let answer = match http.get(format!("{url}/ready")).send().await {
+        Ok(answer) => answer,
+        Err(_) => return Look::Pending(format!("{name}: not answering on {url}")),
+    };
+    if answer.status().is_success() {
+        return Look::Ready(());
+    }
+    let status = answer.status();
+    match answer.json::<kit::probe::Ready>().await {
+        Ok(ready) => Look::Pending(format!("{name}: {ready}")),
+        Err(_) => Look::Pending(format!("{name}: /ready answered {status}")),
+    }
+}
 
 #[derive(Debug)]
 pub struct ServiceProcess {
@@ -116,6 +139,11 @@ impl ServiceProcess {
         Some(super::describe(status))
     }
 
+    /// One look at whether the process has exited.
+    pub fn look_exited(&mut self) -> Look<String, ()> {
+        self.exited().map_or(Look::Pending(()), Look::Ready)
+    }
+
     /// SIGTERM, then SIGKILL after `grace`.
     pub fn stop(&mut self, grace: Duration) {
         if self.exited().is_some() {
@@ -125,12 +153,8 @@ impl ServiceProcess {
         unsafe {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
         }
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
-            if self.exited().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if wait_until_blocking(Instant::now() + grace, EXIT_LOOK, || Ok::<_, ()>(self.look_exited())).is_ok() {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

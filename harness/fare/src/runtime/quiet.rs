@@ -11,6 +11,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use kit::bus::Bus;
+use kit::probe::{Look, wait_until};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone)]
@@ -176,29 +177,30 @@ pub async fn wait_quiet(
 ) -> Result<Duration, NotQuiet> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
     let started = Instant::now();
-    let mut settling = Settling::new(options);
+    let settling = Settling::new(options);
     // The queues are listed once: a look then only asks each for its depth.
     let queues = match queues(bus).await {
         Ok(queues) => queues,
         Err(e) => {
-            let pending = vec![Pending::Unreadable { what: "queues".into(), error: e.to_string() }];
+            let pending = vec![Pending::Unreadable { what: "queues".into(), error: kit::error_chain(&e) }];
             return Err(NotQuiet::Timeout { waited: started.elapsed(), pending });
         }
     };
-    loop {
-        let pending = probe(bus, &http, &queues, services).await;
-        match settling.look(&pending) {
-            Settled::Quiet => return Ok(started.elapsed()),
-            Settled::Stuck { unchanged } => {
-                return Err(NotQuiet::Stuck { waited: started.elapsed(), unchanged, pending });
-            }
-            Settled::Busy if started.elapsed() > options.timeout => {
-                return Err(NotQuiet::Timeout { waited: started.elapsed(), pending });
-            }
-            Settled::Busy => {}
+    // Locked only between awaits: the lock is never held across one.
+    let settling = std::sync::Mutex::new(settling);
+    let (http, queues, settling) = (&http, &queues, &settling);
+    let look = || async move {
+        let pending = probe(bus, http, queues, services).await;
+        let settled = settling.lock().unwrap_or_else(|p| p.into_inner()).look(&pending);
+        match settled {
+            Settled::Quiet => Ok(Look::Ready(started.elapsed())),
+            Settled::Stuck { unchanged } => Err(NotQuiet::Stuck { waited: started.elapsed(), unchanged, pending }),
+            Settled::Busy => Ok(Look::Pending(pending)),
         }
-        tokio::time::sleep(options.interval).await;
-    }
+    };
+    wait_until(started + options.timeout, options.interval, look)
+        .await
+        .map_err(|w| w.into_error(|waited, pending| NotQuiet::Timeout { waited, pending }))
 }
 
 /// The namespace's queues (dead-letter queues aside), as (name, URL).

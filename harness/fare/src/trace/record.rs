@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kit::Envelope;
 use kit::bus::{AwsError, Bus, Message, Receive, TapQueue};
+use kit::probe::{Look, wait_until};
 use tokio_util::sync::CancellationToken;
 
 use super::forward::{ForwardStats, Forwarder, OtlpTarget};
@@ -63,13 +64,14 @@ impl Lag {
         let _ = tokio::time::timeout_at(deadline, sweeps.wait_for(|n| *n >= asked + 2)).await;
     }
 
+    /// Waits until the tap has nothing waiting or in flight; gives up (on
+    /// a record that may lag) at `deadline`, or if its depth cannot be read.
     async fn tap_drained(&self, deadline: tokio::time::Instant) {
-        while tokio::time::Instant::now() < deadline {
-            match self.bus.depth(&self.queue_url).await {
-                Ok(d) if d.waiting + d.in_flight > 0 => tokio::time::sleep(Duration::from_millis(50)).await,
-                _ => return,
-            }
-        }
+        let look = || async {
+            let depth = self.bus.depth(&self.queue_url).await?;
+            Ok::<_, AwsError>(if depth.waiting + depth.in_flight > 0 { Look::Pending(()) } else { Look::Ready(()) })
+        };
+        let _ = wait_until(deadline.into_std(), Duration::from_millis(50), look).await;
     }
 }
 

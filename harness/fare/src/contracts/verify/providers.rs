@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use kit::probe::{Look, wait_until};
 use tokio_util::sync::CancellationToken;
 
 use super::VerifyError;
@@ -95,15 +96,12 @@ async fn start_users(
 }
 
 async fn wait_healthy(provider: &str, url: &str, within: Duration) -> Result<(), VerifyError> {
-    let deadline = Instant::now() + within;
     let http = reqwest::Client::new();
-    loop {
-        if http.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(VerifyError::NotReady { provider: provider.to_owned(), url: url.to_owned(), within });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let look = || async {
+        let healthy = http.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success());
+        Ok(if healthy { Look::Ready(()) } else { Look::Pending(()) })
+    };
+    wait_until(Instant::now() + within, Duration::from_millis(50), look).await.map_err(|w| {
+        w.into_error(|_, ()| VerifyError::NotReady { provider: provider.to_owned(), url: url.to_owned(), within })
+    })
 }
