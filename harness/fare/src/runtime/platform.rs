@@ -68,8 +68,8 @@ pub enum UpError {
     Load(#[from] crate::LoadError),
     #[error("a platform already runs in namespace `{0}` (`fare down` stops it, or pick another --namespace)")]
     AlreadyRunning(String),
-    #[error("building the services failed ({0}); cargo's output is above")]
-    Build(String),
+    #[error("building the services failed ({status}); cargo's output is above")]
+    Build { status: std::process::ExitStatus },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -383,5 +383,5 @@ fn build(root: &Path, topology: &Topology) -> Result<(), UpError> {
         cmd.args(["-p", &m.name]);
     }
     let status = cmd.status().map_err(io("running cargo in", root))?;
-    if status.success() { Ok(()) } else { Err(UpError::Build(status.to_string())) }
+    if status.success() { Ok(()) } else { Err(UpError::Build { status }) }
 }

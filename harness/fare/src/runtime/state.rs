@@ -72,8 +72,12 @@ pub struct PlatformState {
 pub enum StateError {
     #[error("no platform is running in namespace `{namespace}` (no {path}); start one with `fare up`")]
     NotRunning { namespace: String, path: PathBuf },
-    #[error("{path}: {message}")]
-    Corrupt { path: PathBuf, message: String },
+    #[error("{path} is not a platform state file")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
@@ -96,8 +100,8 @@ impl PlatformState {
         let path = PlatformState::path(root, namespace);
         let text = std::fs::read_to_string(&path)
             .map_err(|_| StateError::NotRunning { namespace: namespace.to_owned(), path: path.clone() })?;
-        let state: PlatformState = serde_json::from_str(&text)
-            .map_err(|e| StateError::Corrupt { path: path.clone(), message: e.to_string() })?;
+        let state: PlatformState =
+            serde_json::from_str(&text).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
         if !alive(state.supervisor_pid) {
             return Err(StateError::NotRunning { namespace: namespace.to_owned(), path });
         }

@@ -92,7 +92,10 @@ impl Target {
             Some(queues) => queues.clone(),
             None => match crate::runtime::queues(&self.bus).await {
                 Ok(listed) => self.queues.get_or_init(|| listed).clone(),
-                Err(e) => return settling.look(&[Pending::Unreadable { what: "queues".into(), error: e.to_string() }]),
+                Err(e) => {
+                    return settling
+                        .look(&[Pending::Unreadable { what: "queues".into(), error: kit::error_chain(&e) }]);
+                }
             },
         };
         settling.look(&crate::runtime::probe(&self.bus, &self.http, &queues, &self.service_list()).await)

@@ -74,7 +74,7 @@ impl Bus {
     }
 
     pub fn publisher(&self, producer: &str) -> Publisher {
-        Publisher::new(self.sns.clone(), self.namespace.clone(), producer)
+        Publisher::new(self.clone(), producer)
     }
 
     /// The URL of a queue by name.

@@ -265,7 +265,7 @@ impl<H: Handler> Consumer<H> {
                     return Some(queue);
                 }
                 Err(e) => {
-                    let error = e.to_string();
+                    let error = crate::error_chain(&e);
                     tracing::warn!(queue = %self.options.queue, error, "queue not available yet");
                     self.health.failed(error);
                 }

@@ -6,17 +6,27 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::Namespace;
+use super::{AwsError, Bus};
 use crate::envelope::{CorrelationId, Envelope, EventType};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("no topic {topic} for {event_type}; has the namespace been provisioned (`fare apply`)?")]
     TopicMissing { event_type: EventType, topic: String },
-    #[error("publishing {event_type} {event_id} to {topic}: {message}")]
-    Publish { event_type: EventType, event_id: String, topic: String, message: String },
-    #[error("listing topics: {0}")]
-    List(String),
+    #[error("publishing {event_type} {event_id} to {topic}")]
+    Publish {
+        event_type: EventType,
+        event_id: String,
+        topic: String,
+        #[source]
+        source: AwsError,
+    },
+    #[error("looking up the topic of {event_type}")]
+    List {
+        event_type: EventType,
+        #[source]
+        source: AwsError,
+    },
     #[error(transparent)]
     Envelope(#[from] crate::envelope::EnvelopeError),
 }
@@ -25,15 +35,14 @@ pub enum PublishError {
 /// name once and cached.
 #[derive(Clone, Debug)]
 pub struct Publisher {
-    sns: aws_sdk_sns::Client,
-    namespace: Namespace,
+    bus: Bus,
     producer: String,
     topics: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Publisher {
-    pub(crate) fn new(sns: aws_sdk_sns::Client, namespace: Namespace, producer: &str) -> Publisher {
-        Publisher { sns, namespace, producer: producer.to_owned(), topics: Arc::default() }
+    pub(crate) fn new(bus: Bus, producer: &str) -> Publisher {
+        Publisher { bus, producer: producer.to_owned(), topics: Arc::default() }
     }
 
     pub fn producer(&self) -> &str {
@@ -62,10 +71,11 @@ impl Publisher {
         body: &str,
         event_id: &str,
     ) -> Result<String, PublishError> {
-        let topic = self.namespace.topic(event_type);
+        let topic = self.bus.namespace.topic(event_type);
         let arn = self.topic_arn(event_type, &topic).await?;
         let attr = |v: &str| MessageAttributeValue::builder().data_type("String").string_value(v).build();
         let out = self
+            .bus
             .sns
             .publish()
             .topic_arn(&arn)
@@ -75,11 +85,12 @@ impl Publisher {
             .message_attributes("traceparent", attr(traceparent).expect("data type and value are set"))
             .send()
             .await
-            .map_err(|e| PublishError::Publish {
+            .map_err(AwsError::of("Publish", &topic))
+            .map_err(|source| PublishError::Publish {
                 event_type: event_type.clone(),
                 event_id: event_id.to_owned(),
                 topic: topic.clone(),
-                message: crate::error_chain(&e),
+                source,
             })?;
         tracing::info!(event_type = %event_type, event_id, topic, "published");
         Ok(out.message_id.unwrap_or_default())
@@ -89,16 +100,11 @@ impl Publisher {
         if let Some(arn) = self.topics.lock().unwrap_or_else(|p| p.into_inner()).get(topic) {
             return Ok(arn.clone());
         }
-        let suffix = format!(":{topic}");
-        let mut pages = self.sns.list_topics().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| PublishError::List(crate::error_chain(&e)))?;
-            for t in page.topics.unwrap_or_default() {
-                if let Some(arn) = t.topic_arn.filter(|arn| arn.ends_with(&suffix)) {
-                    self.topics.lock().unwrap_or_else(|p| p.into_inner()).insert(topic.to_owned(), arn.clone());
-                    return Ok(arn);
-                }
-            }
+        let found = self.bus.topic_arn(topic).await;
+        let found = found.map_err(|source| PublishError::List { event_type: event_type.clone(), source })?;
+        if let Some(arn) = found {
+            self.topics.lock().unwrap_or_else(|p| p.into_inner()).insert(topic.to_owned(), arn.clone());
+            return Ok(arn);
         }
         Err(PublishError::TopicMissing { event_type: event_type.clone(), topic: topic.to_owned() })
     }

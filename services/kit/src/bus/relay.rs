@@ -30,7 +30,7 @@ pub async fn run_with_faults(db: Db, publisher: Publisher, faults: Arc<Faults>, 
         match flush(&db, &publisher, &faults).await {
             Ok(()) => backoff.reset(),
             Err(e) => {
-                tracing::warn!(error = %e, "outbox relay could not publish; will retry");
+                tracing::warn!(error = %crate::error_chain(&e), "outbox relay could not publish; will retry");
                 if !backoff.sleep(&shutdown).await {
                     break;
                 }
@@ -46,7 +46,7 @@ pub async fn run_with_faults(db: Db, publisher: Publisher, faults: Arc<Faults>, 
         }
     }
     if let Err(e) = flush(&db, &publisher, &faults).await {
-        tracing::warn!(error = %e, "outbox not empty at shutdown; it is published after the restart");
+        tracing::warn!(error = %crate::error_chain(&e), "outbox not empty at shutdown; it is published after the restart");
     }
 }
 
