@@ -2,7 +2,8 @@
 //! every scenario of `scenarios/` reads against the real topology; and a
 //! all of them run through the real platform (real moto, real processes),
 //! with those of `tests/scenarios/` failing on purpose so that each
-//! diagnosis (service, event, reason) is checked.
+//! diagnosis (service, event, reason) is checked. No credential the
+//! scenarios handled is left in a log, the record, a report or a pact.
 
 mod common;
 
@@ -190,8 +191,17 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         }
         skeletons.push((s.name.clone(), text));
     }
+    // The record as `fare trace` serves it, for the leak check below.
+    let mut records: Vec<(String, String)> = Vec::new();
+    for c in report.scenarios.iter().flat_map(|s| &s.chains) {
+        let trace = serde_json::to_string(&recorder.trace(&c.correlation_id)).unwrap();
+        records.push((format!("the recorder's trace of {}", c.correlation_id), trace));
+    }
     platform.stop();
-    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), ns.as_str()));
+    let state_dir = fare::runtime::state_dir(&root(), ns.as_str());
+    // Every log and report of the run; the databases are the services' own.
+    records.extend(files_under(&state_dir).into_iter().filter(|(path, _)| !path.contains("/data/")));
+    let _ = std::fs::remove_dir_all(&state_dir);
 
     // The chains as traced, ids and times left out; `cargo insta review`
     // shows a change. A chain that gains or loses an event fails here.
@@ -277,4 +287,45 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     assert!(html.contains(&format!("{} passed, {failing} failed, 0 skipped", total - failing)), "{html}");
     assert!(html.contains("class=\"diagnosis\""), "{html}");
     assert!(!html.contains("<script"), "the report needs no script");
+
+    // No credential the scenarios sent or were given is in any log of the
+    // run, the recorder's record, the reports or the pacts.
+    let secrets: std::collections::BTreeSet<&str> =
+        report.scenarios.iter().flat_map(|s| &s.secrets).map(String::as_str).collect();
+    let issued = secrets.iter().filter(|s| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit())).count();
+    assert!(issued >= 3, "the scenarios were given session tokens to look for: {} secrets", secrets.len());
+    records.push(("the JUnit report".into(), junit));
+    records.push(("the HTML report".into(), html));
+    records.extend(files_under(&root().join("contracts/pacts")));
+    let leaks: Vec<String> = records
+        .iter()
+        .flat_map(|(place, text)| {
+            let found: Vec<&&str> = secrets.iter().filter(|secret| text.contains(**secret)).collect();
+            found.into_iter().map(move |secret| format!("{} chars of a secret in {place}", secret.len()))
+        })
+        .collect();
+    eprintln!(
+        "leak check: {} secrets ({issued} session tokens) in {} records: {} hits",
+        secrets.len(),
+        records.len(),
+        leaks.len()
+    );
+    assert_eq!(leaks, Vec::<String>::new());
+}
+
+/// Every file under `dir`, read as text: (path, contents).
+fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                found.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    found
 }

@@ -47,6 +47,13 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
 }
 
+/// What a process started by fare is handed for one run, never a setting:
+/// [`Config::load`] skips them, and `fare up` strips them from the
+/// environment it passes down, so an exported one reaches no service.
+/// (`FARE_PROVIDER_STATES` is no switch any more; it stays listed so an old
+/// shell's export cannot come back to life.)
+pub const HARNESS_ONLY: &[&str] = &["FARE_PROVIDER_STATES", "FARE_LISTEN_FD", "FARE_FAULT_FD"];
+
 #[derive(Debug, Clone)]
 pub struct Config {
     service: String,
@@ -66,7 +73,7 @@ impl Config {
         if let Some(path) = std::env::var_os("FARE_CONFIG_FILE") {
             config.merge_file(PathBuf::from(path))?;
         }
-        for (key, value) in std::env::vars() {
+        for (key, value) in std::env::vars().filter(|(k, _)| !HARNESS_ONLY.contains(&k.as_str())) {
             config.values.insert(key, (value, Source::Env));
         }
         Ok(config)

@@ -19,6 +19,7 @@
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
 //! - `suggest`: "did you mean": the known name closest to a mistyped one.
+//! - `redact`: masks tokens, passwords, credentials and email addresses in any text or JSON.
 //! - `telemetry`: logs, OTLP spans, `traceparent`.
 //! - `values`: an email address and short text, parsed the same way by every service.
 //! - `app`: the runtime that starts and stops all of the above together.
@@ -31,6 +32,7 @@ pub mod envelope;
 pub mod faults;
 pub mod http;
 pub mod probe;
+pub mod redact;
 pub mod store;
 pub mod suggest;
 pub mod telemetry;

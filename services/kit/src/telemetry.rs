@@ -3,15 +3,24 @@
 //! Spans go to an OTLP/HTTP collector only when `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! is set, and W3C `traceparent` values carry the trace across HTTP calls and
 //! SNS/SQS hops either way.
+//!
+//! Both go through [`crate::redact`] on their way out: a log line is masked
+//! as a whole before it reaches stderr, and a span's name, attributes and
+//! events before they reach the exporter, so no handler has to remember.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -43,7 +52,7 @@ impl Drop for TelemetryGuard {
 pub fn init(service: &str) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(RedactedStderr).with_target(false).with_ansi(ansi);
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty());
     let Some(endpoint) = endpoint else {
         let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
@@ -54,11 +63,90 @@ pub fn init(service: &str) -> Result<TelemetryGuard, TelemetryError> {
         .build()
         .map_err(|e| TelemetryError::Exporter { endpoint: endpoint.clone(), message: e.to_string() })?;
     let resource = opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build();
-    let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+    let provider = SdkTracerProvider::builder().with_batch_exporter(Redacted(exporter)).with_resource(resource).build();
     let tracer = provider.tracer(service.to_owned());
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
     let _ = tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init();
     Ok(TelemetryGuard { provider: Some(provider) })
+}
+
+/// Stderr, each log line masked by [`crate::redact::text`] first. The fmt
+/// layer formats one event into one writer and drops it: the line is whole
+/// when it is masked.
+#[derive(Debug, Clone, Copy)]
+pub struct RedactedStderr;
+
+impl<'a> MakeWriter<'a> for RedactedStderr {
+    type Writer = RedactedLine;
+    fn make_writer(&'a self) -> RedactedLine {
+        RedactedLine(Vec::with_capacity(256))
+    }
+}
+
+/// One log line on its way to stderr.
+pub struct RedactedLine(Vec<u8>);
+
+impl Write for RedactedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        let line = String::from_utf8_lossy(&self.0);
+        let _ = std::io::stderr().lock().write_all(crate::redact::text(&line).as_bytes());
+    }
+}
+
+/// A span exporter that masks what it is handed before passing it on.
+#[derive(Debug)]
+pub struct Redacted<E>(pub E);
+
+impl<E: SpanExporter> SpanExporter for Redacted<E> {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        batch.iter_mut().for_each(redact_span);
+        self.0.export(batch)
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// Masks a span's name, attributes, and its events' names and attributes.
+pub fn redact_span(span: &mut SpanData) {
+    if let std::borrow::Cow::Owned(name) = crate::redact::text(&span.name) {
+        span.name = name.into();
+    }
+    redact_attributes(&mut span.attributes);
+    for event in span.events.events.iter_mut() {
+        if let std::borrow::Cow::Owned(name) = crate::redact::text(&event.name) {
+            event.name = name.into();
+        }
+        redact_attributes(&mut event.attributes);
+    }
+}
+
+fn redact_attributes(attributes: &mut [KeyValue]) {
+    for kv in attributes {
+        if crate::redact::is_secret_key(kv.key.as_str()) {
+            kv.value = Value::from(crate::redact::MASK);
+        } else if let Value::String(s) = &kv.value
+            && let std::borrow::Cow::Owned(masked) = crate::redact::text(s.as_str())
+        {
+            kv.value = Value::from(masked);
+        }
+    }
 }
 
 /// The `traceparent` to send with work done now for `correlation`: the
@@ -102,6 +190,42 @@ fn trace_id_of(correlation: &CorrelationId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exported_spans_are_masked() {
+        let token = "c453b9a8e0f14b2d9c7e5a3f1b0d8c6e4a2f0e9d7c5b3a1f9e8d7c6b5a4f3e2d";
+        let mut span = SpanData {
+            span_context: opentelemetry::trace::SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: opentelemetry::trace::SpanKind::Internal,
+            name: "request".into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: vec![
+                KeyValue::new("url", format!("http://users/sessions/{token}")),
+                KeyValue::new("authorization", "Bearer x"),
+                KeyValue::new("status", 200),
+            ],
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: opentelemetry::trace::Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        span.events.events.push(opentelemetry::trace::Event::new(
+            "mail to ada@example.com failed",
+            std::time::SystemTime::UNIX_EPOCH,
+            vec![KeyValue::new("error", "{\"password\":\"hunter22\"}")],
+            0,
+        ));
+        redact_span(&mut span);
+        let shown = format!("{span:?}");
+        for secret in [token, "Bearer x", "ada@example.com", "hunter22"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("I64(200)"), "{shown}");
+    }
 
     #[test]
     fn traceparent_without_export_shares_the_chain_trace_id() {

@@ -3,7 +3,6 @@
 //! session ended at users ends here at once.
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use kit::CorrelationId;
 use kit::http::{ApiError, CallError, RequestContext, ServiceClient};
@@ -68,24 +67,27 @@ impl Users {
 
     /// The user whose session `token` is.
     pub async fn who(&self, token: &str, correlation: &CorrelationId) -> Result<Caller, AuthError> {
-        // A token users issues is hex; anything else cannot be a session,
-        // and must not reach users' URL space as a path.
+        // A token users issues is hex; anything else cannot be a session.
         if token.len() > 256 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(AuthError::Refused("unknown session".into()));
         }
-        let path = format!("/sessions/{token}");
-        let resp = self.client.call::<()>(Method::GET, &path, correlation, None, &[]).await.map_err(|e| match e {
-            CallError::Unreachable { .. } | CallError::ServerError { .. } => AuthError::Unavailable(e),
-            other => AuthError::Call(other),
-        })?;
+        // The token goes in a header: a path is logged and traced on both sides.
+        let path = "/sessions/current";
+        let authorization = kit::http::bearer_header(token);
+        let headers = [(kit::http::BEARER_HEADER, authorization.as_str())];
+        let resp =
+            self.client.call::<()>(Method::GET, path, correlation, None, &headers).await.map_err(|e| match e {
+                CallError::Unreachable { .. } | CallError::ServerError { .. } => AuthError::Unavailable(e),
+                other => AuthError::Call(other),
+            })?;
         match resp.status() {
             StatusCode::OK => {
                 let (_, session) =
-                    self.client.parse::<Session>(Method::GET, &path, resp).await.map_err(AuthError::Call)?;
+                    self.client.parse::<Session>(Method::GET, path, resp).await.map_err(AuthError::Call)?;
                 Ok(Caller { user_id: session.user_id })
             }
             StatusCode::UNAUTHORIZED => {
-                let refusal = self.client.parse::<Refusal>(Method::GET, &path, resp).await;
+                let refusal = self.client.parse::<Refusal>(Method::GET, path, resp).await;
                 Err(AuthError::Refused(refusal.map(|(_, r)| r.error).unwrap_or_else(|_| "invalid session".into())))
             }
             status => Err(AuthError::Unexpected { status }),
@@ -102,9 +104,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
         let ctx = RequestContext::from_request_parts(parts, state).await?;
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
-        let token = token.ok_or(AuthError::Missing)?;
+        let token = kit::http::bearer(&parts.headers).ok_or(AuthError::Missing)?;
         Ok(Users::from_ref(state).who(token, &ctx.correlation_id).await?)
     }
 }

@@ -7,7 +7,7 @@ use kit::testing::{Build, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use reqwest::Response;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SPEC: TestSpec = TestSpec {
@@ -39,7 +39,8 @@ async fn spawn_app() -> (TestApp<impl Build>, MockServer) {
     ];
     for (token, status, body) in sessions {
         Mock::given(method("GET"))
-            .and(path(format!("/sessions/{token}")))
+            .and(path("/sessions/current"))
+            .and(header("authorization", format!("Bearer {token}")))
             .respond_with(ResponseTemplate::new(status).set_body_json(body))
             .mount(&users)
             .await;

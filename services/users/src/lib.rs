@@ -1,6 +1,7 @@
 //! users: signs people up, logs them in and vouches for their sessions.
 //! Publishes `user.registered`; listens to nothing. Other services ask it
-//! `GET /sessions/{token}` (store, on every order request) and
+//! `GET /sessions/current` with the caller's bearer token (store, on every
+//! order request) and
 //! `GET /users/{user_id}/contact` (mailer).
 //!
 //! # Layout
@@ -9,7 +10,7 @@
 //! - `error`: what can go wrong, and the HTTP answer for each.
 //! - `events`: `user.registered`, as sign-up stages it and contract verification checks it.
 //! - `routes`: the HTTP API.
-//! - `states`: `POST /_pact/state`, provider states for contract verification (`FARE_PROVIDER_STATES=1` only).
+//! - `states`: `POST /_pact/state`, provider states for contract verification ([`build_with`] only).
 //! - `store`: the users and sessions tables.
 
 mod domain;
@@ -30,14 +31,27 @@ pub const NAME: &str = "users";
 
 pub const DEFAULTS: &[(&str, &str)] = &[("SESSION_TTL_SECONDS", "3600")];
 
-/// Set to `1` to mount `POST /_pact/state` (contract verification only).
-pub const PROVIDER_STATES: &str = "FARE_PROVIDER_STATES";
+/// What only code can switch on: nothing in the environment, a file or a
+/// flag reaches these, so a deployed users (its binary calls [`build`])
+/// cannot be made to mount them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Switches {
+    /// Mounts `POST /_pact/state`, which writes users and sessions as the
+    /// caller likes. `fare contracts verify` sets it, for the users it
+    /// starts in its own process for one run.
+    pub provider_states: bool,
+}
 
 const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let ttl: u32 = config.parse("SESSION_TTL_SECONDS", "a whole number of seconds, 0 to 4294967295")?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
@@ -45,8 +59,12 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
     let state = routes::AppState { db: db.clone(), session_ttl: Duration::from_secs(ttl.into()) };
     let mut router = routes::router(state);
     // Only a users started for contract verification lets a caller write
-    // users and sessions as it likes.
-    if config.get(PROVIDER_STATES) == Some("1") {
+    // users and sessions as it likes, and says so where nobody can miss it.
+    if switches.provider_states {
+        tracing::warn!(
+            "PROVIDER STATES ARE ON: POST /_pact/state lets anyone who reaches this port create users and \
+             sessions and delete them. This users is for contract verification only; never serve it."
+        );
         router = router.merge(states::router(db.clone()));
     }
     ApplicationBuilder::new(NAME, db).router(router).relay(&bus).bind(&settings.host, settings.port).await

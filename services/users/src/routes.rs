@@ -1,10 +1,11 @@
-//! `POST /users`, `POST /sessions`, `GET /sessions/{token}`,
-//! `GET /users/{user_id}/contact`.
+//! `POST /users`, `POST /sessions`, `GET /sessions/current` (the session
+//! of the bearer token in `Authorization`), `GET /users/{user_id}/contact`.
+//! A token is only ever read from the header: a path or query is logged.
 
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kit::http::{ApiError, RequestContext};
@@ -29,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users", post(sign_up))
         .route("/users/{user_id}/contact", get(contact))
         .route("/sessions", post(log_in))
-        .route("/sessions/{token}", get(session))
+        .route("/sessions/current", get(session))
         .with_state(state)
 }
 
@@ -116,7 +117,8 @@ struct ValidSession {
     expires_at: String,
 }
 
-async fn session(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<ValidSession>, ApiError> {
+async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<ValidSession>, ApiError> {
+    let token = kit::http::bearer(&headers).ok_or(UsersError::UnknownSession)?.to_owned();
     let found = state.db.read(move |conn| store::session(conn, &token).map_err(UsersError::from)).await?;
     let session = found.ok_or(UsersError::UnknownSession)?;
     if unix_ms(now()) >= session.expires_at_ms {
@@ -131,7 +133,7 @@ async fn contact(State(state): State<AppState>, Path(user_id): Path<String>) -> 
     Ok(Json(found.ok_or(UsersError::UnknownUser { user_id })?))
 }
 
-/// 32 random bytes, hex: unguessable, and safe in a URL path.
+/// 32 random bytes, hex: unguessable.
 fn new_token() -> String {
     rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,7 +1,9 @@
 //! Provider states for contract verification: `POST /_pact/state`
 //! `{"state", "params", "action"}`, the state-change call of `pact_verifier`.
-//! The route exists only when users runs with `FARE_PROVIDER_STATES=1`,
-//! which `fare contracts verify` sets; a deployed users has no way in.
+//! The route exists only when users is built with
+//! [`Switches::provider_states`](crate::Switches), which `fare contracts
+//! verify` alone sets, in code; no variable, file or flag turns it on, so a
+//! deployed users has no way in.
 //!
 //! Each state a consumer's pact names ("user u-1 has a valid session token
 //! 0a1b2c3d4e5f") puts the rows it describes straight into the database:

@@ -32,6 +32,13 @@ async fn log_in(app: &TestApp<impl Build>, email: &str, password: &str) -> Respo
     post(app, "/sessions", &json!({"email": email, "password": password})).await
 }
 
+/// Status and body of the session check for `token`, which travels in
+/// `Authorization`, never in the path.
+async fn session(app: &TestApp<impl Build>, token: &str) -> (u16, Value) {
+    let resp = app.get("/sessions/current").bearer_auth(token).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
 /// Status and body of `GET path`.
 async fn get(app: &TestApp<impl Build>, path: &str) -> (u16, Value) {
     let resp = app.get(path).send().await.unwrap();
@@ -119,7 +126,7 @@ async fn a_login_gives_a_session_that_validates() {
     assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
     assert_eq!(session["user_id"], user["user_id"]);
 
-    let (status, valid) = get(&app, &format!("/sessions/{token}")).await;
+    let (status, valid) = self::session(&app, token).await;
     assert_eq!(status, 200);
     assert_eq!(valid["user_id"], user["user_id"]);
     assert_eq!(valid["expires_at"], session["expires_at"]);
@@ -142,9 +149,14 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
 #[tokio::test]
 async fn a_forged_session_is_unknown() {
     let app = spawn_app().await;
-    let (status, body) = get(&app, &format!("/sessions/{}", "ab".repeat(32))).await;
+    let (status, body) = session(&app, &"ab".repeat(32)).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "unknown session");
+    let resp = app.get("/sessions/current").send().await.unwrap();
+    assert_eq!(resp.status(), 401, "no token, no session");
+    // A token is never read from a path: there is no such route.
+    let resp = app.get(&format!("/sessions/{}", "ab".repeat(32))).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
 }
 
 #[tokio::test]
@@ -153,11 +165,11 @@ async fn a_session_past_its_ttl_is_expired() {
     let app = spawn_app_with(config).await;
     sign_up(&app, "barbara@example.com").await;
     let session: Value = log_in(&app, "barbara@example.com", "correct horse").await.json().await.unwrap();
-    let path = format!("/sessions/{}", session["token"].as_str().unwrap());
+    let token = session["token"].as_str().unwrap();
     // A TTL of 0 expires at once; the poll only guards against clock granularity.
     let deadline = Instant::now() + Duration::from_secs(5);
     let (status, body) = loop {
-        let (status, body) = get(&app, &path).await;
+        let (status, body) = self::session(&app, token).await;
         if status != 200 || Instant::now() > deadline {
             break (status, body);
         }
@@ -185,7 +197,7 @@ async fn users_and_sessions_survive_a_restart() {
     let user = sign_up(&app, "edsger@example.com").await;
     let session: Value = log_in(&app, "edsger@example.com", "correct horse").await.json().await.unwrap();
     app.restart().await;
-    let (status, valid) = get(&app, &format!("/sessions/{}", session["token"].as_str().unwrap())).await;
+    let (status, valid) = self::session(&app, session["token"].as_str().unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(valid["user_id"], user["user_id"]);
     assert_eq!(log_in(&app, "edsger@example.com", "correct horse").await.status(), 201);
@@ -198,18 +210,21 @@ async fn users_and_sessions_survive_a_restart() {
 }
 
 /// Provider states write users and sessions as the caller likes: only a
-/// users started for contract verification has the route.
+/// users built for contract verification has the route; no setting, not
+/// even the variable that once turned it on, mounts it.
 #[tokio::test]
 async fn the_provider_state_endpoint_exists_only_for_contract_verification() {
     let state = json!({"state": "user u-1 has a valid session token 0a1b2c3d4e5f", "action": "setup"});
-    let app = spawn_app().await;
-    assert_eq!(post(&app, "/_pact/state", &state).await.status(), 404);
-    assert_eq!(get(&app, "/sessions/0a1b2c3d4e5f").await.0, 401);
-
-    let config = Config::defaults(users::NAME, users::DEFAULTS).with(users::PROVIDER_STATES, "1");
+    let config = Config::defaults(users::NAME, users::DEFAULTS).with("FARE_PROVIDER_STATES", "1");
     let app = spawn_app_with(config).await;
+    assert_eq!(post(&app, "/_pact/state", &state).await.status(), 404);
+    assert_eq!(session(&app, "0a1b2c3d4e5f").await.0, 401);
+
+    let switches = users::Switches { provider_states: true };
+    let build = async move |c: &Config| users::build_with(c, switches).await;
+    let app = TestApp::spawn(SPEC, Config::defaults(users::NAME, users::DEFAULTS), build).await;
     assert_eq!(post(&app, "/_pact/state", &state).await.status(), 200);
-    let (status, session) = get(&app, "/sessions/0a1b2c3d4e5f").await;
+    let (status, session) = session(&app, "0a1b2c3d4e5f").await;
     assert_eq!((status, session["user_id"].as_str()), (200, Some("u-1")), "{session}");
     let unknown = post(&app, "/_pact/state", &json!({"state": "user u-1 is happy"})).await;
     assert_eq!(unknown.status(), 422);

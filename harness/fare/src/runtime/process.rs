@@ -2,7 +2,9 @@
 //! kept in a log file and (when attached) echoed with its name in front, and
 //! stopped with SIGTERM, then SIGKILL if it does not exit in time. Each
 //! gets one end of a socket pair for the kit's fault hook (`FARE_FAULT_FD`);
-//! fare keeps the other, so only fare can inject faults into it.
+//! fare keeps the other, so only fare can inject faults into it. fare's
+//! one-run switches (`kit::config::HARNESS_ONLY`) are stripped from what a
+//! service inherits.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -76,8 +78,13 @@ impl ServiceProcess {
         let (faults, theirs) = UnixStream::pair()?;
         let hook_fd = theirs.as_raw_fd();
         let mut cmd = Command::new(binary);
-        cmd.envs(env)
-            .env("FARE_LISTEN_FD", fd.to_string())
+        cmd.envs(env);
+        // Switches meant for one process and one run, whether exported in
+        // fare's shell or asked for in `env`, never reach a service.
+        for switch in kit::config::HARNESS_ONLY {
+            cmd.env_remove(switch);
+        }
+        cmd.env("FARE_LISTEN_FD", fd.to_string())
             .env(kit::faults::FD_VAR, hook_fd.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -201,9 +208,11 @@ mod tests {
     use super::*;
 
     /// A stand-in for a service: checks that `FARE_FAULT_FD` is a socket it
-    /// inherited and answers each line as the kit's hook does.
+    /// inherited, that no provider-state switch reached it, and answers each
+    /// line as the kit's hook does.
     const HOOK: &str = r#"#!/usr/bin/env python3
 import json, os, socket, stat
+assert "FARE_PROVIDER_STATES" not in os.environ, "a test switch reached the service"
 fd = int(os.environ["FARE_FAULT_FD"])
 assert stat.S_ISSOCK(os.fstat(fd).st_mode)
 hook = socket.socket(fileno=fd).makefile("rw")
@@ -220,7 +229,8 @@ for line in hook:
         std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let log = dir.path().join("hook.log");
-        let mut p = ServiceProcess::spawn("hook", &binary, &BTreeMap::new(), listener, log, false).unwrap();
+        let env = BTreeMap::from([("FARE_PROVIDER_STATES".to_owned(), "1".to_owned())]);
+        let mut p = ServiceProcess::spawn("hook", &binary, &env, listener, log, false).unwrap();
         let rules: FaultRules =
             serde_json::from_str(r#"{"rules":[{"event":"order.placed","action":"crash"}]}"#).unwrap();
         let set = p.set_faults(&rules).await;

@@ -1,6 +1,8 @@
 //! One HTTP request of a scenario, a step or a final check: templated, sent
 //! in its chain (its own `X-Correlation-ID`), its answer checked and its
-//! captures taken into the variables.
+//! captures taken into the variables. Every credential it sends or is
+//! given is noted ([`Vars::handled_secret`]); what it reports of an answer
+//! is masked.
 
 use std::time::Instant;
 
@@ -43,19 +45,29 @@ async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) 
         req = req.header("x-correlation-id", correlation_id);
     }
     if let Some(token) = &h.auth {
-        req = req.bearer_auth(vars.text(token).map_err(t)?);
+        let token = vars.text(token).map_err(t)?;
+        vars.handled_secret(&token);
+        req = req.bearer_auth(token);
     }
     if let Some(body) = &h.body {
-        req = req.json(&vars.value(body).map_err(t)?);
+        let body = vars.value(body).map_err(t)?;
+        vars.handled_secrets_in(&body);
+        req = req.json(&body);
     }
     let started = Instant::now();
-    let resp = req.send().await.map_err(|e| format!("{} {base}{path}: {}", h.http.method, kit::error_chain(&e)))?;
+    let resp = req.send().await.map_err(|e| {
+        kit::redact::text(&format!("{} {base}{path}: {}", h.http.method, kit::error_chain(&e))).into_owned()
+    })?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
     let took = started.elapsed().as_millis();
     let json: Option<Value> = serde_json::from_str(&text).ok();
+    if let Some(answer) = &json {
+        vars.handled_secrets_in(answer);
+    }
     let shown: String = text.chars().take(300).collect();
+    let shown = kit::redact::text(&shown).into_owned();
     match h.status {
         Some(want) if status.as_u16() != want => return Err(format!("answered {status}, expected {want}: {shown}")),
         None if !status.is_success() => return Err(format!("answered {status}, expected a 2xx: {shown}")),

@@ -64,6 +64,10 @@ pub struct ScenarioReport {
     /// From the platform going quiet (or stuck) to the verdict.
     #[serde(with = "millis_opt")]
     pub verdict_after: Option<Duration>,
+    /// Every credential the scenario sent or was given: never rendered,
+    /// kept for a leak check to look for in logs, traces and reports.
+    #[serde(skip)]
+    pub secrets: Vec<String>,
 }
 
 impl ScenarioReport {

@@ -75,6 +75,7 @@ pub async fn run_one(
         dead_letters: Vec::new(),
         diagnosis: Vec::new(),
         verdict_after: None,
+        secrets: Vec::new(),
     };
     if let (Some(why), None) = (s.needs_control(), control) {
         report.outcome = Outcome::Skipped(format!("{why}: run it on a platform `fare e2e` starts (not --attach)"));
@@ -160,6 +161,7 @@ pub async fn run_one(
         restore(s, *control.lock().await, &mut report.steps).await;
     }
     report.took = started.elapsed();
+    report.secrets = vars.secrets();
     report
 }
 

@@ -3,7 +3,7 @@
 //! that is nothing but one `{{name}}` takes the variable's JSON value as it
 //! is, so a captured number stays a number.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -15,23 +15,55 @@ pub enum TemplateError {
     Unclosed { text: String },
 }
 
-/// The variables of one scenario run.
+/// The variables of one scenario run, and the credentials it handled.
 #[derive(Debug, Clone, Default)]
-pub struct Vars(BTreeMap<String, Value>);
+pub struct Vars {
+    values: BTreeMap<String, Value>,
+    secrets: BTreeSet<String>,
+}
 
 impl Vars {
     pub fn set(&mut self, name: &str, value: Value) {
-        self.0.insert(name.to_owned(), value);
+        self.values.insert(name.to_owned(), value);
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
+        self.values.get(name)
+    }
+
+    /// Notes a credential the run sent or was given (a bearer token, a
+    /// password, a token in an answer), for a leak check to look for.
+    pub fn handled_secret(&mut self, secret: &str) {
+        if !secret.is_empty() {
+            self.secrets.insert(secret.to_owned());
+        }
+    }
+
+    /// Every string under a secret key of `value` ([`kit::redact::is_secret_key`]).
+    pub fn handled_secrets_in(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match v {
+                        Value::String(s) if kit::redact::is_secret_key(key) => self.handled_secret(s),
+                        other => self.handled_secrets_in(other),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| self.handled_secrets_in(v)),
+            _ => {}
+        }
+    }
+
+    /// The credentials noted so far.
+    pub fn secrets(&self) -> Vec<String> {
+        self.secrets.iter().cloned().collect()
     }
 
     fn lookup(&self, name: &str) -> Result<&Value, TemplateError> {
-        self.0
+        self.values
             .get(name)
-            .ok_or_else(|| TemplateError::Unset { name: name.to_owned(), known: self.0.keys().cloned().collect() })
+            .ok_or_else(|| TemplateError::Unset { name: name.to_owned(), known: self.values.keys().cloned().collect() })
     }
 
     /// `text` with every `{{name}}` replaced, as text.

@@ -32,6 +32,24 @@ impl SpanRecord {
         self.events.iter().rev().find_map(|(_, fields)| fields.get(key)).map(String::as_str)
     }
 
+    /// Masks every attribute and log field ([`kit::redact`]).
+    pub fn redact(&mut self) {
+        let mask = |fields: &mut BTreeMap<String, String>| {
+            for (key, value) in fields.iter_mut() {
+                if kit::redact::is_secret_key(key) {
+                    *value = kit::redact::MASK.to_owned();
+                } else if let std::borrow::Cow::Owned(masked) = kit::redact::text(value) {
+                    *value = masked;
+                }
+            }
+        };
+        mask(&mut self.attributes);
+        for (message, fields) in &mut self.events {
+            *message = kit::redact::text(message).into_owned();
+            mask(fields);
+        }
+    }
+
     pub fn millis(&self) -> u64 {
         self.end_unix_nanos.saturating_sub(self.start_unix_nanos) / 1_000_000
     }

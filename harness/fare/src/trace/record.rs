@@ -1,5 +1,10 @@
 //! The recorder: everything seen of the platform's chains, kept in memory
 //! for the life of a run, and served over HTTP for `fare trace`.
+//!
+//! What it keeps is masked on the way in ([`kit::redact`]): an event's
+//! data (`user.registered` carries an email address), a span's attributes
+//! and log lines, a dead letter's reason. Services mask their own spans
+//! already; the recorder does not rely on it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -163,7 +168,8 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 
 async fn receive_spans(State((store, _, forwarder)): State<Shared>, body: Bytes) -> StatusCode {
     match otlp::decode(&body) {
-        Ok(spans) => {
+        Ok(mut spans) => {
+            spans.iter_mut().for_each(otlp::SpanRecord::redact);
             store.lock().unwrap_or_else(|p| p.into_inner()).spans.extend(spans);
             if let Some(f) = forwarder {
                 f.offer(body);
@@ -220,7 +226,7 @@ async fn record_events(tap: TapQueue, store: Arc<Mutex<Store>>, shutdown: Cancel
         };
         for m in &messages {
             if let Ok(event) = Envelope::from_json(&m.body) {
-                store.lock().unwrap_or_else(|p| p.into_inner()).events.push(event);
+                store.lock().unwrap_or_else(|p| p.into_inner()).events.push(masked(event));
             }
         }
         // Stored first, then deleted: an empty tap means a complete record.
@@ -267,10 +273,16 @@ async fn watch_dead_letters(
     }
 }
 
+/// `event` with its data masked: the record keeps the chain, not the secrets.
+fn masked(mut event: Envelope) -> Envelope {
+    kit::redact::json(&mut event.data);
+    event
+}
+
 fn dead_letter(service: &str, queue: &str, m: Message) -> DeadLetter {
     let attr = |k: &str| m.attributes.get(k).cloned();
     let body = m.body.as_str();
-    let event = Envelope::from_json(body).ok();
+    let event = Envelope::from_json(body).ok().map(masked);
     // A body that is no envelope may still say whose it is.
     let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let field = |k: &str| json[k].as_str().map(str::to_owned);
@@ -285,7 +297,7 @@ fn dead_letter(service: &str, queue: &str, m: Message) -> DeadLetter {
             .or_else(|| event.as_ref().map(|e| e.event_type.to_string()))
             .or_else(|| field("type")),
         event,
-        reason: attr("fare_rejection"),
+        reason: attr("fare_rejection").map(|r| kit::redact::text(&r).into_owned()),
         receive_count: m.receive_count,
     }
 }

@@ -1,6 +1,10 @@
 //! The client a service uses to ask another service or a third party:
 //! per-attempt timeouts, retries with backoff on 5xx, timeouts and refused
 //! connections, and the correlation id and traceparent on every call.
+//!
+//! An answer is read up to [`MAX_RESPONSE_BYTES`] and no further, and what
+//! an error quotes of a URL or a body is masked ([`crate::redact`]): an
+//! error is logged, and a body can hold a contact's email.
 
 use std::time::Duration;
 
@@ -37,10 +41,42 @@ pub enum CallError {
     Build { service: String, message: String },
 }
 
+/// The largest answer a client reads: more is an error, not an allocation.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// How much of a body an error quotes.
+const EXCERPT_CHARS: usize = 500;
+
 /// The start of an answer's body, for an error message: enough to see
-/// what the other side said, never a whole page.
+/// what the other side said, never a whole page, and masked.
 pub async fn excerpt(resp: Response) -> String {
-    resp.text().await.unwrap_or_default().chars().take(500).collect()
+    let bytes = read_capped(resp, EXCERPT_CHARS * 4).await.unwrap_or_else(|(partial, _)| partial);
+    redacted_excerpt(&bytes)
+}
+
+/// The first [`EXCERPT_CHARS`] characters of `bytes`, masked.
+fn redacted_excerpt(bytes: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(bytes).chars().take(EXCERPT_CHARS).collect();
+    crate::redact::text(&text).into_owned()
+}
+
+/// The body, unless it is longer than `limit` bytes or breaks off: then
+/// what was read and why it stopped.
+async fn read_capped(mut resp: Response, limit: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if chunk.len() > room {
+                    return Err((body, format!("the body is longer than {limit} bytes")));
+                }
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err((body, crate::error_chain(&e))),
+        }
+    }
 }
 
 /// A client for one service or third party, by its base URL.
@@ -82,7 +118,8 @@ impl ServiceClient {
         headers: &[(&str, &str)],
     ) -> Result<Response, CallError> {
         let url = format!("{}{path}", self.base);
-        let span = tracing::info_span!("call", service = %self.service, %method, url, status = tracing::field::Empty);
+        let shown_url = crate::redact::text(&url).into_owned();
+        let span = tracing::info_span!("call", service = %self.service, %method, url = shown_url, status = tracing::field::Empty);
         let mut delay = self.options.backoff;
         let attempts = self.options.attempts.max(1);
         for attempt in 1..=attempts {
@@ -110,7 +147,7 @@ impl ServiceClient {
                     return Err(CallError::ServerError {
                         service: self.service.clone(),
                         method,
-                        url,
+                        url: shown_url,
                         status,
                         attempts,
                         body: excerpt(resp).await,
@@ -119,9 +156,9 @@ impl ServiceClient {
                 Err(e) if last => {
                     return Err(CallError::Unreachable {
                         service: self.service.clone(),
-                        url,
+                        url: shown_url,
                         attempts,
-                        message: crate::error_chain(&e),
+                        message: crate::redact::text(&crate::error_chain(&e)).into_owned(),
                     });
                 }
                 Ok(resp) => span.in_scope(|| tracing::warn!(attempt, status = resp.status().as_u16(), "retrying")),
@@ -154,9 +191,11 @@ impl ServiceClient {
         resp: Response,
     ) -> Result<(StatusCode, T), CallError> {
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.bad_body(&method, path, crate::error_chain(&e)))?;
+        let bytes = read_capped(resp, MAX_RESPONSE_BYTES).await.map_err(|(partial, why)| {
+            self.bad_body(&method, path, format!("{why}; it began {}", redacted_excerpt(&partial)))
+        })?;
         let value = serde_json::from_slice(&bytes)
-            .map_err(|e| self.bad_body(&method, path, format!("{e} in {}", String::from_utf8_lossy(&bytes))))?;
+            .map_err(|e| self.bad_body(&method, path, format!("{e} in {}", redacted_excerpt(&bytes))))?;
         Ok((status, value))
     }
 
@@ -164,7 +203,7 @@ impl ServiceClient {
         CallError::BadBody {
             service: self.service.clone(),
             method: method.clone(),
-            url: format!("{}{path}", self.base),
+            url: crate::redact::text(&format!("{}{path}", self.base)).into_owned(),
             message,
         }
     }

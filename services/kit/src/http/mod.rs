@@ -2,11 +2,13 @@
 //! bad field, correlation of requests, and the client services use to ask
 //! each other and their third parties.
 
+mod bearer;
 mod client;
 mod correlation;
 mod error;
 mod json;
 
+pub use bearer::{HEADER as BEARER_HEADER, bearer, header_value as bearer_header};
 pub use client::{CallError, ClientOptions, ServiceClient, excerpt};
 pub use correlation::{CORRELATION_HEADER, RequestContext, correlate};
 pub use error::ApiError;

@@ -1,5 +1,5 @@
-//! store's pacts: the session check it asks users for, driven through its
-//! real `Users` client, and every event it listens to, handed to its real
+//! store's pacts: the session check it asks users for (the token in
+//! `Authorization`, never in the path), driven through its real `Users` client, and every event it listens to, handed to its real
 //! `StatusHandler` on a fresh database that holds the order.
 
 use ::contracts::{ORDER_ID, Pact, USER_ID};
@@ -25,7 +25,7 @@ fn store_asks_users_whose_session_a_token_is() {
                 format!("user {USER_ID} has a valid session token {VALID}"),
                 &json!({"user_id": USER_ID, "token": VALID}),
             );
-            i.request.get().path(format!("/sessions/{VALID}"));
+            i.request.get().path("/sessions/current").header("Authorization", format!("Bearer {VALID}"));
             i.response.status(200).json_body(json_pattern!({
                 "user_id": term!(::contracts::ID, USER_ID),
                 "expires_at": term!(::contracts::TIMESTAMP, "2030-01-01T13:00:00Z")
@@ -37,13 +37,13 @@ fn store_asks_users_whose_session_a_token_is() {
                 format!("user {USER_ID} has an expired session token {EXPIRED}"),
                 &json!({"user_id": USER_ID, "token": EXPIRED}),
             );
-            i.request.get().path(format!("/sessions/{EXPIRED}"));
+            i.request.get().path("/sessions/current").header("Authorization", format!("Bearer {EXPIRED}"));
             i.response.status(401).json_body(json_pattern!({"error": like!("session expired")}));
             i
         })
         .interaction("a session check for an unknown token", "", |mut i| {
             i.given(format!("no session has the token {UNKNOWN}"));
-            i.request.get().path(format!("/sessions/{UNKNOWN}"));
+            i.request.get().path("/sessions/current").header("Authorization", format!("Bearer {UNKNOWN}"));
             i.response.status(401).json_body(json_pattern!({"error": like!("unknown session")}));
             i
         });

@@ -3,7 +3,7 @@
 //!
 //! - HTTP interactions go to the provider itself: users, built and started
 //!   here with a temporary database, a moto emulator and its state-change
-//!   endpoint (`FARE_PROVIDER_STATES=1`); the third parties' pacts go to the
+//!   endpoint (switched on in code, for this run only); the third parties' pacts go to the
 //!   fakes `fare up` and the scenarios run, so the fakes answer as the pacts
 //!   say we rely on.
 //! - Message interactions go to an in-process stand-in that answers the

@@ -1,6 +1,6 @@
 //! The HTTP providers the pacts are replayed against, started for real in
 //! this process: users (its own `build`, with a temporary database, a moto
-//! emulator and `FARE_PROVIDER_STATES=1`) and the third-party fakes that
+//! emulator and its provider-state switch on) and the third-party fakes that
 //! `fare up` and the scenarios run. Dropping [`HttpProviders`] stops them
 //! all, moto included.
 
@@ -81,10 +81,11 @@ async fn start_users(
         .with("PORT", "0")
         .with("DATABASE_PATH", dir.path().join("users.sqlite").display().to_string())
         .with("AWS_ENDPOINT_URL", moto.endpoint())
-        .with("FARE_NAMESPACE", "contracts")
-        .with(users::PROVIDER_STATES, "1");
-    let app =
-        users::build(&config).await.map_err(|source| VerifyError::Provider { provider: "users".into(), source })?;
+        .with("FARE_NAMESPACE", "contracts");
+    let switches = users::Switches { provider_states: true };
+    let app = users::build_with(&config, switches)
+        .await
+        .map_err(|source| VerifyError::Provider { provider: "users".into(), source })?;
     let url = format!("http://{}", app.local_addr());
     tokio::spawn(async move {
         if let Err(e) = app.run_until_stopped(stop.cancelled_owned()).await {
