@@ -182,7 +182,7 @@ fn e2e_on_ci_writes_junit_without_a_flag_and_json_on_request() {
     let junit = root().join(fare::cli::CI_JUNIT);
     let _ = std::fs::remove_file(&junit);
     let ns = format!("ci{}", std::process::id());
-    let out = fare(&["--namespace", &ns, "e2e", "order-delivered", "--json"], &[("CI", "true")]);
+    let out = fare(&["-v", "--namespace", &ns, "e2e", "order-delivered", "--json"], &[("CI", "true")]);
     let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &format!("{ns}-e2e")));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -190,6 +190,10 @@ fn e2e_on_ci_writes_junit_without_a_flag_and_json_on_request() {
     let s = &json["scenarios"][0];
     assert_eq!((&s["name"], &s["result"]), (&"order-delivered".into(), &"passed".into()), "{json:#}");
     assert_eq!(json["junit"].as_str().map(PathBuf::from), Some(junit.clone()));
+    // -v: every provisioning change, and each scenario as it starts even off a terminal.
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("fare: + topic {ns}-e2e-order-placed")), "{err}");
+    assert!(err.contains("fare: e2e: order-delivered …"), "{err}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<testsuite") && xml.contains("order-delivered"), "{xml}");
 }
