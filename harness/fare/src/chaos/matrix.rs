@@ -41,14 +41,17 @@ pub enum Kind {
     ThirdParty5xx,
     /// The wrapped third party refuses with a 4xx.
     ThirdParty4xx,
-    /// SIGKILL the service once the event is seen; the supervisor restarts it.
+    /// SIGKILL the service once the event is seen (`kill: SERVICE`); the supervisor restarts it.
     Kill,
-    /// SIGSTOP the emulator once the event is seen, SIGCONT 3 s later.
+    /// SIGSTOP the service once the event is seen and SIGCONT it past its
+    /// queue's visibility timeout (`pause: SERVICE`): hung, not dead.
+    Hung,
+    /// SIGSTOP the emulator once the event is seen, SIGCONT 3 s later (`pause: emulator`).
     EmulatorPaused,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::HandlerFails,
         Kind::HandlerFailsAlways,
         Kind::DropFollowUp,
@@ -58,6 +61,7 @@ impl Kind {
         Kind::ThirdParty5xx,
         Kind::ThirdParty4xx,
         Kind::Kill,
+        Kind::Hung,
         Kind::EmulatorPaused,
     ];
 
@@ -72,6 +76,7 @@ impl Kind {
             Kind::ThirdParty5xx => "3p-5xx",
             Kind::ThirdParty4xx => "3p-4xx",
             Kind::Kill => "kill",
+            Kind::Hung => "hung",
             Kind::EmulatorPaused => "emulator-paused",
         }
     }
@@ -80,12 +85,6 @@ impl Kind {
     /// cell per event is enough.
     fn per_event(self) -> bool {
         matches!(self, Kind::Duplicate | Kind::EmulatorPaused)
-    }
-
-    /// Injected by the chaos runner itself beside the scenario (signals to
-    /// processes): such a cell runs alone.
-    pub fn signals(self) -> bool {
-        matches!(self, Kind::Kill | Kind::EmulatorPaused)
     }
 }
 
@@ -257,7 +256,7 @@ fn applies(topology: &Topology, hop: &Hop, kind: Kind) -> Option<Promise> {
     let third = wrapped(topology, service, &hop.event);
     let dead_letter = |reason| Some(Promise::Broken { dlq: Some(service.to_owned()), reason });
     match kind {
-        Kind::HandlerFails | Kind::Kill => Some(Promise::Recovers),
+        Kind::HandlerFails | Kind::Kill | Kind::Hung => Some(Promise::Recovers),
         Kind::HandlerFailsAlways => dead_letter("dead_lettered"),
         Kind::DropFollowUp => (!follow_ups(topology, service, &hop.event).is_empty())
             .then_some(Promise::Broken { dlq: None, reason: "handled_without_follow_up" }),
@@ -334,7 +333,12 @@ impl Cell {
                     fakes.insert(t.third_party.to_owned(), json!([{"match": t.matcher, "respond": respond}]));
                 }
             }
-            Kind::Kill | Kind::EmulatorPaused => {}
+            Kind::Kill => faults.push(json!({"kill": service, "when": event, "chain": chain})),
+            // Past the service's visibility timeout, the fault's default.
+            Kind::Hung => faults.push(json!({"pause": service, "when": event, "chain": chain})),
+            Kind::EmulatorPaused => {
+                faults.push(json!({"pause": "emulator", "when": event, "seconds": 3, "chain": chain}))
+            }
         }
         let mut dead_letters = serde_json::Map::new();
         if let Promise::Quarantined { dlq } = &self.promise {

@@ -55,6 +55,16 @@ pub enum ControlError {
         #[source]
         source: HookError,
     },
+    #[error("the emulator is not this fare's to signal (it was given --endpoint)")]
+    NoEmulator,
+    #[error("signal {sig} to {process} (pid {pid}): {source}")]
+    Signal {
+        process: String,
+        pid: u32,
+        sig: libc::c_int,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     State(#[from] super::StateError),
 }
@@ -64,7 +74,7 @@ const GRACE: Duration = Duration::from_secs(10);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Platform {
-    fn launch(&self, name: &str) -> Result<Launch, ControlError> {
+    pub(super) fn launch(&self, name: &str) -> Result<Launch, ControlError> {
         self.launches.get(name).cloned().ok_or_else(|| ControlError::Unknown {
             name: name.to_owned(),
             known: self.launches.keys().cloned().collect(),

@@ -1,11 +1,13 @@
 //! Running the platform as processes: the emulator, the third-party fakes
 //! and every service, started together, watched (a service that dies is
-//! started again by the restart policy), and stopped together.
+//! started again by the restart policy), signalled one by one as faults
+//! (killed, frozen, thawed), and stopped together.
 
 mod control;
 mod platform;
 mod process;
 mod quiet;
+mod signal;
 mod socket;
 mod state;
 mod supervise;
@@ -14,6 +16,7 @@ pub use control::ControlError;
 pub use platform::{Platform, UpError, UpOptions};
 pub use process::{ServiceProcess, look_ready};
 pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet};
+pub use signal::{Process, signal};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
 pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, state_dir};
-pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe};
+pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe, supervising};

@@ -27,6 +27,28 @@ use crate::trace::ServiceExit;
 /// How often the owner of a platform should call [`Platform::supervise_once`].
 pub const TICK: Duration = Duration::from_millis(250);
 
+/// Runs `work` while supervising the platform behind `control` every
+/// [`TICK`], telling `on_event` what the supervisor did; returns what `work`
+/// returns. Whoever shares the platform with the supervisor this way locks
+/// it only for what it does at that moment.
+pub async fn supervising<T>(
+    control: &tokio::sync::Mutex<&mut Platform>,
+    on_event: &(dyn Fn(&SupervisorEvent) + Sync),
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let supervise = async {
+        loop {
+            tokio::time::sleep(TICK).await;
+            let events = control.lock().await.supervise_once().await;
+            events.iter().for_each(on_event);
+        }
+    };
+    tokio::select! {
+        done = work => done,
+        never = supervise => match never {},
+    }
+}
+
 /// The lines of a dead service's log that are shown and recorded.
 const TAIL: usize = 15;
 

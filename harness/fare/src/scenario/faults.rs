@@ -1,10 +1,11 @@
-//! Faults injected while a scenario runs: a service stopped when an event of
-//! the chain is seen and started again later, an event delivered twice, a
+//! Faults injected while a scenario runs: a service stopped, killed or
+//! frozen when an event of the chain is seen and started or thawed again
+//! later, the emulator frozen for a while, an event delivered twice, a
 //! poison message on a queue, a handler that misbehaves (through the
 //! service's fault hook). Each waits on a condition with a deadline, never
-//! a fixed time.
+//! a fixed time; only a freeze lasts a set time, as that time is the fault.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kit::EventType;
@@ -12,10 +13,17 @@ use kit::bus::{AwsError, TapQueue};
 use kit::faults::{FaultAction, FaultRule, FaultRules};
 use tokio::sync::Mutex;
 
+use super::model::Fault;
 use super::target::Target;
-use crate::runtime::{Platform, Settled, Settling};
+use crate::runtime::{Platform, Process, Settled, Settling};
 
 const DEADLINE: Duration = Duration::from_secs(90);
+
+/// How long a frozen service stays frozen beyond its queue's visibility
+/// timeout, so the message it held is visible again before it thaws.
+const PAST_VISIBILITY: Duration = Duration::from_secs(5);
+/// How long the emulator stays frozen when a scenario does not say.
+const EMULATOR_PAUSE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaultError {
@@ -51,20 +59,72 @@ pub enum FaultError {
         "a handler fault on {service} needs the platform this fare started (not --attach): only it holds the services' fault hooks"
     )]
     NoHook { service: String },
+    #[error("`{what}` needs the platform this fare started (not --attach): only it holds the processes")]
+    NoControl { what: String },
+    #[error("`{what}` does not act on processes")]
+    NotOnProcesses { what: String },
 }
 
 /// How often a wait looks at the platform to see whether it went quiet.
 const QUIET_LOOK: Duration = Duration::from_millis(500);
 
+/// When a wait may take a quiet (or stuck) platform as the answer "it will
+/// never come": not while the steps still run (more will be asked of it),
+/// and not while a fault holds one of its processes frozen (it is still
+/// because it cannot move, and moves again once thawed).
+#[derive(Debug, Default)]
+pub struct Gate {
+    steps_done: AtomicBool,
+    frozen: AtomicUsize,
+}
+
+/// Who waits: a step (the steps before it are done) or a fault beside the
+/// steps (it must also wait for the steps to be done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiter {
+    Step,
+    Fault,
+}
+
+impl Gate {
+    /// Nothing more will be asked of the platform.
+    pub fn steps_done(&self) {
+        self.steps_done.store(true, Ordering::Relaxed);
+    }
+
+    fn frozen(&self) -> bool {
+        self.frozen.load(Ordering::Relaxed) > 0
+    }
+
+    fn may_judge(&self, waiter: Waiter) -> bool {
+        !self.frozen() && (waiter == Waiter::Step || self.steps_done.load(Ordering::Relaxed))
+    }
+
+    /// Holds judgement until the guard is dropped.
+    fn freeze(&self) -> Frozen<'_> {
+        self.frozen.fetch_add(1, Ordering::Relaxed);
+        Frozen(self)
+    }
+}
+
+struct Frozen<'g>(&'g Gate);
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        self.0.frozen.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Waits until `event` is in the chain's record. Fails at `deadline`, or as
-/// soon as the platform is quiet (or stuck) without it once `settled` is set
-/// (nothing more will be asked of it): then it will never come.
+/// soon as the platform is quiet (or stuck) without it once `gate` lets
+/// `waiter` judge: then it will never come.
 pub async fn seen(
     target: &Target,
     correlation_id: &str,
     event: &EventType,
     deadline: Duration,
-    settled: &AtomicBool,
+    gate: &Gate,
+    waiter: Waiter,
 ) -> Result<(), FaultError> {
     let started = Instant::now();
     let mut looked = Instant::now();
@@ -74,14 +134,17 @@ pub async fn seen(
         if has(&target.trace(correlation_id, false).await?) {
             return Ok(());
         }
-        if looked.elapsed() >= QUIET_LOOK && settled.load(Ordering::Relaxed) {
+        if gate.frozen() {
+            // What was pending before the freeze says nothing of after it.
+            settling = Settling::new(&target.quiet);
+        } else if looked.elapsed() >= QUIET_LOOK && gate.may_judge(waiter) {
             looked = Instant::now();
             // Quiet (or stuck) now; and the record, caught up, still lacks it.
             let mut verdict = target.look(&mut settling).await;
             if verdict == Settled::Busy {
                 verdict = target.look(&mut settling).await;
             }
-            if verdict != Settled::Busy {
+            if verdict != Settled::Busy && gate.may_judge(waiter) {
                 if has(&target.trace(correlation_id, true).await?) {
                     return Ok(());
                 }
@@ -103,28 +166,109 @@ pub async fn seen(
     }
 }
 
-/// Stops `service` once `when` is seen, starts it again once `restart_when`
-/// is seen; returns what it did, in words.
-pub async fn stop(
-    target: &Target,
-    control: &Mutex<&mut Platform>,
+/// Where a fault that acts on processes happens: the platform it signals,
+/// the chain whose events trigger it, and the gate its waits go through.
+pub struct OnProcesses<'a, 'p> {
+    pub target: &'a Target,
+    pub control: &'a Mutex<&'p mut Platform>,
+    pub correlation_id: &'a str,
+    pub gate: &'a Gate,
+}
+
+impl OnProcesses<'_, '_> {
+    async fn once(&self, event: Option<&EventType>) -> Result<(), FaultError> {
+        match event {
+            Some(e) => seen(self.target, self.correlation_id, e, DEADLINE, self.gate, Waiter::Fault).await,
+            None => Ok(()),
+        }
+    }
+}
+
+fn once_said(when: Option<&EventType>) -> String {
+    when.map(|e| format!("once {e} was seen")).unwrap_or_else(|| "at the start".into())
+}
+
+/// Runs a fault that stops, kills or freezes a process.
+pub async fn on_processes(at: &OnProcesses<'_, '_>, fault: &Fault) -> Result<String, FaultError> {
+    match fault {
+        Fault::Stop { service, when, restart_when, .. } => {
+            stop(at, service, when.as_ref(), restart_when.as_ref()).await
+        }
+        Fault::Kill { service, when, restart_when, .. } => {
+            kill(at, service, when.as_ref(), restart_when.as_ref()).await
+        }
+        Fault::Pause { process, when, seconds, .. } => pause(at, process, when.as_ref(), *seconds).await,
+        other => Err(FaultError::NotOnProcesses { what: other.to_string() }),
+    }
+}
+
+/// SIGKILLs `service` once `when` is seen. Without `restart_when` the
+/// supervisor's restart policy brings it back; with it, it stays down until
+/// that event is seen, then starts again.
+pub async fn kill(
+    at: &OnProcesses<'_, '_>,
     service: &str,
     when: Option<&EventType>,
     restart_when: Option<&EventType>,
-    correlation_id: &str,
-    settled: &AtomicBool,
 ) -> Result<String, FaultError> {
-    if let Some(e) = when {
-        seen(target, correlation_id, e, DEADLINE, settled).await?;
-    }
-    control.lock().await.stop_service(service).await?;
+    at.once(when).await?;
+    let Some(restart_when) = restart_when else {
+        let pid = at.control.lock().await.kill_service(service)?;
+        return Ok(format!("{service} (pid {pid}) SIGKILLed {}; the restart policy applies", once_said(when)));
+    };
+    let pid = at.control.lock().await.kill_and_hold(service).await?;
+    let killed = Instant::now();
+    at.once(Some(restart_when)).await?;
+    at.control.lock().await.start_service(service).await?;
+    Ok(format!(
+        "{service} (pid {pid}) SIGKILLed {}, down for {} ms until {restart_when}",
+        once_said(when),
+        killed.elapsed().as_millis()
+    ))
+}
+
+/// SIGSTOPs `process` once `when` is seen and SIGCONTs it `seconds` later:
+/// by default a service stays frozen past its queue's visibility timeout
+/// (the message it held comes back while it hangs), the emulator 3 s.
+pub async fn pause(
+    at: &OnProcesses<'_, '_>,
+    process: &Process,
+    when: Option<&EventType>,
+    seconds: Option<u64>,
+) -> Result<String, FaultError> {
+    let hold = match (seconds, process) {
+        (Some(s), _) => Duration::from_secs(s),
+        (None, Process::Emulator) => EMULATOR_PAUSE,
+        (None, Process::Service(name)) => {
+            let visibility = at.target.topology.service(name).and_then(|m| m.queue.as_ref());
+            Duration::from_secs(visibility.map_or(30, |q| u64::from(q.visibility_timeout_seconds))) + PAST_VISIBILITY
+        }
+    };
+    at.once(when).await?;
+    let frozen = at.gate.freeze();
+    let pid = at.control.lock().await.freeze(process)?;
+    // The outage is the fault: its length is what is injected, not a wait.
+    tokio::time::sleep(hold).await;
+    let thawed = at.control.lock().await.thaw(process, pid);
+    drop(frozen);
+    thawed?;
+    Ok(format!("{process} (pid {pid}) frozen {} for {} s", once_said(when), hold.as_secs()))
+}
+
+/// Stops `service` once `when` is seen, starts it again once `restart_when`
+/// is seen; returns what it did, in words.
+pub async fn stop(
+    at: &OnProcesses<'_, '_>,
+    service: &str,
+    when: Option<&EventType>,
+    restart_when: Option<&EventType>,
+) -> Result<String, FaultError> {
+    at.once(when).await?;
+    at.control.lock().await.stop_service(service).await?;
     let stopped = Instant::now();
-    if let Some(e) = restart_when {
-        seen(target, correlation_id, e, DEADLINE, settled).await?;
-    }
-    control.lock().await.start_service(service).await?;
-    let when = when.map(|e| format!("once {e} was seen")).unwrap_or_else(|| "at the start".into());
-    Ok(format!("{service} stopped {when}, down for {} ms", stopped.elapsed().as_millis()))
+    at.once(restart_when).await?;
+    at.control.lock().await.start_service(service).await?;
+    Ok(format!("{service} stopped {}, down for {} ms", once_said(when), stopped.elapsed().as_millis()))
 }
 
 /// A queue subscribed to one topic, for this chain only, so the runner sees

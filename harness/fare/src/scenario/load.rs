@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::model::{ChainExpectation, Fault, Scenario, ScenarioFile, Step, Tree};
+use super::model::{ChainExpectation, Fault, Process, Scenario, ScenarioFile, Step, Tree};
 use crate::topology::Topology;
 
 /// The third parties fare plays, by the names manifests wrap them under.
@@ -203,9 +203,30 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
     }
     for (i, fault) in s.file.faults.iter().enumerate() {
         match fault {
-            Fault::Stop { service: name, when, restart_when, .. } => {
-                problems.extend(service(format!("faults[{i}].stop"), name, false));
+            Fault::Stop { service: name, when, restart_when, .. }
+            | Fault::Kill { service: name, when, restart_when, .. } => {
+                let kind = if matches!(fault, Fault::Stop { .. }) { "stop" } else { "kill" };
+                problems.extend(service(format!("faults[{i}].{kind}"), name, false));
                 problems.extend(when.iter().chain(restart_when).filter_map(|e| event(format!("faults[{i}]"), e)));
+            }
+            Fault::Pause { process, when, seconds, .. } => {
+                if let Process::Service(name) = process {
+                    let unknown = service(format!("faults[{i}].pause"), name, false);
+                    let known = unknown.is_none();
+                    problems.extend(unknown);
+                    if known && seconds.is_none() && topology.service(name).is_some_and(|m| m.queue.is_none()) {
+                        problems.push(ScenarioError::invalid(
+                            s,
+                            format!("faults[{i}].pause"),
+                            name,
+                            format!(
+                                "{name} has no queue, so no visibility timeout to hang past: give `seconds` (or pause `{}`)",
+                                Process::EMULATOR
+                            ),
+                        ));
+                    }
+                }
+                problems.extend(when.iter().filter_map(|e| event(format!("faults[{i}].when"), e)));
             }
             Fault::Duplicate { event: e, .. } => problems.extend(event(format!("faults[{i}].duplicate"), e)),
             Fault::Handler { service: name, on, .. } | Fault::FilterOut { service: name, on, .. } => {

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::fakes::{Matcher, Reply};
 
 pub use super::expect::{ChainExpectation, Expect, Tree};
+pub use crate::runtime::Process;
 
 /// A name for one chain of a scenario; each runs under its own correlation
 /// id. `main` is the default one, the one `expect.chain` is about.
@@ -273,6 +274,14 @@ pub enum Fault {
     /// Stop `service` once `when` is seen in the chain (at the start if
     /// unset); start it again once `restart_when` is seen (at once if unset).
     Stop { service: String, when: Option<EventType>, restart_when: Option<EventType>, chain: Label },
+    /// SIGKILL `service` once `when` is seen (at the start if unset), as a
+    /// crash would: the supervisor's restart policy brings it back or, with
+    /// `restart_when`, it stays down until that event is seen.
+    Kill { service: String, when: Option<EventType>, restart_when: Option<EventType>, chain: Label },
+    /// SIGSTOP `process` once `when` is seen, SIGCONT `seconds` later: a
+    /// service hung, not dead (by default past its queue's visibility
+    /// timeout), or the emulator unreachable for a while.
+    Pause { process: Process, when: Option<EventType>, seconds: Option<u64>, chain: Label },
     /// Publish the chain's first `event` again, as SNS may deliver twice.
     Duplicate { event: EventType, times: u32, chain: Label },
     /// Put a message no handler can take on `service`'s queue.
@@ -283,6 +292,29 @@ pub enum Fault {
     /// `service`'s subscription to `on` gets a filter policy that keeps the
     /// chain's events out, as a mistaken filter would; restored afterwards.
     FilterOut { service: String, on: EventType, chain: Label },
+}
+
+impl fmt::Display for Fault {
+    /// `stop store`, `kill fulfillment`, `pause emulator`: as a report line names it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Stop { service, .. } => write!(f, "stop {service}"),
+            Fault::Kill { service, .. } => write!(f, "kill {service}"),
+            Fault::Pause { process, .. } => write!(f, "pause {process}"),
+            Fault::Duplicate { event, .. } => write!(f, "duplicate {event}"),
+            Fault::Poison { service, .. } => write!(f, "poison {service}"),
+            Fault::Handler { service, on, .. } => write!(f, "handler {service} on {on}"),
+            Fault::FilterOut { service, on, .. } => write!(f, "filter {on} out of {service}"),
+        }
+    }
+}
+
+impl Fault {
+    /// Whether it acts on processes (stops, kills or freezes them), which
+    /// every chain running at the time would feel: such a scenario runs alone.
+    pub fn signals_processes(&self) -> bool {
+        matches!(self, Fault::Stop { .. } | Fault::Kill { .. } | Fault::Pause { .. })
+    }
 }
 
 /// What a handler fault does, as a scenario names it (`do:`).
@@ -300,14 +332,17 @@ enum HandlerDo {
 #[serde(deny_unknown_fields)]
 struct RawFault {
     stop: Option<String>,
-    when: Option<EventType>,
-    restart_when: Option<EventType>,
+    kill: Option<String>,
+    pause: Option<String>,
     duplicate: Option<EventType>,
-    times: Option<u32>,
     poison: Option<String>,
-    body: Option<String>,
     handler: Option<String>,
     filter_out: Option<String>,
+    when: Option<EventType>,
+    restart_when: Option<EventType>,
+    seconds: Option<u64>,
+    times: Option<u32>,
+    body: Option<String>,
     on: Option<EventType>,
     #[serde(rename = "do")]
     action: Option<HandlerDo>,
@@ -316,12 +351,48 @@ struct RawFault {
     chain: Label,
 }
 
-/// The `handler` fault of `r`, whose other kinds are checked unset.
-fn handler_fault(service: String, r: RawFault) -> Result<Fault, String> {
-    let misplaced = |field: &str| Err(format!("`{field}` does not belong to a `handler` fault"));
-    if r.when.is_some() || r.restart_when.is_some() || r.body.is_some() {
-        return misplaced("when/restart_when/body");
+const KINDS: &str = "a fault is exactly one of `stop: SERVICE`, `kill: SERVICE`, `pause: SERVICE|emulator`, \
+                     `duplicate: EVENT`, `poison: SERVICE`, `handler: SERVICE`, `filter_out: SERVICE`";
+
+impl RawFault {
+    /// The one kind key that is set.
+    fn kind(&self) -> Result<&'static str, String> {
+        let keys = [
+            ("stop", self.stop.is_some()),
+            ("kill", self.kill.is_some()),
+            ("pause", self.pause.is_some()),
+            ("duplicate", self.duplicate.is_some()),
+            ("poison", self.poison.is_some()),
+            ("handler", self.handler.is_some()),
+            ("filter_out", self.filter_out.is_some()),
+        ];
+        match keys.iter().filter(|(_, set)| *set).map(|(k, _)| *k).collect::<Vec<_>>()[..] {
+            [kind] => Ok(kind),
+            _ => Err(KINDS.into()),
+        }
     }
+
+    /// Fails on the first field set that `kind` does not take.
+    fn only(&self, kind: &str, allowed: &[&str]) -> Result<(), String> {
+        let fields = [
+            ("when", self.when.is_some()),
+            ("restart_when", self.restart_when.is_some()),
+            ("seconds", self.seconds.is_some()),
+            ("times", self.times.is_some()),
+            ("body", self.body.is_some()),
+            ("on", self.on.is_some()),
+            ("do", self.action.is_some()),
+            ("delay_ms", self.delay_ms.is_some()),
+        ];
+        match fields.iter().find(|(f, set)| *set && !allowed.contains(f)) {
+            Some((field, _)) => Err(format!("`{field}` does not belong to a `{kind}` fault")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `handler` fault of `r`.
+fn handler_fault(service: String, r: RawFault) -> Result<Fault, String> {
     let (Some(on), Some(action)) = (r.on, r.action) else {
         return Err(
             "a `handler` fault needs `on: EVENT` and `do: fail | fail_always | drop_follow_up | crash | delay`".into(),
@@ -345,63 +416,53 @@ fn handler_fault(service: String, r: RawFault) -> Result<Fault, String> {
 
 impl TryFrom<RawFault> for Fault {
     type Error = String;
-    fn try_from(mut r: RawFault) -> Result<Self, Self::Error> {
-        let kinds = "a fault is exactly one of `stop: SERVICE`, `duplicate: EVENT`, `poison: SERVICE`, \
-                     `handler: SERVICE`, `filter_out: SERVICE`";
-        if let Some(service) = r.handler.take() {
-            if r.stop.is_some() || r.duplicate.is_some() || r.poison.is_some() || r.filter_out.is_some() {
-                return Err(kinds.into());
+    fn try_from(r: RawFault) -> Result<Self, Self::Error> {
+        let kind = r.kind()?;
+        let allowed: &[&str] = match kind {
+            "stop" | "kill" => &["when", "restart_when"],
+            "pause" => &["when", "seconds"],
+            "duplicate" => &["times"],
+            "poison" => &["body"],
+            "handler" => &["on", "do", "times", "delay_ms"],
+            _ => &["on"],
+        };
+        r.only(kind, allowed)?;
+        let chain = r.chain.clone();
+        Ok(match kind {
+            "stop" => {
+                Fault::Stop { service: r.stop.unwrap_or_default(), when: r.when, restart_when: r.restart_when, chain }
             }
-            return handler_fault(service, r);
-        }
-        if let Some(service) = r.filter_out.take() {
-            if r.stop.is_some() || r.duplicate.is_some() || r.poison.is_some() {
-                return Err(kinds.into());
+            "kill" => {
+                Fault::Kill { service: r.kill.unwrap_or_default(), when: r.when, restart_when: r.restart_when, chain }
             }
-            let extra = [
-                ("when", r.when.is_some()),
-                ("restart_when", r.restart_when.is_some()),
-                ("times", r.times.is_some()),
-                ("body", r.body.is_some()),
-                ("do", r.action.is_some()),
-                ("delay_ms", r.delay_ms.is_some()),
-            ];
-            if let Some((field, _)) = extra.into_iter().find(|(_, set)| *set) {
-                return Err(format!("`{field}` does not belong to a `filter_out` fault"));
-            }
-            let Some(on) = r.on else { return Err("a `filter_out` fault needs `on: EVENT`".into()) };
-            return Ok(Fault::FilterOut { service, on, chain: r.chain });
-        }
-        if r.on.is_some() || r.action.is_some() || r.delay_ms.is_some() {
-            return Err("`on`, `do` and `delay_ms` belong to a `handler` fault".into());
-        }
-        let chain = r.chain;
-        let misplaced = |field: &str, kind: &str| Err(format!("`{field}` does not belong to a `{kind}` fault"));
-        match (r.stop, r.duplicate, r.poison) {
-            (Some(service), None, None) => {
-                if r.times.is_some() {
-                    return misplaced("times", "stop");
+            "pause" => {
+                if r.seconds == Some(0) {
+                    return Err("`seconds` is how long the process stays frozen: at least 1".into());
                 }
-                if r.body.is_some() {
-                    return misplaced("body", "stop");
+                Fault::Pause {
+                    process: Process::from(r.pause.unwrap_or_default()),
+                    when: r.when,
+                    seconds: r.seconds,
+                    chain,
                 }
-                Ok(Fault::Stop { service, when: r.when, restart_when: r.restart_when, chain })
             }
-            (None, Some(event), None) => {
-                if r.when.is_some() || r.restart_when.is_some() || r.body.is_some() {
-                    return misplaced("when/restart_when/body", "duplicate");
-                }
-                Ok(Fault::Duplicate { event, times: r.times.unwrap_or(1).max(1), chain })
+            "duplicate" => {
+                Fault::Duplicate { event: r.duplicate.ok_or(KINDS)?, times: r.times.unwrap_or(1).max(1), chain }
             }
-            (None, None, Some(service)) => {
-                if r.when.is_some() || r.restart_when.is_some() || r.times.is_some() {
-                    return misplaced("when/restart_when/times", "poison");
-                }
-                let body = r.body.unwrap_or_else(|| "this is not an event".into());
-                Ok(Fault::Poison { service, body, chain })
+            "poison" => Fault::Poison {
+                service: r.poison.unwrap_or_default(),
+                body: r.body.unwrap_or_else(|| "this is not an event".into()),
+                chain,
+            },
+            "handler" => {
+                let service = r.handler.clone().unwrap_or_default();
+                handler_fault(service, r)?
             }
-            _ => Err(kinds.into()),
-        }
+            _ => {
+                let Some(on) = r.on else { return Err("a `filter_out` fault needs `on: EVENT`".into()) };
+                Fault::FilterOut { service: r.filter_out.unwrap_or_default(), on, chain }
+            }
+        })
     }
 }
 
@@ -440,7 +501,7 @@ impl Scenario {
     /// Whether it must run alone: it stops services or changes what a fake
     /// answers every chain.
     pub fn exclusive(&self) -> bool {
-        self.file.faults.iter().any(|f| matches!(f, Fault::Stop { .. }))
+        self.file.faults.iter().any(Fault::signals_processes)
             || self.file.steps.iter().any(|s| matches!(s, Step::Restart(_)))
             || self.file.fakes.values().flatten().any(|r| r.global)
     }
@@ -451,7 +512,7 @@ impl Scenario {
     /// a service holds its fault hook).
     pub fn needs_control(&self) -> Option<&'static str> {
         if self.exclusive() {
-            return Some("it stops services or programs every chain's fakes");
+            return Some("it stops, kills or freezes processes, or programs every chain's fakes");
         }
         let hooks = self.file.faults.iter().any(|f| matches!(f, Fault::Handler { .. }));
         hooks.then_some("it sets handler faults, through the fault hooks only the fare that started the services holds")
@@ -512,6 +573,57 @@ mod tests {
     }
 
     #[test]
+    fn kill_and_pause_read_and_run_alone() {
+        let text = "steps: []\nfaults:\n  - {kill: fulfillment, when: device.allocated}\n  - {kill: tracking, when: order.placed, restart_when: package.delivered}\n  - {pause: mailer, when: order.placed}\n  - {pause: emulator, seconds: 2}\n  - {pause: users, seconds: 4}\n";
+        let s = read(text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.exclusive(), "faults on processes run alone");
+        let shown: Vec<String> = s.file.faults.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["kill fulfillment", "kill tracking", "pause mailer", "pause emulator", "pause users"]);
+        assert!(matches!(
+            &s.file.faults[1],
+            Fault::Kill { restart_when: Some(e), .. } if e.as_str() == "package.delivered"
+        ));
+        assert!(
+            matches!(&s.file.faults[2], Fault::Pause { process: Process::Service(n), seconds: None, .. } if n == "mailer")
+        );
+        assert!(matches!(&s.file.faults[3], Fault::Pause { process: Process::Emulator, seconds: Some(2), .. }));
+    }
+
+    #[test]
+    fn a_wrong_kill_or_pause_is_named_by_line_and_field() {
+        let cases = [
+            (
+                "steps: []\nfaults:\n  - {kill: fulfillment, times: 2}\n",
+                3,
+                "faults[0]",
+                "`times` does not belong to a `kill` fault",
+            ),
+            (
+                "steps: []\nfaults:\n  - {pause: mailer, restart_when: order.placed}\n",
+                3,
+                "faults[0]",
+                "`restart_when` does not belong to a `pause` fault",
+            ),
+            ("steps: []\nfaults:\n  - {pause: mailer, seconds: 0}\n", 3, "faults[0]", "at least 1"),
+            ("steps: []\nfaults:\n  - {kill: mailer, pause: mailer}\n", 3, "faults[0]", "exactly one of"),
+            ("steps: []\nfaults:\n  - kill: shop\n", 3, "faults[0].kill", "no service `shop`"),
+            ("steps: []\nfaults:\n  - pause: users\n", 3, "faults[0].pause", "users has no queue"),
+            (
+                "steps: []\nfaults:\n  - {pause: emulator, when: order.shipped}\n",
+                3,
+                "faults[0].when",
+                "no service publishes or hears `order.shipped`",
+            ),
+        ];
+        for (text, want_line, want_field, want_message) in cases {
+            let err = read(text).unwrap_err();
+            let ScenarioError::Invalid { line, field, message, .. } = &err else { panic!("{err:?}") };
+            assert_eq!((*line, field.as_str()), (Some(want_line), want_field), "{err}");
+            assert!(message.contains(want_message), "{want_message} in {err}");
+        }
+    }
+
+    #[test]
     fn a_wrong_handler_fault_is_named_by_line_and_field() {
         let cases = [
             (
@@ -549,7 +661,7 @@ mod tests {
                 "steps: []\nfaults:\n  - {stop: store, on: order.placed}\n",
                 3,
                 "faults[0]",
-                "belong to a `handler` fault",
+                "`on` does not belong to a `stop` fault",
             ),
             (
                 "steps: []\nfaults:\n  - {handler: store, on: order.placed, do: crash, when: order.placed}\n",

@@ -5,7 +5,6 @@
 //! compared and diagnosed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use kit::EventType;
@@ -13,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::chain;
-use super::faults::{self, Tap};
+use super::faults::{self, Gate, OnProcesses, Tap, Waiter};
 use super::http;
 use super::model::{ChainExpectation, Fault, Label, Scenario, Step};
 use super::report::{ChainReport, Line, Outcome, ScenarioReport};
@@ -99,13 +98,13 @@ pub async fn run_one(
     if report.steps.iter().all(|l| l.ok) {
         // Once the steps are done nothing more will be asked of the
         // platform: a fault still waiting may then give up when it is quiet.
-        let settled = AtomicBool::new(false);
+        let gate = Gate::default();
         let steps = async {
-            let lines = run_steps(target, s, &base, &mut vars, control).await;
-            settled.store(true, Ordering::Relaxed);
+            let lines = run_steps(target, s, &base, &mut vars, control, &gate).await;
+            gate.steps_done();
             lines
         };
-        let (steps, fault_lines) = tokio::join!(steps, run_faults(target, s, &base, control, &taps, &settled));
+        let (steps, fault_lines) = tokio::join!(steps, run_faults(target, s, &base, control, &taps, &gate));
         report.steps.extend(fault_lines);
         report.steps.extend(steps);
     }
@@ -165,11 +164,12 @@ pub async fn run_one(
     report
 }
 
-/// Starts again what a fault stopped and left down (its restart never
-/// came): the diagnosis has seen it down, the next scenario needs it up.
+/// Starts again what a fault stopped or killed and left down (its restart
+/// never came, or the restart policy keeps it down): the diagnosis has seen
+/// it down, the next scenario needs it up.
 async fn restore(s: &Scenario, platform: &mut Platform, lines: &mut Vec<Line>) {
     for f in &s.file.faults {
-        let Fault::Stop { service, .. } = f else { continue };
+        let (Fault::Stop { service, .. } | Fault::Kill { service, .. }) = f else { continue };
         if platform.is_running(service) {
             continue;
         }
@@ -267,15 +267,10 @@ async fn filter_out(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<L
         let t = Instant::now();
         match faults::filter_out(target, service, on, &correlation_id(base, chain)).await {
             Ok(done) => {
-                lines.push(chain_line(format!("fault: filter {on} out of {service}"), t, Ok(done.to_string()), chain));
+                lines.push(chain_line(format!("fault: {f}"), t, Ok(done.to_string()), chain));
                 filtered.push(done);
             }
-            Err(e) => lines.push(chain_line(
-                format!("fault: filter {on} out of {service}"),
-                t,
-                Err(kit::error_chain(&e)),
-                chain,
-            )),
+            Err(e) => lines.push(chain_line(format!("fault: {f}"), t, Err(kit::error_chain(&e)), chain)),
         }
     }
     filtered
@@ -298,12 +293,7 @@ async fn set_handler_faults<'s>(
         if !hooked.contains(&service.as_str()) {
             hooked.push(service.as_str());
         }
-        lines.push(chain_line(
-            format!("fault: handler {service} on {on}"),
-            t,
-            done.map_err(|e| kit::error_chain(&e)),
-            chain,
-        ));
+        lines.push(chain_line(format!("fault: {f}"), t, done.map_err(|e| kit::error_chain(&e)), chain));
     }
     hooked
 }
@@ -314,6 +304,7 @@ async fn run_steps(
     base: &str,
     vars: &mut Vars,
     control: Option<&Mutex<&mut Platform>>,
+    gate: &Gate,
 ) -> Vec<Line> {
     let mut lines = Vec::new();
     for step in &s.file.steps {
@@ -324,7 +315,7 @@ async fn run_steps(
                 let cid = correlation_id(base, &w.chain);
                 let deadline = std::time::Duration::from_secs(w.timeout_seconds);
                 // The steps before this one are done: a quiet platform without the event ends the wait.
-                let seen = faults::seen(target, &cid, &w.event, deadline, &AtomicBool::new(true)).await;
+                let seen = faults::seen(target, &cid, &w.event, deadline, gate, Waiter::Step).await;
                 chain_line(
                     format!("wait for {} in chain {}", w.event, w.chain),
                     t,
@@ -374,7 +365,7 @@ async fn run_faults(
     base: &str,
     control: Option<&Mutex<&mut Platform>>,
     taps: &Taps,
-    settled: &AtomicBool,
+    gate: &Gate,
 ) -> Vec<Line> {
     let mut lines = Vec::new();
     for f in &s.file.faults {
@@ -382,32 +373,17 @@ async fn run_faults(
         match f {
             Fault::Poison { service, body, chain } => {
                 let done = faults::poison(target, service, body, &correlation_id(base, chain)).await;
-                lines.push(line(format!("fault: poison {service}"), t, done.map_err(|e| kit::error_chain(&e))));
+                lines.push(line(format!("fault: {f}"), t, done.map_err(|e| kit::error_chain(&e))));
             }
-            Fault::Stop { service, when, restart_when, chain } => {
+            Fault::Stop { chain, .. } | Fault::Kill { chain, .. } | Fault::Pause { chain, .. } => {
                 let done = match control {
-                    Some(c) => {
-                        faults::stop(
-                            target,
-                            c,
-                            service,
-                            when.as_ref(),
-                            restart_when.as_ref(),
-                            &correlation_id(base, chain),
-                            settled,
-                        )
-                        .await
+                    Some(control) => {
+                        let cid = correlation_id(base, chain);
+                        faults::on_processes(&OnProcesses { target, control, correlation_id: &cid, gate }, f).await
                     }
-                    None => Err(faults::FaultError::Control(crate::runtime::ControlError::Stopped {
-                        name: service.clone(),
-                    })),
+                    None => Err(faults::FaultError::NoControl { what: f.to_string() }),
                 };
-                lines.push(chain_line(
-                    format!("fault: stop {service}"),
-                    t,
-                    done.map_err(|e| kit::error_chain(&e)),
-                    chain,
-                ));
+                lines.push(chain_line(format!("fault: {f}"), t, done.map_err(|e| kit::error_chain(&e)), chain));
             }
             Fault::Duplicate { .. } => {}
             // Set before the steps, by `set_handler_faults`.

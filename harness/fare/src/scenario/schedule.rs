@@ -5,7 +5,6 @@
 //! with the first, in this task, as they need the platform to reach the
 //! services' fault hooks.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,7 +17,7 @@ use super::model::Scenario;
 use super::report::{RunReport, ScenarioReport};
 use super::run::run_one;
 use super::target::Target;
-use crate::runtime::{Platform, SupervisorEvent, TICK};
+use crate::runtime::{Platform, SupervisorEvent, supervising};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -56,21 +55,12 @@ pub async fn run_all(
     options: &RunOptions,
     progress: Arc<dyn Progress>,
 ) -> RunReport {
-    let control = control.map(Mutex::new);
-    let supervise = async {
-        if let Some(platform) = &control {
-            loop {
-                tokio::time::sleep(TICK).await;
-                let events = platform.lock().await.supervise_once().await;
-                events.iter().for_each(|e| progress.supervised(e));
-            }
-        }
-        std::future::pending::<Infallible>().await
+    let Some(platform) = control else {
+        return scenarios_of(target, scenarios, None, options, progress).await;
     };
-    tokio::select! {
-        report = scenarios_of(target, scenarios, control.as_ref(), options, progress.clone()) => report,
-        never = supervise => match never {},
-    }
+    let control = Mutex::new(platform);
+    let on_event = |e: &SupervisorEvent| progress.supervised(e);
+    supervising(&control, &on_event, scenarios_of(target, scenarios, Some(&control), options, progress.clone())).await
 }
 
 async fn scenarios_of(
