@@ -450,3 +450,43 @@ async fn with_restart_never_a_killed_service_stays_down_and_status_says_why() {
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     platform.wait_for("tracking", Duration::ZERO, |s| s["state"] == "running" && s["ready"] == true).await;
 }
+
+/// `fare chaos --load`: orders in flight while services picked at random
+/// are SIGKILLed and brought back by the supervisor; the ledger read from
+/// the services' APIs has every effect exactly once per order.
+#[tokio::test]
+async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ns = Namespace::parse(&format!("ld{}", std::process::id())).unwrap();
+    let options = common::up_options(&ns);
+    let mut env = fare::scenario::e2e_env();
+    env.insert("TRACKING_DEADLINE_SECONDS".into(), "600".into());
+    let mut platform = Platform::up_with_env(&options, &env, &mut |l| eprintln!("fare: {l}")).await.unwrap();
+    let topology = fare::load_topology(&root().join("services")).unwrap().0;
+    let target = fare::scenario::Target::new(&platform.state, &ns, topology).await.unwrap();
+    let load = fare::chaos::LoadOptions { orders: 16, kills: 2, users: 4, seed: 11 };
+    let report = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
+    platform.stop();
+    let _ = std::fs::remove_dir_all(state_dir(&root(), ns.as_str()));
+    let table = fare::chaos::report::load_table(&report);
+    eprintln!("{table}");
+    assert_eq!(report.kills.len(), 2, "{table}");
+    assert!(report.kills.iter().all(|k| k.back_after_ms.is_some()), "every killed service came back:\n{table}");
+    assert_eq!(report.placed.len(), 16, "{table}");
+    let effects: Vec<(&str, usize)> = report.ledger.rows.iter().map(|r| (r.effect, r.found)).collect();
+    assert_eq!(
+        effects,
+        [
+            ("device allocated", 16),
+            ("invoice issued", 16),
+            ("shipment requested", 16),
+            ("parcel delivered", 16),
+            ("order delivered", 16),
+            ("welcome mail", 4),
+            ("order confirmation mail", 16),
+            ("delivery mail", 16),
+        ],
+        "{table}"
+    );
+    assert!(report.held(), "{table}");
+}

@@ -11,12 +11,17 @@
 //! # Layout
 //! - `matrix`: the hops, the fault kinds, the cells and what each must show; a cell as a scenario document.
 //! - `run`: building each cell's scenario with the scenario loader, running them (side by side or alone), injecting the signals, judging.
-//! - `report`: the typed results; the table, the totals, JUnit.
+//! - `report`: the typed results; the table, the totals, JUnit; the load's table.
+//! - `load`: `--load N`: orders in flight while services are killed at random points.
+//! - `ledger`: the effects of those orders, counted from the services' own APIs.
 
+pub mod ledger;
+pub mod load;
 pub mod matrix;
 pub mod report;
 pub mod run;
 
+pub use load::{LoadOptions, LoadReport};
 pub use matrix::{Cell, Hop, Kind, Promise, matrix, quick};
 pub use report::{CellReport, ChaosReport, Totals};
 pub use run::run;

@@ -191,3 +191,66 @@ pub fn junit(report: &ChaosReport) -> String {
         Suite { name: "chaos".into(), cases, time: Some(report.took), timestamp: Some(report.started_at.clone()) };
     junit::render("fare chaos", Some(report.took), &[suite])
 }
+
+/// The load's ledger and kills, for the terminal.
+pub fn load_table(report: &super::LoadReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<26} {:<12} {:>8} {:>6} {:>5} {:>7}",
+        "EFFECT", "READ FROM", "EXPECTED", "FOUND", "LOST", "DOUBLED"
+    );
+    for r in &report.ledger.rows {
+        let mark = if r.holds() { "" } else { "  ✗" };
+        let _ = writeln!(
+            out,
+            "{:<26} {:<12} {:>8} {:>6} {:>5} {:>7}{mark}",
+            r.effect,
+            r.service,
+            r.expected,
+            r.found,
+            r.lost.len(),
+            r.doubled.len()
+        );
+        for (what, list) in [("lost", &r.lost), ("doubled", &r.doubled), ("unread", &r.unread)] {
+            if !list.is_empty() {
+                let shown: Vec<&str> = list.iter().take(5).map(String::as_str).collect();
+                let more = list.len().saturating_sub(shown.len());
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let _ = writeln!(out, "  {what}: {}{more}", shown.join(", "));
+            }
+        }
+    }
+    for k in &report.kills {
+        let back = k.back_after_ms.map_or_else(|| "did not come back".to_owned(), |ms| format!("back after {ms} ms"));
+        let _ = writeln!(
+            out,
+            "kill: {} (pid {}) at {:.1}s, with {} orders placed and {} delivered; {back}",
+            k.service,
+            k.pid,
+            k.at_ms as f64 / 1e3,
+            k.after_orders,
+            k.delivered
+        );
+    }
+    for r in &report.refused {
+        let _ = writeln!(out, "refused: {r}");
+    }
+    if let Some(e) = &report.not_drained {
+        let _ = writeln!(out, "not drained: {e}");
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} orders placed in {:.1}s ({} found placed after their request died with the store); \
+         drained {:.1}s after the last; seed {}",
+        report.placed.len(),
+        report.asked,
+        report.placing_ms as f64 / 1e3,
+        report.reconciled,
+        report.drain_ms as f64 / 1e3,
+        report.seed
+    );
+    let verdict = if report.held() { "every effect exactly once" } else { "NOT every effect exactly once" };
+    let _ = writeln!(out, "{verdict}");
+    out
+}

@@ -24,12 +24,35 @@ pub struct ChaosArgs {
     /// Only the cells of these kinds.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub kind: Vec<chaos::Kind>,
+    /// Only the cells at hops of these events.
+    #[arg(long, value_delimiter = ',')]
+    pub event: Vec<String>,
+    /// Only the cells at hops of these services.
+    #[arg(long, value_delimiter = ',')]
+    pub service: Vec<String>,
     /// Write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<std::path::PathBuf>,
     /// Independent cells running at once.
     #[arg(long, default_value_t = 8)]
     pub jobs: usize,
+    /// Instead of the matrix: place this many orders while services are
+    /// SIGKILLed at random points, then count every effect from the
+    /// services' APIs (each exactly once per order).
+    #[arg(long, value_name = "N")]
+    pub load: Option<usize>,
+    /// With --load: how many SIGKILLs, each of a service picked at random.
+    #[arg(long, default_value_t = 3, requires = "load")]
+    pub kills: usize,
+    /// With --load: users placing orders side by side, each one at a time.
+    #[arg(long, default_value_t = 10, requires = "load")]
+    pub users: usize,
+    /// With --load: seeds the random kill points and services (default: random; printed).
+    #[arg(long, requires = "load")]
+    pub seed: Option<u64>,
+    /// With --load: print the report as JSON (see the README) instead of the table.
+    #[arg(long, requires = "load")]
+    pub json: bool,
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     pub no_build: bool,
@@ -37,9 +60,14 @@ pub struct ChaosArgs {
 
 pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> anyhow::Result<ExitCode> {
     let (topology, _) = crate::load_topology(&cli.services)?;
+    if let Some(orders) = args.load {
+        return load(cli, root, &ns, args, orders, topology).await;
+    }
     let all = chaos::matrix(&topology);
     let mut cells = if args.quick { chaos::quick(&all) } else { all };
     cells.retain(|c| args.kind.is_empty() || args.kind.contains(&c.kind));
+    cells.retain(|c| args.event.is_empty() || args.event.iter().any(|e| e == c.hop.event.as_str()));
+    cells.retain(|c| args.service.is_empty() || c.hop.service.as_ref().is_some_and(|s| args.service.contains(s)));
     if args.list {
         print!("{}", report::list(&cells));
         return Ok(ExitCode::SUCCESS);
@@ -58,4 +86,42 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
         crate::terminal::progress(&format!("JUnit report in {}", path.display()));
     }
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `fare chaos --load N`.
+async fn load(
+    cli: &Cli,
+    root: &Path,
+    ns: &Namespace,
+    args: &ChaosArgs,
+    orders: usize,
+    topology: crate::Topology,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(orders > 0 && args.users > 0, "--load and --users take at least 1");
+    let options = chaos::LoadOptions {
+        orders,
+        kills: args.kills,
+        users: args.users.min(orders),
+        seed: args.seed.unwrap_or_else(rand::random),
+    };
+    let restart = crate::runtime::RestartOptions::default();
+    // Parcels stay in transit while tracking is down: the e2e settings' 8 s
+    // deadline would give them up as lost, which is not what a load measures.
+    let env = [("TRACKING_DEADLINE_SECONDS".to_owned(), "600".to_owned())].into();
+    let (mut platform, ns) =
+        super::e2e::own_platform_with(cli, root, ns, "load", !args.no_build, restart, &env).await?;
+    let target = Target::new(&platform.state, &ns, topology).await?;
+    crate::terminal::progress(&format!(
+        "{orders} orders from {} users, {} SIGKILLs at random points (seed {})",
+        options.users, options.kills, options.seed
+    ));
+    let report = chaos::load::run(&target, &mut platform, &options, &crate::terminal::progress).await;
+    platform.stop();
+    let report = report?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report::load_table(&report));
+    }
+    Ok(if report.held() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -2,6 +2,7 @@
 //! one), run the scenarios, write the reports; exit 0 when all passed, 1
 //! when one failed, 2 when fare could not run them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -109,6 +110,19 @@ pub(super) async fn own_platform(
     build: bool,
     restart: crate::runtime::RestartOptions,
 ) -> anyhow::Result<(Platform, Namespace)> {
+    own_platform_with(cli, root, ns, suffix, build, restart, &BTreeMap::new()).await
+}
+
+/// [`own_platform`], with `overrides` laid over the e2e settings.
+pub(super) async fn own_platform_with(
+    cli: &Cli,
+    root: &Path,
+    ns: &Namespace,
+    suffix: &str,
+    build: bool,
+    restart: crate::runtime::RestartOptions,
+    overrides: &BTreeMap<String, String>,
+) -> anyhow::Result<(Platform, Namespace)> {
     let ns = Namespace::parse(&format!("{}-{suffix}", ns.as_str()).chars().take(40).collect::<String>())
         .with_context(|| format!("the {suffix} namespace"))?;
     let data = state_dir(root, ns.as_str()).join("data");
@@ -125,7 +139,9 @@ pub(super) async fn own_platform(
         ..UpOptions::new(root, ns.clone())
     };
     let started = Instant::now();
-    let platform = Platform::up_with_env(&up, &scenario::e2e_env(), &mut crate::terminal::progress).await?;
+    let mut env = scenario::e2e_env();
+    env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let platform = Platform::up_with_env(&up, &env, &mut crate::terminal::progress).await?;
     crate::terminal::progress(&format!("platform ready in {:.1}s", started.elapsed().as_secs_f64()));
     Ok((platform, ns))
 }

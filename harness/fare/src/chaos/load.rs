@@ -1,0 +1,430 @@
+//! `fare chaos --load N`: N orders in flight while services are SIGKILLed
+//! at random points and brought back by the supervisor, several times; then,
+//! once the platform has drained, the ledger of effects read from the
+//! services' own APIs (see `ledger`) must show each effect exactly once per
+//! order: none lost, none doubled.
+//!
+//! The orders are placed as a careful client would: an order whose request
+//! died with the store is looked up in the user's orders once the store is
+//! back, and placed again only if it is not there, so the ledger counts
+//! what the store accepted, each exactly once.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::ledger::{self, Ledger, Placed};
+use crate::runtime::{Platform, SupervisorEvent, supervising};
+use crate::scenario::Target;
+
+/// What `fare chaos --load` does.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub orders: usize,
+    /// SIGKILLs, each of a service picked at random, at a random point while orders are placed.
+    pub kills: usize,
+    /// Users placing the orders side by side, each one order at a time.
+    pub users: usize,
+    /// Seeds the random points and services, to replay a run.
+    pub seed: u64,
+}
+
+/// One SIGKILL and what followed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kill {
+    pub service: String,
+    pub pid: u32,
+    /// Orders placed when it happened.
+    pub after_orders: usize,
+    /// Orders delivered when it happened.
+    pub delivered: usize,
+    pub at_ms: u128,
+    /// How long until it answered again; `None`: it did not come back.
+    pub back_after_ms: Option<u128>,
+}
+
+/// What a load run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub asked: usize,
+    pub seed: u64,
+    /// The orders the store accepted.
+    pub placed: Vec<Placed>,
+    /// Orders that could not be placed, and why.
+    pub refused: Vec<String>,
+    /// Requests that died with the store and were found placed (not placed again).
+    pub reconciled: usize,
+    pub kills: Vec<Kill>,
+    pub ledger: Ledger,
+    pub placing_ms: u128,
+    /// From the last order placed until the platform was quiet.
+    pub drain_ms: u128,
+    /// What was still pending if the platform never went quiet.
+    pub not_drained: Option<String>,
+}
+
+impl LoadReport {
+    /// Every order accepted and every effect exactly once.
+    pub fn held(&self) -> bool {
+        self.refused.is_empty() && self.not_drained.is_none() && self.ledger.holds()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("signing up the load's users: {0}")]
+    SignUp(String),
+    #[error("the platform has no `{0}` service, which the load needs")]
+    Missing(&'static str),
+}
+
+/// How many times an order is tried before it counts as refused.
+const ATTEMPTS: usize = 6;
+/// How long a client waits for the store to answer again.
+const STORE_BACK: Duration = Duration::from_secs(60);
+
+/// Runs the load on `platform` (which `target` reaches), supervised, and
+/// reads the ledger once it has drained.
+pub async fn run(
+    target: &Target,
+    platform: &mut Platform,
+    options: &LoadOptions,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<LoadReport, LoadError> {
+    let store = target.services.get("store").ok_or(LoadError::Missing("store"))?.clone();
+    let users_url = target.services.get("users").ok_or(LoadError::Missing("users"))?.clone();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let client = Client { http: target.http.clone(), store, users: users_url };
+    let before = ledger::allocated(target).await;
+    say(&format!("signing up {} users", options.users));
+    let users = futures_util::future::join_all((0..options.users).map(|u| client.sign_up(&run, u))).await;
+    let users: Vec<User> = users.into_iter().collect::<Result<_, _>>().map_err(LoadError::SignUp)?;
+
+    let services: Vec<String> = target.services.keys().cloned().collect();
+    let control = Mutex::new(platform);
+    let placed_count = AtomicUsize::new(0);
+    let started = Instant::now();
+    let on_event = |e: &SupervisorEvent| match e {
+        SupervisorEvent::Died { .. } => {}
+        other => say(&other.to_string()),
+    };
+    let per_user = split(options.orders, users.len());
+    let placing = async {
+        let work = users.iter().zip(&per_user).map(|(user, &n)| client.place_all(user, n, &run, &placed_count, say));
+        let results = futures_util::future::join_all(work).await;
+        let placing_ms = started.elapsed().as_millis();
+        (results, placing_ms)
+    };
+    let progress = Progress { client: &client, users: &users, placed: &placed_count, asked: options.orders };
+    let killing = kill_at_random(&control, &services, options, &progress, started, say);
+    let ((results, placing_ms), kills) =
+        supervising(&control, &on_event, async { tokio::join!(placing, killing) }).await;
+    let mut placed = Vec::new();
+    let mut refused = Vec::new();
+    let mut reconciled = 0;
+    for r in results {
+        placed.extend(r.placed);
+        refused.extend(r.refused);
+        reconciled += r.reconciled;
+    }
+    say(&format!(
+        "{} orders placed in {:.1}s; waiting for the platform to drain",
+        placed.len(),
+        placing_ms as f64 / 1e3
+    ));
+    let drain_started = Instant::now();
+    let not_drained = supervising(&control, &on_event, async {
+        let mut waited = target.wait_quiet().await;
+        // A long drain is not a stuck one while it still moves: ask again.
+        for _ in 0..5 {
+            match &waited {
+                Err(e) if !e.is_stuck() => waited = target.wait_quiet().await,
+                _ => break,
+            }
+        }
+        waited.err().map(|e| e.to_string())
+    })
+    .await;
+    let drain_ms = drain_started.elapsed().as_millis();
+    say("reading the ledger from the services");
+    let ledger = ledger::read(target, &users, &placed, before).await;
+    Ok(LoadReport {
+        asked: options.orders,
+        seed: options.seed,
+        placed,
+        refused,
+        reconciled,
+        kills,
+        ledger,
+        placing_ms,
+        drain_ms,
+        not_drained,
+    })
+}
+
+/// `n` split as evenly as can be among `parts`.
+fn split(n: usize, parts: usize) -> Vec<usize> {
+    let parts = parts.max(1);
+    (0..parts).map(|i| n / parts + usize::from(i < n % parts)).collect()
+}
+
+/// How far the load has come: orders placed, then orders delivered, each
+/// counted once (so `2 × asked` is the end).
+struct Progress<'a> {
+    client: &'a Client,
+    users: &'a [User],
+    placed: &'a AtomicUsize,
+    asked: usize,
+}
+
+impl Progress<'_> {
+    /// Orders placed plus orders delivered, as the store tells their users.
+    async fn now(&self) -> usize {
+        let placed = self.placed.load(Ordering::Relaxed);
+        if placed < self.asked {
+            return placed;
+        }
+        let lists = futures_util::future::join_all(self.users.iter().map(|u| self.client.orders_of(u))).await;
+        let delivered = lists.into_iter().flatten().flatten().filter(|(_, status)| status == "delivered").count();
+        placed + delivered
+    }
+}
+
+/// How long a kill point waits for the load to move before it gives up.
+const NO_PROGRESS: Duration = Duration::from_secs(60);
+
+/// SIGKILLs a service picked at random at random points of the load's
+/// progress (from a tenth to nine tenths of the way from the first order
+/// placed to the last one delivered), and waits until it runs again before
+/// the next, so one kill is one crash and not a crash loop.
+async fn kill_at_random(
+    control: &Mutex<&mut Platform>,
+    services: &[String],
+    options: &LoadOptions,
+    progress: &Progress<'_>,
+    started: Instant,
+    say: &(dyn Fn(&str) + Sync),
+) -> Vec<Kill> {
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let end = 2 * options.orders;
+    let (low, high) = (end / 10, (end * 9 / 10).max(end / 10 + 1));
+    let mut points: Vec<usize> = (0..options.kills).map(|_| rng.random_range(low..high)).collect();
+    points.sort_unstable();
+    let mut kills = Vec::new();
+    for point in points {
+        let (mut last, mut moved) = (progress.now().await, Instant::now());
+        while last < point {
+            if moved.elapsed() > NO_PROGRESS {
+                say(&format!("the load stopped moving at {last} of {end}: no more kills"));
+                return kills;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = progress.now().await;
+            if now != last {
+                (last, moved) = (now, Instant::now());
+            }
+        }
+        let service = services[rng.random_range(0..services.len())].clone();
+        let killed = Instant::now();
+        let pid = match control.lock().await.kill_service(&service) {
+            Ok(pid) => pid,
+            Err(e) => {
+                say(&format!("could not kill {service}: {e}"));
+                continue;
+            }
+        };
+        let after_orders = progress.placed.load(Ordering::Relaxed);
+        let delivered = last.saturating_sub(after_orders);
+        say(&format!("SIGKILL {service} (pid {pid}) with {after_orders} orders placed, {delivered} delivered"));
+        let back = back_again(control, &service, pid).await;
+        kills.push(Kill {
+            service,
+            pid,
+            after_orders,
+            delivered,
+            at_ms: killed.duration_since(started).as_millis(),
+            back_after_ms: back.then(|| killed.elapsed().as_millis()),
+        });
+    }
+    kills
+}
+
+/// Waits (up to a minute) until `service` runs as a process other than `pid`.
+async fn back_again(control: &Mutex<&mut Platform>, service: &str, pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let process = crate::runtime::Process::Service(service.to_owned());
+    while Instant::now() < deadline {
+        if control.lock().await.pid_of(&process).is_ok_and(|p| p != pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// A signed-up user of the load.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user_id: String,
+    token: String,
+}
+
+impl User {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// A request that did not succeed: refused (4xx: asking again will not
+/// help) or failed (no answer, or 5xx: it may have been done, or may work later).
+#[derive(Debug)]
+enum PostError {
+    Refused(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PostError::Refused(why) | PostError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    store: String,
+    users: String,
+}
+
+/// What one user's orders came to.
+#[derive(Default)]
+struct Placing {
+    placed: Vec<Placed>,
+    refused: Vec<String>,
+    reconciled: usize,
+}
+
+impl Client {
+    async fn sign_up(&self, run: &str, n: usize) -> Result<User, String> {
+        let email = format!("load.{run}.{n}@example.com");
+        let credentials = json!({"email": email, "password": "correct horse battery"});
+        let mut body = credentials.clone();
+        body["name"] = json!(format!("Load {n}"));
+        let cid = format!("load-{run}-user-{n}");
+        let user =
+            self.post_json(&format!("{}/users", self.users), &body, &cid, None).await.map_err(|e| e.to_string())?;
+        let session = self
+            .post_json(&format!("{}/sessions", self.users), &credentials, &cid, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let field = |v: &Value, f: &str| v[f].as_str().map(str::to_owned).ok_or(format!("no `{f}` in the answer"));
+        Ok(User { user_id: field(&user, "user_id")?, token: field(&session, "token")? })
+    }
+
+    async fn post_json(&self, url: &str, body: &Value, cid: &str, token: Option<&str>) -> Result<Value, PostError> {
+        let mut request = self.http.post(url).header("x-correlation-id", cid).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.map_err(|e| PostError::Failed(kit::error_chain(&e)))?;
+        let status = answer.status();
+        if status.is_client_error() {
+            return Err(PostError::Refused(format!("POST {url} answered {status}")));
+        }
+        if !status.is_success() {
+            return Err(PostError::Failed(format!("POST {url} answered {status}")));
+        }
+        answer.json().await.map_err(|e| PostError::Failed(kit::error_chain(&e)))
+    }
+
+    /// The user's orders (id, status), once the store answers (up to [`STORE_BACK`]).
+    async fn orders_of(&self, user: &User) -> Result<Vec<(String, String)>, String> {
+        let deadline = Instant::now() + STORE_BACK;
+        loop {
+            let answer = self.http.get(format!("{}/orders", self.store)).bearer_auth(&user.token).send().await;
+            match answer {
+                Ok(a) if a.status().is_success() => {
+                    let orders: Value = a.json().await.map_err(|e| kit::error_chain(&e))?;
+                    let orders = orders.as_array().into_iter().flatten();
+                    return Ok(orders
+                        .filter_map(|o| {
+                            let status = o["status"].as_str().unwrap_or_default().to_owned();
+                            o["order_id"].as_str().map(|id| (id.to_owned(), status))
+                        })
+                        .collect());
+                }
+                _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+                Ok(a) => return Err(format!("GET /orders answered {}", a.status())),
+                Err(e) => return Err(kit::error_chain(&e)),
+            }
+        }
+    }
+
+    /// Places `n` orders for `user`, one at a time.
+    async fn place_all(
+        &self,
+        user: &User,
+        n: usize,
+        run: &str,
+        placed: &AtomicUsize,
+        say: &(dyn Fn(&str) + Sync),
+    ) -> Placing {
+        let mut out = Placing::default();
+        let mut known: Vec<String> = Vec::new();
+        let address =
+            json!({"name": "Load", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+        let body = json!({"model": "phone-basic", "shipping_address": address});
+        for _ in 0..n {
+            let cid = format!("load-{run}-{}", uuid::Uuid::new_v4().simple());
+            let mut last = String::new();
+            let mut done = false;
+            for _ in 0..ATTEMPTS {
+                match self.post_json(&format!("{}/orders", self.store), &body, &cid, Some(&user.token)).await {
+                    Ok(order) => {
+                        let Some(id) = order["order_id"].as_str() else {
+                            last = "no `order_id` in the answer".into();
+                            break;
+                        };
+                        known.push(id.to_owned());
+                        out.placed.push(Placed { order_id: id.to_owned(), user_id: user.user_id.clone() });
+                        done = true;
+                        break;
+                    }
+                    Err(PostError::Refused(why)) => {
+                        last = why;
+                        break;
+                    }
+                    Err(PostError::Failed(why)) => last = why,
+                }
+                // Did the request die after the store took the order?
+                match self.orders_of(user).await {
+                    Ok(ids) => {
+                        if let Some((id, _)) = ids.into_iter().find(|(id, _)| !known.contains(id)) {
+                            known.push(id.clone());
+                            out.placed.push(Placed { order_id: id, user_id: user.user_id.clone() });
+                            out.reconciled += 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                    Err(e) => last = format!("{last}; then {e}"),
+                }
+            }
+            if done {
+                let total = placed.fetch_add(1, Ordering::Relaxed) + 1;
+                if total.is_multiple_of(50) {
+                    say(&format!("{total} orders placed"));
+                }
+            } else {
+                out.refused.push(format!("{cid}: {last}"));
+            }
+        }
+        out
+    }
+}
