@@ -1,6 +1,8 @@
 //! Provisioning against a real moto: apply converges, a second apply changes
 //! nothing, removed declarations are removed, namespaces do not touch each
 //! other, and an event published to a provisioned topic reaches its queue.
+//! The trace recorder, on such a namespace, records every dead letter,
+//! however many are waiting.
 
 use std::path::Path;
 
@@ -112,4 +114,24 @@ async fn namespaces_that_share_a_prefix_do_not_touch_each_other() {
     provision::apply(&a, &ns, current, &changes, &mut |_| {}).await.unwrap();
     assert_eq!(pending(&b, &t).await, Vec::<String>::new(), "fare-b is untouched");
     assert_eq!(pending(&a, &t).await.len(), changes.len(), "fare is gone");
+}
+
+#[tokio::test]
+async fn the_recorder_records_every_dead_letter_however_many_wait() {
+    let moto = fare_emulator::start_moto().unwrap();
+    let bus = bus(moto.endpoint(), "dl").await;
+    let t = topology(&[("store", STORE), ("invoice", INVOICE)]);
+    converge(&bus, &t).await;
+    let dlq = bus.queue_url(&bus.namespace.dead_letter_queue("invoice")).await.unwrap();
+    // More than one receive can return: a sweep that read one batch only
+    // would never see the later ones.
+    for i in 0..25 {
+        bus.send(&dlq, "not an event", &[("correlation_id", &format!("dl-{i}"))]).await.unwrap();
+    }
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let recorder = fare::trace::Recorder::start(&bus, &t, shutdown.clone()).await.unwrap();
+    recorder.caught_up(std::time::Duration::from_secs(20)).await;
+    let missing: Vec<usize> = (0..25).filter(|i| recorder.trace(&format!("dl-{i}")).dead_letters.len() != 1).collect();
+    shutdown.cancel();
+    assert!(missing.is_empty(), "dead letters not recorded: {missing:?}");
 }

@@ -235,8 +235,14 @@ async fn record_events(tap: TapQueue, store: Arc<Mutex<Store>>, shutdown: Cancel
     tap.remove().await;
 }
 
-/// Peeks at the dead-letter queues (visibility 0: the messages stay) and
-/// records each message once; counts each full sweep in `sweeps`, and
+/// How long a swept dead letter stays hidden: long enough for one sweep to
+/// read every batch of its queue, short enough to leave the queue as it was.
+const HIDE_SWEPT: i32 = 2;
+/// Batches read from one dead-letter queue in one sweep, at most.
+const MAX_BATCHES: usize = 100;
+
+/// Reads every message of the dead-letter queues (they stay there) and
+/// records each once; counts each full sweep in `sweeps`, and
 /// sweeps again at once when poked.
 async fn watch_dead_letters(
     bus: Bus,
@@ -254,14 +260,22 @@ async fn watch_dead_letters(
                 urls.insert(queue.clone(), url);
             }
             let url = &urls[queue];
-            let peek = Receive { visibility_seconds: Some(0), wait_seconds: 0, ..Receive::default() };
-            let Ok(messages) = bus.receive(url, peek).await else { continue };
-            for m in messages {
-                if !seen.insert(m.message_id.clone()) {
-                    continue;
+            // A receive returns at most ten messages, and a peek that leaves
+            // them visible returns the same ten every time: each batch is
+            // hidden for a moment, so the next receive of this sweep returns
+            // the ones behind it, until a receive returns nothing.
+            let batch = Receive { visibility_seconds: Some(HIDE_SWEPT), wait_seconds: 0, ..Receive::default() };
+            for _ in 0..MAX_BATCHES {
+                let Ok(messages) = bus.receive(url, batch).await else { break };
+                if messages.is_empty() {
+                    break;
                 }
-                let dead = dead_letter(service, queue, m);
-                store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
+                for m in messages {
+                    if seen.insert(m.message_id.clone()) {
+                        let dead = dead_letter(service, queue, m);
+                        store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
+                    }
+                }
             }
         }
         sweeps.send_modify(|n| *n += 1);
