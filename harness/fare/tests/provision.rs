@@ -129,7 +129,7 @@ async fn the_recorder_records_every_dead_letter_however_many_wait() {
         bus.send(&dlq, "not an event", &[("correlation_id", &format!("dl-{i}"))]).await.unwrap();
     }
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let recorder = fare::trace::Recorder::start(&bus, &t, shutdown.clone()).await.unwrap();
+    let recorder = fare::trace::Recorder::start(&bus, &t, None, shutdown.clone()).await.unwrap();
     recorder.caught_up(std::time::Duration::from_secs(20)).await;
     let missing: Vec<usize> = (0..25).filter(|i| recorder.trace(&format!("dl-{i}")).dead_letters.len() != 1).collect();
     shutdown.cancel();
