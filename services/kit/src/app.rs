@@ -285,17 +285,21 @@ async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
 /// What the service has in hand: messages being handled, events committed
 /// but not yet published, and domain work still open. The harness calls the
 /// platform quiet when every queue is empty and every service answers zeros.
+/// Events the relay moved aside are counted apart (`outbox_dead`).
 async fn pending(State(probe): State<Probe>) -> Result<Json<crate::probe::InHand>, crate::http::ApiError> {
-    let outbox: u64 = probe
+    let (outbox, outbox_dead): (u64, u64) = probe
         .db
-        .read(|c| c.query_row("SELECT count(*) FROM fare_outbox", [], |r| r.get(0)).map_err(StoreError::from))
+        .read(|c| {
+            let outbox = c.query_row("SELECT count(*) FROM fare_outbox", [], |r| r.get(0)).map_err(StoreError::from)?;
+            Ok::<_, StoreError>((outbox, crate::store::outbox::dead_count(c)?))
+        })
         .await?;
     let handling = probe.consumer.as_ref().map(|c| c.handling()).unwrap_or(0);
     let work = match &probe.work {
         Some(count) => count().await?,
         None => 0,
     };
-    Ok(Json(crate::probe::InHand { handling, outbox, work }))
+    Ok(Json(crate::probe::InHand { handling, outbox, work, outbox_dead }))
 }
 
 /// Resolves on SIGTERM or Ctrl-C: the shutdown a `main` passes in.

@@ -10,12 +10,15 @@ use serde::{Deserialize, Serialize};
 
 /// What a service has in hand: messages being handled, events committed
 /// but not yet published, and domain work still open (shipments being
-/// tracked, say). All zeros means idle.
+/// tracked, say). All zeros means idle. `outbox_dead` counts events the
+/// relay gave up on and moved aside: not in hand, but a person should look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InHand {
     pub handling: u64,
     pub outbox: u64,
     pub work: u64,
+    #[serde(default)]
+    pub outbox_dead: u64,
 }
 
 impl InHand {

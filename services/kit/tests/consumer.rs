@@ -66,9 +66,24 @@ struct Rig {
 }
 
 async fn rig(max_receive_count: u32, fail_first: u32, gate: Option<(Arc<Notify>, Arc<Notify>)>) -> Rig {
+    rig_with_visibility(max_receive_count, fail_first, gate, None).await
+}
+
+/// [`rig`] on a queue whose visibility timeout is `visibility` seconds.
+async fn rig_with_visibility(
+    max_receive_count: u32,
+    fail_first: u32,
+    gate: Option<(Arc<Notify>, Arc<Notify>)>,
+    visibility: Option<u32>,
+) -> Rig {
     let bus =
         TestBus::start(TestSpec { service: "svc", listens: &["thing.happened"], publishes: &[], max_receive_count })
             .await;
+    if let Some(seconds) = visibility {
+        let url = bus.bus.queue_url(&bus.bus.namespace.queue("svc")).await.unwrap();
+        let attributes = [("VisibilityTimeout".to_owned(), seconds.to_string())].into();
+        bus.bus.set_queue_attributes(&url, &attributes).await.unwrap();
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("svc.sqlite"), &[EFFECTS]).unwrap();
     let attempts = Arc::new(Mutex::new(HashMap::new()));
@@ -169,4 +184,25 @@ async fn shutdown_finishes_the_message_in_flight() {
     rig.running.await.unwrap();
     assert_eq!(effects(&rig.db).await, 1);
     rig.bus.wait_idle().await;
+}
+
+/// A handler slower than the queue's visibility timeout keeps its message:
+/// the consumer extends the visibility while the handler runs, so the
+/// message is neither handed out again nor counted as a second receive.
+#[tokio::test]
+async fn a_slow_handler_keeps_its_message_to_itself() {
+    let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let rig = rig_with_visibility(2, 0, Some((started.clone(), release.clone())), Some(2)).await;
+    let e = event();
+    rig.bus.deliver(&e).await;
+    started.notified().await;
+    // Three visibility timeouts: without a heartbeat the message would be
+    // received again, and dead-lettered after its second receive.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    release.notify_one();
+    rig.bus.wait_idle().await;
+    assert_eq!(rig.attempts.lock().unwrap()[&e.id], 1, "handled by one handler, once");
+    assert_eq!(effects(&rig.db).await, 1);
+    assert!(rig.bus.dead_letters().await.is_empty());
 }

@@ -234,3 +234,27 @@ async fn the_provider_state_endpoint_exists_only_for_contract_verification() {
     let error = typo.text().await.unwrap();
     assert!(error.contains("; did you mean `user U has a valid session token T`?"), "{error}");
 }
+
+/// An outbox row that can never be published is moved aside, and `/pending`
+/// counts it apart from the work in hand.
+#[tokio::test]
+async fn a_poisoned_outbox_row_is_moved_aside_and_counted_on_pending() {
+    let app = spawn_app().await;
+    let db = rusqlite::Connection::open(app.dir.path().join("service.sqlite")).unwrap();
+    db.execute(
+        "INSERT INTO fare_outbox (event_id, event_type, correlation_id, body) VALUES ('e-1', 'user.registered', 'c-1', '{')",
+        [],
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pending = loop {
+        let (_, pending) = get(&app, "/pending").await;
+        if pending["outbox_dead"] == 1 || Instant::now() > deadline {
+            break pending;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(pending, json!({"handling": 0, "outbox": 0, "work": 0, "outbox_dead": 1}));
+    sign_up(&app, "alan@example.com").await;
+    app.bus.published("user.registered").await;
+}

@@ -193,19 +193,29 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
     };
     let http = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
     let mut healthy = Vec::new();
+    // Events a service's relay could not publish and moved aside.
+    let mut set_aside = Vec::new();
     for s in &state.services {
         let ok = crate::runtime::look_ready(&http, &s.name, &s.url).await == Look::Ready(());
         healthy.push(ok);
+        let pending = http.get(format!("{}/pending", s.url)).send().await;
+        let in_hand = match pending {
+            Ok(r) if r.status().is_success() => r.json::<kit::probe::InHand>().await.ok(),
+            _ => None,
+        };
+        set_aside.push(in_hand.map(|p| p.outbox_dead));
     }
     if json {
         let services: Vec<serde_json::Value> = state
             .services
             .iter()
             .zip(&healthy)
-            .map(|(s, ok)| {
+            .zip(&set_aside)
+            .map(|((s, ok), aside)| {
                 let pid = (s.status == ServiceStatus::Running).then_some(s.pid);
                 let mut v = serde_json::json!({
                     "name": s.name, "url": s.url, "pid": pid, "ready": ok, "log": s.log, "restarts": s.restarts,
+                    "outbox_dead": aside,
                 });
                 // `state`, and `attempt` or `why` when there is one.
                 if let (Some(v), Ok(serde_json::Value::Object(status))) =
@@ -232,6 +242,20 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
             let ready = if *ok { "yes" } else { "NO" };
             let pid = if s.status == ServiceStatus::Running { s.pid.to_string() } else { "-".into() };
             println!("{:<12} {:<28} {pid:>8}  {ready:<5}  {:>8}  {}", s.name, s.url, s.restarts, s.status);
+        }
+        for (s, aside) in state.services.iter().zip(&set_aside) {
+            if let Some(n @ 1..) = aside {
+                println!(
+                    "{}: {n} outbox event(s) could not be published and were moved aside (fare_outbox_dead in {})",
+                    s.name,
+                    s.log
+                        .with_file_name("")
+                        .parent()
+                        .map(|p| p.join("data").join(format!("{}.sqlite", s.name)))
+                        .unwrap_or_default()
+                        .display()
+                );
+            }
         }
         println!("sns/sqs at {}; --restart {}", state.endpoint.as_deref().unwrap_or("AWS"), state.restart);
     }

@@ -10,6 +10,11 @@
 //! attribute, so a refusal is not repeated `maxReceiveCount` times against a
 //! third party.
 //!
+//! While a handler runs, the consumer extends the message's visibility
+//! every third of the queue's visibility timeout (a heartbeat): a slow
+//! success is neither handed to a second handler at the same time nor
+//! counted towards `maxReceiveCount`.
+//!
 //! Before each handler call the consumer asks the fault hook
 //! ([`crate::faults`]), which only fare can turn on, whether to inject a
 //! fault into this delivery.
@@ -166,7 +171,12 @@ struct Queue {
     url: String,
     max_receive_count: Option<u32>,
     dead_letter_url: Option<String>,
+    /// The queue's own visibility timeout, which the heartbeat renews.
+    visibility_seconds: i32,
 }
+
+/// SQS's default visibility timeout, for a queue that does not say.
+const DEFAULT_VISIBILITY_SECONDS: i32 = 30;
 
 impl<H: Handler> Consumer<H> {
     pub fn new(bus: Bus, options: ConsumerOptions, handler: H) -> Consumer<H> {
@@ -284,12 +294,18 @@ impl<H: Handler> Consumer<H> {
             .get_queue_attributes()
             .queue_url(&url)
             .attribute_names(QueueAttributeName::RedrivePolicy)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
             .send()
             .await
             .map_err(super::AwsError::of("GetQueueAttributes", &self.options.queue))?;
+        let attrs = attrs.attributes.unwrap_or_default();
+        let visibility_seconds = attrs
+            .get(&QueueAttributeName::VisibilityTimeout)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_VISIBILITY_SECONDS);
         let policy = attrs
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy).cloned())
+            .get(&QueueAttributeName::RedrivePolicy)
+            .cloned()
             .and_then(|policy| serde_json::from_str::<serde_json::Value>(&policy).ok())
             .unwrap_or_default();
         let max_receive_count = policy["maxReceiveCount"]
@@ -303,7 +319,7 @@ impl<H: Handler> Consumer<H> {
                 None
             }
         };
-        Ok(Queue { name: self.options.queue.clone(), url, max_receive_count, dead_letter_url })
+        Ok(Queue { name: self.options.queue.clone(), url, max_receive_count, dead_letter_url, visibility_seconds })
     }
 }
 
@@ -344,7 +360,8 @@ impl Delivery {
                 span.record("event_id", event.id.to_string());
                 span.record("correlation_id", event.correlation_id.as_str());
                 let injected = self.faults.decide(&event, attempt);
-                handle(handler, event, injected).instrument(span.clone()).await
+                let handled = handle(handler, event, injected).instrument(span.clone());
+                self.with_heartbeat(&receipt, handled).instrument(span.clone()).await
             }
             Err(e) => Err(HandleError::reject(e)),
         };
@@ -352,6 +369,23 @@ impl Delivery {
         // from `span.enter()` held across an await would leave the span
         // entered on whichever thread the task last ran on.
         self.settle(outcome, attempt, &message, &receipt).instrument(span).await
+    }
+
+    /// Runs `work`, keeping the message invisible to other receivers for as
+    /// long as it runs.
+    async fn with_heartbeat<T>(&self, receipt: &str, work: impl Future<Output = T>) -> T {
+        let timeout = self.queue.visibility_seconds.max(1);
+        let every = Duration::from_millis(timeout as u64 * 1000 / 3);
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = tokio::time::sleep(every) => {
+                    tracing::debug!("still handling: visibility extended by {timeout}s");
+                    self.set_visibility(receipt, timeout).await;
+                }
+            }
+        }
     }
 
     async fn settle(&self, outcome: Result<(), HandleError>, attempt: u32, message: &Message, receipt: &str) {

@@ -5,7 +5,15 @@
 //!
 //! An event caused by one that fare's fault hook marked `drop_follow_up` is
 //! deleted instead of published ([`crate::faults`]).
+//!
+//! A row that cannot be published for a reason of its own (it is no
+//! envelope; its event type has no topic) is skipped, so the events behind
+//! it go on, and after [`MAX_ATTEMPTS`] it is moved aside into
+//! `fare_outbox_dead` (counted on `/pending` as `outbox_dead`). A bus that
+//! cannot be reached fails every row alike: that is waited out with
+//! backoff, and never counts against a row.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,11 +31,20 @@ pub async fn run(db: Db, publisher: Publisher, shutdown: CancellationToken) {
     run_with_faults(db, publisher, Faults::inherited(), shutdown).await
 }
 
+/// How many times a row may fail for a reason of its own before it is
+/// moved aside; a corrupt row is moved at once.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The failures of rows that failed for a reason of their own, by `seq`.
+#[derive(Debug, Default)]
+pub struct Failures(HashMap<i64, u32>);
+
 /// [`run`], asking `faults` instead of the hook fare handed this process.
 pub async fn run_with_faults(db: Db, publisher: Publisher, faults: Arc<Faults>, shutdown: CancellationToken) {
     let mut backoff = Backoff::default();
+    let mut failures = Failures::default();
     loop {
-        match flush(&db, &publisher, &faults).await {
+        match flush(&db, &publisher, &faults, &mut failures).await {
             Ok(()) => backoff.reset(),
             Err(e) => {
                 tracing::warn!(error = %crate::error_chain(&e), "outbox relay could not publish; will retry");
@@ -45,7 +62,7 @@ pub async fn run_with_faults(db: Db, publisher: Publisher, faults: Arc<Faults>, 
             _ = shutdown.cancelled() => break,
         }
     }
-    if let Err(e) = flush(&db, &publisher, &faults).await {
+    if let Err(e) = flush(&db, &publisher, &faults, &mut failures).await {
         tracing::warn!(error = %crate::error_chain(&e), "outbox not empty at shutdown; it is published after the restart");
     }
 }
@@ -60,16 +77,25 @@ pub enum RelayError {
     Corrupt { seq: i64, source: crate::envelope::EnvelopeError },
 }
 
-/// Publishes everything staged so far, except what `faults` drops.
-pub async fn flush(db: &Db, publisher: &Publisher, faults: &Faults) -> Result<(), RelayError> {
+/// Publishes everything staged so far, except what `faults` drops; skips
+/// (and, in time, moves aside) rows that fail for a reason of their own.
+/// Returns an error only when the bus or the database failed.
+pub async fn flush(db: &Db, publisher: &Publisher, faults: &Faults, failures: &mut Failures) -> Result<(), RelayError> {
+    let mut after = 0;
     loop {
-        let batch = db.read(|conn| outbox::pending(conn, 50)).await?;
+        let batch = db.read(move |conn| outbox::pending(conn, after, 50)).await?;
         if batch.is_empty() {
             return Ok(());
         }
         for row in batch {
-            let event =
-                Envelope::from_json(&row.body).map_err(|source| RelayError::Corrupt { seq: row.seq, source })?;
+            after = row.seq;
+            let event = match Envelope::from_json(&row.body) {
+                Ok(event) => event,
+                Err(source) => {
+                    set_aside(db, row.seq, &RelayError::Corrupt { seq: row.seq, source }).await?;
+                    continue;
+                }
+            };
             let traceparent =
                 row.traceparent.clone().unwrap_or_else(|| crate::telemetry::traceparent(&event.correlation_id));
             // Background work of the chain: the publish belongs to the event
@@ -99,15 +125,49 @@ pub async fn flush(db: &Db, publisher: &Publisher, faults: &Faults) -> Result<()
             )
             .instrument(span.clone())
             .await;
-            if let Err(e) = &published {
-                span.in_scope(|| {
-                    tracing::warn!(error = crate::error_chain(e), "publishing {} failed", event.event_type)
-                });
+            match published {
+                Ok(()) => {
+                    failures.0.remove(&seq);
+                    db.read(move |conn| outbox::remove(conn, seq)).await?;
+                }
+                Err(e) if its_own(&e) => {
+                    let n = failures.0.entry(seq).or_default();
+                    *n += 1;
+                    span.in_scope(|| {
+                        tracing::warn!(
+                            error = crate::error_chain(&e),
+                            attempt = *n,
+                            "publishing {} failed",
+                            event.event_type
+                        )
+                    });
+                    if *n >= MAX_ATTEMPTS {
+                        failures.0.remove(&seq);
+                        set_aside(db, seq, &e).instrument(span).await?;
+                    }
+                }
+                Err(e) => {
+                    span.in_scope(|| {
+                        tracing::warn!(error = crate::error_chain(&e), "publishing {} failed", event.event_type)
+                    });
+                    return Err(e.into());
+                }
             }
-            published?;
-            db.read(move |conn| outbox::remove(conn, seq)).await?;
         }
     }
+}
+
+/// Whether `e` is the row's own doing rather than the bus's: retrying it
+/// will not help, and waiting on it must not hold the rest back.
+fn its_own(e: &super::PublishError) -> bool {
+    matches!(e, super::PublishError::TopicMissing { .. } | super::PublishError::Envelope(_))
+}
+
+/// Moves row `seq` aside with `why`, loudly.
+async fn set_aside(db: &Db, seq: i64, why: &(dyn std::error::Error + Send + Sync + 'static)) -> Result<(), StoreError> {
+    let why = crate::error_chain(why);
+    tracing::error!(seq, error = %why, "an outbox event cannot be published; moved aside to fare_outbox_dead");
+    db.write(move |tx| outbox::move_aside(tx, seq, &why)).await
 }
 
 async fn publish_row(

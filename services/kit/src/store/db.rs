@@ -59,6 +59,15 @@ CREATE TABLE IF NOT EXISTS fare_outbox (
     body TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE TABLE IF NOT EXISTS fare_outbox_dead (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    moved_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
 ";
 
 /// A service's database. Cloning shares the connection.

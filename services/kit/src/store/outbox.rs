@@ -1,5 +1,7 @@
 //! Events committed with the state change that caused them, waiting to be
-//! published. The relay (`bus::relay`) drains this table.
+//! published. The relay (`bus::relay`) drains this table, and moves a row it
+//! cannot publish aside into `fare_outbox_dead`, so that one bad row never
+//! holds back the events behind it.
 
 use rusqlite::{Connection, Transaction};
 
@@ -33,12 +35,31 @@ pub struct Pending {
     pub body: String,
 }
 
-/// The oldest `limit` staged events.
-pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Pending>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT seq, traceparent, body FROM fare_outbox ORDER BY seq LIMIT ?1")?;
-    let rows =
-        stmt.query_map([limit as i64], |r| Ok(Pending { seq: r.get(0)?, traceparent: r.get(1)?, body: r.get(2)? }))?;
+/// The oldest `limit` staged events after `after` (0: from the start).
+pub fn pending(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Pending>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, traceparent, body FROM fare_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = stmt.query_map([after, limit as i64], |r| {
+        Ok(Pending { seq: r.get(0)?, traceparent: r.get(1)?, body: r.get(2)? })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves the staged event `seq` aside, with why it could not be published:
+/// out of the relay's way, kept for a person to look at.
+pub fn move_aside(tx: &Transaction<'_>, seq: i64, error: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO fare_outbox_dead (seq, event_id, event_type, correlation_id, body, error)
+         SELECT seq, event_id, event_type, correlation_id, body, ?2 FROM fare_outbox WHERE seq = ?1",
+        rusqlite::params![seq, error],
+    )?;
+    tx.execute("DELETE FROM fare_outbox WHERE seq = ?1", [seq])?;
+    Ok(())
+}
+
+/// How many events were moved aside as unpublishable.
+pub fn dead_count(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM fare_outbox_dead", [], |r| r.get(0))?)
 }
 
 /// Forgets a staged event once it is published.
