@@ -218,7 +218,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     }
     // Each scenario that fails on purpose: the first broken hop's service,
     // expected event and reason, and a verdict that did not wait out the
-    // 60 s and 90 s timeouts of its waits.
+    // timeouts of its waits.
     let expected_failures = [
         ("carrier-refuses-tracking", "tracking", "package.delivered", "third_party_failing"),
         ("chain-never-started", "store", "order.placed", "never_started"),
@@ -239,9 +239,18 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
             "{name}: {hop}\n{}",
             s.failure_text()
         );
-        // A message a killed service held comes back only after its 30 s visibility timeout.
-        let bound = if name.contains("killed") { 80 } else { 45 };
-        assert!(s.took < std::time::Duration::from_secs(bound), "{name} took {:?}: it waited out a timeout", s.took);
+        // Every wait that failed ended because the platform settled (quiet
+        // or stuck) without what it waited for, not at its deadline: the
+        // verdict does not depend on how fast this machine is.
+        let timed_out: Vec<&str> = s
+            .steps
+            .iter()
+            .filter(|l| {
+                !l.ok && (l.detail.contains("never appeared in chain") || l.detail.starts_with("not quiet after"))
+            })
+            .map(|l| l.detail.as_str())
+            .collect();
+        assert!(timed_out.is_empty(), "{name}: a wait ran out its deadline: {timed_out:?}");
     }
     assert!(
         report
