@@ -45,3 +45,7 @@ verify:
 # Start a platform, run every end-to-end scenario (scenarios/*.yaml), stop it; reports under .fare/.
 e2e *ARGS:
     cargo run -p fare -- e2e {{ARGS}}
+
+# The fault matrix from the topology (`just chaos --quick`), or a load with kills (`just chaos --load 200`).
+chaos *ARGS:
+    cargo run -p fare -- chaos {{ARGS}}
