@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
     let platform = Platform::up_with_env(&options, &env, &mut |l| eprintln!("fare: {l}")).await?;
     let url =
         |name: &str| platform.state.services.iter().find(|s| s.name == name).map(|s| s.url.clone()).unwrap_or_default();
-    let bus = fare::connect(&platform.state.endpoint, &ns).await?;
+    let bus = platform.bus().clone();
 
     let raw = raw_latency(&bus, orders).await?;
 

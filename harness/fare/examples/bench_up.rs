@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
         let emulator = fare_emulator::Emulator::start(&fare_emulator::StartOptions::default())?;
         emulator_ms.push(emulator.ready_after().as_secs_f64() * 1000.0);
         drop(emulator);
-        let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root, "bench"));
+        let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root, &options.namespace));
         let started = Instant::now();
         let platform = Platform::up(&options, &mut |_| {}).await?;
         up_ms.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -46,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
         median(&mut services_mb),
         median(&mut emulator_mb)
     );
-    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root, "bench"));
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root, &options.namespace));
     Ok(())
 }
 

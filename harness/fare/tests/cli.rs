@@ -144,7 +144,7 @@ fn first_run(flags: &[&str]) -> (Option<i32>, Vec<String>) {
     args.extend(flags);
     let env = [("FARE_CACHE_DIR", cache.path().to_str().unwrap()), ("FARE_PYTHON", "false")];
     let out = fare(&args, &env);
-    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &kit::bus::Namespace::parse(&ns).unwrap()));
     (out.status.code(), text(&out.stderr).lines().map(str::to_owned).collect())
 }
 
@@ -183,7 +183,10 @@ fn e2e_on_ci_writes_junit_without_a_flag_and_json_on_request() {
     let _ = std::fs::remove_file(&junit);
     let ns = format!("ci{}", std::process::id());
     let out = fare(&["-v", "--namespace", &ns, "e2e", "order-delivered", "--json"], &[("CI", "true")]);
-    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &format!("{ns}-e2e")));
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(
+        &root(),
+        &kit::bus::Namespace::parse(&format!("{ns}-e2e")).unwrap(),
+    ));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((&json["passed"], &json["failed"]), (&1.into(), &0.into()), "{json:#}");

@@ -170,7 +170,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     let broken = scenario::load_dir(&root().join("harness/fare/tests/scenarios"), &[], &topology()).unwrap();
     let broken_names: Vec<String> = broken.iter().map(|s| s.name.clone()).collect();
     chosen.extend(broken);
-    let target = Target::new(&platform.state, &ns, topology()).await.unwrap();
+    let target = Target::of(&platform).unwrap();
     let report =
         scenario::run_all(&target, &chosen, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
     // What each scenario's chains did, for the snapshots below, once the
@@ -198,7 +198,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         records.push((format!("the recorder's trace of {}", c.correlation_id), trace));
     }
     platform.stop();
-    let state_dir = fare::runtime::state_dir(&root(), ns.as_str());
+    let state_dir = fare::runtime::state_dir(&root(), &ns);
     // Every log and report of the run; the databases are the services' own.
     records.extend(files_under(&state_dir).into_iter().filter(|(path, _)| !path.contains("/data/")));
     let _ = std::fs::remove_dir_all(&state_dir);

@@ -119,7 +119,7 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     let left: Vec<u32> = pids.into_iter().filter(|pid| alive(*pid) && !zombie(*pid)).collect();
     assert!(left.is_empty(), "still running after stop: {left:?}");
     assert_eq!(children(), Vec::<u32>::new());
-    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), ns.as_str()));
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
 }
 
 /// A user's OTLP/HTTP collector: keeps every span POSTed to `/v1/traces`.
@@ -242,7 +242,7 @@ async fn place_order(http: &reqwest::Client, store: &str, token: &str, correlati
 /// `fare` binary; dropping it brings it down, so a failed test leaves
 /// nothing running.
 struct Detached {
-    ns: String,
+    ns: Namespace,
     /// Added to every `fare` command's environment.
     env: Vec<(String, String)>,
 }
@@ -250,7 +250,7 @@ struct Detached {
 impl Detached {
     fn up_with_env(ns: &str, flags: &[&str], env: &[(&str, &str)]) -> Detached {
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let detached = Detached { ns: ns.to_owned(), env };
+        let detached = Detached { ns: Namespace::parse(ns).unwrap(), env };
         let mut args = vec!["up", "--detach", "--carrier-polls", "1"];
         args.extend(flags);
         let out = detached.fare(&args);
@@ -262,7 +262,7 @@ impl Detached {
     fn fare(&self, args: &[&str]) -> Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_fare"))
             .current_dir(root())
-            .args(["--namespace", &self.ns])
+            .args(["--namespace", self.ns.as_str()])
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
@@ -363,7 +363,7 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
     // A message the killed process had received stays invisible until its
     // visibility timeout (30 s for fulfillment) runs out: not stuck, late.
     let state = PlatformState::load(&root(), &platform.ns).unwrap();
-    let bus = fare::connect(&state.endpoint, &Namespace::parse(&platform.ns).unwrap()).await.unwrap();
+    let bus = fare::connect(&state.endpoint, &platform.ns).await.unwrap();
     let services: Vec<(String, String)> = state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
     let patient = QuietOptions {
         timeout: Duration::from_secs(90),
@@ -467,7 +467,7 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let load = fare::chaos::LoadOptions { orders: 16, kills: 2, users: 4, seed: 11 };
     let report = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
     platform.stop();
-    let _ = std::fs::remove_dir_all(state_dir(&root(), ns.as_str()));
+    let _ = std::fs::remove_dir_all(state_dir(&root(), &ns));
     let table = fare::chaos::report::load_table(&report);
     eprintln!("{table}");
     assert_eq!(report.kills.len(), 2, "{table}");

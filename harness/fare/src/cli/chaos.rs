@@ -2,6 +2,7 @@
 //! the table, stop it; exit 0 when every cell held, 1 when one did not, 2
 //! when fare could not run.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -73,9 +74,11 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
         return Ok(ExitCode::SUCCESS);
     }
     let restart = crate::runtime::RestartOptions::default();
-    let (mut platform, ns) = super::e2e::own_platform(cli, root, &ns, "chaos", !args.no_build, restart).await?;
+    let overrides = BTreeMap::new();
+    let own = super::e2e::Own { suffix: "chaos", build: !args.no_build, restart, topology: &topology, overrides };
+    let (mut platform, _) = super::e2e::own_platform(cli, root, &ns, own).await?;
     crate::terminal::progress(&format!("{} chaos cells", cells.len()));
-    let target = Target::new(&platform.state, &ns, topology).await?;
+    let target = Target::of(&platform)?;
     let progress = Arc::new(TerminalProgress::new(cells.len()));
     let options = RunOptions { jobs: args.jobs };
     let report = chaos::run(&target, &cells, &mut platform, &options, progress).await;
@@ -107,10 +110,10 @@ async fn load(
     let restart = crate::runtime::RestartOptions::default();
     // Parcels stay in transit while tracking is down: the e2e settings' 8 s
     // deadline would give them up as lost, which is not what a load measures.
-    let env = [("TRACKING_DEADLINE_SECONDS".to_owned(), "600".to_owned())].into();
-    let (mut platform, ns) =
-        super::e2e::own_platform_with(cli, root, ns, "load", !args.no_build, restart, &env).await?;
-    let target = Target::new(&platform.state, &ns, topology).await?;
+    let overrides = [("TRACKING_DEADLINE_SECONDS".to_owned(), "600".to_owned())].into();
+    let own = super::e2e::Own { suffix: "load", build: !args.no_build, restart, topology: &topology, overrides };
+    let (mut platform, _) = super::e2e::own_platform(cli, root, ns, own).await?;
+    let target = Target::of(&platform)?;
     crate::terminal::progress(&format!(
         "{orders} orders from {} users, {} SIGKILLs at random points (seed {})",
         options.users, options.kills, options.seed

@@ -57,18 +57,20 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
     let progress_line = crate::terminal::progress;
     let (report, reports_dir) = if args.attach {
-        let state = PlatformState::load(root, ns.as_str())?;
+        let state = PlatformState::load(root, &ns)?;
         let target = Target::new(&state, &ns, topology.clone()).await?;
         progress_line(&format!("e2e: {} scenarios against the platform in namespace {ns}", scenarios.len()));
         let report = scenario::run_all(&target, &scenarios, None, &options, progress).await;
-        (report, state_dir(root, ns.as_str()).join("reports"))
+        (report, state_dir(root, &ns).join("reports"))
     } else {
-        let (mut platform, ns) = own_platform(cli, root, &ns, "e2e", !args.no_build, args.restart.options()).await?;
+        let (build, restart) = (!args.no_build, args.restart.options());
+        let own = Own { suffix: "e2e", build, restart, topology: &topology, overrides: BTreeMap::new() };
+        let (mut platform, ns) = own_platform(cli, root, &ns, own).await?;
         progress_line(&format!("{} scenarios", scenarios.len()));
-        let target = Target::new(&platform.state, &ns, topology.clone()).await?;
+        let target = Target::of(&platform)?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
         super::platform::stop(platform);
-        (report, state_dir(root, ns.as_str()).join("reports"))
+        (report, state_dir(root, &ns).join("reports"))
     };
     let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));
     if let Some(path) = &junit {
@@ -99,6 +101,19 @@ fn on_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
 }
 
+/// What [`own_platform`] starts.
+pub(super) struct Own<'a> {
+    /// Its namespace is `<ns>-<suffix>`.
+    pub suffix: &'static str,
+    /// `cargo build` the services first.
+    pub build: bool,
+    pub restart: crate::runtime::RestartOptions,
+    /// The topology, read already to check what will run on it.
+    pub topology: &'a crate::topology::Topology,
+    /// Laid over the e2e settings of every service.
+    pub overrides: BTreeMap<String, String>,
+}
+
 /// A platform of its own, for `fare e2e` and `fare chaos`: in namespace
 /// `<ns>-<suffix>` (a `fare up` in `ns` keeps running), from empty stores
 /// (stock and orders of an earlier run do not leak in), with the e2e settings.
@@ -106,41 +121,25 @@ pub(super) async fn own_platform(
     cli: &Cli,
     root: &Path,
     ns: &Namespace,
-    suffix: &str,
-    build: bool,
-    restart: crate::runtime::RestartOptions,
+    own: Own<'_>,
 ) -> anyhow::Result<(Platform, Namespace)> {
-    own_platform_with(cli, root, ns, suffix, build, restart, &BTreeMap::new()).await
-}
-
-/// [`own_platform`], with `overrides` laid over the e2e settings.
-pub(super) async fn own_platform_with(
-    cli: &Cli,
-    root: &Path,
-    ns: &Namespace,
-    suffix: &str,
-    build: bool,
-    restart: crate::runtime::RestartOptions,
-    overrides: &BTreeMap<String, String>,
-) -> anyhow::Result<(Platform, Namespace)> {
+    let suffix = own.suffix;
     let ns = Namespace::parse(&format!("{}-{suffix}", ns.as_str()).chars().take(40).collect::<String>())
         .with_context(|| format!("the {suffix} namespace"))?;
-    let data = state_dir(root, ns.as_str()).join("data");
-    if data.exists() {
-        std::fs::remove_dir_all(&data).with_context(|| format!("emptying {}", data.display()))?;
-    }
     let up = UpOptions {
         services_dir: cli.services.clone(),
         endpoint: cli.endpoint.clone(),
         backend: cli.backend(),
-        build,
+        build: own.build,
         carrier: CarrierOptions { polls_until_delivered: 1 },
-        restart,
+        restart: own.restart,
+        topology: Some(own.topology.clone()),
+        empty_stores: true,
         ..UpOptions::new(root, ns.clone())
     };
     let started = Instant::now();
     let mut env = scenario::e2e_env();
-    env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(own.overrides);
     let platform = Platform::up_with_env(&up, &env, &mut crate::terminal::progress).await?;
     crate::terminal::progress(&format!("platform ready in {:.1}s", started.elapsed().as_secs_f64()));
     Ok((platform, ns))

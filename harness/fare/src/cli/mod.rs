@@ -241,7 +241,7 @@ async fn provision(cli: &Cli, root: &std::path::Path, ns: &Namespace) -> anyhow:
     }
     let endpoint = match &cli.endpoint {
         Some(endpoint) => Some(endpoint.clone()),
-        None => match crate::runtime::PlatformState::load(root, ns.as_str()) {
+        None => match crate::runtime::PlatformState::load(root, ns) {
             Ok(state) => state.endpoint,
             Err(_) => anyhow::bail!(
                 "no --endpoint and no running platform in namespace `{ns}`: give an emulator's URL, \

@@ -131,7 +131,7 @@ pub(super) fn stop(platform: Platform) {
 
 /// Runs `fare up` as a background supervisor and waits until it is ready.
 fn detach(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
-    let dir = state_dir(root, ns.as_str());
+    let dir = state_dir(root, ns);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let log_path = dir.join("up.log");
     let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
@@ -150,7 +150,7 @@ fn detach(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
     crate::terminal::progress(&format!("starting in the background (progress in {})", log_path.display()));
     let started = Instant::now();
     loop {
-        if let Ok(state) = PlatformState::load(root, ns.as_str())
+        if let Ok(state) = PlatformState::load(root, ns)
             && state.supervisor_pid == child.id()
         {
             crate::terminal::progress(&format!("ready in {:.1}s", started.elapsed().as_secs_f64()));
@@ -184,7 +184,7 @@ fn print_table(state: &PlatformState) {
 }
 
 pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<ExitCode> {
-    let state = match PlatformState::load(root, ns.as_str()) {
+    let state = match PlatformState::load(root, ns) {
         Ok(state) => state,
         Err(e) => {
             eprintln!("fare: {e}");
@@ -263,7 +263,7 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
 }
 
 pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
-    let state = match PlatformState::load(root, ns.as_str()) {
+    let state = match PlatformState::load(root, ns) {
         Ok(state) => state,
         Err(e) => {
             eprintln!("fare: {e}");
@@ -285,7 +285,7 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn quiet(root: &Path, ns: &Namespace, timeout: u64) -> anyhow::Result<ExitCode> {
-    let state = PlatformState::load(root, ns.as_str())?;
+    let state = PlatformState::load(root, ns)?;
     let bus = crate::connect(&state.endpoint, ns).await?;
     let services: Vec<(String, String)> = state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
     let options = QuietOptions { timeout: Duration::from_secs(timeout), ..QuietOptions::default() };

@@ -29,14 +29,14 @@ pub struct LogsArgs {
 
 /// `stop`, `start`, `restart`: asked of the supervisor.
 pub async fn control(root: &Path, ns: &Namespace, op: Op, service: &str) -> anyhow::Result<ExitCode> {
-    let answer = ask(root, ns.as_str(), &Request { op, service: service.to_owned() }).await?;
+    let answer = ask(root, ns, &Request { op, service: service.to_owned() }).await?;
     eprintln!("fare: {}", answer.message);
     Ok(if answer.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// `kill`: SIGKILL, as a crash would; the supervisor then applies its policy.
 pub fn kill(root: &Path, ns: &Namespace, service: &str) -> anyhow::Result<ExitCode> {
-    let state = PlatformState::load(root, ns.as_str())?;
+    let state = PlatformState::load(root, ns)?;
     let Some(s) = state.services.iter().find(|s| s.name == service) else {
         let known: Vec<&str> = state.services.iter().map(|s| s.name.as_str()).collect();
         anyhow::bail!("no service `{service}` on this platform (it has: {})", known.join(", "));
@@ -60,7 +60,7 @@ pub fn kill(root: &Path, ns: &Namespace, service: &str) -> anyhow::Result<ExitCo
 /// `logs`: the log file of this run of the service, and with `--follow`
 /// what it writes next (a restart starts a new file: followed too).
 pub async fn logs(root: &Path, ns: &Namespace, args: &LogsArgs) -> anyhow::Result<ExitCode> {
-    let path = state_dir(root, ns.as_str()).join("logs").join(format!("{}.log", args.service));
+    let path = state_dir(root, ns).join("logs").join(format!("{}.log", args.service));
     let text = std::fs::read(&path).with_context(|| format!("reading {} (is the name right?)", path.display()))?;
     let text = String::from_utf8_lossy(&text);
     let lines: Vec<&str> = text.lines().collect();

@@ -32,7 +32,7 @@ pub async fn trace(root: &Path, services: &Path, ns: &Namespace, args: &TraceArg
         .iter()
         .map(|e| EventType::parse(e).with_context(|| format!("--expect {e}")))
         .collect::<Result<_, _>>()?;
-    let state = PlatformState::load(root, ns.as_str())?;
+    let state = PlatformState::load(root, ns)?;
     let recorder = state.recorder_url.clone().context("this platform runs without a trace recorder")?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let url = format!("{recorder}/traces/{}", args.correlation_id);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fare_emulator::{Emulator, StartOptions};
-use kit::bus::Namespace;
+use kit::bus::{Bus, Namespace};
 use kit::probe::{Look, wait_until};
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +40,12 @@ pub struct UpOptions {
     /// The user's own OTLP collector: the recorder forwards every span it
     /// receives there too. From `OTEL_EXPORTER_OTLP_ENDPOINT` by default.
     pub otlp_forward: Option<crate::trace::OtlpTarget>,
+    /// The topology, when the caller has read `services_dir` already (to
+    /// check its scenarios before starting anything); read here otherwise.
+    pub topology: Option<Topology>,
+    /// Start the services from empty databases even on an endpoint that is
+    /// no fresh emulator (a fresh emulator always gets empty ones).
+    pub empty_stores: bool,
 }
 
 impl UpOptions {
@@ -58,6 +64,8 @@ impl UpOptions {
             ready_timeout: Duration::from_secs(120),
             restart: RestartOptions::default(),
             otlp_forward: crate::trace::OtlpTarget::from_env(),
+            topology: None,
+            empty_stores: false,
         }
     }
 }
@@ -67,7 +75,7 @@ pub enum UpError {
     #[error(transparent)]
     Load(#[from] crate::LoadError),
     #[error("a platform already runs in namespace `{0}` (`fare down` stops it, or pick another --namespace)")]
-    AlreadyRunning(String),
+    AlreadyRunning(Namespace),
     #[error("building the services failed ({status}); cargo's output is above")]
     Build { status: std::process::ExitStatus },
     #[error("{action} {path}: {source}")]
@@ -118,6 +126,10 @@ pub struct Platform {
     fakes: CancellationToken,
     /// Sees every event, dead letter and span of the run (`fare trace`).
     recorder: Option<crate::trace::Recorder>,
+    /// The bus of the run's namespace, connected once at start-up.
+    bus: Bus,
+    /// The topology the platform was started from.
+    topology: Topology,
     emulator: Option<Emulator>,
 }
 
@@ -134,10 +146,13 @@ impl Platform {
     ) -> Result<Platform, UpError> {
         let started = Instant::now();
         let mut progress = |line: &str| progress(&format!("{line} ({} ms)", started.elapsed().as_millis()));
-        let (topology, _) = crate::load_topology(&options.services_dir)?;
-        let ns = options.namespace.as_str();
+        let topology = match &options.topology {
+            Some(topology) => topology.clone(),
+            None => crate::load_topology(&options.services_dir)?.0,
+        };
+        let ns = &options.namespace;
         if PlatformState::load(&options.root, ns).is_ok() {
-            return Err(UpError::AlreadyRunning(ns.to_owned()));
+            return Err(UpError::AlreadyRunning(ns.clone()));
         }
         if options.build {
             progress("building the services");
@@ -147,8 +162,11 @@ impl Platform {
         // A run on a fresh emulator starts from empty databases too: state
         // left from an earlier run would refer to queues, messages and fake
         // third-party records that no longer exist.
-        if options.endpoint.is_none() {
-            let _ = std::fs::remove_dir_all(dir.join("data"));
+        if options.endpoint.is_none() || options.empty_stores {
+            let data = dir.join("data");
+            if data.exists() {
+                std::fs::remove_dir_all(&data).map_err(io("emptying", &data))?;
+            }
         }
         for sub in ["data", "logs"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(io("creating", &dir.join(sub)))?;
@@ -173,9 +191,10 @@ impl Platform {
             }
         };
         let endpoint = options.endpoint.clone().or_else(|| emulator.as_ref().map(|e| e.endpoint().to_owned()));
+        let bus = crate::connect(&endpoint, &options.namespace).await?;
         let mut platform = Platform {
             state: PlatformState {
-                namespace: ns.to_owned(),
+                namespace: ns.clone(),
                 endpoint: endpoint.clone(),
                 emulator_pid: emulator.as_ref().map(|e| e.pid()),
                 supervisor_pid: std::process::id(),
@@ -190,10 +209,11 @@ impl Platform {
             supervisor: Supervisor::new(options.restart.clone()),
             fakes: CancellationToken::new(),
             recorder: None,
+            bus: bus.clone(),
+            topology: topology.clone(),
             emulator,
         };
         progress("provisioning topics, queues and subscriptions");
-        let bus = crate::connect(&endpoint, &options.namespace).await?;
         let desired = crate::provision::desired(&topology, &options.namespace);
         let changes = crate::provision::converge(&bus, &options.namespace, &desired, &mut |c| {
             crate::terminal::detail(&c.to_string())
@@ -329,6 +349,16 @@ impl Platform {
         wait_until(Instant::now() + timeout, READY_LOOK, look)
             .await
             .map_err(|w| w.into_error(|waited, pending| UpError::NotReady { waited, pending }))
+    }
+
+    /// The bus of the platform's namespace.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// The topology the platform was started from.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
     }
 
     /// The recorder of this run's events, dead letters and spans.

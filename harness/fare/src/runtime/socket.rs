@@ -49,7 +49,7 @@ pub struct Answer {
 pub enum SocketError {
     #[error("no supervisor answers on {path} (is `fare up` running in namespace `{namespace}`?): {source}")]
     NoSupervisor {
-        namespace: String,
+        namespace: kit::bus::Namespace,
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -68,7 +68,7 @@ pub enum SocketError {
 }
 
 /// Where the supervisor of namespace `ns` listens.
-pub fn socket_path(root: &Path, ns: &str) -> PathBuf {
+pub fn socket_path(root: &Path, ns: &kit::bus::Namespace) -> PathBuf {
     state_dir(root, ns).join("control.sock")
 }
 
@@ -87,7 +87,7 @@ pub struct ControlSocket {
 
 impl ControlSocket {
     /// Listens at [`socket_path`], replacing a socket a dead supervisor left.
-    pub fn bind(root: &Path, ns: &str) -> Result<ControlSocket, SocketError> {
+    pub fn bind(root: &Path, ns: &kit::bus::Namespace) -> Result<ControlSocket, SocketError> {
         let path = socket_path(root, ns);
         let io = |action| {
             let path = path.clone();
@@ -138,10 +138,10 @@ pub async fn serve(stream: UnixStream, platform: &mut Platform) {
 }
 
 /// Asks the supervisor of namespace `ns`.
-pub async fn ask(root: &Path, ns: &str, request: &Request) -> Result<Answer, SocketError> {
+pub async fn ask(root: &Path, ns: &kit::bus::Namespace, request: &Request) -> Result<Answer, SocketError> {
     let path = socket_path(root, ns);
     let stream = UnixStream::connect(&path).await.map_err(|source| SocketError::NoSupervisor {
-        namespace: ns.to_owned(),
+        namespace: ns.clone(),
         path: path.clone(),
         source,
     })?;

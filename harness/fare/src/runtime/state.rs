@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use kit::bus::Namespace;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,7 +53,7 @@ pub struct FakeState {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlatformState {
-    pub namespace: String,
+    pub namespace: Namespace,
     /// The SNS/SQS endpoint; `None` for real AWS.
     pub endpoint: Option<String>,
     pub emulator_pid: Option<u32>,
@@ -71,7 +72,7 @@ pub struct PlatformState {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("no platform is running in namespace `{namespace}` (no {path}); start one with `fare up`")]
-    NotRunning { namespace: String, path: PathBuf },
+    NotRunning { namespace: Namespace, path: PathBuf },
     #[error("{path} is not a platform state file")]
     Corrupt {
         path: PathBuf,
@@ -87,23 +88,23 @@ pub enum StateError {
 }
 
 /// Where a namespace's state, databases and logs live.
-pub fn state_dir(root: &Path, namespace: &str) -> PathBuf {
-    root.join(".fare").join(namespace)
+pub fn state_dir(root: &Path, namespace: &Namespace) -> PathBuf {
+    root.join(".fare").join(namespace.as_str())
 }
 
 impl PlatformState {
-    pub fn path(root: &Path, namespace: &str) -> PathBuf {
+    pub fn path(root: &Path, namespace: &Namespace) -> PathBuf {
         state_dir(root, namespace).join("state.json")
     }
 
-    pub fn load(root: &Path, namespace: &str) -> Result<PlatformState, StateError> {
+    pub fn load(root: &Path, namespace: &Namespace) -> Result<PlatformState, StateError> {
         let path = PlatformState::path(root, namespace);
         let text = std::fs::read_to_string(&path)
-            .map_err(|_| StateError::NotRunning { namespace: namespace.to_owned(), path: path.clone() })?;
+            .map_err(|_| StateError::NotRunning { namespace: namespace.clone(), path: path.clone() })?;
         let state: PlatformState =
             serde_json::from_str(&text).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
         if !alive(state.supervisor_pid) {
-            return Err(StateError::NotRunning { namespace: namespace.to_owned(), path });
+            return Err(StateError::NotRunning { namespace: namespace.clone(), path });
         }
         Ok(state)
     }
@@ -118,7 +119,7 @@ impl PlatformState {
             .map_err(|source| StateError::Write { path, source })
     }
 
-    pub fn remove(root: &Path, namespace: &str) {
+    pub fn remove(root: &Path, namespace: &Namespace) {
         let _ = std::fs::remove_file(PlatformState::path(root, namespace));
     }
 }

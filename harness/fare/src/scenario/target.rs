@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use kit::bus::{Bus, BusError, Namespace};
 
-use crate::runtime::{NotQuiet, Pending, PlatformState, QuietOptions, Settled, Settling, wait_quiet};
+use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet};
 use crate::topology::Topology;
 use crate::trace::Trace;
 
@@ -53,10 +53,21 @@ pub struct Target {
 }
 
 impl Target {
-    /// The platform `state` describes, in namespace `ns` (the state's own).
+    /// The platform `state` describes, in namespace `ns` (the state's own):
+    /// one that runs already, `fare e2e --attach`.
     pub async fn new(state: &PlatformState, ns: &Namespace, topology: Topology) -> Result<Target, TargetError> {
-        let recorder = state.recorder_url.clone().ok_or_else(|| TargetError::NoRecorder(ns.to_string()))?;
         let bus = crate::connect(&state.endpoint, ns).await?;
+        Target::build(state, bus, topology)
+    }
+
+    /// The platform this fare started, through its own bus and topology.
+    pub fn of(platform: &Platform) -> Result<Target, TargetError> {
+        Target::build(&platform.state, platform.bus().clone(), platform.topology().clone())
+    }
+
+    fn build(state: &PlatformState, bus: Bus, topology: Topology) -> Result<Target, TargetError> {
+        let recorder =
+            state.recorder_url.clone().ok_or_else(|| TargetError::NoRecorder(state.namespace.to_string()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
         Ok(Target {
             bus,

@@ -8,7 +8,9 @@ use crate::envelope::EventType;
 /// The prefix of every resource of one platform: parallel runs with
 /// different namespaces share one emulator without touching each other.
 /// 1 to 40 lower-case letters, digits or '-', starting with a letter.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// In JSON it is its text, read back through [`Namespace::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Namespace(String);
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -45,6 +47,20 @@ impl Namespace {
     }
 }
 
+impl TryFrom<String> for Namespace {
+    type Error = BadNamespace;
+
+    fn try_from(value: String) -> Result<Namespace, BadNamespace> {
+        Namespace::parse(&value)
+    }
+}
+
+impl From<Namespace> for String {
+    fn from(ns: Namespace) -> String {
+        ns.0
+    }
+}
+
 impl fmt::Display for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -65,5 +81,8 @@ mod tests {
         for bad in ["", "Run", "7run", "run_7", &"a".repeat(41)] {
             assert!(Namespace::parse(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(serde_json::to_string(&ns).unwrap(), r#""run-7""#);
+        assert_eq!(serde_json::from_str::<Namespace>(r#""run-7""#).unwrap(), ns);
+        assert!(serde_json::from_str::<Namespace>(r#""Run_7""#).is_err(), "parsed, not taken as it is");
     }
 }

@@ -48,8 +48,6 @@ pub enum QueueError {
     Pacts(#[from] ContractsError),
     #[error("starting the platform: {0}")]
     Up(#[from] UpError),
-    #[error("connecting to the platform's SNS/SQS: {0}")]
-    Bus(#[from] kit::bus::BusError),
     #[error("the capture queue on every topic")]
     Capture(#[source] AwsError),
     #[error("flow `{step}`: {problem}")]
@@ -114,22 +112,12 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
     };
     // A catalog with a model devices never stocks: the allocation_failed flow.
     let env = crate::scenario::e2e_env();
-    let platform = match Platform::up_with_env(&up, &env, progress).await {
-        // fare picks each service's port free, and the service binds it a
-        // moment later: another process may take it in between. A failed
-        // start stops everything, so starting again is clean.
-        Err(UpError::Exited { tail, .. }) if tail.contains("Address already in use") => {
-            progress("a port picked for a service was taken before it bound it; starting again");
-            Platform::up_with_env(&up, &env, progress).await?
-        }
-        started => started?,
-    };
+    let platform = Platform::up_with_env(&up, &env, progress).await?;
     // Whatever happens next, the platform is stopped and its state removed.
     let result = async {
-        let bus = crate::connect(&platform.state.endpoint, &options.namespace).await?;
-        let (topology, _) = crate::load_topology(&up.services_dir).map_err(UpError::from)?;
-        let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
-        let queue = TapQueue::create(&bus, &format!("{}-fare-contracts", bus.namespace), &topics, None)
+        let bus = platform.bus();
+        let topics: Vec<String> = platform.topology().events().iter().map(|e| bus.namespace.topic(e)).collect();
+        let queue = TapQueue::create(bus, &format!("{}-fare-contracts", bus.namespace), &topics, None)
             .await
             .map_err(QueueError::Capture)?;
         let urls: BTreeMap<String, String> =
@@ -139,7 +127,7 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
             platform.state.fakes.iter().find(|f| f.name == "carrier").map(|f| FakeClient::new(&f.name, &f.url));
         flows(&urls, carrier.as_ref(), options.namespace.as_str()).await?;
         let services: Vec<(String, String)> = urls.into_iter().collect();
-        wait_quiet(&bus, &services, &QuietOptions::default()).await?;
+        wait_quiet(bus, &services, &QuietOptions::default()).await?;
         let messages = queue.drain().await;
         queue.remove().await;
         let messages: Vec<Captured> = messages
@@ -152,7 +140,7 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
     }
     .await;
     platform.stop();
-    let _ = std::fs::remove_dir_all(crate::runtime::state_dir(&options.root, options.namespace.as_str()));
+    let _ = std::fs::remove_dir_all(crate::runtime::state_dir(&options.root, &options.namespace));
     result
 }
 
