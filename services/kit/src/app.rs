@@ -240,7 +240,9 @@ impl Application {
         }
         tracing::info!(service = %self.name, "listening on http://{}", self.local);
         let on_signal = stop.clone();
-        let served = axum::serve(self.listener, self.router)
+        // The peer's address is there for handlers that limit per client.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing in-flight work");

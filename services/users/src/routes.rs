@@ -1,13 +1,16 @@
-//! `POST /users`, `POST /sessions`, `GET /sessions/current` (the session
-//! of the bearer token in `Authorization`), `GET /users/{user_id}/contact`.
-//! A token is only ever read from the header: a path or query is logged.
+//! `POST /users`, `POST /sessions` (log in, rate limited), `DELETE /sessions`
+//! (log out), `GET /sessions/current` (the session of the bearer token in
+//! `Authorization`), `GET /users/{user_id}/contact`. A token is only ever
+//! read from the header: a path or query is logged.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use kit::http::{ApiError, RequestContext};
 use kit::store::{Db, outbox};
 use serde::{Deserialize, Serialize};
@@ -16,20 +19,23 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::domain::{Email, Name, Password};
 use crate::error::UsersError;
-use crate::password;
+use crate::limit::Limiter;
+use crate::password::Hasher;
 use crate::store::{self, Contact, Session};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub session_ttl: Duration,
+    pub hasher: Hasher,
+    pub limiter: Arc<Limiter>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/users", post(sign_up))
         .route("/users/{user_id}/contact", get(contact))
-        .route("/sessions", post(log_in))
+        .route("/sessions", post(log_in).delete(log_out))
         .route("/sessions/current", get(session))
         .with_state(state)
 }
@@ -47,7 +53,7 @@ async fn sign_up(
     ctx: RequestContext,
     kit::http::Json(req): kit::http::Json<SignUp>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    let password_hash = password::hash(req.password.expose().to_owned()).await.map_err(UsersError::from)?;
+    let password_hash = state.hasher.hash(req.password.expose().to_owned()).await.map_err(UsersError::from)?;
     let contact = Contact { user_id: uuid::Uuid::new_v4().to_string(), email: req.email.into(), name: req.name.into() };
     let event =
         crate::events::user_registered(&contact, ctx.correlation_id, Some(ctx.request_id)).map_err(UsersError::from)?;
@@ -82,10 +88,20 @@ struct NewSession {
     expires_at: String,
 }
 
+/// Checks the rate limits before any hashing: a login over them costs a
+/// map lookup.
 async fn log_in(
     State(state): State<AppState>,
+    // Absent when the router is driven without a socket (tests).
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     kit::http::Json(req): kit::http::Json<LogIn>,
 ) -> Result<(StatusCode, Json<NewSession>), ApiError> {
+    let account = req.email.trim().to_lowercase();
+    let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()).unwrap_or_default();
+    state.limiter.attempt(&account, &client).map_err(|retry_after| {
+        tracing::warn!(client, "login refused: over the rate limit");
+        ApiError::TooManyRequests { retry_after }
+    })?;
     let credentials = match Email::parse(&req.email) {
         Ok(email) => {
             state.db.read(move |conn| store::credentials(conn, email.as_str()).map_err(UsersError::from)).await?
@@ -93,10 +109,13 @@ async fn log_in(
         Err(_) => None,
     };
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let matches = password::verify(req.password, stored).await.map_err(UsersError::from)?;
+    let matches = state.hasher.verify(req.password, stored).await.map_err(UsersError::from)?;
     let user_id = match credentials {
         Some(c) if matches => c.user_id,
-        _ => return Err(UsersError::BadCredentials.into()),
+        _ => {
+            state.limiter.failed(&account);
+            return Err(UsersError::BadCredentials.into());
+        }
     };
     let now_ms = unix_ms(now());
     let ttl_ms = i64::try_from(state.session_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -104,10 +123,7 @@ async fn log_in(
     let expires_at = rfc3339(session.expires_at_ms)?;
     let token = new_token();
     let stored_token = token.clone();
-    state
-        .db
-        .write(move |tx| store::insert_session(tx, &stored_token, &session, now_ms).map_err(UsersError::from))
-        .await?;
+    state.db.write(move |tx| store::insert_session(tx, &stored_token, &session).map_err(UsersError::from)).await?;
     Ok((StatusCode::CREATED, Json(NewSession { token, user_id, expires_at })))
 }
 
@@ -125,6 +141,29 @@ async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Js
         return Err(UsersError::SessionExpired.into());
     }
     Ok(Json(ValidSession { user_id: session.user_id, expires_at: rfc3339(session.expires_at_ms)? }))
+}
+
+/// Ends the session of the bearer token, whether or not it still was one.
+async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let token = kit::http::bearer(&headers).ok_or(UsersError::UnknownSession)?.to_owned();
+    state.db.write(move |tx| store::forget_session(tx, &token).map_err(UsersError::from)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Forgets sessions long expired, every `every`, until `stop`.
+pub async fn purge_sessions(db: Db, every: Duration, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        let now_ms = unix_ms(now());
+        match db.write(move |tx| store::purge_expired(tx, now_ms).map_err(UsersError::from)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions purged"),
+            Err(e) => tracing::warn!(error = kit::error_chain(&e), "purging expired sessions failed"),
+        }
+    }
 }
 
 async fn contact(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Contact>, ApiError> {

@@ -106,7 +106,7 @@ fn apply(tx: &Transaction<'_>, state: &ProviderState) -> Result<(), UsersError> 
     let session = |user_id: &str, token: &str, expires_at_ms: i64| -> Result<(), UsersError> {
         ensure_user(tx, user_id, now_ms)?;
         store::forget_session(tx, token)?;
-        store::insert_session(tx, token, &Session { user_id: user_id.to_owned(), expires_at_ms }, now_ms)?;
+        store::insert_session(tx, token, &Session { user_id: user_id.to_owned(), expires_at_ms })?;
         Ok(())
     };
     match state {

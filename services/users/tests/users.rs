@@ -258,3 +258,78 @@ async fn a_poisoned_outbox_row_is_moved_aside_and_counted_on_pending() {
     sign_up(&app, "alan@example.com").await;
     app.bus.published("user.registered").await;
 }
+
+/// A session is stored under the SHA-256 of its token: the database holds
+/// no token that works. Logging out ends it.
+#[tokio::test]
+async fn tokens_are_hashed_at_rest_and_a_logout_ends_the_session() {
+    let app = spawn_app().await;
+    sign_up(&app, "frances@example.com").await;
+    let session: Value = log_in(&app, "frances@example.com", "correct horse").await.json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let file = std::fs::read(app.dir.path().join("service.sqlite")).unwrap();
+    let wal = std::fs::read(app.dir.path().join("service.sqlite-wal")).unwrap_or_default();
+    for bytes in [&file, &wal] {
+        assert!(!String::from_utf8_lossy(bytes).contains(&token), "the token is in the database");
+    }
+    assert_eq!(self::session(&app, &token).await.0, 200);
+
+    let out = app.http.delete(format!("{}/sessions", app.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    let (status, body) = self::session(&app, &token).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unknown session")));
+    let again = app.http.delete(format!("{}/sessions", app.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(again.status(), 204, "logging out twice is no error");
+    let anonymous = app.http.delete(format!("{}/sessions", app.url)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+/// Failed logins are limited per account, attempts per client: over
+/// either, 429 with `Retry-After`, even for the right password.
+#[tokio::test]
+async fn logins_are_rate_limited_per_account_and_per_client() {
+    let config = Config::defaults(users::NAME, users::DEFAULTS)
+        .with("LOGIN_FAILURES_PER_ACCOUNT", "3")
+        .with("LOGINS_PER_CLIENT", "8");
+    let app = spawn_app_with(config).await;
+    sign_up(&app, "hedy@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(log_in(&app, "hedy@example.com", "wrong horse").await.status(), 401);
+    }
+    let held = log_in(&app, "HEDY@example.com", "correct horse").await;
+    assert_eq!(held.status(), 429);
+    let retry_after: u64 = held.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = held.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().starts_with("too many attempts"), "{body}");
+
+    // Three attempts counted so far from this client (a refused one is not):
+    // five more, then it is held too.
+    sign_up(&app, "joan@example.com").await;
+    for _ in 0..5 {
+        assert_eq!(log_in(&app, "joan@example.com", "correct horse").await.status(), 201);
+    }
+    assert_eq!(log_in(&app, "joan@example.com", "correct horse").await.status(), 429);
+}
+
+/// Sessions expired over a day ago are deleted by a periodic purge, not
+/// only when someone logs in.
+#[tokio::test]
+async fn long_expired_sessions_are_purged_periodically() {
+    let config = Config::defaults(users::NAME, users::DEFAULTS).with("SESSION_PURGE_SECONDS", "1");
+    let app = spawn_app_with(config).await;
+    let user = sign_up(&app, "katherine@example.com").await;
+    let db = rusqlite::Connection::open(app.dir.path().join("service.sqlite")).unwrap();
+    db.execute(
+        "INSERT INTO sessions (token_sha256, user_id, expires_at_ms) VALUES ('old', ?1, 1000)",
+        [user["user_id"].as_str().unwrap()],
+    )
+    .unwrap();
+    let count = || -> i64 { db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0)).unwrap() };
+    assert_eq!(count(), 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(), 0, "the expired session was not purged");
+}
