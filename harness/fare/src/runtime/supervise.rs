@@ -175,6 +175,8 @@ struct Watch {
     /// The settings laid over its environment when it was last started:
     /// a restart after a crash starts it the same way.
     overrides: BTreeMap<String, String>,
+    /// The supervisor is starting it again: the start counts as a restart.
+    restarting: bool,
 }
 
 impl Supervisor {
@@ -296,13 +298,17 @@ impl Platform {
         for (service, attempt) in self.supervisor.due(now) {
             changed = true;
             let overrides = self.supervisor.watches.get(&service).map(|w| w.overrides.clone()).unwrap_or_default();
-            match self.start_service_with(&service, &overrides).await {
+            if let Some(w) = self.supervisor.watches.get_mut(&service) {
+                w.restarting = true;
+            }
+            let started = self.start_service_with(&service, &overrides).await;
+            if let Some(w) = self.supervisor.watches.get_mut(&service) {
+                w.restarting = false;
+            }
+            match started {
                 Ok(()) => {
                     let died = self.supervisor.watches.get(&service).and_then(|w| w.died);
-                    let pid = self.state.services.iter_mut().find(|s| s.name == service).map_or(0, |s| {
-                        s.restarts += 1;
-                        s.pid
-                    });
+                    let pid = self.state.services.iter().find(|s| s.name == service).map_or(0, |s| s.pid);
                     let down_for = died.map(|d| d.elapsed()).unwrap_or_default();
                     events.push(SupervisorEvent::Back { service, pid, attempt, down_for });
                 }
@@ -362,10 +368,14 @@ impl Platform {
     }
 
     /// Called by `start_service_with` once `service` is ready as `pid`.
+    /// The restart is counted here, with the new pid, so the state file
+    /// never shows the new process without it.
     pub(super) fn note_started(&mut self, service: &str, pid: u32) -> Result<(), super::StateError> {
+        let restarted = self.supervisor.watches.get(service).is_some_and(|w| w.restarting);
         if let Some(s) = self.state.services.iter_mut().find(|s| s.name == service) {
             s.pid = pid;
             s.status = ServiceStatus::Running;
+            s.restarts += u32::from(restarted);
         }
         self.save_state()
     }
