@@ -137,7 +137,6 @@ pub async fn run(
         placed.len(),
         placing_ms as f64 / 1e3
     ));
-    let drain_started = Instant::now();
     let not_drained = supervising(&control, &on_event, async {
         let mut waited = target.wait_quiet().await;
         // A long drain is not a stuck one while it still moves: ask again.
@@ -150,7 +149,8 @@ pub async fn run(
         waited.err().map(|e| e.to_string())
     })
     .await;
-    let drain_ms = drain_started.elapsed().as_millis();
+    // From the last order placed: the kills may have come after it.
+    let drain_ms = started.elapsed().as_millis().saturating_sub(placing_ms);
     say("reading the ledger from the services");
     let ledger = ledger::read(target, &users, &placed, before).await;
     Ok(LoadReport {
