@@ -132,7 +132,7 @@ pub(super) fn stop(platform: Platform) {
 /// Runs `fare up` as a background supervisor and waits until it is ready.
 fn detach(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
     let dir = state_dir(root, ns);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::runtime::private_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let log_path = dir.join("up.log");
     let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--detach").collect();

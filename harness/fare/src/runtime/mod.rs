@@ -18,5 +18,5 @@ pub use process::{ServiceProcess, look_ready};
 pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet};
 pub use signal::{Process, signal};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
-pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, state_dir};
+pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, private_dir, state_dir};
 pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe, supervising};

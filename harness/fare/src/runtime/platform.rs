@@ -169,7 +169,7 @@ impl Platform {
             }
         }
         for sub in ["data", "logs"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(io("creating", &dir.join(sub)))?;
+            super::private_dir(&dir.join(sub)).map_err(io("creating", &dir.join(sub)))?;
         }
         // Started on this (worker) thread, not the blocking pool: the
         // emulator is tied to the thread that started it, and blocking-pool

@@ -92,6 +92,23 @@ pub fn state_dir(root: &Path, namespace: &Namespace) -> PathBuf {
     root.join(".fare").join(namespace.as_str())
 }
 
+/// Creates `dir` (and the directories above it up to `.fare`) for its owner
+/// alone: logs, databases, reports and the state file under it are nobody
+/// else's to read.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    let mut at = Some(dir);
+    while let Some(d) = at {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+        if d.file_name().is_some_and(|n| n == ".fare") {
+            break;
+        }
+        at = d.parent().filter(|p| p.ancestors().any(|a| a.file_name().is_some_and(|n| n == ".fare")));
+    }
+    Ok(())
+}
+
 impl PlatformState {
     pub fn path(root: &Path, namespace: &Namespace) -> PathBuf {
         state_dir(root, namespace).join("state.json")
@@ -128,4 +145,25 @@ impl PlatformState {
 pub fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_state_directory_and_fare_itself_are_the_owners_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let ns = Namespace::parse("ns1").unwrap();
+        let logs = state_dir(root.path(), &ns).join("logs");
+        private_dir(&logs).unwrap();
+        for dir in [root.path().join(".fare"), state_dir(root.path(), &ns), logs] {
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}: {mode:o}", dir.display());
+        }
+        let mode = std::fs::metadata(root.path()).unwrap().permissions().mode() & 0o777;
+        assert_ne!(mode, 0o700, "nothing above .fare is touched");
+    }
 }

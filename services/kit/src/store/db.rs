@@ -8,6 +8,15 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction};
 use tokio::sync::Notify;
 
+/// Creates `path` readable and writable by its owner only, or makes an
+/// existing file so. SQLite gives its `-wal` and `-shm` files the mode of
+/// the database file, so they follow.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
 /// One schema step of a service, kept as a committed `.sql` file.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -30,6 +39,12 @@ pub enum StoreError {
         name: &'static str,
         #[source]
         source: rusqlite::Error,
+    },
+    #[error("making the database {path} private to its owner: {source}")]
+    Private {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -96,6 +111,7 @@ impl Db {
             let _ = std::fs::create_dir_all(dir);
         }
         let open_err = |source| StoreError::Open { path: path.to_owned(), source };
+        owner_only(path).map_err(|source| StoreError::Private { path: path.to_owned(), source })?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
@@ -185,6 +201,21 @@ mod tests {
     use super::*;
 
     const M1: Migration = Migration { version: 1, name: "init", sql: "CREATE TABLE t (x INTEGER);" };
+
+    #[tokio::test]
+    async fn the_database_and_its_journal_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.sqlite");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let db = Db::open(&path, &[M1]).unwrap();
+        db.write(|tx| tx.execute("INSERT INTO t (x) VALUES (1)", []).map_err(StoreError::from)).await.unwrap();
+        for file in ["svc.sqlite", "svc.sqlite-wal", "svc.sqlite-shm"] {
+            let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}: {mode:o}");
+        }
+    }
 
     #[tokio::test]
     async fn migrations_apply_once_and_survive_reopening() {
