@@ -270,16 +270,29 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    // SAFETY: kill(2) with SIGTERM on the supervisor recorded in the state file.
-    unsafe {
-        libc::kill(state.supervisor_pid as libc::pid_t, libc::SIGTERM);
-    }
-    let gone = || {
-        let alive = crate::runtime::alive(state.supervisor_pid);
-        std::future::ready(Ok::<_, ()>(if alive { Look::Pending(()) } else { Look::Ready(()) }))
+    // `load` checked that the pid is still the supervisor fare started (its
+    // start time), so the signals below reach no other process.
+    let signal = |sig| {
+        if state.supervisor_is_running() {
+            // SAFETY: kill(2) on the supervisor recorded in the state file, checked just above.
+            unsafe {
+                libc::kill(state.supervisor_pid as libc::pid_t, sig);
+            }
+        }
     };
-    let waited = wait_until(Instant::now() + Duration::from_secs(30), Duration::from_millis(50), gone).await;
-    anyhow::ensure!(waited.is_ok(), "the supervisor (pid {}) did not stop within 30s", state.supervisor_pid);
+    let gone = || {
+        let running = state.supervisor_is_running();
+        std::future::ready(Ok::<_, ()>(if running { Look::Pending(()) } else { Look::Ready(()) }))
+    };
+    signal(libc::SIGTERM);
+    let grace = Duration::from_secs(30);
+    if wait_until(Instant::now() + grace, Duration::from_millis(50), gone).await.is_err() {
+        // It stops its services within its own grace; past ours, it is stuck.
+        eprintln!("fare: the supervisor (pid {}) did not stop within {grace:?}; killing it", state.supervisor_pid);
+        signal(libc::SIGKILL);
+        let waited = wait_until(Instant::now() + Duration::from_secs(5), Duration::from_millis(50), gone).await;
+        anyhow::ensure!(waited.is_ok(), "the supervisor (pid {}) survived SIGKILL", state.supervisor_pid);
+    }
     crate::terminal::progress(&format!("stopped namespace {ns}"));
     Ok(ExitCode::SUCCESS)
 }

@@ -198,6 +198,7 @@ impl Platform {
                 endpoint: endpoint.clone(),
                 emulator_pid: emulator.as_ref().map(|e| e.pid()),
                 supervisor_pid: std::process::id(),
+                supervisor_started: super::state::start_time(std::process::id()),
                 recorder_url: None,
                 restart: options.restart.policy,
                 services: Vec::new(),

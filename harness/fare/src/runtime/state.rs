@@ -59,6 +59,10 @@ pub struct PlatformState {
     pub emulator_pid: Option<u32>,
     /// The `fare up` process that owns everything below.
     pub supervisor_pid: u32,
+    /// When it started (clock ticks after boot, `/proc/<pid>/stat`): a pid
+    /// the kernel has since given to another process is not the supervisor.
+    #[serde(default)]
+    pub supervisor_started: Option<u64>,
     /// Where `fare trace` asks for a chain.
     #[serde(default)]
     pub recorder_url: Option<String>,
@@ -120,10 +124,16 @@ impl PlatformState {
             .map_err(|_| StateError::NotRunning { namespace: namespace.clone(), path: path.clone() })?;
         let state: PlatformState =
             serde_json::from_str(&text).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
-        if !alive(state.supervisor_pid) {
+        if !state.supervisor_is_running() {
             return Err(StateError::NotRunning { namespace: namespace.clone(), path });
         }
         Ok(state)
+    }
+
+    /// Whether the recorded supervisor still runs: its pid is alive and, when
+    /// its start time was recorded, still belongs to the process started then.
+    pub fn supervisor_is_running(&self) -> bool {
+        alive(self.supervisor_pid) && self.supervisor_started.is_none_or(|t| start_time(self.supervisor_pid) == Some(t))
     }
 
     /// Writes atomically: readers never see half a file.
@@ -139,6 +149,15 @@ impl PlatformState {
     pub fn remove(root: &Path, namespace: &Namespace) {
         let _ = std::fs::remove_file(PlatformState::path(root, namespace));
     }
+}
+
+/// When process `pid` started, in clock ticks after boot (field 22 of
+/// `/proc/<pid>/stat`); `None` without /proc or such a process.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from its end.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Whether a process exists.
@@ -165,5 +184,26 @@ mod tests {
         }
         let mode = std::fs::metadata(root.path()).unwrap().permissions().mode() & 0o777;
         assert_ne!(mode, 0o700, "nothing above .fare is touched");
+    }
+
+    /// A state file whose supervisor pid now belongs to another process
+    /// (this test's, started at another time) is a platform no longer running.
+    #[test]
+    fn a_recorded_pid_counts_only_while_it_is_the_process_started_then() {
+        let root = tempfile::tempdir().unwrap();
+        let ns = Namespace::parse("ns2").unwrap();
+        private_dir(&state_dir(root.path(), &ns)).unwrap();
+        let me = std::process::id();
+        let started = start_time(me).expect("this process's start time");
+        let mut state: PlatformState = serde_json::from_value(serde_json::json!({
+            "namespace": "ns2", "endpoint": null, "emulator_pid": null, "supervisor_pid": me,
+            "services": [], "fakes": []
+        }))
+        .unwrap();
+        for (recorded, running) in [(None, true), (Some(started), true), (Some(started + 1), false)] {
+            state.supervisor_started = recorded;
+            state.save(root.path()).unwrap();
+            assert_eq!(PlatformState::load(root.path(), &ns).is_ok(), running, "{recorded:?}");
+        }
     }
 }
