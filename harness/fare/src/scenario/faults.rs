@@ -192,39 +192,54 @@ fn once_said(when: Option<&EventType>) -> String {
 pub async fn on_processes(at: &OnProcesses<'_, '_>, fault: &Fault) -> Result<String, FaultError> {
     match fault {
         Fault::Stop { service, when, restart_when, .. } => {
-            stop(at, service, when.as_ref(), restart_when.as_ref()).await
+            take_down(at, service, Down::Stop, when.as_ref(), restart_when.as_ref()).await
         }
         Fault::Kill { service, when, restart_when, .. } => {
-            kill(at, service, when.as_ref(), restart_when.as_ref()).await
+            take_down(at, service, Down::Kill, when.as_ref(), restart_when.as_ref()).await
         }
         Fault::Pause { process, when, seconds, .. } => pause(at, process, when.as_ref(), *seconds).await,
         other => Err(FaultError::NotOnProcesses { what: other.to_string() }),
     }
 }
 
-/// SIGKILLs `service` once `when` is seen. Without `restart_when` the
-/// supervisor's restart policy brings it back; with it, it stays down until
-/// that event is seen, then starts again.
-pub async fn kill(
+/// How a service is taken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Down {
+    /// As an operator stops it (SIGTERM, it finishes what it holds); it
+    /// stays stopped until started again.
+    Stop,
+    /// As a crash (SIGKILL): the restart policy brings it back, unless it is
+    /// held down until a `restart_when`.
+    Kill,
+}
+
+/// Takes `service` down once `when` is seen and, once `restart_when` is
+/// seen (at once if unset), starts it again; a kill without `restart_when`
+/// is left to the restart policy. Returns what it did, in words.
+async fn take_down(
     at: &OnProcesses<'_, '_>,
     service: &str,
+    how: Down,
     when: Option<&EventType>,
     restart_when: Option<&EventType>,
 ) -> Result<String, FaultError> {
     at.once(when).await?;
-    let Some(restart_when) = restart_when else {
-        let pid = at.control.lock().await.kill_service(service)?;
-        return Ok(format!("{service} (pid {pid}) SIGKILLed {}; the restart policy applies", once_said(when)));
+    let did = match (how, restart_when) {
+        (Down::Kill, None) => {
+            let pid = at.control.lock().await.kill_service(service)?;
+            return Ok(format!("{service} (pid {pid}) SIGKILLed {}; the restart policy applies", once_said(when)));
+        }
+        (Down::Kill, Some(_)) => format!("(pid {}) SIGKILLed", at.control.lock().await.kill_and_hold(service).await?),
+        (Down::Stop, _) => {
+            at.control.lock().await.stop_service(service).await?;
+            "stopped".to_owned()
+        }
     };
-    let pid = at.control.lock().await.kill_and_hold(service).await?;
-    let killed = Instant::now();
-    at.once(Some(restart_when)).await?;
+    let down = Instant::now();
+    at.once(restart_when).await?;
     at.control.lock().await.start_service(service).await?;
-    Ok(format!(
-        "{service} (pid {pid}) SIGKILLed {}, down for {} ms until {restart_when}",
-        once_said(when),
-        killed.elapsed().as_millis()
-    ))
+    let until = restart_when.map(|e| format!(" until {e}")).unwrap_or_default();
+    Ok(format!("{service} {did} {}, down for {} ms{until}", once_said(when), down.elapsed().as_millis()))
 }
 
 /// SIGSTOPs `process` once `when` is seen and SIGCONTs it `seconds` later:
@@ -253,22 +268,6 @@ pub async fn pause(
     drop(frozen);
     thawed?;
     Ok(format!("{process} (pid {pid}) frozen {} for {} s", once_said(when), hold.as_secs()))
-}
-
-/// Stops `service` once `when` is seen, starts it again once `restart_when`
-/// is seen; returns what it did, in words.
-pub async fn stop(
-    at: &OnProcesses<'_, '_>,
-    service: &str,
-    when: Option<&EventType>,
-    restart_when: Option<&EventType>,
-) -> Result<String, FaultError> {
-    at.once(when).await?;
-    at.control.lock().await.stop_service(service).await?;
-    let stopped = Instant::now();
-    at.once(restart_when).await?;
-    at.control.lock().await.start_service(service).await?;
-    Ok(format!("{service} stopped {}, down for {} ms", once_said(when), stopped.elapsed().as_millis()))
 }
 
 /// A queue subscribed to one topic, for this chain only, so the runner sees
