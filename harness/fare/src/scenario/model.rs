@@ -548,6 +548,17 @@ mod tests {
         Ok(s)
     }
 
+    /// Each `(text, line, field, message)`: the text is refused at that
+    /// line and field, with a message that contains `message`.
+    fn assert_refused(cases: &[(&str, usize, &str, &str)]) {
+        for &(text, want_line, want_field, want_message) in cases {
+            let err = read(text).unwrap_err();
+            let ScenarioError::Invalid { line, field, message, .. } = &err else { panic!("{err:?}") };
+            assert_eq!((*line, field.as_str()), (Some(want_line), want_field), "{err}");
+            assert!(message.contains(want_message), "{want_message} in {err}");
+        }
+    }
+
     #[test]
     fn a_handler_fault_reads_into_the_kits_action() {
         let text = "steps: []\nfaults:\n  - handler: fulfillment\n    on: device.allocated\n    do: fail\n    times: 2\n  - {handler: store, on: package.delivered, do: fail, chain: other}\n  - {handler: devices, on: order.placed, do: delay, delay_ms: 1500}\n  - {handler: invoice, on: order.placed, do: crash}\n";
@@ -615,12 +626,7 @@ mod tests {
                 "no service publishes or hears `order.shipped`",
             ),
         ];
-        for (text, want_line, want_field, want_message) in cases {
-            let err = read(text).unwrap_err();
-            let ScenarioError::Invalid { line, field, message, .. } = &err else { panic!("{err:?}") };
-            assert_eq!((*line, field.as_str()), (Some(want_line), want_field), "{err}");
-            assert!(message.contains(want_message), "{want_message} in {err}");
-        }
+        assert_refused(&cases);
     }
 
     #[test]
@@ -688,11 +694,6 @@ mod tests {
                 "store does not listen to `order.placed` (it listens to device.allocated",
             ),
         ];
-        for (text, want_line, want_field, want_message) in cases {
-            let err = read(text).unwrap_err();
-            let ScenarioError::Invalid { line, field, message, .. } = &err else { panic!("{err:?}") };
-            assert_eq!((*line, field.as_str()), (Some(want_line), want_field), "{err}");
-            assert!(message.contains(want_message), "{want_message} in {err}");
-        }
+        assert_refused(&cases);
     }
 }
