@@ -8,6 +8,7 @@
 //! - `provision`: desired vs current resources, the plan between them, applying it.
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
 //! - `graph`: the topology drawn as DOT or SVG.
+//! - `millis`: durations serialised as whole milliseconds.
 //! - `junit`: JUnit XML for every report, and the one XML/HTML escaper.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
@@ -28,6 +29,7 @@ pub mod fakes;
 pub mod graph;
 pub mod junit;
 pub mod manifest;
+pub mod millis;
 pub mod provision;
 pub mod runtime;
 pub mod scenario;

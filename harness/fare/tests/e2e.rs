@@ -12,7 +12,8 @@ use common::root;
 use std::sync::Arc;
 
 use fare::diagnosis::{Evidence, Hop, Reason};
-use fare::runtime::Platform;
+use fare::runtime::{NotQuiet, Platform};
+use fare::scenario::failure::Failure;
 use fare::scenario::{self, Outcome, RunOptions, ScenarioError, Silent, Target, render};
 use kit::bus::Namespace;
 
@@ -243,13 +244,11 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         // Every wait that failed ended because the platform settled (quiet
         // or stuck) without what it waited for, not at its deadline: the
         // verdict does not depend on how fast this machine is.
-        let timed_out: Vec<&str> = s
+        let timed_out: Vec<&Failure> = s
             .steps
             .iter()
-            .filter(|l| {
-                !l.ok && (l.detail.contains("never appeared in chain") || l.detail.starts_with("not quiet after"))
-            })
-            .map(|l| l.detail.as_str())
+            .filter_map(|l| l.failure())
+            .filter(|f| matches!(f, Failure::NeverSeen { .. } | Failure::NotQuiet { error: NotQuiet::Timeout { .. } }))
             .collect();
         assert!(timed_out.is_empty(), "{name}: a wait ran out its deadline: {timed_out:?}");
     }

@@ -109,7 +109,8 @@ pub fn verify(report: &VerifyReport) -> Value {
 }
 
 /// `fare e2e --json`: `{passed, failed, skipped, took_ms, junit, html, scenarios: [{name, file,
-/// result, reason, took_ms, quiet_after_ms, correlation_id, failures, diagnosis}]}`.
+/// result, reason, took_ms, quiet_after_ms, correlation_id, failures: [{what, detail, chain, failure}],
+/// diagnosis}]}`.
 pub fn e2e(report: &RunReport, junit: Option<&Path>, html: &Path) -> Value {
     let scenarios: Vec<Value> = report
         .scenarios
@@ -121,7 +122,7 @@ pub fn e2e(report: &RunReport, junit: Option<&Path>, html: &Path) -> Value {
                 Outcome::Skipped(why) => ("skipped", Some(why.as_str())),
             };
             let failures: Vec<Value> =
-                s.failures().map(|l| json!({"what": l.what, "detail": l.detail, "chain": l.chain})).collect();
+                s.failures().map(|l| json!({"what": l.what, "detail": l.result.to_string(), "chain": l.chain, "failure": l.failure()})).collect();
             json!({
                 "name": s.name,
                 "file": s.file,

@@ -108,7 +108,9 @@ pub enum Evidence {
         path: String,
         status: Option<u16>,
     },
-    /// A step of the scenario that failed.
+    /// A step of the scenario that failed, and why, in the words the
+    /// scenario's renderers give it: the diagnosis sits below the scenarios
+    /// and does not know their types.
     Step {
         what: String,
         detail: String,

@@ -97,12 +97,23 @@ impl fmt::Display for Pending {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NotQuiet {
     #[error("not quiet after {waited:?}; still pending:\n{}", lines(.pending))]
-    Timeout { waited: Duration, pending: Vec<Pending> },
+    Timeout {
+        #[serde(with = "crate::millis")]
+        waited: Duration,
+        pending: Vec<Pending>,
+    },
     #[error("stuck: nothing changed for {unchanged:?} (after {waited:?}); pending:\n{}", lines(.pending))]
-    Stuck { waited: Duration, unchanged: Duration, pending: Vec<Pending> },
+    Stuck {
+        #[serde(with = "crate::millis")]
+        waited: Duration,
+        #[serde(with = "crate::millis")]
+        unchanged: Duration,
+        pending: Vec<Pending>,
+    },
 }
 
 impl NotQuiet {

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::failure::Failure;
 use super::model::Http;
 use super::report::Line;
 use super::target::Target;
@@ -18,45 +19,35 @@ pub async fn run(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &st
     let started = Instant::now();
     let shown_path = vars.text(&h.http.path).unwrap_or_else(|_| h.http.path.clone());
     let what = h.name.clone().unwrap_or_else(|| format!("{} {} {shown_path}", h.http.method, h.http.target));
-    let line = |ok: bool, detail: String| Line {
-        what: what.clone(),
-        ok,
-        took: started.elapsed(),
-        detail,
-        chain: Some(h.chain.to_string()),
-    };
-    match send(target, vars, h, correlation_id).await {
-        Ok(detail) => line(true, detail),
-        Err(detail) => line(false, detail),
-    }
+    Line::new(what, started, send(target, vars, h, correlation_id).await).in_chain(&h.chain)
 }
 
-async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<String, String> {
-    let t = |e: super::template::TemplateError| e.to_string();
-    let base = target.url(&h.http.target).ok_or_else(|| format!("no service or fake `{}` runs", h.http.target))?;
-    let path = vars.text(&h.http.path).map_err(t)?;
+async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<String, Failure> {
+    let base = target.url(&h.http.target).ok_or_else(|| Failure::NoTarget { name: h.http.target.clone() })?;
+    let path = vars.text(&h.http.path)?;
     let mut req = target.http.request(h.http.method.clone(), format!("{base}{path}"));
     let mut has_correlation = false;
     for (k, v) in &h.headers {
         has_correlation |= k.eq_ignore_ascii_case("x-correlation-id");
-        req = req.header(k.as_str(), vars.text(v).map_err(t)?);
+        req = req.header(k.as_str(), vars.text(v)?);
     }
     if !has_correlation {
         req = req.header("x-correlation-id", correlation_id);
     }
     if let Some(token) = &h.auth {
-        let token = vars.text(token).map_err(t)?;
+        let token = vars.text(token)?;
         vars.handled_secret(&token);
         req = req.bearer_auth(token);
     }
     if let Some(body) = &h.body {
-        let body = vars.value(body).map_err(t)?;
+        let body = vars.value(body)?;
         vars.handled_secrets_in(&body);
         req = req.json(&body);
     }
     let started = Instant::now();
-    let resp = req.send().await.map_err(|e| {
-        kit::redact::text(&format!("{} {base}{path}: {}", h.http.method, kit::error_chain(&e))).into_owned()
+    let resp = req.send().await.map_err(|e| Failure::NoAnswer {
+        request: kit::redact::text(&format!("{} {base}{path}", h.http.method)).into_owned(),
+        error: kit::redact::text(&kit::error_chain(&e)).into_owned(),
     })?;
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -67,22 +58,23 @@ async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) 
         vars.handled_secrets_in(answer);
     }
     let shown: String = text.chars().take(300).collect();
-    let shown = kit::redact::text(&shown).into_owned();
+    let body = kit::redact::text(&shown).into_owned();
+    let code = status.as_u16();
     match h.status {
-        Some(want) if status.as_u16() != want => return Err(format!("answered {status}, expected {want}: {shown}")),
-        None if !status.is_success() => return Err(format!("answered {status}, expected a 2xx: {shown}")),
+        Some(want) if code != want => return Err(Failure::Status { status: code, expected: Some(want), body }),
+        None if !status.is_success() => return Err(Failure::Status { status: code, expected: None, body }),
         _ => {}
     }
     if let Some(want) = &h.response {
-        let want = vars.value(want).map_err(t)?;
-        let have = json.as_ref().ok_or_else(|| format!("answered {status} with no JSON: {shown}"))?;
-        subset(&want, have, "").map_err(|e| format!("answered {status}, but {e}"))?;
+        let want = vars.value(want)?;
+        let have = json.as_ref().ok_or_else(|| Failure::NotJson { status: code, body: body.clone() })?;
+        subset(&want, have, "")
+            .map_err(|m| Failure::Body { status: code, mismatch: kit::redact::text(&m).into_owned() })?;
     }
     if let Some(n) = h.length {
-        match json.as_ref().and_then(Value::as_array) {
-            Some(items) if items.len() == n => {}
-            Some(items) => return Err(format!("answered {} elements, expected {n}: {shown}", items.len())),
-            None => return Err(format!("answered no JSON array, expected {n} elements: {shown}")),
+        let found = json.as_ref().and_then(Value::as_array).map(Vec::len);
+        if found != Some(n) {
+            return Err(Failure::Length { found, expected: n, body });
         }
     }
     for (name, from) in &h.capture {
@@ -90,7 +82,8 @@ async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) 
             Some(header) => headers.get(header).and_then(|v| v.to_str().ok()).map(|v| Value::String(v.to_owned())),
             None => json.as_ref().and_then(|j| pick(j, from)).cloned(),
         };
-        let value = value.ok_or_else(|| format!("capture {name}: the answer has no `{from}`: {shown}"))?;
+        let value =
+            value.ok_or_else(|| Failure::Capture { name: name.clone(), from: from.clone(), body: body.clone() })?;
         vars.set(name, value);
     }
     Ok(format!("{status} in {took} ms"))

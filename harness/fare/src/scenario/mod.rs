@@ -14,10 +14,12 @@
 //! - `faults`: stopping services, duplicating events, poison messages.
 //! - `chain`: the chain expected (written or derived), as event paths.
 //! - `run`: one scenario; `schedule`: many, side by side where they can be.
+//! - `failure`: why a step or check did not hold, as data.
 //! - `report`: the typed results; `render`: terminal, JUnit XML, HTML.
 
 pub mod chain;
 pub mod expect;
+pub mod failure;
 pub mod faults;
 mod http;
 mod lenient;

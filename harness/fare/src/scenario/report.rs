@@ -2,10 +2,11 @@
 //! HTML) read these and nothing else.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::failure::Failure;
 use crate::diagnosis::Diagnosis;
 use crate::trace::{ChainDiff, DeadLetter, Trace};
 
@@ -23,13 +24,58 @@ pub enum Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Line {
     pub what: String,
-    pub ok: bool,
-    #[serde(with = "millis")]
+    #[serde(with = "crate::millis")]
     pub took: Duration,
-    /// What happened (`201 in 12 ms`), or what went wrong.
-    pub detail: String,
     /// The chain the step belongs to, when it belongs to one.
     pub chain: Option<String>,
+    #[serde(flatten)]
+    pub result: Held,
+}
+
+/// Whether a step or check held: what it did (`201 in 12 ms`), or why not.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Held {
+    Done(String),
+    Failed(Failure),
+}
+
+impl Line {
+    /// `result` of a step or check named `what`, begun at `started`.
+    pub fn new(what: impl Into<String>, started: Instant, result: Result<String, Failure>) -> Self {
+        let result = match result {
+            Ok(done) => Held::Done(done),
+            Err(failure) => Held::Failed(failure),
+        };
+        Line { what: what.into(), took: started.elapsed(), chain: None, result }
+    }
+
+    /// The same line, about one chain.
+    pub fn in_chain(self, chain: impl ToString) -> Self {
+        Line { chain: Some(chain.to_string()), ..self }
+    }
+
+    pub fn ok(&self) -> bool {
+        matches!(self.result, Held::Done(_))
+    }
+
+    /// Why it did not hold, if it did not.
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.result {
+            Held::Failed(f) => Some(f),
+            Held::Done(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Held {
+    /// What it did, or why it did not hold.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Held::Done(done) => write!(f, "{done}"),
+            Held::Failed(failure) => write!(f, "{failure}"),
+        }
+    }
 }
 
 /// One chain of a scenario as it was seen.
@@ -50,10 +96,10 @@ pub struct ScenarioReport {
     pub description: String,
     pub correlation_id: String,
     pub outcome: Outcome,
-    #[serde(with = "millis")]
+    #[serde(with = "crate::millis")]
     pub took: Duration,
     /// How long the platform took to become quiet after the steps.
-    #[serde(with = "millis_opt")]
+    #[serde(with = "crate::millis::opt")]
     pub quiet_after: Option<Duration>,
     pub steps: Vec<Line>,
     pub checks: Vec<Line>,
@@ -62,7 +108,7 @@ pub struct ScenarioReport {
     /// Where each chain broke and why, when the scenario failed.
     pub diagnosis: Vec<Diagnosis>,
     /// From the platform going quiet (or stuck) to the verdict.
-    #[serde(with = "millis_opt")]
+    #[serde(with = "crate::millis::opt")]
     pub verdict_after: Option<Duration>,
     /// Every credential the scenario sent or was given: never rendered,
     /// kept for a leak check to look for in logs, traces and reports.
@@ -77,14 +123,14 @@ impl ScenarioReport {
 
     /// Every step and check that did not hold.
     pub fn failures(&self) -> impl Iterator<Item = &Line> {
-        self.steps.iter().chain(&self.checks).filter(|l| !l.ok)
+        self.steps.iter().chain(&self.checks).filter(|l| !l.ok())
     }
 
     /// The failure report: what did not hold, the diagnosis, the chain seen.
     pub fn failure_text(&self) -> String {
         let mut out = String::new();
         for l in self.failures() {
-            out.push_str(&format!("  ✗ {}: {}\n", l.what, l.detail));
+            out.push_str(&format!("  ✗ {}: {}\n", l.what, l.result));
         }
         for d in &self.diagnosis {
             out.push_str(&format!("  {}\n", d.to_string().replace('\n', "\n  ")));
@@ -107,7 +153,7 @@ pub struct RunReport {
     pub namespace: String,
     /// RFC 3339.
     pub started_at: String,
-    #[serde(with = "millis")]
+    #[serde(with = "crate::millis")]
     pub took: Duration,
     pub scenarios: Vec<ScenarioReport>,
 }
@@ -123,20 +169,5 @@ impl RunReport {
 
     pub fn skipped(&self) -> usize {
         self.scenarios.iter().filter(|s| matches!(s.outcome, Outcome::Skipped(_))).count()
-    }
-}
-
-mod millis {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-}
-
-mod millis_opt {
-    pub fn serialize<S: serde::Serializer>(d: &Option<std::time::Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
     }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::chain;
+use super::failure::{DeadLetterCount, Failure};
 use super::faults::{self, Gate, OnProcesses, Tap, Waiter};
 use super::http;
 use super::model::{ChainExpectation, Fault, Label, Scenario, Step};
@@ -36,19 +37,6 @@ pub fn base_id(scenario: &str, run: &str) -> String {
         .take(80)
         .collect();
     format!("e2e-{name}-{run}")
-}
-
-fn line(what: impl Into<String>, started: Instant, result: Result<String, String>) -> Line {
-    let (ok, detail) = match result {
-        Ok(d) => (true, d),
-        Err(d) => (false, d),
-    };
-    Line { what: what.into(), ok, took: started.elapsed(), detail, chain: None }
-}
-
-/// `line`, about one chain.
-fn chain_line(what: impl Into<String>, started: Instant, result: Result<String, String>, chain: &Label) -> Line {
-    Line { chain: Some(chain.to_string()), ..line(what, started, result) }
 }
 
 /// Runs `s`; `control` is needed for scenarios that stop services.
@@ -88,14 +76,14 @@ pub async fn run_one(
         let t = Instant::now();
         match vars.text(value) {
             Ok(v) => vars.set(name, Value::String(v)),
-            Err(e) => report.steps.push(line(format!("vars.{name}"), t, Err(e.to_string()))),
+            Err(e) => report.steps.push(Line::new(format!("vars.{name}"), t, Err(e.into()))),
         }
     }
     let programmed = program_fakes(target, s, &base, &mut report.steps).await;
     let taps = open_taps(target, s, &base, &mut report.steps).await;
     let hooked = set_handler_faults(s, &base, control, &mut report.steps).await;
     let filtered = filter_out(target, s, &base, &mut report.steps).await;
-    if report.steps.iter().all(|l| l.ok) {
+    if report.steps.iter().all(Line::ok) {
         // Once the steps are done nothing more will be asked of the
         // platform: a fault still waiting may then give up when it is quiet.
         let gate = Gate::default();
@@ -117,11 +105,11 @@ pub async fn run_one(
         Ok(took) => report.quiet_after = Some(took),
         Err(e) => {
             stuck = e.is_stuck();
-            report.steps.push(line("wait until quiet", t, Err(e.to_string())));
+            report.steps.push(Line::new("wait until quiet", t, Err(e.into())));
         }
     }
     let verdict_from = Instant::now();
-    let steps_ok = report.steps.iter().all(|l| l.ok);
+    let steps_ok = report.steps.iter().all(Line::ok);
     gather(target, s, &base, &mut report).await;
     compare_chains(target, s, &mut report);
     if steps_ok {
@@ -137,10 +125,9 @@ pub async fn run_one(
         env.failed_steps = report
             .steps
             .iter()
-            .filter(|l| !l.ok)
-            .map(|l| {
+            .filter_map(|l| {
                 let label = l.chain.clone().unwrap_or_else(|| Label::main().to_string());
-                (label, Evidence::Step { what: l.what.clone(), detail: l.detail.clone() })
+                Some((label, Evidence::Step { what: l.what.clone(), detail: l.failure()?.to_string() }))
             })
             .collect();
         report.diagnosis = diagnose(target, s, &report, &env);
@@ -149,13 +136,13 @@ pub async fn run_one(
     for f in filtered {
         let t = Instant::now();
         if let Err(e) = f.restore(target).await {
-            report.steps.push(line("restore a filtered subscription", t, Err(kit::error_chain(&e))));
+            report.steps.push(Line::new("restore a filtered subscription", t, Err(Failure::harness(&e))));
         }
     }
     if let Some(control) = control {
         let t = Instant::now();
         if let Err(e) = faults::clear_handlers(control, &hooked, &base).await {
-            report.steps.push(line("clear the handler faults", t, Err(kit::error_chain(&e))));
+            report.steps.push(Line::new("clear the handler faults", t, Err(Failure::harness(&e))));
         }
         restore(s, *control.lock().await, &mut report.steps).await;
     }
@@ -174,9 +161,8 @@ async fn restore(s: &Scenario, platform: &mut Platform, lines: &mut Vec<Line>) {
             continue;
         }
         let t = Instant::now();
-        let done = platform.start_service(service).await.map(|()| "started again".to_owned());
-        if let Err(e) = &done {
-            lines.push(line(format!("restore {service}"), t, Err(e.to_string())));
+        if let Err(e) = platform.start_service(service).await {
+            lines.push(Line::new(format!("restore {service}"), t, Err(Failure::harness(&e))));
         }
     }
 }
@@ -226,7 +212,7 @@ async fn program_fakes(target: &Target, s: &Scenario, base: &str, lines: &mut Ve
     for (fake, rules) in &s.file.fakes {
         let t = Instant::now();
         let Some(url) = target.fakes.get(fake) else {
-            lines.push(line(format!("program {fake}"), t, Err(format!("no fake `{fake}` runs"))));
+            lines.push(Line::new(format!("program {fake}"), t, Err(Failure::NoTarget { name: fake.clone() })));
             continue;
         };
         let client = FakeClient::new(fake, url);
@@ -235,7 +221,7 @@ async fn program_fakes(target: &Target, s: &Scenario, base: &str, lines: &mut Ve
             let scope = if rule.global { None } else { Some(base.to_owned()) };
             let rule = Rule { matcher: rule.matcher.clone(), respond: rule.respond.clone(), scope };
             let result = client.install(&rule).await.map(|()| format!("{} replies", rule.respond.len()));
-            lines.push(line(format!("program {fake}"), t, result.map_err(|e| e.to_string())));
+            lines.push(Line::new(format!("program {fake}"), t, result.map_err(|e| Failure::harness(&e))));
         }
     }
     programmed
@@ -251,7 +237,7 @@ async fn open_taps(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Li
             let t = Instant::now();
             match Tap::open(target, event, &correlation_id(base, chain)).await {
                 Ok(tap) => taps.push((tap, event.clone(), *times)),
-                Err(e) => lines.push(line(format!("tap {event}"), t, Err(kit::error_chain(&e)))),
+                Err(e) => lines.push(Line::new(format!("tap {event}"), t, Err(e.into()))),
             }
         }
     }
@@ -267,10 +253,10 @@ async fn filter_out(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<L
         let t = Instant::now();
         match faults::filter_out(target, service, on, &correlation_id(base, chain)).await {
             Ok(done) => {
-                lines.push(chain_line(format!("fault: {f}"), t, Ok(done.to_string()), chain));
+                lines.push(Line::new(format!("fault: {f}"), t, Ok(done.to_string())).in_chain(chain));
                 filtered.push(done);
             }
-            Err(e) => lines.push(chain_line(format!("fault: {f}"), t, Err(kit::error_chain(&e)), chain)),
+            Err(e) => lines.push(Line::new(format!("fault: {f}"), t, Err(e.into())).in_chain(chain)),
         }
     }
     filtered
@@ -293,7 +279,7 @@ async fn set_handler_faults<'s>(
         if !hooked.contains(&service.as_str()) {
             hooked.push(service.as_str());
         }
-        lines.push(chain_line(format!("fault: {f}"), t, done.map_err(|e| kit::error_chain(&e)), chain));
+        lines.push(Line::new(format!("fault: {f}"), t, done.map_err(|e| Failure::harness(&e))).in_chain(chain));
     }
     hooked
 }
@@ -316,19 +302,15 @@ async fn run_steps(
                 let deadline = std::time::Duration::from_secs(w.timeout_seconds);
                 // The steps before this one are done: a quiet platform without the event ends the wait.
                 let seen = faults::seen(target, &cid, &w.event, deadline, gate, Waiter::Step).await;
-                chain_line(
-                    format!("wait for {} in chain {}", w.event, w.chain),
-                    t,
-                    seen.map(|()| "seen".into()).map_err(|e| e.to_string()),
-                    &w.chain,
-                )
+                let what = format!("wait for {} in chain {}", w.event, w.chain);
+                Line::new(what, t, seen.map(|()| "seen".into()).map_err(Failure::from)).in_chain(&w.chain)
             }
             Step::Quiet => {
                 let quiet = target.wait_quiet().await;
-                line(
+                Line::new(
                     "wait until quiet",
                     t,
-                    quiet.map(|d| format!("quiet after {} ms", d.as_millis())).map_err(|e| e.to_string()),
+                    quiet.map(|d| format!("quiet after {} ms", d.as_millis())).map_err(Failure::from),
                 )
             }
             Step::Restart(r) => {
@@ -343,14 +325,11 @@ async fn run_steps(
                     None => Err(crate::runtime::ControlError::Stopped { name: r.service.clone() }),
                 };
                 let env: Vec<String> = r.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                line(
-                    format!("restart {} {}", r.service, env.join(" ")),
-                    t,
-                    result.map(|()| "ready".into()).map_err(|e| e.to_string()),
-                )
+                let what = format!("restart {} {}", r.service, env.join(" "));
+                Line::new(what, t, result.map(|()| "ready".into()).map_err(|e| Failure::harness(&e)))
             }
         };
-        let ok = done.ok;
+        let ok = done.ok();
         lines.push(done);
         if !ok {
             break;
@@ -373,7 +352,7 @@ async fn run_faults(
         match f {
             Fault::Poison { service, body, chain } => {
                 let done = faults::poison(target, service, body, &correlation_id(base, chain)).await;
-                lines.push(line(format!("fault: {f}"), t, done.map_err(|e| kit::error_chain(&e))));
+                lines.push(Line::new(format!("fault: {f}"), t, done.map_err(Failure::from)));
             }
             Fault::Stop { chain, .. } | Fault::Kill { chain, .. } | Fault::Pause { chain, .. } => {
                 let done = match control {
@@ -383,7 +362,7 @@ async fn run_faults(
                     }
                     None => Err(faults::FaultError::NoControl { what: f.to_string() }),
                 };
-                lines.push(chain_line(format!("fault: {f}"), t, done.map_err(|e| kit::error_chain(&e)), chain));
+                lines.push(Line::new(format!("fault: {f}"), t, done.map_err(Failure::from)).in_chain(chain));
             }
             Fault::Duplicate { .. } => {}
             // Set before the steps, by `set_handler_faults`.
@@ -393,7 +372,7 @@ async fn run_faults(
     for (tap, event, times) in taps {
         let t = Instant::now();
         let done = tap.duplicate(target, event, *times).await;
-        lines.push(line(format!("fault: duplicate {event}"), t, done.map_err(|e| kit::error_chain(&e))));
+        lines.push(Line::new(format!("fault: duplicate {event}"), t, done.map_err(Failure::from)));
     }
     lines
 }
@@ -417,7 +396,7 @@ async fn gather(target: &Target, s: &Scenario, base: &str, report: &mut Scenario
                 }
                 report.chains.push(ChainReport { label: label.to_string(), correlation_id: cid, trace, diff: None });
             }
-            Err(e) => report.checks.push(line(format!("read chain {label}"), t, Err(e.to_string()))),
+            Err(e) => report.checks.push(Line::new(format!("read chain {label}"), t, Err(Failure::harness(&e)))),
         }
     }
 }
@@ -436,9 +415,9 @@ fn compare_chains(target: &Target, s: &Scenario, report: &mut ScenarioReport) {
         let result = if diff.is_empty() {
             Ok(format!("{} events, {how}", chain.trace.events.len()))
         } else {
-            Err(diff.to_string())
+            Err(Failure::Chain { diff: diff.clone() })
         };
-        report.checks.push(line(format!("chain {label}"), t, result));
+        report.checks.push(Line::new(format!("chain {label}"), t, result));
         chain.diff = Some(diff);
     }
 }
@@ -448,27 +427,27 @@ async fn check(target: &Target, s: &Scenario, base: &str, vars: &mut Vars, repor
         report.checks.push(http::run(target, vars, h, &correlation_id(base, &h.chain)).await);
     }
     let t = Instant::now();
-    report.checks.push(line("dead letters", t, dead_letters(&s.file.expect.dead_letters, &report.dead_letters)));
+    report.checks.push(Line::new("dead letters", t, dead_letters(&s.file.expect.dead_letters, &report.dead_letters)));
 }
 
-fn dead_letters(expected: &BTreeMap<String, usize>, found: &[DeadLetter]) -> Result<String, String> {
+fn dead_letters(expected: &BTreeMap<String, usize>, found: &[DeadLetter]) -> Result<String, Failure> {
     let mut by_service: BTreeMap<&str, usize> = BTreeMap::new();
     for l in found {
         *by_service.entry(l.service.as_str()).or_default() += 1;
     }
     let services: std::collections::BTreeSet<&str> =
         by_service.keys().copied().chain(expected.keys().map(String::as_str)).collect();
-    let wrong: Vec<String> = services
+    let wrong: Vec<DeadLetterCount> = services
         .into_iter()
         .filter_map(|s| {
             let (want, got) = (expected.get(s).copied().unwrap_or(0), by_service.get(s).copied().unwrap_or(0));
-            (want != got).then(|| format!("{s}: {got} (expected {want})"))
+            (want != got).then(|| DeadLetterCount { service: s.to_owned(), found: got, expected: want })
         })
         .collect();
     if wrong.is_empty() {
         let all: Vec<String> = by_service.iter().map(|(s, n)| format!("{s}: {n}")).collect();
         Ok(if all.is_empty() { "none".into() } else { all.join(", ") })
     } else {
-        Err(wrong.join(", "))
+        Err(Failure::DeadLetters { wrong })
     }
 }

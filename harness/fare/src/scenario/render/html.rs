@@ -127,12 +127,12 @@ fn lines(out: &mut String, title: &str, lines: &[Line]) {
     }
     out.push_str(&format!("<h4>{title}</h4><table><tr><th></th><th>what</th><th>time</th><th>detail</th></tr>\n"));
     for l in lines {
-        let (class, mark) = if l.ok { ("ok", "✓") } else { ("fail", "✗") };
+        let (class, mark) = if l.ok() { ("ok", "✓") } else { ("fail", "✗") };
         out.push_str(&format!(
             "<tr><td class=\"{class}\">{mark}</td><td>{}</td><td class=\"ms\">{} ms</td><td>{}</td></tr>\n",
             escape(&l.what),
             l.took.as_millis(),
-            escape(&l.detail)
+            escape(&l.result.to_string())
         ));
     }
     out.push_str("</table>\n");

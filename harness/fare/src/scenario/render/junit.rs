@@ -12,7 +12,7 @@ pub fn junit(report: &RunReport) -> String {
         .map(|s| {
             let verdict = match &s.outcome {
                 Outcome::Failed => Verdict::Failed {
-                    message: s.failures().next().map(|l| format!("{}: {}", l.what, l.detail)).unwrap_or_default(),
+                    message: s.failures().next().map(|l| format!("{}: {}", l.what, l.result)).unwrap_or_default(),
                     kind: Some("ScenarioFailed"),
                     text: Some(s.failure_text()),
                 },
