@@ -38,9 +38,19 @@ impl Backend {
         }
     }
 
+    /// The virtual environment the backend runs from.
+    pub(crate) fn tool(self) -> crate::Tool {
+        crate::Tool {
+            name: self.name(),
+            venv: self.venv_name(),
+            requirements: self.requirements(),
+            python_versions: self.python_versions(),
+        }
+    }
+
     /// The Python versions that can run the backend, newest first; empty
     /// means any `python3`.
-    pub(crate) fn python_versions(self) -> &'static [&'static str] {
+    fn python_versions(self) -> &'static [&'static str] {
         match self {
             Backend::Moto => &[],
             Backend::LocalStack => &["3.13", "3.12"],
@@ -49,7 +59,7 @@ impl Backend {
 
     /// The directory name of this backend's virtual environment: it carries
     /// the pin, so changing a pin installs beside the old one.
-    pub(crate) fn venv_name(self) -> String {
+    fn venv_name(self) -> String {
         match self {
             Backend::Moto => format!("moto-{MOTO_VERSION}"),
             Backend::LocalStack => format!("localstack-{LOCALSTACK_VERSION}"),
@@ -57,7 +67,7 @@ impl Backend {
     }
 
     /// What `pip install` is given.
-    pub(crate) fn requirements(self) -> Vec<String> {
+    fn requirements(self) -> Vec<String> {
         match self {
             Backend::Moto => vec![format!("moto[server]=={MOTO_VERSION}")],
             // The upper bounds keep pip from pairing this release with

@@ -10,8 +10,9 @@
 //!
 //! # Layout
 //! - `error`: [`EmulatorError`], one variant per way set-up can fail.
-//! - `venv`: the managed virtual environments and the lock that lets parallel
-//!   test processes share one install.
+//! - `venv`: the managed virtual environments (the emulators', and the Pact
+//!   tools' that tests drive: pact-python, the official `pact` CLI) and the
+//!   lock that lets parallel test processes share one install.
 //! - `server`: starting a server process, readiness, stopping it.
 //! - `backend`: the emulators fare knows (moto, LocalStack) and their pins.
 
@@ -23,7 +24,7 @@ mod venv;
 pub use backend::{Backend, LOCALSTACK_VERSION, MOTO_VERSION};
 pub use error::EmulatorError;
 pub use server::{Emulator, StartOptions, free_port};
-pub use venv::{Venv, cache_dir};
+pub use venv::{PACT_CLI_VERSION, PACT_PYTHON_VERSION, Tool, Venv, cache_dir, pact_tools};
 
 /// Starts a moto server with default options: the common case in tests.
 pub fn start_moto() -> Result<Emulator, EmulatorError> {

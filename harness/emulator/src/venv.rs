@@ -1,5 +1,6 @@
-//! The virtual environments fare manages: one per backend and pin, under a
-//! cache directory shared by every checkout and test process on the machine.
+//! The virtual environments fare manages: one per tool (an emulator backend,
+//! the Pact tools) and pin, under a cache directory shared by every checkout
+//! and test process on the machine.
 //!
 //! Several test processes may ask for the same environment at once (nextest
 //! runs each test in its own process), so installation happens under an
@@ -43,47 +44,91 @@ impl Venv {
     /// `progress` hears one line per step of a first install and nothing
     /// when the environment is already there.
     pub fn ensure(backend: Backend, progress: &mut dyn FnMut(&str)) -> Result<Venv, EmulatorError> {
+        Venv::ensure_tool(&backend.tool(), progress)
+    }
+
+    /// The same for any [`Tool`].
+    pub fn ensure_tool(tool: &Tool, progress: &mut dyn FnMut(&str)) -> Result<Venv, EmulatorError> {
         let root = cache_dir().join("venvs");
-        let dir = root.join(backend.venv_name());
+        let dir = root.join(&tool.venv);
         if dir.join(READY_MARKER).exists() {
             return Ok(Venv { dir });
         }
         fs::create_dir_all(&root).map_err(EmulatorError::io("creating", &root))?;
-        let lock_path = root.join(format!("{}.lock", backend.venv_name()));
+        let lock_path = root.join(format!("{}.lock", tool.venv));
         let lock = File::create(&lock_path).map_err(EmulatorError::io("creating", &lock_path))?;
         lock.lock().map_err(EmulatorError::io("locking", &lock_path))?;
         // Another process may have finished the install while we waited.
         if dir.join(READY_MARKER).exists() {
             return Ok(Venv { dir });
         }
-        install(backend, &dir, progress)?;
+        install(tool, &dir, progress)?;
         Ok(Venv { dir })
+    }
+
+    /// The program `name` installed in the environment.
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.dir.join("bin").join(name)
     }
 }
 
-fn install(backend: Backend, dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
+/// What fare installs into a virtual environment of its own.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    /// What progress lines call it.
+    pub name: &'static str,
+    /// The environment's directory name: it carries the pins, so changing
+    /// one installs beside the old environment.
+    pub venv: String,
+    /// What `pip install` is given.
+    pub requirements: Vec<String>,
+    /// The Python versions that can run it, newest first; empty means any `python3`.
+    pub python_versions: &'static [&'static str],
+}
+
+/// The pact-python release the consumer tests of outsiders (a frontend's
+/// pact) are written with.
+pub const PACT_PYTHON_VERSION: &str = "4.2.0";
+/// The release of the official `pact` CLI (`pact verifier`, the broker
+/// client), a Rust binary shipped as a wheel.
+pub const PACT_CLI_VERSION: &str = "1!0.10.9";
+
+/// pact-python and the official `pact` CLI, in one environment.
+pub fn pact_tools() -> Tool {
+    Tool {
+        name: "pact-python and the pact CLI",
+        venv: format!("pact-python-{PACT_PYTHON_VERSION}-cli-{}", PACT_CLI_VERSION.replace('!', "-")),
+        requirements: vec![
+            format!("pact-python=={PACT_PYTHON_VERSION}"),
+            format!("pact-python-cli=={PACT_CLI_VERSION}"),
+        ],
+        python_versions: &[],
+    }
+}
+
+fn install(tool: &Tool, dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(EmulatorError::io("removing the unfinished", dir))?;
     }
-    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| find_python(backend.python_versions()));
-    progress(&format!("creating a virtual environment for {} in {}", backend.name(), dir.display()));
+    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| find_python(tool.python_versions));
+    progress(&format!("creating a virtual environment for {} in {}", tool.name, dir.display()));
     let mut venv = Command::new(&python);
     venv.arg("-m").arg("venv").arg(dir);
     run(venv, &format!("a {python} venv"), dir).map_err(|e| match e {
         RunError::Spawn(source) => EmulatorError::PythonMissing { python: python.clone(), source },
         RunError::Failed(e) => e,
     })?;
-    let requirements = backend.requirements();
+    let requirements = &tool.requirements;
     progress(&format!("installing {} (first run only, about a minute)", requirements.join(" ")));
     let mut pip = Command::new(dir.join("bin").join("pip"));
-    pip.args(["install", "--disable-pip-version-check", "--quiet"]).args(&requirements);
+    pip.args(["install", "--disable-pip-version-check", "--quiet"]).args(requirements);
     run(pip, &requirements.join(" "), dir).map_err(|e| match e {
         RunError::Spawn(source) => EmulatorError::io("running pip in", dir)(source),
         RunError::Failed(e) => e,
     })?;
     let marker = dir.join(READY_MARKER);
     File::create(&marker).map_err(EmulatorError::io("creating", &marker))?;
-    progress(&format!("{} is installed", backend.name()));
+    progress(&format!("{} is installed", tool.name));
     Ok(())
 }
 

@@ -191,7 +191,7 @@ fn tampered(provider: &str, tamper: impl Fn(&mut Answer) + Send + Sync + 'static
             tamper(answer)
         }
     });
-    VerifyOptions { providers: vec![provider.to_owned()], tamper: Some(tamper) }
+    VerifyOptions { providers: vec![provider.to_owned()], tamper: Some(tamper), ..VerifyOptions::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -427,13 +427,15 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
 #[tokio::test]
 async fn with_restart_never_a_killed_service_stays_down_and_status_says_why() {
     let _one = ONE_AT_A_TIME.lock().await;
-    // A provider-state switch exported in the shell does not reach users.
+    // A provider-state switch exported in the shell reaches no service.
     let exported = [("FARE_PROVIDER_STATES", "1")];
     let platform = Detached::up_with_env(&format!("nv{}", std::process::id()), &["--restart", "never"], &exported);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let state = json!({"state": "user u-1 has a valid session token 0a1b2c3d4e5f"});
-    let states = http.post(format!("{}/_pact/state", platform.url("users"))).json(&state).send().await.unwrap();
-    assert_eq!(states.status(), 404, "fare up exposed the provider-state endpoint");
+    for service in ["users", "store", "devices", "fulfillment", "tracking", "invoice", "mailer", "collector"] {
+        let states = http.post(format!("{}/_pact/state", platform.url(service))).json(&state).send().await.unwrap();
+        assert_eq!(states.status(), 404, "fare up exposed {service}'s provider-state endpoint");
+    }
     let killed = platform.fare(&["kill", "tracking"]);
     assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
     let down = platform.wait_for("tracking", Duration::from_secs(5), |s| s["state"] == "down").await;

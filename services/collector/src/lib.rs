@@ -7,15 +7,17 @@
 //! - `metrics`: the Prometheus text format.
 //! - `routes`: the HTTP API.
 //! - `store`: the events and counts tables.
+//! - `states`: collector's provider states for contract verification (mounted by [`build_with`] only).
 
 pub mod events;
 mod metrics;
 mod routes;
+pub mod states;
 mod store;
 
 use kit::bus::Bus;
 use kit::store::{Db, Migration};
-use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
 pub const NAME: &str = "collector";
 
@@ -28,11 +30,17 @@ pub const MIGRATIONS: &[Migration] =
 /// Builds the service from its configuration; binds but does not run it.
 /// No outbox relay: the collector publishes nothing.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
+        .provider_states(switches, states::STATES)
         .consume(&bus, settings.consumer(&bus, NAME), events::EventHandler { db })
         .bind(&settings.host, settings.port)
         .await

@@ -7,15 +7,17 @@
 //! - `events`: the handler for `order.placed`.
 //! - `routes`: the HTTP API.
 //! - `store`: the devices table and allocation.
+//! - `states`: devices' provider states for contract verification (mounted by [`build_with`] only).
 
 mod domain;
 pub mod events;
 mod routes;
+pub mod states;
 mod store;
 
 use kit::bus::Bus;
 use kit::store::{Db, Migration, StoreError};
-use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
 use crate::domain::Stock;
 
@@ -31,6 +33,11 @@ const STOCK_EXPECTED: &str = "comma-separated model=count pairs such as `phone-b
 /// Builds the service from its configuration, seeding the stock; binds but
 /// does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let stock = stock(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
@@ -39,6 +46,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
+        .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::OrderPlacedHandler { db })
         .bind(&settings.host, settings.port)

@@ -7,15 +7,17 @@
 //! - `events`: the handler for `device.allocated`.
 //! - `routes`: the HTTP API.
 //! - `store`: the shipments table.
+//! - `states`: fulfillment's provider states for contract verification (mounted by [`build_with`] only).
 
 pub mod center;
 pub mod events;
 mod routes;
+pub mod states;
 mod store;
 
 use kit::bus::Bus;
 use kit::store::{Db, Migration};
-use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
 use crate::center::FulfillmentCenter;
 
@@ -30,12 +32,18 @@ pub const MIGRATIONS: &[Migration] =
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let center = FulfillmentCenter::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
+        .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::DeviceAllocatedHandler { db, center })
         .bind(&settings.host, settings.port)

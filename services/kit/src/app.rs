@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::consumer::ConsumerHealth;
 use crate::bus::{Bus, Consumer, ConsumerOptions, Handler, relay};
 use crate::config::{Config, ConfigError};
+use crate::states::{ProviderState, Switches};
 use crate::store::{Db, StoreError};
 
 /// The largest request body a service reads.
@@ -131,6 +132,22 @@ impl ApplicationBuilder {
     pub fn router(mut self, router: Router) -> Self {
         self.router = self.router.merge(router);
         self
+    }
+
+    /// Mounts `POST /_pact/state` over `states` if, and only if, `switches`
+    /// says so, and then says loudly that this process must never be served.
+    pub fn provider_states(self, switches: Switches, states: &'static [ProviderState]) -> Self {
+        if !switches.provider_states {
+            return self;
+        }
+        tracing::warn!(
+            service = %self.name,
+            "PROVIDER STATES ARE ON: POST /_pact/state lets anyone who reaches this port write this service's data \
+             as they like. This {} is for contract verification only; never serve it.",
+            self.name
+        );
+        let router = crate::states::router(&self.name, self.db.clone(), states);
+        self.router(router)
     }
 
     /// Publishes the outbox through `bus`.

@@ -17,6 +17,7 @@
 //! - `bus`: SNS/SQS clients, names, the publisher, the consumer loop, the outbox relay.
 //! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others.
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
+//! - `states`: provider states for contract verification, mounted only by a [`Switches`] set in code.
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
 //! - `suggest`: "did you mean": the known name closest to a mistyped one.
 //! - `redact`: masks tokens, passwords, credentials and email addresses in any text or JSON.
@@ -33,6 +34,7 @@ pub mod faults;
 pub mod http;
 pub mod probe;
 pub mod redact;
+pub mod states;
 pub mod store;
 pub mod suggest;
 pub mod telemetry;
@@ -43,6 +45,7 @@ pub mod values;
 pub use app::{Application, ApplicationBuilder, KitError, Settings, shutdown_signal};
 pub use config::Config;
 pub use envelope::{CorrelationId, Envelope, EventType};
+pub use states::Switches;
 
 /// An error and all its sources, joined by ": ": what a log line needs.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

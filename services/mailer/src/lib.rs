@@ -17,19 +17,21 @@
 //! - `events`: the handler for the three triggers.
 //! - `routes`: the HTTP API.
 //! - `store`: the mails table.
+//! - `states`: mailer's provider states for contract verification (mounted by [`build_with`] only).
 
 pub mod domain;
 pub mod events;
 mod mail;
 pub mod provider;
 mod routes;
+pub mod states;
 mod store;
 pub mod users;
 
 use kit::bus::Bus;
 use kit::http::{ClientOptions, ServiceClient};
 use kit::store::{Db, Migration};
-use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
 pub const NAME: &str = "mailer";
 
@@ -41,6 +43,11 @@ pub const MIGRATIONS: &[Migration] =
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let users_url = config.require("USERS_URL", "the users service's base URL")?;
     let provider_url = config.require("MAIL_PROVIDER_URL", "the mail provider's base URL")?;
@@ -52,6 +59,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
     let handler = events::TriggerHandler { db: db.clone(), users, provider };
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db))
+        .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), handler)
         .bind(&settings.host, settings.port)

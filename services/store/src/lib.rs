@@ -12,6 +12,7 @@
 //! - `routes`: the HTTP API.
 //! - `events`: `order.placed` (built for the route and for verification) and the handler for the status events.
 //! - `orders`: the orders and timeline tables.
+//! - `states`: store's provider states for contract verification (mounted by [`build_with`] only).
 
 pub mod auth;
 mod catalog;
@@ -20,13 +21,14 @@ mod error;
 pub mod events;
 mod orders;
 mod routes;
+pub mod states;
 
 use std::sync::Arc;
 
 use kit::bus::Bus;
 use kit::http::{ClientOptions, ServiceClient};
 use kit::store::{Db, Migration};
-use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
 pub use catalog::{Catalog, Currency};
 
@@ -41,6 +43,11 @@ pub const MIGRATIONS: &[Migration] =
 /// Builds the service from its configuration; binds but does not run it.
 /// Settings are checked before anything is opened, so a bad one fails fast.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let catalog: Catalog = config.parse("STORE_CATALOG", catalog::CATALOG_FORMAT)?;
     let currency: Currency = config.parse("STORE_CURRENCY", "a three-letter ISO 4217 code such as `EUR`")?;
@@ -52,6 +59,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
         routes::AppState { db: db.clone(), users: auth::Users::new(users), catalog: Arc::new(catalog), currency };
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(state))
+        .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::StatusHandler { db })
         .bind(&settings.host, settings.port)

@@ -17,12 +17,14 @@
 //! - `poller`: the background task that polls the carrier and announces deliveries.
 //! - `routes`: the HTTP API.
 //! - `store`: the shipments table.
+//! - `states`: tracking's provider states for contract verification (mounted by [`build_with`] only).
 
 pub mod carrier;
 pub mod domain;
 pub mod events;
 mod poller;
 mod routes;
+pub mod states;
 mod store;
 
 use std::num::{NonZeroU32, NonZeroU64};
@@ -33,7 +35,7 @@ use kit::app::PendingWork;
 use kit::bus::Bus;
 use kit::http::{ClientOptions, ServiceClient};
 use kit::store::{Db, Migration, StoreError};
-use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
+use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
 pub const NAME: &str = "tracking";
 
@@ -51,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
 
 /// Builds the service from its configuration; binds but does not run it.
 pub async fn build(config: &Config) -> Result<Application, KitError> {
+    build_with(config, Switches::default()).await
+}
+
+/// [`build`], with `switches` on.
+pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let interval: NonZeroU64 = config.parse("TRACKING_POLL_INTERVAL_MS", "a positive whole number of milliseconds")?;
     let max_refusals: NonZeroU32 = config.parse("TRACKING_MAX_REFUSALS", "a positive whole number of answers")?;
@@ -66,6 +73,7 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
         poller::Poller::new(db.clone(), carrier::Carrier::new(carrier), Duration::from_millis(interval.get()), limits);
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(db.clone()))
+        .provider_states(switches, states::STATES)
         .pending_work(in_transit(db.clone()))
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::ShipmentRequestedHandler { db })

@@ -11,7 +11,7 @@
 //! - `error`: what can go wrong, and the HTTP answer for each.
 //! - `events`: `user.registered`, as sign-up stages it and contract verification checks it.
 //! - `routes`: the HTTP API.
-//! - `states`: `POST /_pact/state`, provider states for contract verification ([`build_with`] only).
+//! - `states`: users' provider states for contract verification (mounted by [`build_with`] only).
 //! - `store`: the users and sessions tables.
 
 mod domain;
@@ -20,7 +20,7 @@ pub mod events;
 mod limit;
 mod password;
 mod routes;
-mod states;
+pub mod states;
 mod store;
 
 use std::time::Duration;
@@ -39,16 +39,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("LOGIN_WINDOW_SECONDS", "60"),
 ];
 
-/// What only code can switch on: nothing in the environment, a file or a
-/// flag reaches these, so a deployed users (its binary calls [`build`])
-/// cannot be made to mount them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Switches {
-    /// Mounts `POST /_pact/state`, which writes users and sessions as the
-    /// caller likes. `fare contracts verify` sets it, for the users it
-    /// starts in its own process for one run.
-    pub provider_states: bool,
-}
+pub use kit::Switches;
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
@@ -79,19 +70,11 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
         hasher: password::Hasher::new(hashing.unwrap_or_else(password::Hasher::default_limit)),
         limiter: std::sync::Arc::new(limit::Limiter::new(limits)),
     };
-    let mut router = routes::router(state);
-    // Only a users started for contract verification lets a caller write
-    // users and sessions as it likes, and says so where nobody can miss it.
-    if switches.provider_states {
-        tracing::warn!(
-            "PROVIDER STATES ARE ON: POST /_pact/state lets anyone who reaches this port create users and \
-             sessions and delete them. This users is for contract verification only; never serve it."
-        );
-        router = router.merge(states::router(db.clone()));
-    }
+    let router = routes::router(state);
     let purge = (db.clone(), Duration::from_secs(purge_every.max(1)));
     ApplicationBuilder::new(NAME, db)
         .router(router)
+        .provider_states(switches, states::STATES)
         .relay(&bus)
         .task("session purge", move |stop| Box::pin(routes::purge_sessions(purge.0, purge.1, stop)))
         .bind(&settings.host, settings.port)

@@ -1,6 +1,7 @@
 //! `fare contracts …`: the pacts in `contracts/pacts` held against the
 //! manifests (`check`) and replayed against the real providers (`verify`;
-//! `verify --via-queue` against what the running platform publishes).
+//! `verify --via-queue` against what the running platform publishes); the
+//! providers' messages served to other Pact tooling (`serve`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +47,14 @@ pub enum ContractsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the providers' messages to Pact tooling until Ctrl-C: the
+    /// `message` transport (`POST /messages/PROVIDER` `{description,
+    /// providerStates}`), answered by each provider's own event builder.
+    Serve {
+        /// The loopback port to listen on (0: any free one, printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
@@ -56,6 +65,7 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
             write_junit(junit, || crate::contracts::junit(&report))?;
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        ContractsCommand::Serve { port } => serve(*port).await,
         ContractsCommand::Verify { provider, junit, via_queue, json } => {
             if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
                 // SAFETY: nothing else of fare runs yet, and the runtime's
@@ -79,7 +89,11 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
                     format!("verifying the message pacts in {} over the real queue", args.pacts.display())
                 })?
             } else {
-                let options = VerifyOptions { providers: provider.clone(), tamper: None };
+                let options = VerifyOptions {
+                    providers: provider.clone(),
+                    services_dir: Some(services.to_owned()),
+                    ..VerifyOptions::default()
+                };
                 verify::verify_dir(&args.pacts, &options)
                     .await
                     .with_context(|| format!("verifying the pacts in {}", args.pacts.display()))?
@@ -94,6 +108,24 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// The message stand-in of `verify`, served on its own until a signal.
+async fn serve(port: u16) -> anyhow::Result<ExitCode> {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let _stop = stop.clone().drop_guard();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let standin = verify::standin::StandIn::start_on(addr, Default::default(), None, stop)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let port = standin.url.rsplit(':').next().unwrap_or_default();
+    println!("{}/messages/PROVIDER", standin.url);
+    crate::terminal::progress(&format!(
+        "serving each provider's messages; e.g. `pact verifier --transports message:{port}/messages/store \
+         --hostname 127.0.0.1 --provider-name store --file contracts/pacts/devices-store.json`; Ctrl-C stops"
+    ));
+    kit::shutdown_signal().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_junit(path: &Option<PathBuf>, render: impl FnOnce() -> String) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ pub fn root() -> PathBuf {
 }
 
 /// A platform in `ns` whose carrier delivers at the first poll, as `fare e2e` starts it.
+#[allow(dead_code, reason = "not every test binary starts a platform")]
 pub fn up_options(ns: &Namespace) -> UpOptions {
     UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) }
 }

@@ -1,11 +1,12 @@
 //! Provider verification (`fare contracts verify`): every committed pact
 //! replayed by `pact_verifier` against its real provider.
 //!
-//! - HTTP interactions go to the provider itself: users, built and started
-//!   here with a temporary database, a moto emulator and its state-change
-//!   endpoint (switched on in code, for this run only); the third parties' pacts go to the
-//!   fakes `fare up` and the scenarios run, so the fakes answer as the pacts
-//!   say we rely on.
+//! - HTTP interactions go to the provider itself: any service of the
+//!   platform, built and started here with a temporary database, a moto
+//!   emulator, the services it asks and its state-change endpoint (switched
+//!   on in code, for this run only), whoever the consumer is (a service, a
+//!   frontend, a partner); the third parties' pacts go to the fakes `fare
+//!   up` and the scenarios run, so the fakes answer as the pacts say we rely on.
 //! - Message interactions go to an in-process stand-in that answers the
 //!   `message` transport with what the provider's own builder produces (the
 //!   function its handler stages the event with). In-process, because the
@@ -16,7 +17,7 @@
 //! # Layout
 //! - `producers`: each provider's messages, made by its own builders.
 //! - `standin`: the message transport and provider states, served here.
-//! - `providers`: users and the third-party fakes, started for real.
+//! - `providers`: any service (with those it asks) and the third-party fakes, started for real.
 //! - `queue`: `--via-queue`, the real platform's published messages matched against the message pacts.
 //! - `report`: the typed result, the table, JUnit.
 //! - this file: options, errors, one `pact_verifier` run per pact.
@@ -42,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ContractsError;
 use super::pacts::{self, Kind, PactFile};
-use providers::{HTTP_PROVIDERS, HttpProviders};
+use providers::Providers;
 pub use report::{InteractionVerification, Mismatch, Outcome, PactVerification, VerifyReport};
 pub use standin::{Answer, Tamper};
 use standin::{Note, StandIn};
@@ -53,14 +54,25 @@ pub struct VerifyOptions {
     pub providers: Vec<String>,
     /// Changes each message a provider produces before the verifier sees it.
     pub tamper: Option<Tamper>,
+    /// The manifests (which services each provider asks, and through which
+    /// variable); the workspace's own `services/` when unset.
+    pub services_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(transparent)]
     Pacts(#[from] ContractsError),
-    #[error("starting the emulator users runs against: {0}")]
+    #[error("starting the emulator the providers run against: {0}")]
     Emulator(#[from] fare_emulator::EmulatorError),
+    #[error("connecting to the providers' emulator: {0}")]
+    Bus(#[from] kit::bus::BusError),
+    #[error(transparent)]
+    Topology(#[from] crate::topology::TopologyError),
+    #[error("provisioning the providers' topics and queues: {0}")]
+    Provision(#[from] crate::provision::ProvisionError),
+    #[error("the services ask each other in a circle: {services}")]
+    Cycle { services: String },
     #[error("starting {provider}: {source}")]
     Provider {
         provider: String,
@@ -90,7 +102,9 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
         .filter(|p| options.providers.is_empty() || options.providers.contains(&p.provider))
         .collect();
     let http: BTreeSet<String> = pacts.iter().filter(|p| p.has_http()).map(|p| p.provider.clone()).collect();
-    let providers = HttpProviders::start(&http).await?;
+    let services_dir = options.services_dir.clone().unwrap_or_else(workspace_services);
+    let manifests = crate::manifest::load_all(&services_dir).map_err(ContractsError::from)?;
+    let providers = Providers::start(&http, &manifests).await?;
     let stop = CancellationToken::new();
     let _stop_standin = stop.clone().drop_guard();
     let standin = StandIn::start(providers.states.clone(), options.tamper.clone(), stop)
@@ -105,7 +119,7 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
 
 async fn verify_pact(
     pact: &PactFile,
-    providers: &HttpProviders,
+    providers: &Providers,
     standin: &StandIn,
 ) -> Result<PactVerification, VerifyError> {
     let mut verification = PactVerification {
@@ -119,7 +133,7 @@ async fn verify_pact(
         let problem = format!(
             "fare starts no HTTP provider `{}` to replay this against (it starts {})",
             pact.provider,
-            HTTP_PROVIDERS.join(", ")
+            providers::known().join(", ")
         );
         verification.interactions = unverified(pact, &[], &problem);
         return Ok(verification);
@@ -146,6 +160,12 @@ async fn verify_pact(
             .map_err(|e| VerifyError::Verifier { path: pact.path.clone(), source: e.into() })?;
     verification.interactions = outcomes(pact, &result, &standin.take_notes());
     Ok(verification)
+}
+
+/// The `services/` of the workspace fare was built in: the services it
+/// starts as providers are compiled in from there.
+fn workspace_services() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services")
 }
 
 fn transport(kind: &str, url: &str, path: Option<String>) -> ProviderTransport {

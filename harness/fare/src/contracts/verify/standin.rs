@@ -6,7 +6,8 @@
 //!   produces (`producers`), and its SNS attributes as base64 JSON in
 //!   `Pact-Message-Metadata`.
 //! - `POST /states/{provider}` `{"state", "params", "action"}`: a provider
-//!   state, forwarded to the provider's own state endpoint (users), or set
+//!   state, forwarded to the provider's own state endpoint (then to those
+//!   of the services it asks, for a state it does not know), or set
 //!   on a third-party fake through what the fake does anyway (a parcel is
 //!   delivered once the carrier was asked often enough).
 //!
@@ -46,10 +47,18 @@ pub type Tamper = Arc<dyn Fn(&str, &mut Answer) + Send + Sync>;
 /// How a provider's states are set.
 #[derive(Debug, Clone)]
 pub enum StateTarget {
-    /// POSTed as they come to the provider's state-change endpoint.
-    Forward(String),
+    /// POSTed as they come to the provider's state-change endpoint; one it
+    /// does not know, to the next (the services it asks), in turn.
+    Forward(Vec<Forward>),
     /// The carrier fake at this URL answers `delivered` after `polls` polls.
     Carrier { url: String, polls: u32 },
+}
+
+/// A service's state-change endpoint.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    pub service: String,
+    pub url: String,
 }
 
 #[derive(Clone)]
@@ -80,12 +89,23 @@ impl StandIn {
         tamper: Option<Tamper>,
         stop: CancellationToken,
     ) -> std::io::Result<StandIn> {
+        StandIn::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), states, tamper, stop).await
+    }
+
+    /// [`StandIn::start`] on `addr`: what `fare contracts serve` runs for
+    /// the official `pact verifier` and any other Pact tooling.
+    pub async fn start_on(
+        addr: SocketAddr,
+        states: BTreeMap<String, StateTarget>,
+        tamper: Option<Tamper>,
+        stop: CancellationToken,
+    ) -> std::io::Result<StandIn> {
         let shared = Shared { tamper, states: Arc::new(states), notes: Arc::default(), http: reqwest::Client::new() };
         let router = Router::new()
             .route("/messages/{provider}", post(message))
             .route("/states/{provider}", post(state))
             .with_state(shared.clone());
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let listener = TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
@@ -162,22 +182,35 @@ async fn state(State(shared): State<Shared>, Path(provider): Path<String>, Json(
         return Json(json!({})).into_response();
     }
     match shared.states.get(&provider) {
-        Some(StateTarget::Forward(url)) => forward(&shared, &provider, &name, url, &req).await,
+        Some(StateTarget::Forward(targets)) => forward(&shared, &provider, &name, targets, &req).await,
         Some(StateTarget::Carrier { url, polls }) => carrier(&shared, &name, url, *polls).await,
         None => shared.note(&provider, &name, format!("{provider} has no provider states here")),
     }
 }
 
-async fn forward(shared: &Shared, provider: &str, name: &str, url: &str, req: &Value) -> Response {
-    match shared.http.post(url).json(req).send().await {
-        Ok(resp) if resp.status().is_success() => Json(json!({})).into_response(),
-        Ok(resp) => {
-            let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
-            shared.note(provider, name, format!("{url} answered {status}: {body}"))
+async fn forward(shared: &Shared, provider: &str, name: &str, targets: &[Forward], req: &Value) -> Response {
+    let mut unknown = Vec::new();
+    for target in targets {
+        let url = &target.url;
+        let resp = match shared.http.post(url).json(req).send().await {
+            Ok(resp) => resp,
+            Err(e) => return shared.note(provider, name, format!("{url}: {}", kit::error_chain(&e))),
+        };
+        let status = resp.status();
+        if status.is_success() {
+            return Json(json!({})).into_response();
         }
-        Err(e) => shared.note(provider, name, format!("{url}: {}", kit::error_chain(&e))),
+        let body: Value = resp.json().await.unwrap_or_default();
+        let error = body["error"].as_str().unwrap_or_default().to_owned();
+        // Unknown here (the kit answers 422 on the field `state`): maybe a
+        // state of a service it asks.
+        if status == StatusCode::UNPROCESSABLE_ENTITY && body["field"] == "state" {
+            unknown.push(error);
+            continue;
+        }
+        return shared.note(provider, name, format!("{} answered {status}: {error}", target.service));
     }
+    shared.note(provider, name, unknown.join("; and "))
 }
 
 /// "parcel N was delivered": asked about often enough, the fake carrier

@@ -1,0 +1,166 @@
+//! Any service is a provider, for any consumer: pacts written by outsiders
+//! with the real pact-python (installed by this test's support code into a
+//! virtual environment fare manages) are verified by `fare contracts
+//! verify` against the real service, with its provider states.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use fare::contracts::verify::{VerifyOptions, VerifyReport, report, verify_dir};
+
+/// pact-python and the official `pact` CLI, installed once per machine.
+fn pact_tools() -> fare_emulator::Venv {
+    let progress = &mut |line: &str| eprintln!("fare: {line}");
+    fare_emulator::Venv::ensure_tool(&fare_emulator::pact_tools(), progress).unwrap()
+}
+
+/// Runs the consumer test `outsiders/NAME.py` with pact-python; it writes its
+/// pact into `dir`. `args` follow the directory.
+fn consumer_test(name: &str, dir: &Path, args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outsiders").join(format!("{name}.py"));
+    let out = Command::new(pact_tools().bin("python")).arg(&script).arg(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name}.py: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn verify(dir: &Path, provider: &str) -> VerifyReport {
+    // SAFETY: set before this test starts anything; Pact phones home unless told not to.
+    unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
+    let options = VerifyOptions {
+        providers: vec![provider.to_owned()],
+        services_dir: Some(common::root().join("services")),
+        ..VerifyOptions::default()
+    };
+    verify_dir(dir, &options).await.unwrap()
+}
+
+/// The `dashboard` frontend, unknown to the platform, asks store for an
+/// order; its pact-python pact verifies against the real store (with the
+/// real users it asks about the session), the states set by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frontends_pact_python_pact_verifies_against_the_real_store() {
+    let dir = tempfile::tempdir().unwrap();
+    consumer_test("dashboard", dir.path(), &[]);
+    let pact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("dashboard-store.json")).unwrap()).unwrap();
+    assert_eq!(pact["metadata"]["pactSpecification"]["version"], "4.0", "{pact:#}");
+    let report = verify(dir.path(), "store").await;
+    let table = report::table(&report);
+    assert!(report.passed(), "{table}");
+    assert_eq!(report.pacts.len(), 1, "{table}");
+    assert_eq!(report.pacts[0].interactions.len(), 1, "{table}");
+    assert!(table.contains("dashboard → store"), "{table}");
+}
+
+/// A state neither store nor the users it asks knows fails, and says every
+/// state each of them knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_state_fails_with_the_states_the_provider_knows() {
+    let dir = tempfile::tempdir().unwrap();
+    consumer_test("dashboard", dir.path(), &["user u-1 has order o-1 in staus delivered"]);
+    let report = verify(dir.path(), "store").await;
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    let failure = &failures[0];
+    assert!(failure.contains("store knows no provider state `user u-1 has order o-1 in staus delivered`; did you mean `user U has order O in status S`?; it knows `user U has order O in status S`, `no order O exists`"), "{failure}");
+    assert!(failure.contains("users knows no provider state"), "{failure}");
+    assert!(failure.contains("`user U has a valid session token T`"), "{failure}");
+}
+
+/// `fare contracts serve`, as a user starts it, stopped (SIGTERM) when dropped.
+struct Serve {
+    child: std::process::Child,
+    port: String,
+}
+
+impl Serve {
+    fn start() -> Serve {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fare"))
+            .args(["contracts", "serve", "--port", "0"])
+            .current_dir(common::root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // `http://127.0.0.1:PORT/messages/PROVIDER`
+        let port = line.trim().trim_end_matches("/messages/PROVIDER").rsplit(':').next().unwrap().to_owned();
+        assert!(port.parse::<u16>().is_ok(), "fare contracts serve printed {line:?}");
+        Serve { child, port }
+    }
+
+    /// The official `pact verifier` on `pact`, with `provider`'s messages from here.
+    fn pact_verifier(&self, pact: &Path, provider: &str) -> std::process::Output {
+        // The `message` transport at its port and path, as `pact verifier --help` spells it.
+        let transport = format!("message:{}/messages/{provider}", self.port);
+        let args = ["verifier", "--transports", &transport, "--hostname", "127.0.0.1"];
+        Command::new(pact_tools().bin("pact"))
+            .args(args)
+            .args(["--provider-name", provider, "--no-colour", "--file"])
+            .arg(pact)
+            .env("PACT_DO_NOT_TRACK", "true")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child, not yet reaped.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// The official `pact verifier` verifies fare's message pacts through
+/// `fare contracts serve`, which answers with the provider's own builder;
+/// a pact the builder does not honour fails there too.
+#[test]
+fn the_official_pact_verifier_verifies_a_message_pact_through_fare_contracts_serve() {
+    let serve = Serve::start();
+    let pact = common::root().join("contracts/pacts/devices-store.json");
+    let out = serve.pact_verifier(&pact, "store");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("a order.placed event"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = std::fs::read_to_string(&pact).unwrap().replace("\"price_cents\"", "\"price_in_cents\"");
+    let broken = dir.path().join("devices-store.json");
+    std::fs::write(&broken, renamed).unwrap();
+    let out = serve.pact_verifier(&broken, "store");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("price_in_cents"), "{text}");
+}
+
+/// Every state a service registers is in `services/CATALOG.md`, where the
+/// consumers' authors look for them.
+#[test]
+fn every_provider_state_is_documented_in_the_catalog() {
+    let catalog = std::fs::read_to_string(common::root().join("services/CATALOG.md")).unwrap();
+    let registered = [
+        ("users", users::states::STATES),
+        ("store", store::states::STATES),
+        ("devices", devices::states::STATES),
+        ("fulfillment", fulfillment::states::STATES),
+        ("tracking", tracking::states::STATES),
+        ("invoice", invoice::states::STATES),
+        ("mailer", mailer::states::STATES),
+        ("collector", collector::states::STATES),
+    ];
+    for (service, states) in registered {
+        for state in states {
+            let row = format!("| {service} | `{}`", state.template);
+            assert!(catalog.contains(&row), "services/CATALOG.md has no row `{row}`");
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! fulfillment's provider states for contract verification (see
+//! [`kit::states`]): the shipments a consumer's pact takes for granted.
+
+use kit::states::{ProviderState, StateError, Values};
+use rusqlite::Transaction;
+
+/// Every state fulfillment knows; documented in `services/CATALOG.md`.
+pub const STATES: &[ProviderState] = &[
+    ProviderState {
+        template: "order O of user U was shipped as shipment S",
+        params: &["order_id", "user_id", "shipment_id"],
+        apply: shipped,
+    },
+    ProviderState { template: "no shipment was requested", params: &[], apply: none },
+];
+
+fn shipped(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
+    let (order_id, shipment_id) = (values.get("order_id"), values.get("shipment_id"));
+    tx.execute("DELETE FROM shipments WHERE order_id = ?1 OR shipment_id = ?2", [order_id, shipment_id])?;
+    tx.execute(
+        "INSERT INTO shipments (shipment_id, order_id, user_id, device_serial, model, tracking_number, carrier)
+         VALUES (?1, ?2, ?3, 'phone-basic-0001', 'phone-basic', ?4, 'fedex')",
+        [shipment_id, order_id, values.get("user_id"), &format!("TRK-{shipment_id}")],
+    )?;
+    Ok(())
+}
+
+fn none(tx: &Transaction<'_>, _: &Values) -> Result<(), StateError> {
+    tx.execute("DELETE FROM shipments", [])?;
+    Ok(())
+}

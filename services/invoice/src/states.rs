@@ -1,0 +1,32 @@
+//! invoice's provider states for contract verification (see
+//! [`kit::states`]): the invoices a consumer's pact takes for granted.
+
+use kit::states::{ProviderState, StateError, Values};
+use rusqlite::Transaction;
+
+/// Every state invoice knows; documented in `services/CATALOG.md`.
+pub const STATES: &[ProviderState] = &[
+    ProviderState {
+        template: "order O of user U was invoiced A cents",
+        params: &["order_id", "user_id", "amount_cents"],
+        apply: invoiced,
+    },
+    ProviderState { template: "no invoice was issued", params: &[], apply: none },
+];
+
+fn invoiced(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
+    let order_id = values.get("order_id");
+    let amount: i64 = values.parse("amount_cents", "a whole number of cents")?;
+    tx.execute("DELETE FROM invoices WHERE order_id = ?1", [order_id])?;
+    tx.execute(
+        "INSERT INTO invoices (id, order_id, user_id, amount_cents, currency, issued_at)
+         VALUES (?1, ?2, ?3, ?4, 'EUR', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+        rusqlite::params![format!("inv-{order_id}"), order_id, values.get("user_id"), amount],
+    )?;
+    Ok(())
+}
+
+fn none(tx: &Transaction<'_>, _: &Values) -> Result<(), StateError> {
+    tx.execute("DELETE FROM invoices", [])?;
+    Ok(())
+}
