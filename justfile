@@ -29,9 +29,9 @@ check:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Start-up time and memory of the platform (median of 5).
-bench:
-    cargo run -p fare --example bench_up
+# Throughput, chain latency and where it goes, beside the emulator alone (`just bench --burst`).
+bench *ARGS:
+    cargo run -p fare -- bench {{ARGS}}
 
 # Contracts: rewrite every pact from the consumers' tests (contracts/pacts, committed), hold them
 # against the manifests, replay each against its real provider, then match every message pact against what

@@ -16,10 +16,12 @@
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
+//! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
+pub mod bench;
 pub mod chaos;
 pub mod cli;
 pub mod contracts;

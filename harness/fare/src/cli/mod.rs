@@ -5,6 +5,7 @@
 //! `platform` the ones that start, watch and stop a running platform;
 //! `service` the ones about one service of it.
 
+mod bench;
 mod chaos;
 mod contracts;
 mod e2e;
@@ -103,6 +104,8 @@ pub enum Command {
     E2e(e2e::E2eArgs),
     /// Run the fault matrix generated from the topology (every hop × every applicable fault); exit 1 if a cell failed.
     Chaos(chaos::ChaosArgs),
+    /// Time the platform carrying orders (throughput, chain latency, where it goes) beside the emulator alone.
+    Bench(bench::BenchArgs),
     /// Print the causal tree of a chain of the running platform (and its broken hop).
     Trace(trace::TraceArgs),
     /// Hold the pacts in contracts/pacts against the manifests, and verify them against the providers.
@@ -171,6 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Contracts(args) => contracts::run(&cli.services, args).await,
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
+        Command::Bench(args) => bench::bench(&cli, &root, ns, args).await,
         Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
         Command::Check { json: true } => json::check(&cli.services),
         Command::Check { .. } | Command::Graph { .. } => manifests(&cli),

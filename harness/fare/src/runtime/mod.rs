@@ -13,7 +13,7 @@ mod state;
 mod supervise;
 
 pub use control::ControlError;
-pub use platform::{Platform, UpError, UpOptions};
+pub use platform::{Platform, UpError, UpOptions, build_services};
 pub use process::{ServiceProcess, look_ready};
 pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet};
 pub use signal::{Process, signal};

@@ -156,7 +156,7 @@ impl Platform {
         }
         if options.build {
             progress("building the services");
-            build(&options.root, &topology)?;
+            build_services(&options.root, &topology)?;
         }
         let dir = state_dir(&options.root, ns);
         // A run on a fresh emulator starts from empty databases too: state
@@ -396,7 +396,8 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
-fn build(root: &Path, topology: &Topology) -> Result<(), UpError> {
+/// `cargo build` of every service of `topology`, as `fare up` does first.
+pub fn build_services(root: &Path, topology: &Topology) -> Result<(), UpError> {
     let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root).arg("build");
     // Under `cargo run` or `cargo test`, fare's environment describes fare's

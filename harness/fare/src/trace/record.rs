@@ -137,6 +137,12 @@ impl Recorder {
         self.store.lock().unwrap_or_else(|p| p.into_inner()).spans.clone()
     }
 
+    /// The spans received after the first `seen`: a poller that keeps
+    /// count reads each span once.
+    pub fn spans_after(&self, seen: usize) -> Vec<otlp::SpanRecord> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).spans.iter().skip(seen).cloned().collect()
+    }
+
     /// What forwarding to the user's collector did so far; `None` without one.
     pub fn forwarded(&self) -> Option<ForwardStats> {
         self.forwarder.as_ref().map(Forwarder::stats)

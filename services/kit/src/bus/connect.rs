@@ -61,8 +61,12 @@ impl Bus {
         }
         let shared = loader.load().await;
         Ok(Bus {
-            sns: aws_sdk_sns::Client::new(&shared),
-            sqs: aws_sdk_sqs::Client::new(&shared),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&shared).interceptor(super::calls::Counting).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&shared).interceptor(super::calls::Counting).build(),
+            ),
             namespace,
             endpoint: endpoint.unwrap_or_else(|| "AWS".to_owned()),
         })

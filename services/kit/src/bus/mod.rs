@@ -5,6 +5,7 @@
 
 mod admin;
 mod aws;
+mod calls;
 mod connect;
 pub mod consumer;
 mod depth;
@@ -16,6 +17,7 @@ mod tap;
 
 pub use admin::{QueueAttributes, Subscription};
 pub use aws::{AwsError, Missing};
+pub use calls::calls_sent;
 pub use connect::{Bus, BusError};
 pub use consumer::{Consumer, ConsumerOptions, HandleError, Handler};
 pub use depth::Depth;

@@ -1,0 +1,305 @@
+//! `fare bench`: how fast the platform carries orders and where a chain's
+//! time goes, beside what the emulator alone carries for the same messages,
+//! all in one run, so that each ratio compares like with like on a machine
+//! whose speed drifts. Nothing here asserts on time: it measures and reports.
+//!
+//! One run: build, `fare up` timed against its emulator's own start; fare's
+//! own emulator calls counted while the platform idles; one user signed up
+//! (the password hashes timed); the orders placed (one at a time, at a
+//! rate, or all at once), each chain timed to its end and broken down hop
+//! by hop from the recorder's record; CPU and memory of every process; then
+//! the emulator alone with the same pattern, and each hop raw.
+//!
+//! # Layout
+//! - `orders`: placing orders and waiting for their chains' ends; throughput.
+//! - `hops`: the per-hop breakdown from the recorder's events and spans.
+//! - `alone`: the emulator alone carrying the same message pattern; raw hops.
+//! - `procs`: CPU and resident memory of each process, from /proc.
+//! - `stats`: percentiles.
+//! - `report`: the report as data, and its table.
+
+mod alone;
+mod hops;
+mod orders;
+mod procs;
+mod report;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+pub use alone::{Alone, Pattern, RawHop};
+pub use hops::{Breakdown, Hop};
+pub use orders::{BURST_IN_FLIGHT, Mode, SignUp};
+pub use procs::Usage;
+pub use report::table;
+pub use stats::Spread;
+
+use crate::fakes::CarrierOptions;
+use crate::runtime::{Platform, UpOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Load(#[from] crate::LoadError),
+    #[error(transparent)]
+    Up(#[from] crate::runtime::UpError),
+    #[error(transparent)]
+    Emulator(#[from] fare_emulator::EmulatorError),
+    #[error(transparent)]
+    Bus(#[from] kit::bus::BusError),
+    #[error(transparent)]
+    Aws(#[from] kit::bus::AwsError),
+    #[error(transparent)]
+    Publish(Box<kit::bus::PublishError>),
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
+    #[error("{what}")]
+    Request {
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{what} answered {status}")]
+    Refused { what: &'static str, status: u16 },
+    #[error("{open} chain(s) never ended, {first} among them")]
+    NotEnded { open: usize, first: String },
+    #[error("the platform recorded no whole chain to learn the message pattern from")]
+    NoChain,
+    #[error("{0}")]
+    Task(String),
+}
+
+impl From<kit::bus::PublishError> for BenchError {
+    fn from(e: kit::bus::PublishError) -> Self {
+        BenchError::Publish(Box::new(e))
+    }
+}
+
+impl BenchError {
+    fn request(what: &'static str) -> impl FnOnce(reqwest::Error) -> BenchError {
+        move |source| BenchError::Request { what, source }
+    }
+}
+
+/// What one `fare bench` does.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub orders: usize,
+    pub mode: Mode,
+    /// How long the platform idles while fare's own calls are counted.
+    pub idle: Duration,
+    /// `cargo build` the services first (not timed).
+    pub build: bool,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub emulator: String,
+    pub orders: usize,
+    pub mode: Mode,
+    /// `/proc/loadavg` (1, 5, 15 min) when the run began and when it ended.
+    pub load_before: [f64; 3],
+    pub load_after: [f64; 3],
+    pub up: UpTimes,
+    pub idle: Idle,
+    pub sign_up: SignUp,
+    pub platform: Carried,
+    pub alone: Alone,
+    pub ratios: Ratios,
+    pub took_ms: f64,
+}
+
+/// `fare up` (build excluded) and its emulator's own start, in the same run.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpTimes {
+    pub up_ms: f64,
+    pub emulator_start_ms: Option<f64>,
+}
+
+/// The emulator calls made while the platform idled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Idle {
+    pub seconds: f64,
+    /// fare's own (its recorder, its watches), per second.
+    pub fare_calls_per_second: f64,
+    /// fare's own, by action.
+    pub fare_calls: BTreeMap<String, u64>,
+    /// Every request the emulator logged (the services' polls too), per second.
+    pub emulator_requests_per_second: Option<f64>,
+}
+
+/// What the platform carried.
+#[derive(Debug, Clone, Serialize)]
+pub struct Carried {
+    pub orders_per_second: f64,
+    /// `POST /orders` → [`orders::END_SERVICE`] done with [`orders::END_EVENT`].
+    pub chain: Spread,
+    pub breakdown: Breakdown,
+    /// CPU of each process while the orders ran; memory at their end.
+    pub usage: Vec<Usage>,
+}
+
+/// The targets as ratios of this run's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratios {
+    /// P1: `fare up` ÷ its emulator's own start (target ≤ 1.5).
+    pub up_vs_emulator: Option<f64>,
+    /// P2: chain p50 ÷ the sum of the raw hops' p50 (target ≤ 1.5).
+    pub chain_vs_raw_hops: f64,
+    /// P3: the platform's orders/s ÷ the emulator alone's (target ≥ 0.8).
+    pub throughput_vs_alone: f64,
+}
+
+/// The settings of the benchmark's platform: the carrier says delivered
+/// at the first poll, polled every 20 ms, with stock for every order.
+fn bench_env(orders: usize) -> BTreeMap<String, String> {
+    let mut env = crate::scenario::e2e_env();
+    env.insert("TRACKING_POLL_INTERVAL_MS".into(), "20".into());
+    env.insert("DEVICES_STOCK".into(), format!("phone-basic={}", orders + 10));
+    env
+}
+
+/// Runs the benchmark on the platform `up` describes (its namespace is the bench's own).
+pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport, BenchError> {
+    let began = Instant::now();
+    let load_before = load_average();
+    let topology = match &up.topology {
+        Some(topology) => topology.clone(),
+        None => crate::load_topology(&up.services_dir)?.0,
+    };
+    if options.build {
+        progress("building the services");
+        crate::runtime::build_services(&up.root, &topology)?;
+    }
+    let namespace = up.namespace.clone();
+    let (endpoint, backend) = (up.endpoint.clone(), up.backend);
+    let up = UpOptions {
+        build: false,
+        carrier: CarrierOptions { polls_until_delivered: 0 },
+        topology: Some(topology.clone()),
+        empty_stores: true,
+        ..up
+    };
+    progress("starting the platform (timed)");
+    let started = Instant::now();
+    let platform = Platform::up_with_env(&up, &bench_env(options.orders), &mut |line| progress(line)).await?;
+    let up_times = UpTimes {
+        up_ms: started.elapsed().as_secs_f64() * 1000.0,
+        emulator_start_ms: platform.emulator().map(|e| e.ready_after().as_secs_f64() * 1000.0),
+    };
+    let measured = on_platform(&platform, options, progress).await;
+    platform.stop();
+    let (idle, sign_up, carried, traces) = measured?;
+    let first = traces.first().ok_or(BenchError::NoChain)?;
+    let pattern = Pattern::learn(first).ok_or(BenchError::NoChain)?;
+    let hops: Vec<(String, String)> =
+        hops::hops_of(&hops::path(first)).into_iter().map(|(event, _, listener)| (event, listener)).collect();
+    progress(&format!(
+        "the emulator alone: the same messages for {} orders, {}",
+        options.orders,
+        options.mode.describe()
+    ));
+    let on = alone::AloneOn {
+        endpoint,
+        backend,
+        namespace: kit::bus::Namespace::parse(
+            &format!("{}-alone", namespace.as_str()).chars().take(40).collect::<String>(),
+        )
+        .unwrap_or(namespace),
+        topology: &topology,
+    };
+    let alone = alone::run(on, &pattern, &hops, options.orders, options.mode, progress).await?;
+    let ratios = Ratios {
+        up_vs_emulator: up_times.emulator_start_ms.map(|e| up_times.up_ms / e),
+        chain_vs_raw_hops: carried.chain.p50 / alone.raw_sum_p50_ms,
+        throughput_vs_alone: carried.orders_per_second / alone.orders_per_second,
+    };
+    Ok(BenchReport {
+        emulator: backend.name().to_owned(),
+        orders: options.orders,
+        mode: options.mode,
+        load_before,
+        load_after: load_average(),
+        up: up_times,
+        idle,
+        sign_up,
+        platform: carried,
+        alone,
+        ratios,
+        took_ms: began.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// The measurements taken while the platform runs.
+async fn on_platform(
+    platform: &Platform,
+    options: &BenchOptions,
+    progress: &dyn Fn(&str),
+) -> Result<(Idle, SignUp, Carried, Vec<crate::trace::Trace>), BenchError> {
+    let recorder = platform.recorder().ok_or(BenchError::NoChain)?;
+    let url =
+        |name: &str| platform.state.services.iter().find(|s| s.name == name).map(|s| s.url.clone()).unwrap_or_default();
+    progress(&format!("counting fare's own emulator calls for {} s of idle", options.idle.as_secs()));
+    let idle = idle(platform, options.idle).await;
+    let run = format!("{:08x}", rand::random::<u32>());
+    let (shopper, sign_up) = orders::Shopper::sign_up(&url("users"), &url(orders::END_SERVICE), &run).await?;
+    let mut watched: Vec<procs::Watched> = Vec::new();
+    if let Some(pid) = platform.state.emulator_pid {
+        watched.push(procs::Watched {
+            name: platform.emulator().map(|e| e.backend().name()).unwrap_or("emulator").into(),
+            pid,
+        });
+    }
+    watched.extend(platform.state.services.iter().map(|s| procs::Watched { name: s.name.clone(), pid: s.pid }));
+    watched.push(procs::Watched { name: "fare".into(), pid: std::process::id() });
+    let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-{i}")).collect();
+    progress(&format!("placing {} orders, {}", options.orders, options.mode.describe()));
+    let before = procs::sample(&watched);
+    let chains = orders::drive(&ids, options.mode, shopper, orders::Recorded::new(recorder), progress).await?;
+    let usage = procs::usage(&watched, &before);
+    recorder.caught_up(Duration::from_secs(30)).await;
+    let traces: Vec<crate::trace::Trace> = chains.iter().map(|c| recorder.trace(&c.correlation_id)).collect();
+    let breakdown = hops::breakdown(&chains, &traces, &recorder.spans());
+    let millis: Vec<f64> = chains.iter().map(orders::Chain::millis).collect();
+    let carried =
+        Carried { orders_per_second: orders::throughput(&chains), chain: Spread::of(&millis), breakdown, usage };
+    Ok((idle, sign_up, carried, traces))
+}
+
+/// Counts fare's own calls, and every request the emulator logs, over `window`.
+async fn idle(platform: &Platform, window: Duration) -> Idle {
+    // What start-up set going (the services' first polls, the recorder's first sweep) settles first.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let log: Option<PathBuf> = platform.emulator().map(|e| e.log_file().to_owned());
+    let (calls, logged, started) = (kit::bus::calls_sent(), logged_requests(&log), Instant::now());
+    tokio::time::sleep(window).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut fare_calls = kit::bus::calls_sent();
+    for (action, n) in &calls {
+        if let Some(now) = fare_calls.get_mut(action) {
+            *now -= n;
+        }
+    }
+    fare_calls.retain(|_, n| *n > 0);
+    let total: u64 = fare_calls.values().sum();
+    let emulator = logged.zip(logged_requests(&log)).map(|(a, b)| b.saturating_sub(a) as f64 / seconds);
+    Idle { seconds, fare_calls_per_second: total as f64 / seconds, fare_calls, emulator_requests_per_second: emulator }
+}
+
+/// The requests an emulator's log holds so far: one line each (moto's
+/// `"POST / HTTP/1.1" 200`, LocalStack's `AWS sqs.ReceiveMessage => 200`).
+fn logged_requests(log: &Option<PathBuf>) -> Option<u64> {
+    let text = std::fs::read_to_string(log.as_ref()?).ok()?;
+    Some(text.lines().filter(|l| l.contains("\" 200") || l.contains("HTTP/1.1\"") || l.contains(" => ")).count() as u64)
+}
+
+fn load_average() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut fields = text.split_whitespace().map(|f| f.parse().unwrap_or(0.0));
+    [fields.next().unwrap_or(0.0), fields.next().unwrap_or(0.0), fields.next().unwrap_or(0.0)]
+}

@@ -1,0 +1,270 @@
+//! Orders placed on the running platform, one at a time (latency), at a
+//! rate, or all at once (throughput), each timed from its `POST /orders`
+//! to the end of its chain as the recorder saw it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::BenchError;
+use crate::trace::{Recorder, SpanRecord};
+
+/// The event that ends an order's chain, and the service whose handling of it does.
+pub const END_EVENT: &str = "package.delivered";
+pub const END_SERVICE: &str = "store";
+
+/// Requests (or publishes) in flight at once in a burst.
+pub const BURST_IN_FLIGHT: usize = 8;
+
+/// How orders are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mode {
+    /// Each waits for its chain's end before the next: the latency of a chain.
+    OneAtATime,
+    /// Placed at this rate, whatever the platform does (open loop).
+    Rate { per_second: f64 },
+    /// All at once, [`BURST_IN_FLIGHT`] at a time: what the platform carries.
+    Burst,
+}
+
+impl Mode {
+    pub fn describe(&self) -> String {
+        match self {
+            Mode::OneAtATime => "one at a time".into(),
+            Mode::Rate { per_second } => format!("{per_second} per second"),
+            Mode::Burst => format!("all at once ({BURST_IN_FLIGHT} in flight)"),
+        }
+    }
+}
+
+/// One chain: when its first step began and when it ended, in Unix nanoseconds.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub correlation_id: String,
+    pub started: u64,
+    pub ended: u64,
+}
+
+impl Chain {
+    pub fn millis(&self) -> f64 {
+        self.ended.saturating_sub(self.started) as f64 / 1e6
+    }
+}
+
+/// Orders per second over `chains`: from the first start to the last end.
+pub fn throughput(chains: &[Chain]) -> f64 {
+    let first = chains.iter().map(|c| c.started).min().unwrap_or(0);
+    let last = chains.iter().map(|c| c.ended).max().unwrap_or(0);
+    if last <= first { 0.0 } else { chains.len() as f64 / ((last - first) as f64 / 1e9) }
+}
+
+/// The end of an order's chain, read from a span: [`END_SERVICE`] done
+/// handling [`END_EVENT`] (a handling that logged no failure).
+fn chain_end(span: &SpanRecord) -> Option<(String, u64)> {
+    let ends = span.name == "handle" && span.service == END_SERVICE && span.attr("event_type") == Some(END_EVENT);
+    let failed = span.events.iter().any(|(message, _)| message.contains("failed") || message.starts_with("rejected"));
+    (ends && !failed).then(|| Some((span.attr("correlation_id")?.to_owned(), span.end_unix_nanos))).flatten()
+}
+
+pub fn now_nanos() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().max(0) as u64
+}
+
+/// A signed-up user placing orders, and how long signing up took.
+#[derive(Clone)]
+pub struct Shopper {
+    http: reqwest::Client,
+    store: String,
+    token: String,
+}
+
+/// `POST /users` and `POST /sessions` (the password hashes), in ms.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SignUp {
+    pub post_users_ms: f64,
+    pub post_sessions_ms: f64,
+}
+
+impl Shopper {
+    pub async fn sign_up(users: &str, store: &str, run: &str) -> Result<(Shopper, SignUp), BenchError> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
+        let email = format!("bench-{run}@example.com");
+        let password = "correct horse battery staple";
+        let started = Instant::now();
+        let body = json!({"email": email, "password": password, "name": "Bench"});
+        let resp =
+            http.post(format!("{users}/users")).json(&body).send().await.map_err(BenchError::request("POST /users"))?;
+        check(resp.status(), "POST /users")?;
+        let post_users_ms = millis(started);
+        let started = Instant::now();
+        let body = json!({"email": email, "password": password});
+        let resp = http
+            .post(format!("{users}/sessions"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(BenchError::request("POST /sessions"))?;
+        check(resp.status(), "POST /sessions")?;
+        let post_sessions_ms = millis(started);
+        let session: serde_json::Value = resp.json().await.map_err(BenchError::request("POST /sessions"))?;
+        let token = session["token"].as_str().unwrap_or_default().to_owned();
+        Ok((Shopper { http, store: store.to_owned(), token }, SignUp { post_users_ms, post_sessions_ms }))
+    }
+
+    /// Places one order in chain `id`; answers when its request began.
+    async fn place(&self, id: &str) -> Result<u64, BenchError> {
+        let address = json!({"name": "B", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+        let started = now_nanos();
+        let resp = self
+            .http
+            .post(format!("{}/orders", self.store))
+            .bearer_auth(&self.token)
+            .header("x-correlation-id", id)
+            .json(&json!({"model": "phone-basic", "shipping_address": address}))
+            .send()
+            .await
+            .map_err(BenchError::request("POST /orders"))?;
+        check(resp.status(), "POST /orders")?;
+        Ok(started)
+    }
+}
+
+fn check(status: reqwest::StatusCode, what: &'static str) -> Result<(), BenchError> {
+    if status.is_success() { Ok(()) } else { Err(BenchError::Refused { what, status: status.as_u16() }) }
+}
+
+fn millis(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Starts the chains of `ids` per `mode` with `start` (which answers when
+/// a chain began), and waits until `ended` says each has ended. `ended`
+/// is asked for the chains not yet seen to end, and answers those that have.
+pub async fn drive<S, E>(
+    ids: &[String],
+    mode: Mode,
+    start: S,
+    mut ended: E,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<Chain>, BenchError>
+where
+    S: AsyncStart,
+    E: AsyncEnded,
+{
+    let mut chains: Vec<Chain> = Vec::new();
+    let mut began: Vec<(String, u64)> = Vec::new();
+    let deadline = |n: usize| Instant::now() + Duration::from_secs(60 + 2 * n as u64);
+    match mode {
+        Mode::OneAtATime => {
+            for (i, id) in ids.iter().enumerate() {
+                let started = start.start(id.clone()).await?;
+                let done = wait_ends(&mut ended, &[(id.clone(), started)], deadline(1)).await?;
+                chains.extend(done);
+                if (i + 1) % 10 == 0 {
+                    progress(&format!("{} of {} chains done", i + 1, ids.len()));
+                }
+            }
+            return Ok(chains);
+        }
+        Mode::Rate { per_second } => {
+            let every = Duration::from_secs_f64(1.0 / per_second.max(0.001));
+            let mut tick = tokio::time::interval(every);
+            let mut tasks = tokio::task::JoinSet::new();
+            for id in ids {
+                tick.tick().await;
+                let (start, id) = (start.clone(), id.clone());
+                tasks.spawn(async move { start.start(id.clone()).await.map(|s| (id, s)) });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                began.push(joined.map_err(|e| BenchError::Task(e.to_string()))??);
+            }
+        }
+        Mode::Burst => {
+            let slots = Arc::new(tokio::sync::Semaphore::new(BURST_IN_FLIGHT));
+            let mut tasks = tokio::task::JoinSet::new();
+            for id in ids {
+                let (start, id, slots) = (start.clone(), id.clone(), slots.clone());
+                tasks.spawn(async move {
+                    let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
+                    start.start(id.clone()).await.map(|s| (id, s))
+                });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                began.push(joined.map_err(|e| BenchError::Task(e.to_string()))??);
+            }
+        }
+    }
+    progress(&format!("{} placed; waiting for every chain to end", began.len()));
+    wait_ends(&mut ended, &began, deadline(ids.len())).await
+}
+
+/// Waits until every chain of `began` has ended, or `deadline`.
+async fn wait_ends<E: AsyncEnded>(
+    ended: &mut E,
+    began: &[(String, u64)],
+    deadline: Instant,
+) -> Result<Vec<Chain>, BenchError> {
+    let mut open: Vec<(String, u64)> = began.to_vec();
+    let mut chains = Vec::new();
+    while !open.is_empty() {
+        let ids: Vec<String> = open.iter().map(|(id, _)| id.clone()).collect();
+        let done = ended.ended(&ids).await;
+        open.retain(|(id, started)| match done.iter().find(|(d, _)| d == id) {
+            Some((_, end)) => {
+                chains.push(Chain { correlation_id: id.clone(), started: *started, ended: *end });
+                false
+            }
+            None => true,
+        });
+        if open.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(BenchError::NotEnded { open: open.len(), first: open[0].0.clone() });
+        }
+        tokio::time::sleep(Duration::from_millis(if began.len() == 1 { 5 } else { 100 })).await;
+    }
+    Ok(chains)
+}
+
+/// Starts one chain; answers when it began.
+pub trait AsyncStart: Clone + Send + Sync + 'static {
+    fn start(&self, id: String) -> impl std::future::Future<Output = Result<u64, BenchError>> + Send;
+}
+
+/// Of the chains `ids`, those that have ended, with when.
+pub trait AsyncEnded {
+    fn ended(&mut self, ids: &[String]) -> impl std::future::Future<Output = Vec<(String, u64)>>;
+}
+
+impl AsyncStart for Shopper {
+    async fn start(&self, id: String) -> Result<u64, BenchError> {
+        self.place(&id).await
+    }
+}
+
+/// The platform's chains end as its recorder sees them: each span is read
+/// once, so that polling costs fare little while it is being measured.
+pub struct Recorded<'a> {
+    recorder: &'a Recorder,
+    seen: usize,
+    ends: std::collections::BTreeMap<String, u64>,
+}
+
+impl<'a> Recorded<'a> {
+    pub fn new(recorder: &'a Recorder) -> Recorded<'a> {
+        Recorded { recorder, seen: 0, ends: Default::default() }
+    }
+}
+
+impl AsyncEnded for Recorded<'_> {
+    async fn ended(&mut self, ids: &[String]) -> Vec<(String, u64)> {
+        let spans = self.recorder.spans_after(self.seen);
+        self.seen += spans.len();
+        self.ends.extend(spans.iter().filter_map(chain_end));
+        ids.iter().filter_map(|id| self.ends.get(id).map(|end| (id.clone(), *end))).collect()
+    }
+}
