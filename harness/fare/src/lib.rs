@@ -39,6 +39,9 @@ pub mod terminal;
 pub mod topology;
 pub mod trace;
 
+#[cfg(test)]
+mod parsing_properties;
+
 use std::path::Path;
 
 pub use manifest::{Manifest, ManifestError};

@@ -96,11 +96,21 @@ pub enum ManifestError {
 
 impl Manifest {
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
-        let mut manifest: Manifest = toml::from_str(text).map_err(|e| {
+        let syntax = |e: toml::de::Error, field: Option<String>| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             let message = e.message().trim();
-            let message = format!("{message}{}", kit::suggest::for_serde_message(message));
+            let suggestion = kit::suggest::for_serde_message(message);
+            let message = match field {
+                // The key whose value did not fit: the line alone may be a table's header.
+                Some(field) if field != "." => format!("`{field}`: {message}{suggestion}"),
+                _ => format!("{message}{suggestion}"),
+            };
             ManifestError::Syntax { path: path.to_owned(), line, column, message }
+        };
+        let document = toml::Deserializer::parse(text).map_err(|e| syntax(e, None))?;
+        let mut manifest: Manifest = serde_path_to_error::deserialize(document).map_err(|e| {
+            let field = e.path().to_string();
+            syntax(e.into_inner(), Some(field))
         })?;
         manifest.path = path.to_owned();
         manifest.source = text.to_owned();

@@ -126,8 +126,13 @@ pub struct Envelope<T = serde_json::Value> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
-    #[error("the message body is not an event envelope: {0}")]
-    Envelope(#[source] serde_json::Error),
+    #[error("the message body is not an event envelope: {}{source}", at(.field))]
+    Envelope {
+        /// The field that did not fit (`.` when the body as a whole did not).
+        field: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("the data of {event_type} {id} does not match its schema: {source}")]
     Data {
         event_type: EventType,
@@ -137,6 +142,11 @@ pub enum EnvelopeError {
     },
     #[error("serialising an event: {0}")]
     Serialise(#[source] serde_json::Error),
+}
+
+/// `at `field`: `, or nothing for the body as a whole.
+fn at(field: &str) -> String {
+    if field == "." { String::new() } else { format!("at `{field}`: ") }
 }
 
 impl Envelope {
@@ -171,9 +181,10 @@ impl Envelope {
         Envelope::new(producer, event_type, self.correlation_id.clone(), Some(self.id.to_string()), data)
     }
 
-    /// Parses a message body.
+    /// Parses a message body; the error names the field that did not fit.
     pub fn from_json(body: &str) -> Result<Envelope, EnvelopeError> {
-        serde_json::from_str(body).map_err(EnvelopeError::Envelope)
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(body))
+            .map_err(|e| EnvelopeError::Envelope { field: e.path().to_string(), source: e.into_inner() })
     }
 
     pub fn to_json(&self) -> Result<String, EnvelopeError> {
