@@ -55,10 +55,28 @@ pub enum ContractsCommand {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Hold the pacts against what the last `fare e2e` and `fare chaos` ran:
+    /// interactions not exercised, traffic without a pact, published
+    /// messages that differ from their pacts.
+    Coverage {
+        /// A run's record (default: those `fare e2e` and `fare chaos` left
+        /// in .fare/<namespace>-e2e/ and .fare/<namespace>-chaos/). Repeatable.
+        #[arg(long)]
+        record: Vec<PathBuf>,
+        /// Exit 1 on a gap that `contracts/coverage.toml` does not accept.
+        #[arg(long)]
+        strict: bool,
+        /// Also write the report as JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
 }
 
-pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(services: &Path, ns: &Namespace, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
+        ContractsCommand::Coverage { record, strict, junit } => {
+            coverage(services, ns, &args.pacts, record, *strict, junit).await
+        }
         ContractsCommand::Check { junit } => {
             let report = crate::contracts::check_dirs(services, &args.pacts)?;
             print!("{}", crate::contracts::table(&report));
@@ -108,6 +126,39 @@ pub async fn run(services: &Path, args: &ContractsArgs) -> anyhow::Result<ExitCo
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+async fn coverage(
+    services: &Path,
+    ns: &Namespace,
+    pacts: &Path,
+    records: &[PathBuf],
+    strict: bool,
+    junit: &Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let root = super::workspace_root(services);
+    let records: Vec<PathBuf> = if records.is_empty() {
+        ["e2e", "chaos"]
+            .iter()
+            .filter_map(|suffix| Namespace::parse(&format!("{ns}-{suffix}").chars().take(40).collect::<String>()).ok())
+            .map(|run| crate::runtime::state_dir(&root, &run).join(crate::trace::SavedRecord::FILE))
+            .filter(|path| path.exists())
+            .collect()
+    } else {
+        records.to_vec()
+    };
+    anyhow::ensure!(
+        !records.is_empty(),
+        "no run's record in .fare/{ns}-e2e/ or .fare/{ns}-chaos/: run `fare e2e` first"
+    );
+    for path in &records {
+        crate::terminal::progress(&format!("reading {}", path.display()));
+    }
+    let allowed = pacts.parent().unwrap_or(Path::new(".")).join("coverage.toml");
+    let report = crate::contracts::coverage::coverage(pacts, &records, &allowed).await?;
+    print!("{}", crate::contracts::coverage::table(&report));
+    write_junit(junit, || crate::contracts::coverage::junit(&report))?;
+    Ok(if strict && !report.full() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// The message stand-in of `verify`, served on its own until a signal.

@@ -171,7 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => service::logs(&root, &ns, args).await,
         Command::Quiet { timeout } => platform::quiet(&root, &ns, *timeout).await,
         Command::Doctor => doctor(&cli.endpoint, cli.backend()).await,
-        Command::Contracts(args) => contracts::run(&cli.services, args).await,
+        Command::Contracts(args) => contracts::run(&cli.services, &ns, args).await,
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
         Command::Bench(args) => bench::bench(&cli, &root, ns, args).await,

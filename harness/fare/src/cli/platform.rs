@@ -117,9 +117,18 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
 }
 
 /// Stops `platform`, and says so if spans meant for the user's OTLP
-/// collector were lost on the way (fare's own record has them all).
+/// collector were lost on the way (fare's own record has them all). The
+/// record of the run is left in its namespace's directory, for `fare
+/// contracts coverage`.
 pub(super) fn stop(platform: Platform) {
     let forwarded = platform.recorder().and_then(|r| r.forwarded());
+    if let Some(recorder) = platform.recorder() {
+        let path = platform.state_dir().join(crate::trace::SavedRecord::FILE);
+        match recorder.saved().write(&path) {
+            Ok(()) => crate::terminal::progress(&format!("the run's record in {}", path.display())),
+            Err(e) => eprintln!("fare: could not keep the run's record: {}", kit::error_chain(&e)),
+        }
+    }
     platform.stop();
     if let Some(f) = forwarded.filter(|f| f.failed + f.dropped > 0) {
         eprintln!(

@@ -24,6 +24,16 @@ pub enum Kind {
 pub struct Interaction {
     pub description: String,
     pub kind: Kind,
+    /// An HTTP interaction's request line and the status it answers.
+    pub http: Option<HttpShape>,
+}
+
+/// What an HTTP interaction asks and is answered: enough to recognise it in traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpShape {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
 }
 
 /// One pact file.
@@ -78,7 +88,12 @@ fn interaction(json: &Value) -> Interaction {
         }
         other => Kind::Other(other.unwrap_or("(no type)").to_owned()),
     };
-    Interaction { description, kind }
+    let http = (kind == Kind::Http).then(|| HttpShape {
+        method: json["request"]["method"].as_str().unwrap_or("GET").to_ascii_uppercase(),
+        path: json["request"]["path"].as_str().unwrap_or("/").to_owned(),
+        status: json["response"]["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+    });
+    Interaction { description, kind, http }
 }
 
 /// Every `*.json` under `dir`, sorted by name.

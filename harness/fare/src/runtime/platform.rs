@@ -363,6 +363,11 @@ impl Platform {
     }
 
     /// The recorder of this run's events, dead letters and spans.
+    /// `.fare/<namespace>/`: its state, logs, reports and record.
+    pub fn state_dir(&self) -> PathBuf {
+        state_dir(&self.root, &self.bus.namespace)
+    }
+
     pub fn recorder(&self) -> Option<&crate::trace::Recorder> {
         self.recorder.as_ref()
     }

@@ -18,12 +18,14 @@
 //! - `tree`: the causal tree of a correlation id.
 //! - `render`: the tree as text, and the skeleton snapshots hold.
 //! - `paths`: a chain as a multiset of event paths, and two of them compared.
+//! - `saved`: the whole record of a run as one file, for what reads it after the run.
 
 mod forward;
 mod otlp;
 mod paths;
 mod record;
 mod render;
+mod saved;
 mod store;
 mod tree;
 
@@ -31,6 +33,7 @@ pub use forward::{ForwardStats, OtlpTarget};
 pub use otlp::SpanRecord;
 pub use paths::{ChainDiff, EventPath, Paths};
 pub use record::{Recorder, TraceError};
+pub use saved::{Published, SavedError, SavedRecord};
 #[cfg(test)]
 pub(crate) use store::Store;
 pub use store::{DeadLetter, ServiceExit};

@@ -132,6 +132,21 @@ impl Recorder {
         Trace::build(correlation_id, &self.store.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Everything recorded so far, every chain, as one document: what
+    /// `fare e2e` and `fare chaos` leave for `fare contracts coverage`.
+    pub fn saved(&self) -> super::SavedRecord {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let events = store
+            .events
+            .iter()
+            .map(|event| super::Published {
+                event: event.clone(),
+                attributes: store.attributes.get(&event.id.to_string()).cloned().unwrap_or_default(),
+            })
+            .collect();
+        super::SavedRecord { events, spans: store.spans.clone() }
+    }
+
     /// Every span received so far, from every chain.
     pub fn spans(&self) -> Vec<otlp::SpanRecord> {
         self.store.lock().unwrap_or_else(|p| p.into_inner()).spans.clone()
@@ -232,7 +247,11 @@ async fn record_events(tap: TapQueue, store: Arc<Mutex<Store>>, shutdown: Cancel
         };
         for m in &messages {
             if let Ok(event) = Envelope::from_json(&m.body) {
-                store.lock().unwrap_or_else(|p| p.into_inner()).events.push(masked(event));
+                let attributes =
+                    m.attributes.iter().map(|(k, v)| (k.clone(), kit::redact::text(v).into_owned())).collect();
+                let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+                store.attributes.insert(event.id.to_string(), attributes);
+                store.events.push(masked(event));
             }
         }
         // Stored first, then deleted: an empty tap means a complete record.

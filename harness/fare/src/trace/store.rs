@@ -40,6 +40,8 @@ pub struct ServiceExit {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     pub(crate) events: Vec<Envelope>,
+    /// The SNS message attributes each event arrived with, by event id.
+    pub(crate) attributes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     pub(crate) spans: Vec<SpanRecord>,
     pub(crate) dead: Vec<DeadLetter>,
     pub(crate) exits: Vec<ServiceExit>,
