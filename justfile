@@ -49,3 +49,7 @@ e2e *ARGS:
 # The fault matrix from the topology (`just chaos --quick`), or a load with kills (`just chaos --load 200`).
 chaos *ARGS:
     cargo run -p fare -- chaos {{ARGS}}
+
+# The pacts held against what the last e2e and chaos runs did (gaps accepted in contracts/coverage.toml).
+coverage:
+    cargo run -q -p fare -- contracts coverage --strict --junit target/coverage-junit.xml

@@ -29,11 +29,11 @@ fn consumer_test(name: &str, dir: &Path, args: &[&str]) {
     );
 }
 
-async fn verify(dir: &Path, provider: &str) -> VerifyReport {
+async fn verify(dir: &Path, providers: &[&str]) -> VerifyReport {
     // SAFETY: set before this test starts anything; Pact phones home unless told not to.
     unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
     let options = VerifyOptions {
-        providers: vec![provider.to_owned()],
+        providers: providers.iter().map(|p| (*p).to_owned()).collect(),
         services_dir: Some(common::root().join("services")),
         ..VerifyOptions::default()
     };
@@ -50,12 +50,28 @@ async fn a_frontends_pact_python_pact_verifies_against_the_real_store() {
     let pact: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("dashboard-store.json")).unwrap()).unwrap();
     assert_eq!(pact["metadata"]["pactSpecification"]["version"], "4.0", "{pact:#}");
-    let report = verify(dir.path(), "store").await;
+    let report = verify(dir.path(), &["store"]).await;
     let table = report::table(&report);
     assert!(report.passed(), "{table}");
     assert_eq!(report.pacts.len(), 1, "{table}");
     assert_eq!(report.pacts[0].interactions.len(), 1, "{table}");
     assert!(table.contains("dashboard → store"), "{table}");
+}
+
+/// Other services are providers the same way: a back-office tool's
+/// pact-python pacts on devices, invoice and tracking verify against the
+/// real services, each state set by the service's own registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_back_office_tools_pacts_verify_against_devices_invoice_and_tracking() {
+    let dir = tempfile::tempdir().unwrap();
+    consumer_test("backoffice", dir.path(), &[]);
+    let report = verify(dir.path(), &["devices", "invoice", "tracking"]).await;
+    let table = report::table(&report);
+    assert!(report.passed(), "{table}");
+    assert_eq!(report.pacts.len(), 3, "{table}");
+    for pair in ["backoffice → devices", "backoffice → invoice", "backoffice → tracking"] {
+        assert!(table.contains(pair), "{pair} missing from\n{table}");
+    }
 }
 
 /// A state neither store nor the users it asks knows fails, and says every
@@ -64,7 +80,7 @@ async fn a_frontends_pact_python_pact_verifies_against_the_real_store() {
 async fn an_unknown_state_fails_with_the_states_the_provider_knows() {
     let dir = tempfile::tempdir().unwrap();
     consumer_test("dashboard", dir.path(), &["user u-1 has order o-1 in staus delivered"]);
-    let report = verify(dir.path(), "store").await;
+    let report = verify(dir.path(), &["store"]).await;
     let failures = report.failures();
     assert_eq!(failures.len(), 1, "{failures:#?}");
     let failure = &failures[0];
