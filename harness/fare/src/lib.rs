@@ -7,6 +7,7 @@
 //! - `topology`: every manifest as one graph; disagreements between them; Mermaid.
 //! - `provision`: desired vs current resources, the plan between them, applying it.
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
+//! - `broker`: `fare broker`, a local stand-in for the Pact Broker (its HTTP API, one SQLite file).
 //! - `graph`: the topology drawn as DOT or SVG.
 //! - `millis`: durations serialised as whole milliseconds.
 //! - `junit`: JUnit XML for every report, and the one XML/HTML escaper.
@@ -22,6 +23,7 @@
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
 pub mod bench;
+pub mod broker;
 pub mod chaos;
 pub mod cli;
 pub mod contracts;

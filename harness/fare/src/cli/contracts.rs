@@ -46,6 +46,12 @@ pub enum ContractsCommand {
         /// Print the result as JSON instead of a table (schema in the README).
         #[arg(long)]
         json: bool,
+        /// Instead: verify the pacts a Pact Broker selects for the one --provider, and
+        /// publish the results with --publish (see `--broker-url`).
+        #[arg(long, conflicts_with = "via_queue")]
+        broker: bool,
+        #[command(flatten)]
+        from_broker: super::deploy::VerifyBrokerArgs,
     },
     /// Serve the providers' messages to Pact tooling until Ctrl-C: the
     /// `message` transport (`POST /messages/PROVIDER` `{description,
@@ -70,9 +76,22 @@ pub enum ContractsCommand {
         #[arg(long)]
         junit: Option<PathBuf>,
     },
+    /// Publish the pacts to a Pact Broker (`POST /contracts/publish`), one request per consumer.
+    Publish(super::deploy::PublishArgs),
+    /// Ask a Pact Broker whether a version can be deployed to an environment; exit 1 if not.
+    CanIDeploy(super::deploy::CanIDeployArgs),
+    /// Record in a Pact Broker that a version is deployed to an environment.
+    RecordDeployment(super::deploy::RecordDeploymentArgs),
+    /// Create an environment in a Pact Broker.
+    CreateEnvironment(super::deploy::CreateEnvironmentArgs),
 }
 
 pub async fn run(services: &Path, ns: &Namespace, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
+    if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
+        // SAFETY: nothing else of fare runs yet, and the runtime's idle
+        // workers read no environment. Pact phones home unless told not to.
+        unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
+    }
     match &args.command {
         ContractsCommand::Coverage { record, strict, junit } => {
             coverage(services, ns, &args.pacts, record, *strict, junit).await
@@ -84,13 +103,16 @@ pub async fn run(services: &Path, ns: &Namespace, args: &ContractsArgs) -> anyho
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         ContractsCommand::Serve { port } => serve(*port).await,
-        ContractsCommand::Verify { provider, junit, via_queue, json } => {
-            if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
-                // SAFETY: nothing else of fare runs yet, and the runtime's
-                // idle workers read no environment. Pact phones home unless
-                // told not to.
-                unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
-            }
+        ContractsCommand::Publish(publish) => {
+            super::deploy::publish(&super::workspace_root(services), &args.pacts, publish).await
+        }
+        ContractsCommand::CanIDeploy(can) => super::deploy::can_i_deploy(can).await,
+        ContractsCommand::RecordDeployment(record) => super::deploy::record_deployment(record).await,
+        ContractsCommand::CreateEnvironment(create) => super::deploy::create_environment(create).await,
+        ContractsCommand::Verify { provider, broker: true, from_broker, .. } => {
+            super::deploy::verify(&super::workspace_root(services), provider, from_broker).await
+        }
+        ContractsCommand::Verify { provider, junit, via_queue, json, .. } => {
             // pact_verifier prints its own progress on standard output,
             // which --json keeps for the JSON alone: it goes to stderr then.
             let diverted = json.then(StdoutToStderr::divert);

@@ -6,8 +6,10 @@
 //! `service` the ones about one service of it.
 
 mod bench;
+mod broker;
 mod chaos;
 mod contracts;
+mod deploy;
 mod e2e;
 mod json;
 pub use e2e::CI_JUNIT;
@@ -110,6 +112,8 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Hold the pacts in contracts/pacts against the manifests, and verify them against the providers.
     Contracts(contracts::ContractsArgs),
+    /// Run a local stand-in for the Pact Broker (its HTTP API, one SQLite file), on 127.0.0.1.
+    Broker(broker::BrokerArgs),
     /// Wait until every queue is drained and every service has nothing in hand.
     Quiet {
         /// Give up after this many seconds, listing what is still pending.
@@ -172,6 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quiet { timeout } => platform::quiet(&root, &ns, *timeout).await,
         Command::Doctor => doctor(&cli.endpoint, cli.backend()).await,
         Command::Contracts(args) => contracts::run(&cli.services, &ns, args).await,
+        Command::Broker(args) => broker::broker(&root, args).await,
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
         Command::Bench(args) => bench::bench(&cli, &root, ns, args).await,

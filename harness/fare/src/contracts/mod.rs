@@ -5,11 +5,13 @@
 //!
 //! # Layout
 //! - `pacts`: reading a pact file: its parties, interactions, and the event each message carries.
+//! - `broker`: fare as a Pact Broker client: publish, can-i-deploy, environments, deployments.
 //! - `check`: the topology rules, the filter-policy evaluation, the typed report.
 //! - `verify`: provider verification with `pact_verifier`: providers, message stand-in, report.
 //! - `coverage`: the pacts held against a run's record: interactions not exercised, traffic without a pact, messages that differ.
 //! - this file: errors, loading both sides, rendering the check.
 
+pub mod broker;
 pub mod check;
 pub mod coverage;
 pub mod pacts;

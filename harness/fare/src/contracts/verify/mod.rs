@@ -18,10 +18,12 @@
 //! - `producers`: each provider's messages, made by its own builders.
 //! - `standin`: the message transport and provider states, served here.
 //! - `providers`: any service (with those it asks) and the third-party fakes, started for real.
+//! - `broker`: `--broker`, the pacts a Pact Broker selects, verified the same way, results published.
 //! - `queue`: `--via-queue`, the real platform's published messages matched against the message pacts.
 //! - `report`: the typed result, the table, JUnit.
 //! - this file: options, errors, one `pact_verifier` run per pact.
 
+pub mod broker;
 pub mod producers;
 pub mod providers;
 pub mod queue;
@@ -138,21 +140,8 @@ async fn verify_pact(
         verification.interactions = unverified(pact, &[], &problem);
         return Ok(verification);
     }
-    let mut transports = vec![transport("message", &standin.url, Some(format!("/messages/{}", pact.provider)))];
-    transports.extend(http_url.map(|url| transport("http", url, None)));
-    let info =
-        ProviderInfo { name: pact.provider.clone(), host: "127.0.0.1".into(), transports, ..ProviderInfo::default() };
-    let states = Arc::new(HttpRequestProviderStateExecutor {
-        state_change_url: Some(format!("{}/states/{}", standin.url, pact.provider)),
-        state_change_teardown: false,
-        state_change_body: true,
-        retries: 0,
-    });
-    let options = VerificationOptions::<NullRequestFilterExecutor> {
-        coloured_output: false,
-        request_timeout: 10_000,
-        ..VerificationOptions::default()
-    };
+    let (info, states) = provider_setup(&pact.provider, http_url, standin);
+    let options = verification_options();
     let source = vec![PactSource::File(pact.path.display().to_string())];
     let result =
         pact_verifier::verify_provider_async(info, source, FilterInfo::None, vec![], &options, None, &states, None)
@@ -166,6 +155,30 @@ async fn verify_pact(
 /// starts as providers are compiled in from there.
 fn workspace_services() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services")
+}
+
+/// What `pact_verifier` needs to reach `provider`: the message stand-in,
+/// its HTTP API when fare runs one (`http_url`), and where to set states.
+fn provider_setup(
+    provider: &str,
+    http_url: Option<&String>,
+    standin: &StandIn,
+) -> (ProviderInfo, Arc<HttpRequestProviderStateExecutor>) {
+    let mut transports = vec![transport("message", &standin.url, Some(format!("/messages/{provider}")))];
+    transports.extend(http_url.map(|url| transport("http", url, None)));
+    let info =
+        ProviderInfo { name: provider.to_owned(), host: "127.0.0.1".into(), transports, ..ProviderInfo::default() };
+    let states = Arc::new(HttpRequestProviderStateExecutor {
+        state_change_url: Some(format!("{}/states/{provider}", standin.url)),
+        state_change_teardown: false,
+        state_change_body: true,
+        retries: 0,
+    });
+    (info, states)
+}
+
+fn verification_options() -> VerificationOptions<NullRequestFilterExecutor> {
+    VerificationOptions { coloured_output: false, request_timeout: 10_000, ..VerificationOptions::default() }
 }
 
 fn transport(kind: &str, url: &str, path: Option<String>) -> ProviderTransport {
@@ -186,16 +199,9 @@ fn outcomes(pact: &PactFile, result: &VerificationExecutionResult, notes: &[Note
     let mut out: Vec<InteractionVerification> = result
         .interaction_results
         .iter()
-        .map(|r| {
-            let outcome = match (&r.result, noted(&r.interaction_description, &r.provider_states)) {
-                (Ok(()), _) => Outcome::Passed,
-                (Err(_), Some(problem)) => Outcome::Error(problem),
-                (Err(MismatchResult::Error(e, _)), None) => Outcome::Error(e.clone()),
-                (Err(MismatchResult::Mismatches { mismatches, .. }), None) => {
-                    Outcome::Mismatched(mismatches.iter().map(|m| Mismatch::from_pact_json(&m.to_json())).collect())
-                }
-            };
-            InteractionVerification { description: r.interaction_description.clone(), outcome }
+        .map(|r| InteractionVerification {
+            description: r.interaction_description.clone(),
+            outcome: outcome(&r.result, noted(&r.interaction_description, &r.provider_states)),
         })
         .collect();
     // What failed before any interaction ran (the file could not be read):
@@ -213,6 +219,19 @@ fn outcomes(pact: &PactFile, result: &VerificationExecutionResult, notes: &[Note
     let missing = unverified(pact, &out, "pact_verifier did not replay this interaction");
     out.extend(missing);
     out
+}
+
+/// One interaction's outcome: the verifier's, or what the stand-in noted
+/// when it was the reason.
+fn outcome(result: &Result<(), MismatchResult>, noted: Option<String>) -> Outcome {
+    match (result, noted) {
+        (Ok(()), _) => Outcome::Passed,
+        (Err(_), Some(problem)) => Outcome::Error(problem),
+        (Err(MismatchResult::Error(e, _)), None) => Outcome::Error(e.clone()),
+        (Err(MismatchResult::Mismatches { mismatches, .. }), None) => {
+            Outcome::Mismatched(mismatches.iter().map(|m| Mismatch::from_pact_json(&m.to_json())).collect())
+        }
+    }
 }
 
 /// The interactions of `pact` not in `done`, each an error saying `why`.
