@@ -120,9 +120,9 @@ pub async fn run(
             Consumer { bus: bus.clone(), url, service: m.name.clone(), pattern: pattern.clone(), ends: ends.clone() };
         consumers.spawn(consumer.run(shutdown.clone()));
     }
-    let mut watched = vec![Watched { name: "fare (alone)".into(), pid: std::process::id() }];
+    let mut watched = vec![Watched::alone("fare (alone)", std::process::id())];
     if let Some(e) = &emulator {
-        watched.insert(0, Watched { name: format!("{} (alone)", e.backend().name()), pid: e.pid() });
+        watched.insert(0, Watched::with_descendants(format!("{} (alone)", e.backend().name()), e.pid()));
     }
     let before = procs::sample(&watched);
     let ids: Vec<String> = (0..orders).map(|i| format!("alone-{i}")).collect();

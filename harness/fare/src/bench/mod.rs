@@ -250,13 +250,12 @@ async fn on_platform(
     let (shopper, sign_up) = orders::Shopper::sign_up(&url("users"), &url(orders::END_SERVICE), &run).await?;
     let mut watched: Vec<procs::Watched> = Vec::new();
     if let Some(pid) = platform.state.emulator_pid {
-        watched.push(procs::Watched {
-            name: platform.emulator().map(|e| e.backend().name()).unwrap_or("emulator").into(),
-            pid,
-        });
+        let name = platform.emulator().map(|e| e.backend().name()).unwrap_or("emulator");
+        watched.push(procs::Watched::with_descendants(name, pid));
     }
-    watched.extend(platform.state.services.iter().map(|s| procs::Watched { name: s.name.clone(), pid: s.pid }));
-    watched.push(procs::Watched { name: "fare".into(), pid: std::process::id() });
+    watched.extend(platform.state.services.iter().map(|s| procs::Watched::alone(s.name.clone(), s.pid)));
+    // fare alone: the services and the emulator are its children.
+    watched.push(procs::Watched::alone("fare", std::process::id()));
     let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-{i}")).collect();
     progress(&format!("placing {} orders, {}", options.orders, options.mode.describe()));
     let before = procs::sample(&watched);

@@ -1,6 +1,6 @@
 //! CPU time and resident memory of the processes of a run, read from
-//! /proc. A process is counted with its descendants: an emulator may run
-//! helpers of its own.
+//! /proc. An emulator is counted with its descendants (it may run helpers
+//! of its own); fare without its own, which are the platform.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,22 @@ use serde::Serialize;
 pub struct Watched {
     pub name: String,
     pub pid: u32,
+    /// Count its descendants with it.
+    pub descendants: bool,
+}
+
+impl Watched {
+    pub fn alone(name: impl Into<String>, pid: u32) -> Watched {
+        Watched { name: name.into(), pid, descendants: false }
+    }
+
+    pub fn with_descendants(name: impl Into<String>, pid: u32) -> Watched {
+        Watched { name: name.into(), pid, descendants: true }
+    }
+
+    fn pids(&self, children: &BTreeMap<u32, Vec<u32>>) -> Vec<u32> {
+        if self.descendants { tree(self.pid, children) } else { vec![self.pid] }
+    }
 }
 
 /// CPU seconds so far of each watched process (and its descendants).
@@ -33,7 +49,7 @@ pub struct Usage {
 /// Reads the CPU seconds of every watched process now.
 pub fn sample(watched: &[Watched]) -> CpuSample {
     let children = children();
-    CpuSample(watched.iter().map(|w| (w.name.clone(), tree(w.pid, &children).iter().map(|&p| cpu(p)).sum())).collect())
+    CpuSample(watched.iter().map(|w| (w.name.clone(), w.pids(&children).iter().map(|&p| cpu(p)).sum())).collect())
 }
 
 /// What each watched process used between `before` and now.
@@ -43,7 +59,7 @@ pub fn usage(watched: &[Watched], before: &CpuSample) -> Vec<Usage> {
     watched
         .iter()
         .map(|w| {
-            let pids = tree(w.pid, &children);
+            let pids = w.pids(&children);
             let status = |key: &str| pids.iter().map(|&p| status_kb(p, key)).sum::<f64>() / 1024.0;
             Usage {
                 name: w.name.clone(),
@@ -106,7 +122,7 @@ mod tests {
 
     #[test]
     fn this_process_uses_cpu_and_memory() {
-        let me = [Watched { name: "me".into(), pid: std::process::id() }];
+        let me = [Watched::with_descendants("me", std::process::id())];
         let before = sample(&me);
         let mut x = 0u64;
         for i in 0..20_000_000u64 {
