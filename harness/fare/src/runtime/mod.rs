@@ -15,7 +15,9 @@ mod supervise;
 pub use control::ControlError;
 pub use platform::{Platform, UpError, UpOptions, build_services};
 pub use process::{ServiceProcess, look_ready};
-pub use quiet::{NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet};
+pub use quiet::{
+    NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet, wait_quiet_on,
+};
 pub use signal::{Process, signal};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
 pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, private_dir, state_dir};

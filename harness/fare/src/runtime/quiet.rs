@@ -180,26 +180,36 @@ impl Settling {
     }
 }
 
-/// Waits until the platform is quiet; returns how long that took.
+/// Waits until the platform is quiet; returns how long that took. Lists
+/// the namespace's queues first: a caller that waits often lists them once
+/// and calls [`wait_quiet_on`].
 pub async fn wait_quiet(
     bus: &Bus,
     services: &[(String, String)],
     options: &QuietOptions,
 ) -> Result<Duration, NotQuiet> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
     let started = Instant::now();
-    let settling = Settling::new(options);
-    // The queues are listed once: a look then only asks each for its depth.
-    let queues = match queues(bus).await {
-        Ok(queues) => queues,
+    match queues(bus).await {
+        Ok(queues) => Ok(started.elapsed() + wait_quiet_on(bus, &queues, services, options).await?),
         Err(e) => {
             let pending = vec![Pending::Unreadable { what: "queues".into(), error: kit::error_chain(&e) }];
-            return Err(NotQuiet::Timeout { waited: started.elapsed(), pending });
+            Err(NotQuiet::Timeout { waited: started.elapsed(), pending })
         }
-    };
+    }
+}
+
+/// Waits until `queues` and `services` are quiet; returns how long that took.
+pub async fn wait_quiet_on(
+    bus: &Bus,
+    queues: &[(String, String)],
+    services: &[(String, String)],
+    options: &QuietOptions,
+) -> Result<Duration, NotQuiet> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
+    let started = Instant::now();
     // Locked only between awaits: the lock is never held across one.
-    let settling = std::sync::Mutex::new(settling);
-    let (http, queues, settling) = (&http, &queues, &settling);
+    let settling = std::sync::Mutex::new(Settling::new(options));
+    let (http, settling) = (&http, &settling);
     let look = || async move {
         let pending = probe(bus, http, queues, services).await;
         let settled = settling.lock().unwrap_or_else(|p| p.into_inner()).look(&pending);

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use kit::bus::{Bus, BusError, Namespace};
 
-use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet};
+use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet_on};
 use crate::topology::Topology;
 use crate::trace::Trace;
 
@@ -97,19 +97,26 @@ impl Target {
         self.services.iter().map(|(n, u)| (n.clone(), u.clone())).collect()
     }
 
+    /// The namespace's queues, listed on first use (the listing reads every
+    /// queue's tags and attributes: about 80 calls, most of a second).
+    async fn queue_list(&self) -> Result<Vec<(String, String)>, Pending> {
+        if let Some(queues) = self.queues.get() {
+            return Ok(queues.clone());
+        }
+        match crate::runtime::queues(&self.bus).await {
+            Ok(listed) => Ok(self.queues.get_or_init(|| listed).clone()),
+            Err(e) => Err(Pending::Unreadable { what: "queues".into(), error: kit::error_chain(&e) }),
+        }
+    }
+
     /// One look at what is pending, taken into `settling`.
     pub async fn look(&self, settling: &mut Settling) -> Settled {
-        let queues = match self.queues.get() {
-            Some(queues) => queues.clone(),
-            None => match crate::runtime::queues(&self.bus).await {
-                Ok(listed) => self.queues.get_or_init(|| listed).clone(),
-                Err(e) => {
-                    return settling
-                        .look(&[Pending::Unreadable { what: "queues".into(), error: kit::error_chain(&e) }]);
-                }
-            },
-        };
-        settling.look(&crate::runtime::probe(&self.bus, &self.http, &queues, &self.service_list()).await)
+        match self.queue_list().await {
+            Ok(queues) => {
+                settling.look(&crate::runtime::probe(&self.bus, &self.http, &queues, &self.service_list()).await)
+            }
+            Err(unreadable) => settling.look(&[unreadable]),
+        }
     }
 
     /// The base URL of a service or a fake.
@@ -130,7 +137,11 @@ impl Target {
             return Ok(asked.elapsed());
         }
         let began = Instant::now();
-        wait_quiet(&self.bus, &self.service_list(), &self.quiet).await?;
+        let queues = self
+            .queue_list()
+            .await
+            .map_err(|unreadable| NotQuiet::Timeout { waited: asked.elapsed(), pending: vec![unreadable] })?;
+        wait_quiet_on(&self.bus, &queues, &self.service_list(), &self.quiet).await?;
         *last = Some(began);
         Ok(asked.elapsed())
     }
