@@ -151,6 +151,9 @@ pub struct Ratios {
     pub up_vs_emulator: Option<f64>,
     /// P2: chain p50 ÷ the sum of the raw hops' p50 (target ≤ 1.5).
     pub chain_vs_raw_hops: f64,
+    /// The chain p50 ÷ the emulator alone's for the same pattern: what the
+    /// platform adds to what the emulator takes for the same messages.
+    pub chain_vs_alone: f64,
     /// P3: the platform's orders/s ÷ the emulator alone's (target ≥ 0.8).
     pub throughput_vs_alone: f64,
 }
@@ -217,6 +220,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     let ratios = Ratios {
         up_vs_emulator: up_times.emulator_start_ms.map(|e| up_times.up_ms / e),
         chain_vs_raw_hops: carried.chain.p50 / alone.raw_sum_p50_ms,
+        chain_vs_alone: carried.chain.p50 / alone.chain.p50,
         throughput_vs_alone: carried.orders_per_second / alone.orders_per_second,
     };
     Ok(BenchReport {

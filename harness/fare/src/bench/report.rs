@@ -46,6 +46,13 @@ pub fn table(r: &BenchReport) -> String {
         format!("{:.0}%", r.ratios.throughput_vs_alone * 100.0),
         ">= 80%",
     );
+    row(
+        "chain p50, platform / emulator alone",
+        ms(Some(r.platform.chain.p50)),
+        ms(Some(r.alone.chain.p50)),
+        ratio(Some(r.ratios.chain_vs_alone)),
+        "",
+    );
     row("chain p95", ms(Some(r.platform.chain.p95)), ms(Some(r.alone.chain.p95)), String::new(), "");
     row("chain p99", ms(Some(r.platform.chain.p99)), ms(Some(r.alone.chain.p99)), String::new(), "");
     row(
