@@ -39,7 +39,7 @@ impl Backend {
     }
 
     /// The virtual environment the backend runs from.
-    pub(crate) fn tool(self) -> crate::Tool {
+    pub fn tool(self) -> crate::Tool {
         crate::Tool {
             name: self.name(),
             venv: self.venv_name(),

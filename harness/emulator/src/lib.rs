@@ -24,7 +24,7 @@ mod venv;
 pub use backend::{Backend, LOCALSTACK_VERSION, MOTO_VERSION};
 pub use error::EmulatorError;
 pub use server::{Emulator, StartOptions, free_port};
-pub use venv::{PACT_CLI_VERSION, PACT_PYTHON_VERSION, Tool, Venv, cache_dir, pact_tools};
+pub use venv::{PACT_CLI_VERSION, PACT_PYTHON_VERSION, Tool, Venv, cache_dir, pact_tools, python_for};
 
 /// Starts a moto server with default options: the common case in tests.
 pub fn start_moto() -> Result<Emulator, EmulatorError> {

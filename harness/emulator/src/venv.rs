@@ -110,7 +110,7 @@ fn install(tool: &Tool, dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<()
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(EmulatorError::io("removing the unfinished", dir))?;
     }
-    let python = std::env::var("FARE_PYTHON").unwrap_or_else(|_| find_python(tool.python_versions));
+    let python = python_for(tool);
     progress(&format!("creating a virtual environment for {} in {}", tool.name, dir.display()));
     let mut venv = Command::new(&python);
     venv.arg("-m").arg("venv").arg(dir);
@@ -135,6 +135,12 @@ fn install(tool: &Tool, dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<()
 /// A Python interpreter of one of `versions` (any `python3` if empty): on
 /// PATH first, then among pyenv's installed versions, whose shims refuse to
 /// run a version that is not selected.
+/// The Python interpreter fare installs `tool` with: `FARE_PYTHON`, else
+/// the newest that can run it.
+pub fn python_for(tool: &Tool) -> String {
+    std::env::var("FARE_PYTHON").unwrap_or_else(|_| find_python(tool.python_versions))
+}
+
 fn find_python(versions: &[&str]) -> String {
     if versions.is_empty() {
         return "python3".to_owned();

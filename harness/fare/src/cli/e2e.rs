@@ -135,6 +135,8 @@ pub(super) async fn own_platform(
         restart: own.restart,
         topology: Some(own.topology.clone()),
         empty_stores: true,
+        runtime: cli.runtime,
+        rebuild: cli.rebuild,
         ..UpOptions::new(root, ns.clone())
     };
     let started = Instant::now();

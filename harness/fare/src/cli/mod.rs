@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 use kit::bus::Namespace;
 
 use crate::provision::{self, Change};
-use crate::runtime::Op;
+use crate::runtime::{Op, Runtime};
 
 /// Provision, draw and check an event-driven platform from its service manifests.
 #[derive(Debug, Parser)]
@@ -44,6 +44,14 @@ pub struct Cli {
     /// The emulator `up` and `doctor` start when no --endpoint is given.
     #[arg(long, global = true, value_enum, default_value_t = EmulatorChoice::Moto)]
     pub emulator: EmulatorChoice,
+    /// Where the platform runs: each service a process of fare, or each
+    /// service and the emulator (LocalStack) in a container, from images
+    /// built here (`fare images`).
+    #[arg(long, global = true, value_enum, default_value_t = Runtime::Processes, env = "FARE_RUNTIME")]
+    pub runtime: Runtime,
+    /// With `--runtime containers`: build every image again.
+    #[arg(long, global = true)]
+    pub rebuild: bool,
     /// Print results and errors only, no progress lines.
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -88,8 +96,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Stop the platform `fare up --detach` started.
+    /// Stop the platform `fare up --detach` started, and remove what a
+    /// killed fare left of the namespace in the container engine.
     Down,
+    /// Build (when missing, or with --rebuild) and list the images of `--runtime containers`.
+    Images {
+        /// Skip `cargo build` (the binaries in target/debug must be current).
+        #[arg(long)]
+        no_build: bool,
+    },
     /// Stop one service of the running platform; the supervisor leaves it stopped.
     Stop { service: String },
     /// Start a stopped (or down) service again, on its port, with its database and settings.
@@ -168,6 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => platform::up(&cli, &root, ns, args).await,
         Command::Status { json } => platform::status(&root, &ns, *json).await,
         Command::Down => platform::down(&root, &ns).await,
+        Command::Images { no_build } => platform::images(&cli, &root, *no_build).await,
         Command::Stop { service } => service::control(&root, &ns, Op::Stop, service).await,
         Command::Start { service } => service::control(&root, &ns, Op::Start, service).await,
         Command::Restart { service } => service::control(&root, &ns, Op::Restart, service).await,

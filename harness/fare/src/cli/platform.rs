@@ -62,6 +62,8 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         carrier: CarrierOptions { polls_until_delivered: args.carrier_polls },
         ready_timeout: Duration::from_secs(args.ready_timeout),
         restart: args.restart.options(),
+        runtime: cli.runtime,
+        rebuild: cli.rebuild,
         ..UpOptions::new(root, ns)
     };
     let started = Instant::now();
@@ -276,6 +278,7 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
         Ok(state) => state,
         Err(e) => {
             eprintln!("fare: {e}");
+            remove_leftovers(ns).await?;
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -303,6 +306,38 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(waited.is_ok(), "the supervisor (pid {}) survived SIGKILL", state.supervisor_pid);
     }
     crate::terminal::progress(&format!("stopped namespace {ns}"));
+    remove_leftovers(ns).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the containers, networks and volumes labelled with `ns` (a
+/// `fare up --runtime containers` killed before it could). Without a
+/// container engine there is nothing to remove.
+async fn remove_leftovers(ns: &Namespace) -> anyhow::Result<()> {
+    let Ok(engine) = crate::runtime::containers::Engine::get().await else { return Ok(()) };
+    for removed in engine.remove_labelled(ns.as_str()).await? {
+        crate::terminal::progress(&format!("removed {removed}"));
+    }
+    Ok(())
+}
+
+/// `fare images`: builds the images container mode needs, if missing (all
+/// of them with `--rebuild`), and lists them.
+pub async fn images(cli: &Cli, root: &Path, no_build: bool) -> anyhow::Result<ExitCode> {
+    let (topology, _) = crate::load_topology(&cli.services)?;
+    if !no_build {
+        crate::terminal::progress("building the services");
+        crate::runtime::build_services(root, &topology)?;
+    }
+    let services: Vec<String> = topology.services().map(|m| m.name.clone()).collect();
+    let target = crate::runtime::target_dir(root);
+    let mut progress = crate::terminal::progress;
+    let (_, infos) = crate::runtime::containers::images::ensure(&target, &services, cli.rebuild, &mut progress).await?;
+    println!("{:<32} {:>8}  {:<6} {:>8}", "IMAGE", "SIZE", "", "TOOK");
+    for i in infos {
+        let how = if i.built { "built" } else { "found" };
+        println!("{:<32} {:>5} MB  {how:<6} {:>6.1} s", i.reference, i.size / 1_000_000, i.took.as_secs_f64());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -56,14 +56,25 @@ pub struct RunningFake {
 
 /// Starts the three fakes on free loopback ports.
 pub async fn start_all(carrier: CarrierOptions, shutdown: Shutdown) -> std::io::Result<Vec<RunningFake>> {
+    start_all_on(std::net::Ipv4Addr::LOCALHOST.into(), carrier, shutdown).await
+}
+
+/// [`start_all`], listening on `ip` (in container mode, the gateway of the
+/// run's network, so that the services' containers reach the fakes).
+pub async fn start_all_on(
+    ip: std::net::IpAddr,
+    carrier: CarrierOptions,
+    shutdown: Shutdown,
+) -> std::io::Result<Vec<RunningFake>> {
     Ok(vec![
-        serve("fulfillment-center", "FULFILLMENT_CENTER_URL", fulfillment::router(), shutdown.clone()).await?,
-        serve("carrier", "CARRIER_URL", carrier::router(carrier), shutdown.clone()).await?,
-        serve("mail-provider", "MAIL_PROVIDER_URL", mail::router(), shutdown).await?,
+        serve(ip, "fulfillment-center", "FULFILLMENT_CENTER_URL", fulfillment::router(), shutdown.clone()).await?,
+        serve(ip, "carrier", "CARRIER_URL", carrier::router(carrier), shutdown.clone()).await?,
+        serve(ip, "mail-provider", "MAIL_PROVIDER_URL", mail::router(), shutdown).await?,
     ])
 }
 
 async fn serve(
+    ip: std::net::IpAddr,
     name: &'static str,
     env: &'static str,
     router: Router,
@@ -78,7 +89,7 @@ async fn serve(
         .layer(middleware::from_fn_with_state(rules.clone(), rules::programmed))
         .merge(Router::new().route("/__fare/behaviour", post(set_behaviour).get(get_behaviour)).with_state(control))
         .merge(rules::routes(rules));
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let listener = TcpListener::bind(SocketAddr::from((ip, 0))).await?;
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;

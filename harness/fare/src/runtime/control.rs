@@ -22,6 +22,8 @@ pub(crate) struct Launch {
     pub url: String,
     pub log: PathBuf,
     pub echo: bool,
+    /// How its container is started, in container mode.
+    pub container: Option<super::containers::UnitSpec>,
     /// The rules of its fault hook; empty: none.
     pub faults: FaultRules,
 }
@@ -67,6 +69,14 @@ pub enum ControlError {
     },
     #[error(transparent)]
     State(#[from] super::StateError),
+    #[error("{process}: {source}")]
+    Container {
+        process: String,
+        #[source]
+        source: super::containers::ContainerError,
+    },
+    #[error("{process} runs as a process: only a container can be cut off its network (--runtime containers)")]
+    NotAContainer { process: String },
 }
 
 /// How long a stopped service gets to finish what it has in hand.
@@ -94,11 +104,8 @@ impl Platform {
             return self.stop_idle(name);
         };
         let mut process = self.services.remove(i);
-        // SAFETY: kill(2) on our own child, which has not been reaped (it has
-        // not exited: checked just above).
-        unsafe {
-            libc::kill(process.pid() as libc::pid_t, libc::SIGTERM);
-        }
+        // It has not exited (checked just above); one that just did needs no signal.
+        let _ = process.signal(libc::SIGTERM);
         // Past the grace period, killed below.
         let look = || std::future::ready(Ok::<_, ()>(process.look_exited()));
         let _ = wait_until(Instant::now() + GRACE, EXIT_LOOK, look).await;
@@ -130,16 +137,26 @@ impl Platform {
         keep_log(&launch.log);
         let mut env = launch.env.clone();
         env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-        // The same port again: its URL is in the other services' settings.
-        let addr = launch.url.trim_start_matches("http://");
-        let spawned = std::net::TcpListener::bind(addr).and_then(|listener| {
-            ServiceProcess::spawn(name, &launch.binary, &env, listener, launch.log.clone(), launch.echo)
-        });
-        let process = spawned.map_err(|source| ControlError::Spawn {
-            name: name.to_owned(),
-            binary: launch.binary.clone(),
-            source,
-        })?;
+        let process = match &launch.container {
+            Some(spec) => {
+                let (url, log) = (launch.url.clone(), launch.log.clone());
+                ServiceProcess::start_container(name, spec, &env, url, log, launch.echo)
+                    .await
+                    .map_err(|source| ControlError::Container { process: name.to_owned(), source })?
+            }
+            None => {
+                // The same port again: its URL is in the other services' settings.
+                let addr = launch.url.trim_start_matches("http://");
+                let spawned = std::net::TcpListener::bind(addr).and_then(|listener| {
+                    ServiceProcess::spawn(name, &launch.binary, &env, listener, launch.log.clone(), launch.echo)
+                });
+                spawned.map_err(|source| ControlError::Spawn {
+                    name: name.to_owned(),
+                    binary: launch.binary.clone(),
+                    source,
+                })?
+            }
+        };
         let pid = process.pid();
         self.services.push(process);
         self.wait_restarted(name, &launch).await?;

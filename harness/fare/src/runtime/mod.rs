@@ -1,8 +1,10 @@
 //! Running the platform as processes: the emulator, the third-party fakes
 //! and every service, started together, watched (a service that dies is
 //! started again by the restart policy), signalled one by one as faults
-//! (killed, frozen, thawed), and stopped together.
+//! (killed, frozen, thawed), and stopped together: as processes, or
+//! (`--runtime containers`) as containers (see [`containers`]).
 
+pub mod containers;
 mod control;
 mod platform;
 mod process;
@@ -13,7 +15,7 @@ mod state;
 mod supervise;
 
 pub use control::ControlError;
-pub use platform::{Platform, UpError, UpOptions, build_services};
+pub use platform::{Platform, UpError, UpOptions, build_services, target_dir};
 pub use process::{ServiceProcess, look_ready};
 pub use quiet::{
     NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet, wait_quiet_on,
@@ -22,3 +24,14 @@ pub use signal::{Process, signal};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
 pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, private_dir, state_dir};
 pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe, supervising};
+
+/// Where the platform's parts run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// Each service a child process of fare, the emulator too.
+    #[default]
+    Processes,
+    /// Each service and the emulator (LocalStack) in a container, on a network of the run.
+    Containers,
+}

@@ -12,6 +12,7 @@ use kit::bus::{Bus, Namespace};
 use kit::probe::{Look, wait_until};
 use tokio_util::sync::CancellationToken;
 
+use super::containers::{Containers, ContainersOptions};
 use super::control::Launch;
 use super::process::{READY_LOOK, ServiceProcess, look_ready};
 use super::state::{FakeState, PlatformState, ServiceState, ServiceStatus, state_dir};
@@ -46,6 +47,10 @@ pub struct UpOptions {
     /// Start the services from empty databases even on an endpoint that is
     /// no fresh emulator (a fresh emulator always gets empty ones).
     pub empty_stores: bool,
+    /// Processes, or containers (whose images are built first if missing).
+    pub runtime: super::Runtime,
+    /// In container mode, build every image again.
+    pub rebuild: bool,
 }
 
 impl UpOptions {
@@ -66,6 +71,8 @@ impl UpOptions {
             otlp_forward: crate::trace::OtlpTarget::from_env(),
             topology: None,
             empty_stores: false,
+            runtime: super::Runtime::default(),
+            rebuild: false,
         }
     }
 }
@@ -106,6 +113,8 @@ pub enum UpError {
     State(#[from] super::StateError),
     #[error(transparent)]
     Trace(#[from] crate::trace::TraceError),
+    #[error(transparent)]
+    Containers(#[from] super::containers::ContainerError),
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpError {
@@ -131,6 +140,9 @@ pub struct Platform {
     /// The topology the platform was started from.
     topology: Topology,
     emulator: Option<Emulator>,
+    /// In container mode: the images, the network and the emulator's
+    /// container; dropped after the services.
+    pub(super) containers: Option<Containers>,
 }
 
 impl Platform {
@@ -174,8 +186,28 @@ impl Platform {
         // Started on this (worker) thread, not the blocking pool: the
         // emulator is tied to the thread that started it, and blocking-pool
         // threads exit when idle.
+        let containers = match options.runtime {
+            super::Runtime::Processes => None,
+            super::Runtime::Containers => {
+                let options = ContainersOptions {
+                    namespace: ns.as_str(),
+                    target: &target_dir(&options.root),
+                    services: topology.services().map(|m| m.name.clone()).collect(),
+                    rebuild: options.rebuild,
+                    emulator: options.endpoint.is_none(),
+                    logs: &dir.join("logs"),
+                    echo: options.echo_logs,
+                };
+                let containers = Containers::start(&options, &mut progress).await?;
+                if let Some(took) = containers.emulator_ready {
+                    progress(&format!("the emulator's container was ready in {} ms", took.as_millis()));
+                }
+                Some(containers)
+            }
+        };
         let emulator = match &options.endpoint {
             Some(_) => None,
+            None if containers.is_some() => None,
             None => {
                 // A first run installs the emulator: that is said, in
                 // fare's own progress, before it starts.
@@ -191,6 +223,7 @@ impl Platform {
             }
         };
         let endpoint = options.endpoint.clone().or_else(|| emulator.as_ref().map(|e| e.endpoint().to_owned()));
+        let endpoint = endpoint.or_else(|| containers.as_ref().and_then(|c| c.emulator_endpoint()));
         let bus = crate::connect(&endpoint, &options.namespace).await?;
         let mut platform = Platform {
             state: PlatformState {
@@ -203,6 +236,7 @@ impl Platform {
                 restart: options.restart.policy,
                 services: Vec::new(),
                 fakes: Vec::new(),
+                runtime: options.runtime,
             },
             root: options.root.clone(),
             services: Vec::new(),
@@ -213,6 +247,7 @@ impl Platform {
             bus: bus.clone(),
             topology: topology.clone(),
             emulator,
+            containers,
         };
         progress("provisioning topics, queues and subscriptions");
         let desired = crate::provision::desired(&topology, &options.namespace);
@@ -221,9 +256,12 @@ impl Platform {
         })
         .await?;
         progress(&format!("{} changes applied", changes.len()));
-        let fakes = fakes::start_all(options.carrier, platform.fakes.clone())
+        // In container mode fare's own listeners are on the network's
+        // gateway, which the containers reach; on loopback otherwise.
+        let listen = platform.containers.as_ref().map_or(std::net::Ipv4Addr::LOCALHOST.into(), |c| c.gateway);
+        let fakes = fakes::start_all_on(listen, options.carrier, platform.fakes.clone())
             .await
-            .map_err(io("starting the third-party fakes on", Path::new("127.0.0.1")))?;
+            .map_err(io("starting the third-party fakes on", Path::new(&listen.to_string())))?;
         platform.state.fakes =
             fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
         // The recorder stops with the fakes: both are the run's background.
@@ -231,7 +269,8 @@ impl Platform {
         if let Some(target) = &forward {
             progress(&format!("forwarding the services' spans to {} as well", target.url));
         }
-        let recorder = crate::trace::Recorder::start(&bus, &topology, forward, platform.fakes.clone()).await?;
+        let recorder =
+            crate::trace::Recorder::start_on(listen, &bus, &topology, forward, platform.fakes.clone()).await?;
         platform.state.recorder_url = Some(recorder.url().to_owned());
         let mut service_env = service_env.clone();
         // Spans always go to the recorder, which is fare's record and
@@ -246,14 +285,14 @@ impl Platform {
         }
         service_env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
         platform.recorder = Some(recorder);
-        platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir, &service_env)?;
+        platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir, &service_env).await?;
         progress("waiting for every service to be ready");
         platform.wait_ready(options.ready_timeout).await?;
         platform.state.save(&options.root)?;
         Ok(platform)
     }
 
-    fn start_services(
+    async fn start_services(
         &mut self,
         options: &UpOptions,
         topology: &Topology,
@@ -262,26 +301,46 @@ impl Platform {
         dir: &Path,
         service_env: &BTreeMap<String, String>,
     ) -> Result<(), UpError> {
-        // Every service's socket is bound here, before any starts: the
-        // others' settings need its URL, and a port held cannot be taken.
+        // Where fare reaches each service, and where the others do: the
+        // same loopback URL for processes; a mapped port and the container's
+        // name on the network for containers.
         let mut listeners = BTreeMap::new();
+        let mut specs = BTreeMap::new();
         let mut urls = BTreeMap::new();
+        let mut peers = BTreeMap::new();
         for m in topology.services() {
             let localhost = Path::new("127.0.0.1");
+            if let Some(containers) = &self.containers {
+                let spec = containers.service_spec(&m.name, &dir.join("data"))?;
+                urls.insert(m.name.clone(), (spec.port, format!("http://127.0.0.1:{}", spec.host_port)));
+                peers.insert(m.name.clone(), containers.url_inside(&m.name));
+                specs.insert(m.name.clone(), spec);
+                continue;
+            }
+            // Every service's socket is bound here, before any starts: the
+            // others' settings need its URL, and a port held cannot be taken.
             let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(io("binding a port on", localhost))?;
             let port = listener.local_addr().map_err(io("binding a port on", localhost))?.port();
             urls.insert(m.name.clone(), (port, format!("http://127.0.0.1:{port}")));
+            peers.insert(m.name.clone(), format!("http://127.0.0.1:{port}"));
             listeners.insert(m.name.clone(), listener);
         }
+        let inside = self.containers.as_ref().and_then(|c| c.emulator_endpoint_inside());
+        let endpoint = inside.as_deref().or(endpoint);
         let target = target_dir(&options.root);
+        let mut starting = Vec::new();
         for m in topology.services() {
             let (port, url) = urls[&m.name].clone();
-            let listener = listeners.remove(&m.name).expect("one listener per service, bound above");
+            let container = specs.remove(&m.name);
+            let (host, data) = match container {
+                Some(_) => ("0.0.0.0".to_owned(), Path::new("/data").join(format!("{}.sqlite", m.name))),
+                None => ("127.0.0.1".to_owned(), dir.join("data").join(format!("{}.sqlite", m.name))),
+            };
             let mut env = service_env.clone();
             env.extend([
-                ("HOST".to_owned(), "127.0.0.1".to_owned()),
+                ("HOST".to_owned(), host),
                 ("PORT".to_owned(), port.to_string()),
-                ("DATABASE_PATH".to_owned(), dir.join("data").join(format!("{}.sqlite", m.name)).display().to_string()),
+                ("DATABASE_PATH".to_owned(), data.display().to_string()),
                 ("FARE_NAMESPACE".to_owned(), options.namespace.as_str().to_owned()),
                 ("FARE_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
                 // A start-up error's message, not a stack trace, is what the
@@ -292,7 +351,7 @@ impl Platform {
                 env.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
             }
             for ask in &m.asks {
-                env.insert(ask.env.clone(), urls[&ask.service].1.clone());
+                env.insert(ask.env.clone(), peers[&ask.service].clone());
             }
             for wrap in &m.wraps {
                 let fake = fakes.iter().find(|f| f.name == wrap.third_party).ok_or_else(|| UpError::NoFake {
@@ -303,21 +362,49 @@ impl Platform {
             }
             let binary = target.join("debug").join(&m.name);
             let log = dir.join("logs").join(format!("{}.log", m.name));
-            let process = ServiceProcess::spawn(&m.name, &binary, &env, listener, log.clone(), options.echo_logs)
-                .map_err(io("starting", &binary))?;
+            let echo = options.echo_logs;
+            if container.is_some() {
+                // A container does not inherit fare's environment: what the
+                // services read from it is passed on, as a child inherits it.
+                for key in ["RUST_LOG", "RUST_BACKTRACE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                    if let Ok(value) = std::env::var(key) {
+                        env.entry(key.to_owned()).or_insert(value);
+                    }
+                }
+                // The emulator's container is no loopback endpoint, for which
+                // the kit would make up keys: it takes any, so these.
+                if inside.is_some() {
+                    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                        env.entry(key.to_owned()).or_insert_with(|| "test".to_owned());
+                    }
+                }
+            }
+            if let Some(spec) = &container {
+                let env = env.clone();
+                let (name, url, log, spec) = (m.name.clone(), url.clone(), log.clone(), spec.clone());
+                starting.push(async move { ServiceProcess::start_container(&name, &spec, &env, url, log, echo).await });
+            } else {
+                let listener = listeners.remove(&m.name).expect("one listener per service, bound above");
+                let process = ServiceProcess::spawn(&m.name, &binary, &env, listener, log.clone(), echo)
+                    .map_err(io("starting", &binary))?;
+                self.services.push(process);
+            }
+            self.launches
+                .insert(m.name.clone(), Launch { binary, env, url, log, echo, faults: Default::default(), container });
+        }
+        // Containers start side by side; each waits for its /health.
+        for started in futures_util::future::join_all(starting).await {
+            self.services.push(started?);
+        }
+        for p in &self.services {
             self.state.services.push(ServiceState {
-                name: m.name.clone(),
-                url: url.clone(),
-                pid: process.pid(),
-                log: log.clone(),
+                name: p.name.clone(),
+                url: p.url.clone(),
+                pid: p.pid(),
+                log: p.log.clone(),
                 status: ServiceStatus::Running,
                 restarts: 0,
             });
-            self.services.push(process);
-            self.launches.insert(
-                m.name.clone(),
-                Launch { binary, env, url, log, echo: options.echo_logs, faults: Default::default() },
-            );
         }
         Ok(())
     }
@@ -402,7 +489,8 @@ impl Drop for Platform {
     }
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+/// Where cargo puts what it builds under `root`.
+pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 

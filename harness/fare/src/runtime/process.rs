@@ -1,4 +1,7 @@
-//! One service as a child process: started with its environment, its output
+//! One service's running process: a child of fare (below) or, in container
+//! mode, a container ([`super::containers::Unit`]), behind the same methods.
+//!
+//! A child process is started with its environment, its output
 //! kept in a log file and (when attached) echoed with its name in front, and
 //! stopped with SIGTERM, then SIGKILL if it does not exit in time. Each
 //! gets one end of a socket pair for the kit's fault hook (`FARE_FAULT_FD`);
@@ -49,13 +52,22 @@ pub async fn look_ready(http: &reqwest::Client, name: &str, url: &str) -> Look<(
 #[derive(Debug)]
 pub struct ServiceProcess {
     pub name: String,
+    /// Where fare reaches it.
     pub url: String,
     pub log: PathBuf,
-    child: Child,
-    /// The threads copying the child's output into the log.
-    pumps: Vec<std::thread::JoinHandle<()>>,
-    /// fare's end of the service's fault hook.
-    faults: UnixStream,
+    run: Run,
+}
+
+#[derive(Debug)]
+enum Run {
+    Child {
+        child: Child,
+        /// The threads copying the child's output into the log.
+        pumps: Vec<std::thread::JoinHandle<()>>,
+        /// fare's end of the service's fault hook.
+        faults: UnixStream,
+    },
+    Container(Box<super::containers::Unit>),
 }
 
 impl ServiceProcess {
@@ -119,28 +131,79 @@ impl ServiceProcess {
         if let Some(err) = child.stderr.take() {
             pumps.push(pump(err, file, prefix, echo));
         }
-        Ok(ServiceProcess { name: name.to_owned(), url, log, child, pumps, faults })
+        Ok(ServiceProcess { name: name.to_owned(), url, log, run: Run::Child { child, pumps, faults } })
+    }
+
+    /// Starts the service in a container from `spec`, its output in `log`;
+    /// fare reaches it at `url` (its mapped port).
+    pub async fn start_container(
+        name: &str,
+        spec: &super::containers::UnitSpec,
+        env: &BTreeMap<String, String>,
+        url: String,
+        log: PathBuf,
+        echo: bool,
+    ) -> Result<ServiceProcess, super::containers::ContainerError> {
+        let unit = super::containers::Unit::start(spec, env, name, log.clone(), echo).await?;
+        Ok(ServiceProcess { name: name.to_owned(), url, log, run: Run::Container(Box::new(unit)) })
+    }
+
+    /// Its container, in container mode.
+    pub fn container(&self) -> Option<&super::containers::Unit> {
+        match &self.run {
+            Run::Container(unit) => Some(unit),
+            Run::Child { .. } => None,
+        }
+    }
+
+    /// Sends `sig` to the service: to the child, or to the container's
+    /// main process (`docker kill --signal`).
+    pub fn signal(&self, sig: libc::c_int) -> std::io::Result<()> {
+        match &self.run {
+            Run::Child { child, .. } => super::signal(child.id(), sig),
+            Run::Container(unit) => {
+                let name = match sig {
+                    libc::SIGKILL => "SIGKILL",
+                    libc::SIGTERM => "SIGTERM",
+                    libc::SIGSTOP => "SIGSTOP",
+                    libc::SIGCONT => "SIGCONT",
+                    _ => return Err(std::io::Error::other(format!("signal {sig} is not sent to containers"))),
+                };
+                unit.kill(name).map_err(std::io::Error::other)
+            }
+        }
     }
 
     /// Replaces the rules of the service's fault hook with `rules` (empty:
     /// no faults), and waits until the service has taken them.
     pub async fn set_faults(&self, rules: &FaultRules) -> Result<(), HookError> {
-        let (stream, rules) = (self.faults.try_clone()?, rules.clone());
+        let Run::Child { faults, .. } = &self.run else {
+            let why = "handler faults need the process runtime: a container has no fault hook (its descriptor cannot be handed down)";
+            return Err(HookError::Io(std::io::Error::other(why)));
+        };
+        let (stream, rules) = (faults.try_clone()?, rules.clone());
         let sent = tokio::task::spawn_blocking(move || kit::faults::send(&stream, &rules, HOOK_TIMEOUT)).await;
         sent.map_err(|e| HookError::Io(std::io::Error::other(e)))?.map(|_| ())
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.run {
+            Run::Child { child, .. } => child.id(),
+            Run::Container(unit) => unit.pid(),
+        }
     }
 
     /// `Some(status)` once the process has exited: `exit status 101`,
     /// `signal 9 (SIGKILL)`.
     pub fn exited(&mut self) -> Option<String> {
-        let status = self.child.try_wait().ok().flatten()?;
+        let (child, pumps) = match &mut self.run {
+            Run::Child { child, pumps, .. } => (child, pumps),
+            Run::Container(unit) => return unit.exited(),
+        };
+        let status = child.try_wait().ok().flatten()?;
         // The pipes close with the process: once the copying threads end,
         // its last words are in the log for `log_tail` to show.
-        for pump in self.pumps.drain(..) {
+        for pump in pumps.drain(..) {
             let _ = pump.join();
         }
         Some(super::describe(status))
@@ -156,15 +219,21 @@ impl ServiceProcess {
         if self.exited().is_some() {
             return;
         }
+        let pid = match &self.run {
+            Run::Child { child, .. } => child.id(),
+            Run::Container(unit) => return unit.stop(grace),
+        };
         // SAFETY: kill(2) on our own, not yet reaped, child.
         unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
         }
         if wait_until_blocking(Instant::now() + grace, EXIT_LOOK, || Ok::<_, ()>(self.look_exited())).is_ok() {
             return;
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Run::Child { child, .. } = &mut self.run {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// The last `n` lines of the service's log.

@@ -48,27 +48,38 @@ pub fn signal(pid: u32, sig: libc::c_int) -> std::io::Result<()> {
 }
 
 impl Platform {
-    /// The pid of `process` while it runs.
+    /// The pid of `process` while it runs (in container mode, of the
+    /// container's main process, as the host sees it).
     pub fn pid_of(&mut self, process: &Process) -> Result<u32, ControlError> {
         match process {
-            Process::Emulator => self.emulator().map(|e| e.pid()).ok_or(ControlError::NoEmulator),
-            Process::Service(name) => {
-                self.launch(name)?;
-                self.services
-                    .iter_mut()
-                    .filter(|p| p.name == *name)
-                    .find_map(|p| p.exited().is_none().then(|| p.pid()))
-                    .ok_or_else(|| ControlError::Stopped { name: name.clone() })
-            }
+            Process::Emulator => match (self.emulator(), self.containers.as_ref().and_then(|c| c.emulator())) {
+                (Some(e), _) => Ok(e.pid()),
+                (None, Some(unit)) => Ok(unit.pid()),
+                (None, None) => Err(ControlError::NoEmulator),
+            },
+            Process::Service(name) => self.running(name).map(|p| p.pid()),
         }
     }
 
-    /// SIGKILLs `name`, as a crash would; the supervisor notices it and its
-    /// restart policy applies. Returns the pid it had.
+    /// The running process (or container) of service `name`.
+    fn running(&mut self, name: &str) -> Result<&mut super::ServiceProcess, ControlError> {
+        self.launch(name)?;
+        let i = self.services.iter_mut().position(|p| p.name == name && p.exited().is_none());
+        i.map(|i| &mut self.services[i]).ok_or_else(|| ControlError::Stopped { name: name.to_owned() })
+    }
+
+    /// SIGKILLs `name` (`docker kill` in container mode), as a crash would;
+    /// the supervisor notices it and its restart policy applies. Returns
+    /// the pid it had.
     pub fn kill_service(&mut self, name: &str) -> Result<u32, ControlError> {
-        let process = Process::Service(name.to_owned());
-        let pid = self.pid_of(&process)?;
-        self.send(&process, pid, libc::SIGKILL)?;
+        let p = self.running(name)?;
+        let pid = p.pid();
+        p.signal(libc::SIGKILL).map_err(|source| ControlError::Signal {
+            process: name.to_owned(),
+            pid,
+            sig: libc::SIGKILL,
+            source,
+        })?;
         Ok(pid)
     }
 
@@ -84,20 +95,48 @@ impl Platform {
         Ok(pid)
     }
 
-    /// SIGSTOPs `process`: it holds what it has (a message in hand stays
-    /// in flight, a request waits) and answers nothing until thawed.
-    pub fn freeze(&mut self, process: &Process) -> Result<u32, ControlError> {
+    /// Freezes `process`: SIGSTOP, or `docker pause` of its container. It
+    /// holds what it has (a message in hand stays in flight, a request
+    /// waits) and answers nothing until thawed.
+    pub async fn freeze(&mut self, process: &Process) -> Result<u32, ControlError> {
+        self.set_frozen(process, true).await
+    }
+
+    /// Thaws `process`, frozen as `pid`: SIGCONT, or `docker unpause`.
+    pub async fn thaw(&mut self, process: &Process, pid: u32) -> Result<(), ControlError> {
+        let _ = pid;
+        self.set_frozen(process, false).await.map(|_| ())
+    }
+
+    async fn set_frozen(&mut self, process: &Process, frozen: bool) -> Result<u32, ControlError> {
+        let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
         let pid = self.pid_of(process)?;
-        self.send(process, pid, libc::SIGSTOP)?;
+        let unit = match process {
+            Process::Emulator => self.containers.as_ref().and_then(|c| c.emulator()),
+            Process::Service(name) => self.running(name)?.container(),
+        };
+        if let Some(unit) = unit {
+            let paused = unit.pause(frozen).await;
+            return paused
+                .map(|()| pid)
+                .map_err(|e| ControlError::Container { process: process.to_string(), source: e });
+        }
+        signal(pid, sig).map_err(|source| ControlError::Signal { process: process.to_string(), pid, sig, source })?;
         Ok(pid)
     }
 
-    /// SIGCONTs `process`, frozen as `pid`.
-    pub fn thaw(&self, process: &Process, pid: u32) -> Result<(), ControlError> {
-        self.send(process, pid, libc::SIGCONT)
-    }
-
-    fn send(&self, process: &Process, pid: u32, sig: libc::c_int) -> Result<(), ControlError> {
-        signal(pid, sig).map_err(|source| ControlError::Signal { process: process.to_string(), pid, sig, source })
+    /// Cuts the container of `process` off the run's network (or connects
+    /// it again): it runs, but reaches nothing and nothing reaches it.
+    pub async fn set_connected(&mut self, process: &Process, connected: bool) -> Result<u32, ControlError> {
+        let pid = self.pid_of(process)?;
+        let unit = match process {
+            Process::Emulator => self.containers.as_ref().and_then(|c| c.emulator()),
+            Process::Service(name) => self.running(name)?.container(),
+        };
+        let Some(unit) = unit else { return Err(ControlError::NotAContainer { process: process.to_string() }) };
+        unit.connect(connected)
+            .await
+            .map_err(|e| ControlError::Container { process: process.to_string(), source: e })?;
+        Ok(pid)
     }
 }

@@ -71,6 +71,9 @@ pub struct PlatformState {
     pub restart: super::RestartPolicy,
     pub services: Vec<ServiceState>,
     pub fakes: Vec<FakeState>,
+    /// Processes or containers.
+    #[serde(default)]
+    pub runtime: super::Runtime,
 }
 
 #[derive(Debug, thiserror::Error)]

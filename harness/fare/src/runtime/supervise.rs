@@ -317,10 +317,8 @@ impl Platform {
                 Err(e @ ControlError::NotReady { .. }) => {
                     // Killed, so the next look counts it as a crash and backs off.
                     if let Some(p) = self.services.iter().find(|p| p.name == service) {
-                        // SAFETY: kill(2) on our own child, still running (not ready, not exited).
-                        unsafe {
-                            libc::kill(p.pid() as libc::pid_t, libc::SIGKILL);
-                        }
+                        // Still running (not ready, not exited).
+                        let _ = p.signal(libc::SIGKILL);
                     }
                     events.push(SupervisorEvent::RestartFailed { service, attempt, error: e.to_string() });
                 }

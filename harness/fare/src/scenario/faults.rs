@@ -198,6 +198,7 @@ pub async fn on_processes(at: &OnProcesses<'_, '_>, fault: &Fault) -> Result<Str
             take_down(at, service, Down::Kill, when.as_ref(), restart_when.as_ref()).await
         }
         Fault::Pause { process, when, seconds, .. } => pause(at, process, when.as_ref(), *seconds).await,
+        Fault::Disconnect { process, when, seconds, .. } => disconnect(at, process, when.as_ref(), *seconds).await,
         other => Err(FaultError::NotOnProcesses { what: other.to_string() }),
     }
 }
@@ -261,13 +262,38 @@ pub async fn pause(
     };
     at.once(when).await?;
     let frozen = at.gate.freeze();
-    let pid = at.control.lock().await.freeze(process)?;
+    let pid = at.control.lock().await.freeze(process).await?;
     // The outage is the fault: its length is what is injected, not a wait.
     tokio::time::sleep(hold).await;
-    let thawed = at.control.lock().await.thaw(process, pid);
+    let thawed = at.control.lock().await.thaw(process, pid).await;
     drop(frozen);
     thawed?;
     Ok(format!("{process} (pid {pid}) frozen {} for {} s", once_said(when), hold.as_secs()))
+}
+
+/// How long a container stays cut off when a scenario does not say.
+const DISCONNECTED: Duration = Duration::from_secs(5);
+
+/// Cuts `process`'s container off the run's network once `when` is seen
+/// and connects it again `seconds` later (5 s by default): it keeps
+/// running, but reaches neither SNS/SQS nor the services, and nothing
+/// reaches it. Judgement waits meanwhile, as during a freeze.
+pub async fn disconnect(
+    at: &OnProcesses<'_, '_>,
+    process: &Process,
+    when: Option<&EventType>,
+    seconds: Option<u64>,
+) -> Result<String, FaultError> {
+    let hold = seconds.map_or(DISCONNECTED, Duration::from_secs);
+    at.once(when).await?;
+    let cut = at.gate.freeze();
+    let pid = at.control.lock().await.set_connected(process, false).await?;
+    // The outage is the fault: its length is what is injected, not a wait.
+    tokio::time::sleep(hold).await;
+    let back = at.control.lock().await.set_connected(process, true).await;
+    drop(cut);
+    back?;
+    Ok(format!("{process} (pid {pid}) cut off the network {} for {} s", once_said(when), hold.as_secs()))
 }
 
 /// A queue subscribed to one topic, for this chain only, so the runner sees

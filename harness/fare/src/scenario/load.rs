@@ -228,6 +228,12 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
                 }
                 problems.extend(when.iter().filter_map(|e| event(format!("faults[{i}].when"), e)));
             }
+            Fault::Disconnect { process, when, .. } => {
+                if let Process::Service(name) = process {
+                    problems.extend(service(format!("faults[{i}].disconnect"), name, false));
+                }
+                problems.extend(when.iter().filter_map(|e| event(format!("faults[{i}].when"), e)));
+            }
             Fault::Duplicate { event: e, .. } => problems.extend(event(format!("faults[{i}].duplicate"), e)),
             Fault::Handler { service: name, on, .. } | Fault::FilterOut { service: name, on, .. } => {
                 let kind = if matches!(fault, Fault::Handler { .. }) { "handler" } else { "filter_out" };

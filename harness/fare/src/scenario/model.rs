@@ -282,6 +282,9 @@ pub enum Fault {
     /// service hung, not dead (by default past its queue's visibility
     /// timeout), or the emulator unreachable for a while.
     Pause { process: Process, when: Option<EventType>, seconds: Option<u64>, chain: Label },
+    /// Cut `process`'s container off the run's network once `when` is
+    /// seen, and connect it again `seconds` later (container mode only).
+    Disconnect { process: Process, when: Option<EventType>, seconds: Option<u64>, chain: Label },
     /// Publish the chain's first `event` again, as SNS may deliver twice.
     Duplicate { event: EventType, times: u32, chain: Label },
     /// Put a message no handler can take on `service`'s queue.
@@ -301,6 +304,7 @@ impl fmt::Display for Fault {
             Fault::Stop { service, .. } => write!(f, "stop {service}"),
             Fault::Kill { service, .. } => write!(f, "kill {service}"),
             Fault::Pause { process, .. } => write!(f, "pause {process}"),
+            Fault::Disconnect { process, .. } => write!(f, "disconnect {process}"),
             Fault::Duplicate { event, .. } => write!(f, "duplicate {event}"),
             Fault::Poison { service, .. } => write!(f, "poison {service}"),
             Fault::Handler { service, on, .. } => write!(f, "handler {service} on {on}"),
@@ -313,7 +317,7 @@ impl Fault {
     /// Whether it acts on processes (stops, kills or freezes them), which
     /// every chain running at the time would feel: such a scenario runs alone.
     pub fn signals_processes(&self) -> bool {
-        matches!(self, Fault::Stop { .. } | Fault::Kill { .. } | Fault::Pause { .. })
+        matches!(self, Fault::Stop { .. } | Fault::Kill { .. } | Fault::Pause { .. } | Fault::Disconnect { .. })
     }
 }
 
@@ -334,6 +338,7 @@ struct RawFault {
     stop: Option<String>,
     kill: Option<String>,
     pause: Option<String>,
+    disconnect: Option<String>,
     duplicate: Option<EventType>,
     poison: Option<String>,
     handler: Option<String>,
@@ -352,7 +357,7 @@ struct RawFault {
 }
 
 const KINDS: &str = "a fault is exactly one of `stop: SERVICE`, `kill: SERVICE`, `pause: SERVICE|emulator`, \
-                     `duplicate: EVENT`, `poison: SERVICE`, `handler: SERVICE`, `filter_out: SERVICE`";
+                     `disconnect: SERVICE|emulator`, `duplicate: EVENT`, `poison: SERVICE`, `handler: SERVICE`, `filter_out: SERVICE`";
 
 impl RawFault {
     /// The one kind key that is set.
@@ -361,6 +366,7 @@ impl RawFault {
             ("stop", self.stop.is_some()),
             ("kill", self.kill.is_some()),
             ("pause", self.pause.is_some()),
+            ("disconnect", self.disconnect.is_some()),
             ("duplicate", self.duplicate.is_some()),
             ("poison", self.poison.is_some()),
             ("handler", self.handler.is_some()),
@@ -420,7 +426,7 @@ impl TryFrom<RawFault> for Fault {
         let kind = r.kind()?;
         let allowed: &[&str] = match kind {
             "stop" | "kill" => &["when", "restart_when"],
-            "pause" => &["when", "seconds"],
+            "pause" | "disconnect" => &["when", "seconds"],
             "duplicate" => &["times"],
             "poison" => &["body"],
             "handler" => &["on", "do", "times", "delay_ms"],
@@ -445,6 +451,13 @@ impl TryFrom<RawFault> for Fault {
                     seconds: r.seconds,
                     chain,
                 }
+            }
+            "disconnect" => {
+                if r.seconds == Some(0) {
+                    return Err("`seconds` is how long the container stays cut off: at least 1".into());
+                }
+                let process = Process::from(r.disconnect.unwrap_or_default());
+                Fault::Disconnect { process, when: r.when, seconds: r.seconds, chain }
             }
             "duplicate" => {
                 Fault::Duplicate { event: r.duplicate.ok_or(KINDS)?, times: r.times.unwrap_or(1).max(1), chain }

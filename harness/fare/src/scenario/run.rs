@@ -354,7 +354,10 @@ async fn run_faults(
                 let done = faults::poison(target, service, body, &correlation_id(base, chain)).await;
                 lines.push(Line::new(format!("fault: {f}"), t, done.map_err(Failure::from)));
             }
-            Fault::Stop { chain, .. } | Fault::Kill { chain, .. } | Fault::Pause { chain, .. } => {
+            Fault::Stop { chain, .. }
+            | Fault::Kill { chain, .. }
+            | Fault::Pause { chain, .. }
+            | Fault::Disconnect { chain, .. } => {
                 let done = match control {
                     Some(control) => {
                         let cid = correlation_id(base, chain);

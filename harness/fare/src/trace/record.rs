@@ -30,7 +30,7 @@ use crate::topology::Topology;
 pub enum TraceError {
     #[error("the recorder's tap on every topic")]
     Tap(#[source] AwsError),
-    #[error("binding the trace receiver on 127.0.0.1: {0}")]
+    #[error("binding the trace receiver: {0}")]
     Bind(#[source] std::io::Error),
 }
 
@@ -91,6 +91,18 @@ impl Recorder {
         forward: Option<OtlpTarget>,
         shutdown: CancellationToken,
     ) -> Result<Recorder, TraceError> {
+        Recorder::start_on(std::net::Ipv4Addr::LOCALHOST.into(), bus, topology, forward, shutdown).await
+    }
+
+    /// [`Recorder::start`], receiving spans on `ip` (in container mode, the
+    /// gateway of the run's network, which the services' containers reach).
+    pub async fn start_on(
+        ip: std::net::IpAddr,
+        bus: &Bus,
+        topology: &Topology,
+        forward: Option<OtlpTarget>,
+        shutdown: CancellationToken,
+    ) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
         let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
         let tap = TapQueue::create(bus, &format!("{}-fare-tap", bus.namespace), &topics, None)
@@ -99,7 +111,7 @@ impl Recorder {
         let (sweeps_tx, sweeps) = tokio::sync::watch::channel(0u64);
         let poke = Arc::new(tokio::sync::Notify::new());
         let lag = Lag { bus: bus.clone(), queue_url: tap.url().to_owned(), sweeps, poke: poke.clone() };
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(TraceError::Bind)?;
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.map_err(TraceError::Bind)?;
         let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
         let forwarder = forward.map(|target| Forwarder::start(target, shutdown.clone()));
         let router = Router::new()

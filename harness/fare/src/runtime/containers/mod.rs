@@ -1,0 +1,224 @@
+//! Container mode (`--runtime containers`): the same platform, each service
+//! and the SNS/SQS emulator (LocalStack) in a container of its own, on a
+//! user-defined network of the run, through testcontainers. Containers reach
+//! each other by container name (`<namespace>-store:8080`); fare reaches
+//! them through ports it maps on the host. The third-party fakes and the
+//! trace recorder stay in fare and listen on the network's gateway address,
+//! which the containers reach. The manifests, the services' settings and
+//! the provisioning are the process runtime's; only the addresses differ.
+//!
+//! Every container and network carries the label `fare.namespace=<ns>`:
+//! dropping the platform removes them, `fare down` removes what a killed
+//! fare left, and `TESTCONTAINERS_COMMAND=keep` keeps them for debugging.
+//!
+//! # Layout
+//! - `engine`: the engine connection (and the API-version shim testcontainers needs on older engines), labels, cleanup.
+//! - `images`: the images built here from local inputs, tagged by the hash of those inputs.
+//! - `unit`: one container of the platform: start, watch, stop, kill, pause, disconnect.
+
+pub mod engine;
+pub mod images;
+mod unit;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use engine::{Engine, NAMESPACE_LABEL};
+pub use images::{ImageInfo, Images};
+pub use unit::{Unit, UnitSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("the container engine, {what}: {source}")]
+    Engine {
+        what: String,
+        #[source]
+        source: Box<testcontainers::bollard::errors::Error>,
+    },
+    #[error("building image {image}: {source}")]
+    Build {
+        image: String,
+        #[source]
+        source: Box<testcontainers::TestcontainersError>,
+    },
+    #[error("container {name}: {source}")]
+    Start {
+        name: String,
+        #[source]
+        source: Box<testcontainers::TestcontainersError>,
+    },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("running {tool}: {source} (`apt-get install debootstrap` gives debootstrap; it runs as root)")]
+    Tool {
+        tool: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} failed ({status}); last lines of {log}:\n{tail}")]
+    Failed { what: String, status: String, log: PathBuf, tail: String },
+    #[error("the network {network} has no gateway address for the fakes to listen on")]
+    NoGateway { network: String },
+}
+
+/// The port a service listens on inside its container.
+pub const SERVICE_PORT: u16 = 8080;
+/// The port LocalStack listens on inside its container.
+const EMULATOR_PORT: u16 = 4566;
+
+/// The containers' side of a running platform: the images, the network and
+/// the emulator. Dropped after the services: it removes the emulator, then
+/// the network.
+pub struct Containers {
+    pub images: Images,
+    pub network: String,
+    /// The network's gateway: fare's own listeners (fakes, recorder) bind it.
+    pub gateway: IpAddr,
+    pub namespace: String,
+    emulator: Option<Unit>,
+    emulator_port: u16,
+    /// How long the emulator's container took to be ready.
+    pub emulator_ready: Option<Duration>,
+}
+
+/// What [`Containers::start`] needs.
+pub struct ContainersOptions<'a> {
+    pub namespace: &'a str,
+    /// Where cargo put the service binaries (`target/`).
+    pub target: &'a Path,
+    pub services: Vec<String>,
+    pub rebuild: bool,
+    /// Start LocalStack (no `--endpoint` was given).
+    pub emulator: bool,
+    pub logs: &'a Path,
+    pub echo: bool,
+}
+
+impl Containers {
+    /// Builds what images are missing, removes what an earlier run of the
+    /// namespace left, creates the network and starts the emulator.
+    pub async fn start(
+        options: &ContainersOptions<'_>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Containers, ContainerError> {
+        let engine = Engine::get().await?;
+        let (images, _) = images::ensure(options.target, &options.services, options.rebuild, progress).await?;
+        for left in engine.remove_labelled(options.namespace).await? {
+            progress(&format!("removed {left}, left by an earlier run"));
+        }
+        let network = format!("{}-net", options.namespace);
+        let gateway = engine.create_network(&network, options.namespace).await?;
+        let mut containers = Containers {
+            images,
+            network,
+            gateway,
+            namespace: options.namespace.to_owned(),
+            emulator: None,
+            emulator_port: 0,
+            emulator_ready: None,
+        };
+        if options.emulator {
+            progress("starting the localstack emulator's container");
+            let started = Instant::now();
+            let spec = containers.emulator_spec()?;
+            containers.emulator_port = spec.host_port;
+            let log = options.logs.join("emulator.log");
+            let env = Default::default();
+            containers.emulator = Some(Unit::start(&spec, &env, "emulator", log, false).await?);
+            containers.emulator_ready = Some(started.elapsed());
+        }
+        Ok(containers)
+    }
+
+    fn emulator_spec(&self) -> Result<UnitSpec, ContainerError> {
+        Ok(UnitSpec {
+            image: self.images.localstack.clone(),
+            name: self.emulator_host(),
+            network: self.network.clone(),
+            namespace: self.namespace.clone(),
+            cmd: Vec::new(),
+            port: EMULATOR_PORT,
+            host_port: free_port()?,
+            ready_path: "/_localstack/health".into(),
+            binds: Vec::new(),
+            startup: Duration::from_secs(120),
+        })
+    }
+
+    fn emulator_host(&self) -> String {
+        format!("{}-emulator", self.namespace)
+    }
+
+    /// Where fare reaches the emulator.
+    pub fn emulator_endpoint(&self) -> Option<String> {
+        self.emulator.as_ref().map(|_| format!("http://127.0.0.1:{}", self.emulator_port))
+    }
+
+    /// Where the services reach the emulator, from their network.
+    pub fn emulator_endpoint_inside(&self) -> Option<String> {
+        self.emulator.as_ref().map(|_| format!("http://{}:{EMULATOR_PORT}", self.emulator_host()))
+    }
+
+    /// The emulator's container, while it runs.
+    pub fn emulator(&self) -> Option<&Unit> {
+        self.emulator.as_ref()
+    }
+
+    /// The container name of `service`: its host name on the network.
+    pub fn host_of(&self, service: &str) -> String {
+        format!("{}-{service}", self.namespace)
+    }
+
+    /// Where the other services reach `service`.
+    pub fn url_inside(&self, service: &str) -> String {
+        format!("http://{}:{SERVICE_PORT}", self.host_of(service))
+    }
+
+    /// How `service` is started: the services image, its binary, a host
+    /// port of its own, and `data` (its database's directory) mounted at `/data`.
+    pub fn service_spec(&self, service: &str, data: &Path) -> Result<UnitSpec, ContainerError> {
+        Ok(UnitSpec {
+            image: self.images.services.clone(),
+            name: self.host_of(service),
+            network: self.network.clone(),
+            namespace: self.namespace.clone(),
+            cmd: vec![format!("/usr/local/bin/{service}")],
+            port: SERVICE_PORT,
+            host_port: free_port()?,
+            ready_path: "/health".into(),
+            binds: vec![(data.to_owned(), "/data".into())],
+            startup: Duration::from_secs(60),
+        })
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        drop(self.emulator.take());
+        if engine::keep() {
+            return;
+        }
+        let network = self.network.clone();
+        engine::blocking(async move {
+            if let Ok(engine) = Engine::get().await {
+                engine.remove_network(&network).await;
+            }
+        });
+    }
+}
+
+/// A free port on the host, for a container's mapping: held by nothing
+/// between here and the engine binding it, but chosen by fare so that a
+/// container started again gets the same one.
+fn free_port() -> Result<u16, ContainerError> {
+    let localhost = Path::new("127.0.0.1");
+    let io = |source| ContainerError::Io { action: "choosing a port on", path: localhost.to_owned(), source };
+    let listener = std::net::TcpListener::bind(("0.0.0.0", 0)).map_err(io)?;
+    Ok(listener.local_addr().map_err(io)?.port())
+}
