@@ -8,6 +8,10 @@ up *ARGS:
 down:
     cargo run -p fare -- down
 
+# The images of `--runtime containers`: built when missing (`just images --rebuild`: all again), listed.
+images *ARGS:
+    cargo run -p fare -- images {{ARGS}}
+
 # What runs where.
 status:
     cargo run -p fare -- status

@@ -180,18 +180,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     target.wait_quiet().await.unwrap();
     let recorder = platform.recorder().unwrap();
     recorder.caught_up(std::time::Duration::from_secs(10)).await;
-    let mut skeletons: Vec<(String, String)> = Vec::new();
-    for s in &report.scenarios {
-        let mut chains: Vec<_> = s.chains.iter().collect();
-        chains.sort_by(|a, b| a.label.cmp(&b.label));
-        let mut text = String::new();
-        for c in chains {
-            let skeleton = recorder.trace(&c.correlation_id).skeleton();
-            let skeleton = if skeleton.is_empty() { "   (no events)\n".to_owned() } else { skeleton };
-            text.push_str(&format!("chain {}\n{skeleton}", c.label));
-        }
-        skeletons.push((s.name.clone(), text));
-    }
+    let skeletons = common::skeletons(&report, recorder);
     // The record as `fare trace` serves it, for the leak check below.
     let mut records: Vec<(String, String)> = Vec::new();
     for c in report.scenarios.iter().flat_map(|s| &s.chains) {
@@ -205,13 +194,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     records.extend(files_under(&state_dir));
     let _ = std::fs::remove_dir_all(&state_dir);
 
-    // The chains as traced, ids and times left out; `cargo insta review`
-    // shows a change. A chain that gains or loses an event fails here.
-    for (name, skeleton) in &skeletons {
-        insta::with_settings!({ snapshot_path => "../../../scenarios/snapshots", prepend_module_to_snapshot => false }, {
-            insta::assert_snapshot!(name.as_str(), skeleton);
-        });
-    }
+    common::assert_snapshots(&skeletons);
 
     let summary = render::summary(&report);
     const BROKEN: &str = "expects-delivered-but-fulfillment-fails";

@@ -1,5 +1,5 @@
-//! What the harness's test binaries share: the workspace root, and the
-//! options their platforms start with.
+//! What the harness's test binaries share: the workspace root, the options
+//! their platforms start with, and the scenarios' snapshots.
 
 use std::path::PathBuf;
 
@@ -16,4 +16,34 @@ pub fn root() -> PathBuf {
 #[allow(dead_code, reason = "not every test binary starts a platform")]
 pub fn up_options(ns: &Namespace) -> UpOptions {
     UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) }
+}
+
+/// Each scenario's chains as traced, ids and times left out: what
+/// `scenarios/snapshots/` holds.
+#[allow(dead_code, reason = "not every test binary runs scenarios")]
+pub fn skeletons(report: &fare::scenario::RunReport, recorder: &fare::trace::Recorder) -> Vec<(String, String)> {
+    let mut skeletons = Vec::new();
+    for s in &report.scenarios {
+        let mut chains: Vec<_> = s.chains.iter().collect();
+        chains.sort_by(|a, b| a.label.cmp(&b.label));
+        let mut text = String::new();
+        for c in chains {
+            let skeleton = recorder.trace(&c.correlation_id).skeleton();
+            let skeleton = if skeleton.is_empty() { "   (no events)\n".to_owned() } else { skeleton };
+            text.push_str(&format!("chain {}\n{skeleton}", c.label));
+        }
+        skeletons.push((s.name.clone(), text));
+    }
+    skeletons
+}
+
+/// Holds each skeleton to its snapshot; `cargo insta review` shows a change.
+/// A chain that gains or loses an event fails here.
+#[allow(dead_code, reason = "not every test binary runs scenarios")]
+pub fn assert_snapshots(skeletons: &[(String, String)]) {
+    for (name, skeleton) in skeletons {
+        insta::with_settings!({ snapshot_path => "../../../../scenarios/snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(name.as_str(), skeleton);
+        });
+    }
 }

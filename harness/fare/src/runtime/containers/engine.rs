@@ -82,6 +82,23 @@ impl Engine {
         image.size.map(|s| s.max(0) as u64)
     }
 
+    /// Removes the images of repository `name` but `name:keep`: each build
+    /// of the services makes a new one, and old ones would pile up.
+    pub async fn remove_other_tags(&self, name: &str, keep: &str) {
+        use testcontainers::bollard::query_parameters::ListImagesOptionsBuilder;
+        let filters = HashMap::from([("reference".to_owned(), vec![name.to_owned()])]);
+        let Ok(images) = self.docker.list_images(Some(ListImagesOptionsBuilder::new().filters(&filters).build())).await
+        else {
+            return;
+        };
+        let keep = format!("{name}:{keep}");
+        for tag in images.into_iter().flat_map(|i| i.repo_tags).filter(|t| *t != keep) {
+            // An image another one is built on stays; that is no error.
+            let none = None::<testcontainers::bollard::query_parameters::RemoveImageOptions>;
+            let _ = self.docker.remove_image(&tag, none, None).await;
+        }
+    }
+
     /// Removes the container called `name`, if there is one.
     pub async fn remove_named(&self, name: &str) {
         use testcontainers::bollard::query_parameters::RemoveContainerOptionsBuilder;

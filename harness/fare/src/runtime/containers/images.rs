@@ -148,6 +148,7 @@ async fn build(
             _ = tick.tick() => progress(&format!("still building {reference} ({} s)", started.elapsed().as_secs())),
         }
     }
+    engine.remove_other_tags(name, tag).await;
     let size = engine.image_size(&reference).await.unwrap_or_default();
     progress(&format!("built {reference} in {:.1} s ({} MB)", started.elapsed().as_secs_f64(), size / 1_000_000));
     Ok(ImageInfo { reference, size, built: true, took: started.elapsed() })
