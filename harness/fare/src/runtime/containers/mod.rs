@@ -204,10 +204,14 @@ impl Drop for Containers {
         if engine::keep() {
             return;
         }
-        let network = self.network.clone();
+        // Whatever else carries the namespace's label goes too: a container
+        // created by a start that failed half-way, and the network.
+        let namespace = self.namespace.clone();
         engine::blocking(async move {
-            if let Ok(engine) = Engine::get().await {
-                engine.remove_network(&network).await;
+            if let Ok(engine) = Engine::get().await
+                && let Err(e) = engine.remove_labelled(&namespace).await
+            {
+                tracing::warn!(error = %e, "removing what is left of the namespace in the engine");
             }
         });
     }

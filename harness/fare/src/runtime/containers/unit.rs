@@ -109,10 +109,14 @@ impl Unit {
         for (key, value) in env {
             request = request.with_env_var(key.clone(), value.clone());
         }
-        let container = request
-            .start()
-            .await
-            .map_err(|source| ContainerError::Start { name: spec.name.clone(), source: Box::new(source) })?;
+        let container = match request.start().await {
+            Ok(container) => container,
+            Err(source) => {
+                // Created but never ready: testcontainers leaves it.
+                engine.remove_named(&spec.name).await;
+                return Err(ContainerError::Start { name: spec.name.clone(), source: Box::new(source) });
+            }
+        };
         let id = container.id().to_owned();
         let pid = engine.pid_of(&id).await.unwrap_or_default();
         let exit = Arc::new(Mutex::new(None));
