@@ -54,6 +54,11 @@ e2e *ARGS:
 chaos *ARGS:
     cargo run -p fare -- chaos {{ARGS}}
 
+# The deploy gate as CI runs it: publish, verify with results, can-i-deploy and record-deployment for
+# every service, against PACT_BROKER_BASE_URL or a local `fare broker` (ENV defaults to production).
+deploy-gate ENV="production":
+    bash .ci/deploy-gate {{ENV}}
+
 # The pacts held against what the last e2e and chaos runs did (gaps accepted in contracts/coverage.toml).
 coverage:
     cargo run -q -p fare -- contracts coverage --strict --junit target/coverage-junit.xml

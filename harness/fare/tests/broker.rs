@@ -74,6 +74,11 @@ async fn fare(broker: &RunningBroker, args: &[&str], code: i32) -> String {
     text
 }
 
+/// Whether a matrix table has the row whose cells are `cells`, space-separated.
+fn has_row(table: &str, cells: &str) -> bool {
+    table.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == cells)
+}
+
 /// devices' breaking change: `device.allocated` calls `device_id` `device`.
 fn rename_device_id(answer: &mut Answer) {
     if let Some(data) = answer.body.get_mut("data").and_then(|d| d.as_object_mut())
@@ -133,7 +138,7 @@ async fn fare_gates_a_breaking_provider_until_it_is_fixed() {
     assert!(no.contains("can I deploy? no: "), "{no}");
     assert!(no.contains("The verification of the pact between store (1) and devices (d2) failed"), "{no}");
     assert!(no.contains("The verification of the pact between fulfillment (1) and devices (d2) failed"), "{no}");
-    assert!(no.contains("store          1              devices        d2             false"), "{no}");
+    assert!(has_row(&no, "store 1 devices d2 false"), "{no}");
 
     // The fix: d3 is d2 without the rename.
     fare(&broker, &[&verify[..], &["--provider-version", "d3"]].concat(), 0).await;
@@ -145,7 +150,7 @@ async fn fare_gates_a_breaking_provider_until_it_is_fixed() {
     // With d3 in production, the consumers' versions there still go.
     let consumer = ["contracts", "can-i-deploy", "--version", "1", "--to-environment", "production", "--pacticipant"];
     let text = fare(&broker, &[&consumer[..], &["store"]].concat(), 0).await;
-    assert!(text.contains("store          1              devices        d3             true"), "{text}");
+    assert!(has_row(&text, "store 1 devices d3 true"), "{text}");
 }
 
 /// Runs the official `pact` CLI; asserts the exit code.
@@ -248,5 +253,5 @@ async fn the_official_pact_cli_runs_the_same_flow_against_fare_broker() {
     let can =
         ["contracts", "can-i-deploy", "--pacticipant", "store", "--version", "1", "--to-environment", "production"];
     let text = fare(&broker, &can, 0).await;
-    assert!(text.contains("store          1              devices        d3             true"), "{text}");
+    assert!(has_row(&text, "store 1 devices d3 true"), "{text}");
 }

@@ -76,18 +76,33 @@ pub async fn can_i_deploy(
 
 /// The decision as the terminal shows it: the rows, then the answer and why.
 pub fn table(d: &Decision) -> String {
-    let mut out =
-        format!("{:<14} {:<14} {:<14} {:<14} {}\n", "CONSUMER", "C.VERSION", "PROVIDER", "P.VERSION", "SUCCESS?");
-    for r in &d.rows {
-        let success = match r.success {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "unknown",
-        };
-        out.push_str(&format!(
-            "{:<14} {:<14} {:<14} {:<14} {success}\n",
-            r.consumer, r.consumer_version, r.provider, r.provider_version
-        ));
+    let header = ["CONSUMER", "C.VERSION", "PROVIDER", "P.VERSION", "SUCCESS?"];
+    let rows: Vec<[&str; 5]> = d
+        .rows
+        .iter()
+        .map(|r| {
+            let success = match r.success {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "unknown",
+            };
+            [&r.consumer, &r.consumer_version, &r.provider, &r.provider_version, success]
+        })
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..4).map(width).collect();
+    let line = |cells: [&str; 5]| {
+        let mut out = String::new();
+        for (cell, w) in cells.iter().zip(&widths) {
+            out.push_str(&format!("{cell:<w$}  "));
+        }
+        out.push_str(cells[4]);
+        out.push('\n');
+        out
+    };
+    let mut out = line(header);
+    for r in rows {
+        out.push_str(&line(r));
     }
     for n in &d.notices {
         out.push_str(&format!("notice: {n}\n"));
