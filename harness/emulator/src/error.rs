@@ -12,6 +12,16 @@ pub enum EmulatorError {
     },
     #[error("installing {what} into {venv} failed ({status}); last output:\n{output}")]
     InstallFailed { what: String, venv: PathBuf, status: String, output: String },
+    #[error(
+        "installing {what} into {venv} did not finish within {waited:?} and was stopped \
+         (FARE_INSTALL_TIMEOUT_SECONDS sets the limit); last output:\n{output}"
+    )]
+    InstallTimedOut { what: String, venv: PathBuf, waited: std::time::Duration, output: String },
+    #[error(
+        "waited {waited:?} for another fare's install of {venv} to finish ({lock} stays locked); \
+         remove the lock file if no other fare is running"
+    )]
+    InstallLocked { venv: PathBuf, lock: PathBuf, waited: std::time::Duration },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,

@@ -8,13 +8,24 @@
 //! half-installed environment is never used, and is replaced by the next try.
 
 use std::fs::{self, File};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{Backend, EmulatorError};
 
 /// The file whose presence says an environment finished installing.
 const READY_MARKER: &str = ".fare-ready";
+
+/// How long one step of an install (making the venv, pip) may run, and how
+/// long a fare waits for another fare's install of the same environment:
+/// `FARE_INSTALL_TIMEOUT_SECONDS`, else ten minutes (a cold pip install of
+/// LocalStack takes about two here).
+fn install_deadline() -> Duration {
+    let seconds = std::env::var("FARE_INSTALL_TIMEOUT_SECONDS").ok().and_then(|s| s.trim().parse().ok());
+    Duration::from_secs(seconds.unwrap_or(600))
+}
 
 /// Where fare keeps what it installs: `FARE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/fare`, else `~/.cache/fare`.
@@ -57,7 +68,7 @@ impl Venv {
         fs::create_dir_all(&root).map_err(EmulatorError::io("creating", &root))?;
         let lock_path = root.join(format!("{}.lock", tool.venv));
         let lock = File::create(&lock_path).map_err(EmulatorError::io("creating", &lock_path))?;
-        lock.lock().map_err(EmulatorError::io("locking", &lock_path))?;
+        let _held = hold(&lock, &lock_path, &dir, install_deadline())?;
         // Another process may have finished the install while we waited.
         if dir.join(READY_MARKER).exists() {
             return Ok(Venv { dir });
@@ -172,23 +183,71 @@ fn find_python(versions: &[&str]) -> String {
     format!("python{}", versions[0])
 }
 
+/// Takes `lock`, waiting at most `deadline` for whoever holds it.
+fn hold<'l>(lock: &'l File, path: &Path, venv: &Path, deadline: Duration) -> Result<&'l File, EmulatorError> {
+    let started = Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(EmulatorError::InstallLocked {
+                    venv: venv.to_owned(),
+                    lock: path.to_owned(),
+                    waited: deadline,
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(EmulatorError::io("locking", path)(e)),
+        }
+    }
+}
+
 enum RunError {
     Spawn(std::io::Error),
     Failed(EmulatorError),
 }
 
-fn run(mut cmd: Command, what: &str, venv: &Path) -> Result<(), RunError> {
-    let out = cmd.stdin(Stdio::null()).output().map_err(RunError::Spawn)?;
-    if out.status.success() {
+/// Runs one install step with its output in `<venv>.install.log`; past
+/// `deadline` the step and everything it started are killed.
+fn run(cmd: Command, what: &str, venv: &Path) -> Result<(), RunError> {
+    run_within(cmd, what, venv, install_deadline())
+}
+
+fn run_within(mut cmd: Command, what: &str, venv: &Path, deadline: Duration) -> Result<(), RunError> {
+    let log_path = PathBuf::from(format!("{}.install.log", venv.display()));
+    let log = File::create(&log_path).map_err(RunError::Spawn)?;
+    let err = log.try_clone().map_err(RunError::Spawn)?;
+    // Its own process group: pip's children go with it when it is stopped.
+    cmd.stdin(Stdio::null()).stdout(log).stderr(err).process_group(0);
+    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(RunError::Spawn)? {
+            break status;
+        }
+        if started.elapsed() >= deadline {
+            // SAFETY: kill(2) of the group this step leads; no memory is touched.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+            return Err(RunError::Failed(EmulatorError::InstallTimedOut {
+                what: what.to_owned(),
+                venv: venv.to_owned(),
+                waited: deadline,
+                output: last_lines(&fs::read_to_string(&log_path).unwrap_or_default(), 20),
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    if status.success() {
         return Ok(());
     }
-    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-    output.push_str(&String::from_utf8_lossy(&out.stderr));
     Err(RunError::Failed(EmulatorError::InstallFailed {
         what: what.to_owned(),
         venv: venv.to_owned(),
-        status: out.status.to_string(),
-        output: last_lines(&output, 20),
+        status: status.to_string(),
+        output: last_lines(&fs::read_to_string(&log_path).unwrap_or_default(), 20),
     }))
 }
 
@@ -196,4 +255,47 @@ fn run(mut cmd: Command, what: &str, venv: &Path) -> Result<(), RunError> {
 pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_install_step_past_its_deadline_is_stopped_with_everything_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("slow");
+        let pid_file = dir.path().join("grandchild.pid");
+        // A step that starts a child of its own and then hangs, as pip can.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!("echo started; sleep 60 & echo $! > {}; wait", pid_file.display()));
+        let Err(RunError::Failed(e)) = run_within(cmd, "a hanging step", &venv, Duration::from_secs(1)) else {
+            panic!("a step that hangs must fail");
+        };
+        assert!(matches!(e, EmulatorError::InstallTimedOut { .. }), "{e}");
+        assert!(e.to_string().contains("started"), "its output is shown: {e}");
+        let grandchild: libc::pid_t = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        // SAFETY: signal 0 only asks whether the process exists.
+        let alive = unsafe { libc::kill(grandchild, 0) } == 0 && !zombie(grandchild);
+        assert!(!alive, "the step's own child {grandchild} was left running");
+    }
+
+    #[test]
+    fn a_lock_held_past_the_deadline_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tool.lock");
+        let held = File::create(&path).unwrap();
+        held.lock().unwrap();
+        let other = File::create(&path).unwrap();
+        let e = hold(&other, &path, &dir.path().join("tool"), Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(e, EmulatorError::InstallLocked { .. }), "{e}");
+        drop(held);
+        assert!(hold(&other, &path, &dir.path().join("tool"), Duration::from_millis(300)).is_ok());
+    }
+
+    /// A killed process not yet reaped by its parent (here: nobody, it was re-parented).
+    fn zombie(pid: libc::pid_t) -> bool {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+    }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use kit::bus::Namespace;
-use kit::probe::{Look, wait_until};
+use kit::probe::Look;
 
 use super::Cli;
 use crate::fakes::CarrierOptions;
@@ -160,21 +160,65 @@ fn detach(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
     let mut child = cmd.spawn().context("starting the supervisor")?;
     crate::terminal::progress(&format!("starting in the background (progress in {})", log_path.display()));
     let started = Instant::now();
-    loop {
-        if let Ok(state) = PlatformState::load(root, ns)
-            && state.supervisor_pid == child.id()
-        {
+    let pid = child.id();
+    let ready = || PlatformState::load(root, ns).is_ok_and(|state| state.supervisor_pid == pid);
+    let why = match wait_detached(&mut child, DETACH_DEADLINE, ready)? {
+        Detached::Ready => {
+            let state = PlatformState::load(root, ns)?;
             crate::terminal::progress(&format!("ready in {:.1}s", started.elapsed().as_secs_f64()));
             print_table(&state);
             crate::terminal::progress("`fare down` stops it");
             return Ok(ExitCode::SUCCESS);
         }
+        Detached::Exited(status) => format!("the platform did not start ({status})"),
+        Detached::TimedOut => format!("the platform was not ready within {DETACH_DEADLINE:?}; it was stopped"),
+    };
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    eprintln!("{}", lines[lines.len().saturating_sub(30)..].join("\n"));
+    eprintln!("fare: {why}");
+    Ok(ExitCode::from(2))
+}
+
+/// How long `fare up --detach` waits for its supervisor: a first run builds
+/// every service and installs the emulator (each install step has its own
+/// ten minutes), a later one takes seconds.
+const DETACH_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, PartialEq)]
+enum Detached {
+    Ready,
+    Exited(std::process::ExitStatus),
+    /// Not ready in time: the supervisor and its session were stopped.
+    TimedOut,
+}
+
+/// Waits until `ready`, the supervisor's exit, or `deadline`; past it, the
+/// supervisor's whole session (it is a session leader) is killed, so
+/// nothing it started is left behind.
+fn wait_detached(
+    child: &mut std::process::Child,
+    deadline: Duration,
+    mut ready: impl FnMut() -> bool,
+) -> std::io::Result<Detached> {
+    let started = Instant::now();
+    loop {
+        if ready() {
+            return Ok(Detached::Ready);
+        }
         if let Some(status) = child.try_wait()? {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            eprintln!("{}", lines[lines.len().saturating_sub(30)..].join("\n"));
-            eprintln!("fare: the platform did not start ({status})");
-            return Ok(ExitCode::from(2));
+            return Ok(Detached::Exited(status));
+        }
+        if started.elapsed() >= deadline {
+            // SIGTERM first: the supervisor stops what it started on it.
+            crate::runtime::signal_group(child.id(), libc::SIGTERM);
+            let grace = Instant::now();
+            while child.try_wait()?.is_none() && grace.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            crate::runtime::signal_group(child.id(), libc::SIGKILL);
+            child.wait()?;
+            return Ok(Detached::TimedOut);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -283,27 +327,15 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
         }
     };
     // `load` checked that the pid is still the supervisor fare started (its
-    // start time), so the signals below reach no other process.
-    let signal = |sig| {
-        if state.supervisor_is_running() {
-            // SAFETY: kill(2) on the supervisor recorded in the state file, checked just above.
-            unsafe {
-                libc::kill(state.supervisor_pid as libc::pid_t, sig);
-            }
-        }
-    };
-    let gone = || {
-        let running = state.supervisor_is_running();
-        std::future::ready(Ok::<_, ()>(if running { Look::Pending(()) } else { Look::Ready(()) }))
-    };
-    signal(libc::SIGTERM);
+    // start time); `terminate` checks it again before each signal. The
+    // supervisor stops its services within its own grace: past ours, it is stuck.
+    let pid = state.supervisor_pid;
     let grace = Duration::from_secs(30);
-    if wait_until(Instant::now() + grace, Duration::from_millis(50), gone).await.is_err() {
-        // It stops its services within its own grace; past ours, it is stuck.
-        eprintln!("fare: the supervisor (pid {}) did not stop within {grace:?}; killing it", state.supervisor_pid);
-        signal(libc::SIGKILL);
-        let waited = wait_until(Instant::now() + Duration::from_secs(5), Duration::from_millis(50), gone).await;
-        anyhow::ensure!(waited.is_ok(), "the supervisor (pid {}) survived SIGKILL", state.supervisor_pid);
+    let stopped = crate::runtime::terminate(pid, || state.supervisor_is_running(), grace)
+        .await
+        .with_context(|| format!("stopping the supervisor (pid {pid})"))?;
+    if stopped == crate::runtime::Stopped::Killed {
+        eprintln!("fare: the supervisor (pid {pid}) did not stop within {grace:?} and was killed");
     }
     crate::terminal::progress(&format!("stopped namespace {ns}"));
     remove_leftovers(ns).await?;
@@ -355,5 +387,35 @@ pub async fn quiet(root: &Path, ns: &Namespace, timeout: u64) -> anyhow::Result<
             eprintln!("fare: {e}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detached_supervisor_never_ready_is_stopped_at_the_deadline_with_all_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("child.pid");
+        let mut cmd = Process::new("sh");
+        cmd.arg("-c").arg(format!("sleep 60 & echo $! > {}; wait", pid_file.display()));
+        // SAFETY: as `detach` does: setsid is async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let outcome = wait_detached(&mut child, Duration::from_secs(1), || false).unwrap();
+        assert_eq!(outcome, Detached::TimedOut);
+        let started: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        // Gone, or dead and waiting for init to reap it.
+        let gone = || {
+            let stat = std::fs::read_to_string(format!("/proc/{started}/stat")).unwrap_or_default();
+            stat.is_empty() || stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        };
+        assert!(gone(), "the supervisor's child {started} was left running");
     }
 }

@@ -20,7 +20,7 @@ pub use process::{ServiceProcess, look_ready};
 pub use quiet::{
     NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet, wait_quiet_on,
 };
-pub use signal::{Process, signal};
+pub use signal::{Process, Stopped, signal, signal_group, terminate};
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
 pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, private_dir, state_dir};
 pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe, supervising};
