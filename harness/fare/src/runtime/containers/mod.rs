@@ -193,7 +193,8 @@ impl Containers {
             host_port: free_port()?,
             ready_path: "/health".into(),
             binds: vec![(data.to_owned(), "/data".into())],
-            startup: Duration::from_secs(60),
+            // As long as process mode waits for a service (`--ready-timeout`'s default).
+            startup: Duration::from_secs(120),
         })
     }
 }
