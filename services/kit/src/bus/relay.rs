@@ -77,6 +77,13 @@ pub enum RelayError {
     Corrupt { seq: i64, source: crate::envelope::EnvelopeError },
 }
 
+/// Rows published at once. One at a time, a burst of orders waited on each
+/// publish in turn: `fare bench --burst` (100 orders) found `order.placed`
+/// 17.6 s (moto) and 9.7 s (LocalStack) in the store's outbox at the median.
+/// Rows of one batch are independent events (a follow-up is staged only
+/// after its cause was handled, so never beside it).
+pub const IN_FLIGHT: usize = 8;
+
 /// Publishes everything staged so far, except what `faults` drops; skips
 /// (and, in time, moves aside) rows that fail for a reason of their own.
 /// Returns an error only when the bus or the database failed.
@@ -84,75 +91,99 @@ pub async fn flush(db: &Db, publisher: &Publisher, faults: &Faults, failures: &m
     let mut after = 0;
     loop {
         let batch = db.read(move |conn| outbox::pending(conn, after, 50)).await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        for row in batch {
-            after = row.seq;
-            let event = match Envelope::from_json(&row.body) {
-                Ok(event) => event,
-                Err(source) => {
-                    set_aside(db, row.seq, &RelayError::Corrupt { seq: row.seq, source }).await?;
-                    continue;
-                }
-            };
-            let traceparent =
-                row.traceparent.clone().unwrap_or_else(|| crate::telemetry::traceparent(&event.correlation_id));
-            // Background work of the chain: the publish belongs to the event
-            // that caused this one, so a trace shows a relay that cannot publish.
-            let span = tracing::info_span!(
-                "work",
-                task = "publish",
-                event_id = event.causation_id.as_deref().unwrap_or_default(),
-                correlation_id = %event.correlation_id,
-                published = %event.event_type,
-            );
-            let seq = row.seq;
-            if faults.drops(event.causation_id.as_deref()) {
-                span.in_scope(|| {
-                    tracing::info!("{} {} deleted, not published (drop_follow_up)", event.event_type, event.id)
-                });
-                db.read(move |conn| outbox::remove(conn, seq)).await?;
-                continue;
-            }
-            let published = publish_row(
-                publisher,
-                &event.event_type,
-                &event.correlation_id,
-                &traceparent,
-                &row.body,
-                &event.id.to_string(),
-            )
-            .instrument(span.clone())
-            .await;
-            match published {
-                Ok(()) => {
-                    failures.0.remove(&seq);
-                    db.read(move |conn| outbox::remove(conn, seq)).await?;
-                }
-                Err(e) if its_own(&e) => {
-                    let n = failures.0.entry(seq).or_default();
-                    *n += 1;
-                    span.in_scope(|| {
-                        tracing::warn!(
-                            error = crate::error_chain(&e),
-                            attempt = *n,
-                            "publishing {} failed",
-                            event.event_type
-                        )
-                    });
-                    if *n >= MAX_ATTEMPTS {
+        let Some(last) = batch.last() else { return Ok(()) };
+        after = last.seq;
+        for rows in batch.chunks(IN_FLIGHT) {
+            let relayed =
+                futures_util::future::join_all(rows.iter().map(|row| relay(db, publisher, faults, row))).await;
+            let mut bus_down = None;
+            for (row, relayed) in rows.iter().zip(relayed) {
+                let seq = row.seq;
+                match relayed? {
+                    Relayed::Done => {
                         failures.0.remove(&seq);
-                        set_aside(db, seq, &e).instrument(span).await?;
+                    }
+                    Relayed::Refused(e, event_type, span) => {
+                        let n = failures.0.entry(seq).or_default();
+                        *n += 1;
+                        span.in_scope(|| {
+                            tracing::warn!(
+                                error = crate::error_chain(&e),
+                                attempt = *n,
+                                "publishing {event_type} failed"
+                            )
+                        });
+                        if *n >= MAX_ATTEMPTS {
+                            failures.0.remove(&seq);
+                            set_aside(db, seq, &e).instrument(span).await?;
+                        }
+                    }
+                    Relayed::BusDown(e) => {
+                        bus_down.get_or_insert(e);
                     }
                 }
-                Err(e) => {
-                    span.in_scope(|| {
-                        tracing::warn!(error = crate::error_chain(&e), "publishing {} failed", event.event_type)
-                    });
-                    return Err(e.into());
-                }
             }
+            if let Some(e) = bus_down {
+                return Err(e.into());
+            }
+        }
+    }
+}
+
+/// What became of one row.
+enum Relayed {
+    /// Published and forgotten, dropped by a fault, or moved aside as corrupt.
+    Done,
+    /// Refused for a reason of its own; still staged.
+    Refused(super::PublishError, EventType, tracing::Span),
+    /// The bus could not be reached; still staged.
+    BusDown(super::PublishError),
+}
+
+/// Publishes one row (or drops it, or moves it aside) and forgets it.
+async fn relay(db: &Db, publisher: &Publisher, faults: &Faults, row: &outbox::Pending) -> Result<Relayed, RelayError> {
+    let seq = row.seq;
+    let event = match Envelope::from_json(&row.body) {
+        Ok(event) => event,
+        Err(source) => {
+            set_aside(db, seq, &RelayError::Corrupt { seq, source }).await?;
+            return Ok(Relayed::Done);
+        }
+    };
+    let traceparent = row.traceparent.clone().unwrap_or_else(|| crate::telemetry::traceparent(&event.correlation_id));
+    // Background work of the chain: the publish belongs to the event
+    // that caused this one, so a trace shows a relay that cannot publish.
+    let span = tracing::info_span!(
+        "work",
+        task = "publish",
+        event_id = event.causation_id.as_deref().unwrap_or_default(),
+        correlation_id = %event.correlation_id,
+        published = %event.event_type,
+    );
+    if faults.drops(event.causation_id.as_deref()) {
+        span.in_scope(|| tracing::info!("{} {} deleted, not published (drop_follow_up)", event.event_type, event.id));
+        db.read(move |conn| outbox::remove(conn, seq)).await?;
+        return Ok(Relayed::Done);
+    }
+    let published = publish_row(
+        publisher,
+        &event.event_type,
+        &event.correlation_id,
+        &traceparent,
+        &row.body,
+        &event.id.to_string(),
+    )
+    .instrument(span.clone())
+    .await;
+    match published {
+        Ok(()) => {
+            db.read(move |conn| outbox::remove(conn, seq)).await?;
+            Ok(Relayed::Done)
+        }
+        Err(e) if its_own(&e) => Ok(Relayed::Refused(e, event.event_type, span)),
+        Err(e) => {
+            span.in_scope(|| tracing::warn!(error = crate::error_chain(&e), "publishing {} failed", event.event_type));
+            Ok(Relayed::BusDown(e))
         }
     }
 }
