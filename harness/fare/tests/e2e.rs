@@ -187,6 +187,8 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         let trace = serde_json::to_string(&recorder.trace(&c.correlation_id)).unwrap();
         records.push((format!("the recorder's trace of {}", c.correlation_id), trace));
     }
+    // And as `fare e2e` leaves it for `fare contracts coverage`.
+    records.push(("the run's saved record".into(), serde_json::to_string(&recorder.saved()).unwrap()));
     platform.stop();
     let state_dir = fare::runtime::state_dir(&root(), &ns);
     // Every log, report and database of the run: users keeps a session
