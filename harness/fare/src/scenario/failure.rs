@@ -63,6 +63,11 @@ pub enum Failure {
     Harness { error: String },
 }
 
+/// `error`'s whole chain, as a report may show it: redacted.
+pub(super) fn redacted(error: &(dyn std::error::Error + 'static)) -> String {
+    kit::redact::text(&kit::error_chain(error)).into_owned()
+}
+
 /// One service's dead letters, counted against the expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetterCount {
@@ -74,7 +79,7 @@ pub struct DeadLetterCount {
 impl Failure {
     /// `error`'s whole chain, redacted: what the harness could not do.
     pub fn harness(error: &(dyn std::error::Error + 'static)) -> Self {
-        Failure::Harness { error: kit::redact::text(&kit::error_chain(error)).into_owned() }
+        Failure::Harness { error: redacted(error) }
     }
 }
 

@@ -47,7 +47,7 @@ async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) 
     let started = Instant::now();
     let resp = req.send().await.map_err(|e| Failure::NoAnswer {
         request: kit::redact::text(&format!("{} {base}{path}", h.http.method)).into_owned(),
-        error: kit::redact::text(&kit::error_chain(&e)).into_owned(),
+        error: super::failure::redacted(&e),
     })?;
     let status = resp.status();
     let headers = resp.headers().clone();
