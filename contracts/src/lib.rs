@@ -17,6 +17,9 @@
 //! - [`runtime`], [`temp_db`], [`staged`]: what those tests run on.
 //! - [`envelope`], [`event_data`]: the matchers for the platform's event envelope and each event's data (CATALOG.md).
 //! - the regexes ids, timestamps and codes are matched by.
+//! - `sessions`: the session check users answers every service that serves a user's data.
+
+pub mod sessions;
 
 use std::path::{Path, PathBuf};
 

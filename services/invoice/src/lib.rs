@@ -1,5 +1,6 @@
 //! invoice: issues exactly one invoice per order. Listens to `order.placed`,
-//! publishes `invoice.issued`, answers `GET /invoices?order_id=`.
+//! publishes `invoice.issued`, answers `GET /invoices?order_id=` to the
+//! order's owner, whose session it asks users to vouch for.
 //!
 //! # Layout
 //! - `events`: the handler for `order.placed`.
@@ -13,6 +14,7 @@ pub mod states;
 mod store;
 
 use kit::bus::Bus;
+use kit::http::{Sessions, UserRecords};
 use kit::store::{Db, Migration};
 use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
@@ -32,10 +34,11 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
 /// [`build`], with `switches` on.
 pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
+    let sessions = Sessions::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
-        .router(routes::router(db.clone()))
+        .router(routes::router(UserRecords { db: db.clone(), sessions }))
         .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::OrderPlacedHandler { db })

@@ -1,16 +1,16 @@
-//! `GET /invoices?order_id=`.
+//! `GET /invoices?order_id=`: for the signed-in owner of the order only.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use kit::http::ApiError;
+use kit::http::{ApiError, Reader, UserRecords};
 use kit::store::{Db, StoreError};
 use serde::Deserialize;
 
 use crate::store::{self, Invoice};
 
-pub fn router(db: Db) -> Router {
-    Router::new().route("/invoices", get(list)).with_state(db)
+pub fn router(state: UserRecords) -> Router {
+    Router::new().route("/invoices", get(list)).with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -18,12 +18,19 @@ struct ListQuery {
     order_id: Option<String>,
 }
 
-/// The invoices of one order: an empty list until it is issued.
-async fn list(State(db): State<Db>, Query(q): Query<ListQuery>) -> Result<Json<Vec<Invoice>>, ApiError> {
+/// The invoices of one order: an empty list until it is issued. Another
+/// user's order gets the same empty list as an order with no invoice, so
+/// the answer does not tell that it exists (the store answers another
+/// user's order 404 for the same reason).
+async fn list(
+    State(db): State<Db>,
+    reader: Reader,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<Invoice>>, ApiError> {
     let order_id = q.order_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::BadRequest {
         field: Some("order_id".into()),
         message: "order_id: the query parameter is required".into(),
     })?;
     let invoice = db.read(move |conn| store::by_order(conn, &order_id).map_err(StoreError::from)).await?;
-    Ok(Json(invoice.into_iter().collect()))
+    Ok(Json(invoice.into_iter().filter(|i| reader.may_read(&i.user_id)).collect()))
 }

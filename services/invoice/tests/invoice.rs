@@ -1,16 +1,25 @@
-//! The invoice service against a real moto, through HTTP and its queue.
+//! The invoice service against a real moto, through HTTP and its queue,
+//! with wiremock playing the users it asks whose session a request holds.
 
 mod contracts;
 
-use kit::testing::{TestApp, TestSpec};
+use kit::testing::{Build, FORGED, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
+use wiremock::MockServer;
 
 const SPEC: TestSpec =
     TestSpec { service: "invoice", listens: &["order.placed"], publishes: &["invoice.issued"], max_receive_count: 3 };
 
-async fn spawn_app() -> TestApp<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> {
-    TestApp::spawn(SPEC, Config::defaults(invoice::NAME, invoice::DEFAULTS), invoice::build).await
+/// u-1's session; every order here is u-1's.
+const OWNER: &str = "ownertoken";
+const OTHER: &str = "othertoken";
+
+/// invoice, and the users it asks (kept alive with it).
+async fn spawn_app() -> (TestApp<impl Build>, MockServer) {
+    let users = kit::testing::users_vouching(&[(OWNER, "u-1"), (OTHER, "u-2")]).await;
+    let config = Config::defaults(invoice::NAME, invoice::DEFAULTS).with("USERS_URL", users.uri());
+    (TestApp::spawn(SPEC, config, invoice::build).await, users)
 }
 
 fn order_placed(order_id: &str) -> Envelope {
@@ -22,18 +31,26 @@ fn order_placed(order_id: &str) -> Envelope {
     Envelope::new("store", EventType::parse("order.placed").unwrap(), CorrelationId::generate(), None, &data).unwrap()
 }
 
-async fn invoices(
-    app: &TestApp<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>>,
-    order: &str,
-) -> Vec<Value> {
-    let resp = app.get(&format!("/invoices?order_id={order}")).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+/// The order's invoices as its owner sees them.
+async fn invoices(app: &TestApp<impl Build>, order: &str) -> Vec<Value> {
+    let (status, body) = invoices_as(app, order, Some(OWNER)).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+/// Status and body of the order's invoices as `token`'s user (or nobody).
+async fn invoices_as(app: &TestApp<impl Build>, order: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = app.get(&format!("/invoices?order_id={order}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let resp = request.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
 #[tokio::test]
 async fn an_order_gets_one_invoice_in_its_chain() {
-    let app = spawn_app().await;
+    let (app, _users) = spawn_app().await;
     let order = order_placed("o-1");
     app.bus.deliver(&order).await;
     let issued = app.bus.published("invoice.issued").await;
@@ -48,7 +65,7 @@ async fn an_order_gets_one_invoice_in_its_chain() {
 
 #[tokio::test]
 async fn duplicates_have_no_second_effect() {
-    let app = spawn_app().await;
+    let (app, _users) = spawn_app().await;
     let order = order_placed("o-2");
     app.bus.deliver(&order).await;
     app.bus.deliver(&order).await;
@@ -63,7 +80,7 @@ async fn duplicates_have_no_second_effect() {
 
 #[tokio::test]
 async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_serving() {
-    let app = spawn_app().await;
+    let (app, _users) = spawn_app().await;
     app.bus.send_raw("this is not json").await;
     let mut broken = order_placed("o-3");
     broken.data = json!({"order_id": "o-3"});
@@ -79,7 +96,7 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_serving() {
 
 #[tokio::test]
 async fn invoices_survive_a_restart() {
-    let mut app = spawn_app().await;
+    let (mut app, _users) = spawn_app().await;
     app.bus.deliver(&order_placed("o-5")).await;
     app.bus.published("invoice.issued").await;
     app.restart().await;
@@ -88,12 +105,26 @@ async fn invoices_survive_a_restart() {
 
 #[tokio::test]
 async fn a_missing_order_id_is_named() {
-    let app = spawn_app().await;
-    let resp = app.get("/invoices").send().await.unwrap();
+    let (app, _users) = spawn_app().await;
+    let resp = app.get("/invoices").bearer_auth(OWNER).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["field"], "order_id");
     let health = app.get("/health").send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert!(health.headers().contains_key("x-correlation-id"));
+}
+
+#[tokio::test]
+async fn only_the_owner_of_the_order_sees_its_invoice() {
+    let (app, _users) = spawn_app().await;
+    app.bus.deliver(&order_placed("o-6")).await;
+    app.bus.published("invoice.issued").await;
+    assert_eq!(invoices(&app, "o-6").await[0]["user_id"], "u-1");
+    // Another user's order reads as one with no invoice: its existence is not theirs to know.
+    assert_eq!(invoices_as(&app, "o-6", Some(OTHER)).await, (200, json!([])));
+    let (status, body) = invoices_as(&app, "o-6", None).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().starts_with("missing bearer token"), "{body}");
+    assert_eq!(invoices_as(&app, "o-6", Some(FORGED)).await, (401, json!({"error": "unknown session"})));
 }

@@ -15,7 +15,7 @@
 //! - `envelope`: [`Envelope`] and the ids it carries ([`EventType`], [`CorrelationId`]).
 //! - `store`: the service's SQLite file, its migrations, the inbox and outbox.
 //! - `bus`: SNS/SQS clients, names, the publisher, the consumer loop, the outbox relay.
-//! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others.
+//! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others, the session check.
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
 //! - `states`: provider states for contract verification, mounted only by a [`Switches`] set in code.
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
@@ -24,7 +24,7 @@
 //! - `telemetry`: logs, OTLP spans, `traceparent`.
 //! - `values`: an email address and short text, parsed the same way by every service.
 //! - `app`: the runtime that starts and stops all of the above together.
-//! - `testing` (feature `testing`): a real moto emulator provisioned for one service's tests.
+//! - `testing` (feature `testing`): a real moto emulator provisioned for one service's tests, users' session check played by wiremock.
 
 pub mod app;
 pub mod bus;

@@ -4,6 +4,12 @@
 //!
 //! The helpers panic with what they saw when a wait runs out: they are for
 //! tests, where a panic is the report.
+//!
+//! `users` plays the users service for a service that checks sessions.
+
+mod users;
+
+pub use users::{EXPIRED, FORGED, users_vouching};
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

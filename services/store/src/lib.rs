@@ -2,19 +2,18 @@
 //! `order.placed`; listens to `device.allocated`, `device.allocation_failed`,
 //! `shipment.requested`, `package.delivered` and `shipment.lost`, each of
 //! which moves an order's status forward and lands in its timeline. Every
-//! order request carries a bearer token that users vouches for.
+//! order request carries a bearer token that users vouches for (the kit's
+//! [`kit::http::Caller`]).
 //!
 //! # Layout
 //! - `catalog`: the models on sale, their prices and currency (from the environment).
 //! - `domain`: the validated parts of an order request, and the order status.
-//! - `auth`: asking users who holds a bearer token.
 //! - `error`: what can go wrong with an order request, and its HTTP answer.
 //! - `routes`: the HTTP API.
 //! - `events`: `order.placed` (built for the route and for verification) and the handler for the status events.
 //! - `orders`: the orders and timeline tables.
 //! - `states`: store's provider states for contract verification (mounted by [`build_with`] only).
 
-pub mod auth;
 mod catalog;
 mod domain;
 mod error;
@@ -26,7 +25,7 @@ pub mod states;
 use std::sync::Arc;
 
 use kit::bus::Bus;
-use kit::http::{ClientOptions, ServiceClient};
+use kit::http::Sessions;
 use kit::store::{Db, Migration};
 use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
@@ -51,12 +50,10 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let settings = Settings::from_config(config)?;
     let catalog: Catalog = config.parse("STORE_CATALOG", catalog::CATALOG_FORMAT)?;
     let currency: Currency = config.parse("STORE_CURRENCY", "a three-letter ISO 4217 code such as `EUR`")?;
-    let users_url = config.require("USERS_URL", "the users service's base URL")?;
-    let users = ServiceClient::new("users", users_url, ClientOptions::default())?;
+    let users = Sessions::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
-    let state =
-        routes::AppState { db: db.clone(), users: auth::Users::new(users), catalog: Arc::new(catalog), currency };
+    let state = routes::AppState { db: db.clone(), users, catalog: Arc::new(catalog), currency };
     ApplicationBuilder::new(NAME, db.clone())
         .router(routes::router(state))
         .provider_states(switches, states::STATES)

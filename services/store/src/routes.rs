@@ -7,12 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use kit::http::{ApiError, RequestContext};
+use kit::http::{ApiError, Caller, RequestContext, Sessions};
 use kit::store::{Db, outbox};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
-use crate::auth::{Caller, Users};
 use crate::catalog::{Catalog, Currency};
 use crate::domain::{Model, ShippingAddress, Status};
 use crate::error::OrderError;
@@ -22,13 +21,13 @@ use crate::orders::{self, NewOrder, OrderView, TimelineEntry};
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub users: Users,
+    pub users: Sessions,
     pub catalog: Arc<Catalog>,
     pub currency: Currency,
 }
 
-impl axum::extract::FromRef<AppState> for Users {
-    fn from_ref(state: &AppState) -> Users {
+impl axum::extract::FromRef<AppState> for Sessions {
+    fn from_ref(state: &AppState) -> Sessions {
         state.users.clone()
     }
 }

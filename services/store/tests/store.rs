@@ -4,11 +4,11 @@
 mod contracts;
 
 use kit::testing::{Build, TestApp, TestSpec};
+use kit::testing::{EXPIRED, FORGED};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use reqwest::Response;
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 const SPEC: TestSpec = TestSpec {
     service: "store",
@@ -29,22 +29,7 @@ const BOB: &str = "bobtoken";
 /// store, and the users it asks: two live sessions, a forged and an
 /// expired one.
 async fn spawn_app() -> (TestApp<impl Build>, MockServer) {
-    let users = MockServer::start().await;
-    let live = |user_id| json!({"user_id": user_id, "expires_at": "2999-01-01T00:00:00Z"});
-    let sessions = [
-        (ADA, 200, live("u-ada")),
-        (BOB, 200, live("u-bob")),
-        ("forgedtoken", 401, json!({"error": "unknown session"})),
-        ("expiredtoken", 401, json!({"error": "session expired"})),
-    ];
-    for (token, status, body) in sessions {
-        Mock::given(method("GET"))
-            .and(path("/sessions/current"))
-            .and(header("authorization", format!("Bearer {token}")))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .mount(&users)
-            .await;
-    }
+    let users = kit::testing::users_vouching(&[(ADA, "u-ada"), (BOB, "u-bob")]).await;
     let app = spawn_app_asking(&users.uri()).await;
     (app, users)
 }
@@ -175,12 +160,11 @@ async fn requests_without_a_live_session_are_refused_and_publish_nothing() {
     let (status, body) = answer(request.send().await.unwrap()).await;
     assert_eq!(status, 401);
     assert!(error(&body).starts_with("missing bearer token"), "{body}");
-    for (token, said) in
-        [("forgedtoken", "unknown session"), ("expiredtoken", "session expired"), ("not/a/token", "unknown session")]
+    for (token, said) in [(FORGED, "unknown session"), (EXPIRED, "session expired"), ("not/a/token", "unknown session")]
     {
         assert_eq!(place(&app, token, &basic_order()).await, (401, json!({"error": said})));
     }
-    assert_eq!(get(&app, "expiredtoken", "/orders").await.0, 401);
+    assert_eq!(get(&app, EXPIRED, "/orders").await.0, 401);
     assert!(app.bus.all_published().await.is_empty());
 }
 

@@ -2,7 +2,8 @@
 //! what each service says it did, read from the services' own APIs (not
 //! from the events, which may be duplicated on purpose by SNS/SQS). Each
 //! effect must be there exactly once per order (per user for the welcome
-//! mail): a missing one is lost, a second one is doubled.
+//! mail): a missing one is lost, a second one is doubled. Each read
+//! presents the session of the user whose data it is, as the services ask.
 
 use std::collections::BTreeMap;
 
@@ -147,14 +148,14 @@ async fn order_effects(target: &Target, users: &[User], p: &Placed) -> OrderEffe
     let id = &p.order_id;
     let token = users.iter().find(|u| u.user_id == p.user_id).map(User::token);
     let (invoices, shipments, order) = tokio::join!(
-        get(target, "invoice", format!("/invoices?order_id={id}"), None),
-        get(target, "fulfillment", format!("/shipments?order_id={id}"), None),
+        get(target, "invoice", format!("/invoices?order_id={id}"), token),
+        get(target, "fulfillment", format!("/shipments?order_id={id}"), token),
         get(target, "store", format!("/orders/{id}"), token),
     );
     let shipments = shipments.map(|s| s.as_array().cloned().unwrap_or_default());
     let parcel = match &shipments {
         Ok(s) => match s.first().and_then(|s| s["tracking_number"].as_str()) {
-            Some(tn) => get(target, "tracking", format!("/shipments/{tn}"), None)
+            Some(tn) => get(target, "tracking", format!("/shipments/{tn}"), token)
                 .await
                 .map(|t| usize::from(t["status"].as_str() == Some("delivered"))),
             None => Ok(0),
@@ -176,7 +177,7 @@ async fn mails(target: &Target, users: &[User], placed: &[Placed]) -> Vec<Row> {
     let mut confirmed = Row::new("order confirmation mail", "mailer", placed.len());
     let mut shipped = Row::new("delivery mail", "mailer", placed.len());
     let reads = futures_util::future::join_all(
-        users.iter().map(|u| get(target, "mailer", format!("/mails?user_id={}", u.user_id), None)),
+        users.iter().map(|u| get(target, "mailer", format!("/mails?user_id={}", u.user_id), Some(u.token()))),
     )
     .await;
     for (user, read) in users.iter().zip(reads) {

@@ -1,6 +1,8 @@
 """A `backoffice` tool's consumer test, written with pact-python by an
 outsider to the platform: it reads devices' stock, an order's invoice and a
-parcel's tracking, each from a provider state, into three V4 pacts.
+parcel's tracking, each from a provider state, into three V4 pacts. An
+invoice is a user's data: the tool reads it with the user's session (a
+state of the users service the provider asks).
 
 Usage: python backoffice.py PACT_DIR
 """
@@ -14,9 +16,13 @@ from pact import Pact, match
 pact_dir = sys.argv[1]
 
 
-def check(pact, path, expect):
+SESSION = {"Authorization": "Bearer 0a1b2c3d4e5f"}
+
+
+def check(pact, path, expect, headers=None):
     with pact.serve() as server:
-        shown = json.load(urllib.request.urlopen(f"{server.url}{path}"))
+        request = urllib.request.Request(f"{server.url}{path}", headers=headers or {})
+        shown = json.load(urllib.request.urlopen(request))
         assert expect(shown), shown
     pact.write_file(pact_dir, overwrite=True)
 
@@ -38,16 +44,18 @@ check(devices, "/inventory", lambda shown: shown[1]["available"] == 3)
 invoice = Pact("backoffice", "invoice").with_specification("V4")
 (
     invoice.upon_receiving("the invoice of an order")
+    .given("user u-1 has a valid session token 0a1b2c3d4e5f")
     .given("order o-9 of user u-1 was invoiced 19900 cents")
     .with_request("GET", "/invoices")
     .with_query_parameter("order_id", "o-9")
+    .with_header("Authorization", SESSION["Authorization"])
     .will_respond_with(200)
     .with_body(
         [{"id": match.str("inv-o-9"), "order_id": "o-9", "user_id": "u-1", "amount_cents": 19900, "currency": match.str("EUR"), "issued_at": match.str("2030-01-01T10:00:00Z")}],
         content_type="application/json",
     )
 )
-check(invoice, "/invoices?order_id=o-9", lambda shown: shown[0]["amount_cents"] == 19900)
+check(invoice, "/invoices?order_id=o-9", lambda shown: shown[0]["amount_cents"] == 19900, SESSION)
 
 tracking = Pact("backoffice", "tracking").with_specification("V4")
 (
