@@ -3,11 +3,13 @@
 //! log lines and leaves nothing running; then one order goes from sign-up
 //! to delivered, everything stops, and nothing is left running. A service
 //! killed while orders are in flight comes back and every order ships
-//! exactly once; with `--restart never` it stays down and says why.
+//! exactly once; with `--restart never` it stays down and says why. Every
+//! endpoint answers each kind of caller as the authorisation matrix says.
 //!
 //! The tests run one at a time: the "nothing left running" checks count
 //! this process's children, which a test running beside it would disturb.
 
+mod authorisation;
 mod common;
 
 use common::root;
@@ -55,7 +57,8 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     let timeline: Vec<&str> =
         seen["timeline"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["order.placed", "device.allocated", "shipment.requested", "package.delivered"]);
-    let invoices = json_of(http.get(format!("{}/invoices?order_id={order_id}", url("invoice")))).await;
+    let invoices =
+        json_of(http.get(format!("{}/invoices?order_id={order_id}", url("invoice"))).bearer_auth(&token)).await;
     assert_eq!(invoices.as_array().unwrap().len(), 1);
     let chain = json_of(http.get(format!("{}/events?correlation_id=it-order-1", url("collector")))).await;
     let mut types: Vec<&str> = chain.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -316,6 +319,68 @@ async fn others_ready(http: &reqwest::Client, platform: &Detached, except: &str)
     }
 }
 
+/// Ada's order goes through, then every endpoint of every service is called
+/// by each kind of caller; the matrix is printed (`--nocapture`).
+#[tokio::test]
+async fn every_endpoint_answers_each_caller_as_the_authorisation_matrix_says() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ns = Namespace::parse(&format!("az{}", std::process::id())).unwrap();
+    let platform = Platform::up(&common::up_options(&ns), &mut |line| eprintln!("fare: {line}")).await.unwrap();
+    let urls: Vec<(String, String)> = platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
+    let names: Vec<String> = urls.iter().map(|(n, _)| n.clone()).collect();
+    let (unlisted, gone) = authorisation::unlisted(&authorisation::mounted(&root().join("services"), &names));
+    assert_eq!(
+        (unlisted.as_slice(), gone.as_slice()),
+        (&[][..], &[][..]),
+        "endpoints without a row, rows without an endpoint"
+    );
+
+    let http = reqwest::Client::new();
+    let user = |tag: &str| authorisation::User {
+        user_id: String::new(),
+        email: format!("{tag}.{ns}@example.com"),
+        password: "correct horse battery".into(),
+        token: String::new(),
+    };
+    let (mut ada, mut bob) = (user("ada"), user("bob"));
+    for u in [&mut ada, &mut bob] {
+        let body = json!({"email": u.email, "password": u.password, "name": "A"});
+        u.user_id = json_of(http.post(format!("{}/users", url_of(&urls, "users"))).json(&body)).await["user_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = json!({"email": u.email, "password": u.password});
+        let session = json_of(http.post(format!("{}/sessions", url_of(&urls, "users"))).json(&body)).await;
+        u.token = session["token"].as_str().unwrap().to_owned();
+    }
+    let correlation_id = format!("az-order-{}", std::process::id());
+    let order_id = place_order(&http, url_of(&urls, "store"), &ada.token, &correlation_id).await;
+    let bus = fare::connect(&platform.state.endpoint, &ns).await.unwrap();
+    wait_quiet(&bus, &urls, &QuietOptions::default()).await.unwrap();
+    let order =
+        json_of(http.get(format!("{}/orders/{order_id}", url_of(&urls, "store"))).bearer_auth(&ada.token)).await;
+    assert_eq!(order["status"], "delivered", "{order:#}");
+    let tracking_number = order["tracking_number"].as_str().unwrap().to_owned();
+    let fixture = authorisation::Fixture { http, urls, ada, bob, order_id, tracking_number, correlation_id };
+
+    let called = authorisation::call_all(&fixture).await;
+    platform.stop();
+    println!("{}", authorisation::table(&called));
+    let wrong: Vec<String> = called
+        .iter()
+        .flat_map(|c| {
+            c.wrong
+                .iter()
+                .map(move |(who, want, got)| format!("{} {} as {who:?}: want {want}, got {got}", c.service, c.endpoint))
+        })
+        .collect();
+    assert_eq!(wrong, Vec::<String>::new(), "{}", authorisation::table(&called));
+}
+
+fn url_of<'a>(urls: &'a [(String, String)], service: &str) -> &'a str {
+    &urls.iter().find(|(n, _)| n == service).unwrap().1
+}
+
 #[tokio::test]
 async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -338,7 +403,9 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
     // Mid-way: once the first has shipped, while the others are on their way.
     let fulfillment = platform.url("fulfillment");
     let shipped = Instant::now();
-    while json_of(http.get(format!("{fulfillment}/shipments?order_id={}", orders[0].1))).await == json!([]) {
+    let shipments_of =
+        |order_id: &str| http.get(format!("{fulfillment}/shipments?order_id={order_id}")).bearer_auth(&token);
+    while json_of(shipments_of(&orders[0].1)).await == json!([]) {
         assert!(shipped.elapsed() < Duration::from_secs(30), "the first order never shipped");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -375,7 +442,7 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
     let asked = json_of(http.get(format!("{center}/fulfillment-orders"))).await;
     let collector = platform.url("collector");
     for (correlation_id, order_id) in &orders {
-        let shipments = json_of(http.get(format!("{fulfillment}/shipments?order_id={order_id}"))).await;
+        let shipments = json_of(shipments_of(order_id)).await;
         assert_eq!(shipments.as_array().unwrap().len(), 1, "{correlation_id}: {shipments:#}");
         let at_center = asked.as_array().unwrap().iter().filter(|s| s["reference"] == order_id.as_str()).count();
         assert_eq!(at_center, 1, "{correlation_id}: the fulfillment center was asked {at_center} times");
