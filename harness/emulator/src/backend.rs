@@ -1,7 +1,7 @@
 //! The emulators fare knows how to install and start, with their pinned
 //! versions. Pins live here and nowhere else.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The moto release fare installs; its SNS→SQS delivery, redelivery and
@@ -22,6 +22,9 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Every backend, as `fare images` builds their container images.
+    pub const ALL: [Backend; 2] = [Backend::LocalStack, Backend::Moto];
+
     pub fn name(self) -> &'static str {
         match self {
             Backend::Moto => "moto",
@@ -82,32 +85,56 @@ impl Backend {
         }
     }
 
-    /// The command that serves the emulator on `port` of 127.0.0.1.
-    pub(crate) fn command(self, venv: &Path, port: u16) -> Command {
+    /// How the backend serves on `host:port` from the virtual environment
+    /// at `venv`, keeping what it keeps in `state` (LocalStack does): the
+    /// host's emulator process and the emulator's container image (`fare
+    /// images`) are both started from this.
+    pub fn serve(self, venv: &Path, state: &Path, host: &str, port: u16) -> Serve {
         match self {
-            Backend::Moto => {
-                let mut cmd = Command::new(venv.join("bin").join("moto_server"));
-                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-                cmd
-            }
-            Backend::LocalStack => {
-                let mut cmd = Command::new(venv.join("bin").join("python"));
-                cmd.args(["-m", "localstack.runtime.main"])
-                    .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-                    .env("SERVICES", "sns,sqs")
-                    .env("LOCALSTACK_VOLUME_DIR", venv.join("volume"))
-                    .env("SKIP_SSL_CERT_DOWNLOAD", "1")
-                    .env("DISABLE_EVENTS", "1");
-                cmd
-            }
+            Backend::Moto => Serve {
+                program: venv.join("bin").join("moto_server"),
+                args: vec!["-H".into(), host.into(), "-p".into(), port.to_string()],
+                env: Vec::new(),
+            },
+            Backend::LocalStack => Serve {
+                program: venv.join("bin").join("python"),
+                args: vec!["-m".into(), "localstack.runtime.main".into()],
+                env: [
+                    ("GATEWAY_LISTEN", format!("{host}:{port}")),
+                    ("SERVICES", "sns,sqs".into()),
+                    ("SKIP_SSL_CERT_DOWNLOAD", "1".into()),
+                    ("DISABLE_EVENTS", "1".into()),
+                    ("LOCALSTACK_VOLUME_DIR", state.display().to_string()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            },
         }
     }
 
-    /// The path that answers once the emulator can take requests.
-    pub(crate) fn ready_path(self) -> &'static str {
+    /// The command that serves the emulator on `port` of 127.0.0.1.
+    pub(crate) fn command(self, venv: &Path, port: u16) -> Command {
+        let serve = self.serve(venv, &venv.join("volume"), "127.0.0.1", port);
+        let mut cmd = Command::new(&serve.program);
+        cmd.args(&serve.args).envs(serve.env);
+        cmd
+    }
+
+    /// The path that answers 200 once the emulator can take requests.
+    pub fn ready_path(self) -> &'static str {
         match self {
             Backend::Moto => "/moto-api/",
             Backend::LocalStack => "/_localstack/health",
         }
     }
+}
+
+/// A backend's server: a program of its virtual environment, its arguments
+/// and the environment it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serve {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
 }

@@ -21,7 +21,7 @@ mod error;
 mod server;
 mod venv;
 
-pub use backend::{Backend, LOCALSTACK_VERSION, MOTO_VERSION};
+pub use backend::{Backend, LOCALSTACK_VERSION, MOTO_VERSION, Serve};
 pub use error::EmulatorError;
 pub use server::{Emulator, StartOptions, free_port};
 pub use venv::{PACT_CLI_VERSION, PACT_PYTHON_VERSION, Tool, Venv, cache_dir, pact_tools, python_for};

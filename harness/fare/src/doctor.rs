@@ -19,11 +19,20 @@ pub struct ProbeResult {
     pub took: Duration,
 }
 
-/// Runs every probe against the backend at `endpoint` (real AWS if `None`).
+/// A namespace of its own for one run of the probes (`doctor-1a2b3c4d`).
+pub fn namespace() -> Namespace {
+    Namespace::parse(&format!("doctor-{:08x}", rand_u32())).expect("a valid namespace")
+}
+
+/// Runs every probe against the backend at `endpoint` (real AWS if `None`),
+/// in a namespace of its own.
 pub async fn run(endpoint: &Option<String>) -> Result<Vec<ProbeResult>, kit::bus::BusError> {
-    let suffix = format!("{:08x}", rand_u32());
-    let ns = Namespace::parse(&format!("doctor-{suffix}")).expect("a valid namespace");
-    let bus = crate::connect(endpoint, &ns).await?;
+    run_in(endpoint, &namespace()).await
+}
+
+/// [`run`], in namespace `ns`.
+pub async fn run_in(endpoint: &Option<String>, ns: &Namespace) -> Result<Vec<ProbeResult>, kit::bus::BusError> {
+    let bus = crate::connect(endpoint, ns).await?;
     let mut results = Vec::new();
     for (name, probe) in PROBES {
         let started = Instant::now();

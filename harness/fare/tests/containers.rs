@@ -2,7 +2,8 @@
 //! in containers (`--runtime containers`: LocalStack and every service in a
 //! container of its own, images built here) and their chains match the same
 //! snapshots as in process mode; once the platform stops, nothing labelled
-//! with its namespace is left in the engine.
+//! with its namespace is left in the engine. `fare doctor` passes its probes
+//! against the LocalStack and the moto container, and removes each after.
 //!
 //! It needs a running Docker engine, debootstrap and Python 3.13, and its
 //! first run builds the images (minutes): it runs when
@@ -11,6 +12,8 @@
 
 mod common;
 
+use std::collections::HashMap;
+use std::process::Command;
 use std::sync::Arc;
 
 use common::root;
@@ -19,10 +22,18 @@ use fare::runtime::{Platform, Runtime, UpOptions};
 use fare::scenario::{self, RunOptions, Silent, Target};
 use kit::bus::Namespace;
 
+/// Whether the container tests were asked for; says so when they were not.
+fn asked(what: &str) -> bool {
+    let asked = std::env::var_os("FARE_TEST_CONTAINERS").is_some();
+    if !asked {
+        eprintln!("skipped: set FARE_TEST_CONTAINERS=1 to run {what} (needs Docker)");
+    }
+    asked
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scenarios_in_containers_match_their_snapshots_and_leave_nothing() {
-    if std::env::var_os("FARE_TEST_CONTAINERS").is_none() {
-        eprintln!("skipped: set FARE_TEST_CONTAINERS=1 to run the scenarios in containers (needs Docker)");
+    if !asked("the scenarios in containers") {
         return;
     }
     let ns = Namespace::parse(&format!("ct{}", std::process::id())).unwrap();
@@ -46,4 +57,61 @@ async fn the_scenarios_in_containers_match_their_snapshots_and_leave_nothing() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
     common::assert_snapshots(&skeletons);
     assert!(left.is_empty(), "left in the engine after the platform stopped: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_passes_its_probes_against_each_emulator_container_and_removes_it() {
+    if !asked("fare doctor against the emulators' containers") {
+        return;
+    }
+    // LocalStack without --emulator: the container mode's default.
+    for (flags, emulator) in [(&[][..], "localstack"), (&["--emulator", "moto"][..], "moto")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fare"))
+            .current_dir(root())
+            .args(["--runtime", "containers"])
+            .args(flags)
+            .arg("doctor")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let said = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "fare doctor against {emulator} in a container: {said}");
+        assert!(stdout.contains(&format!("probing {emulator} at http://127.0.0.1:")), "{said}");
+        assert!(stdout.contains(&format!("container of fare-{emulator}:")), "{said}");
+        let passed = stdout.lines().filter(|l| l.split_whitespace().any(|w| w == "ok")).count();
+        assert_eq!(passed, 4, "four probes passed against {emulator}: {said}");
+        let left = doctors_left().await;
+        assert!(left.is_empty(), "left in the engine after fare doctor against {emulator}: {left:?}");
+    }
+}
+
+/// The containers and networks of a `fare doctor` (namespace `doctor-…`) in the engine.
+async fn doctors_left() -> Vec<String> {
+    use testcontainers::bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
+    let docker = Engine::get().await.unwrap().docker();
+    let filters = HashMap::from([("label".to_owned(), vec![fare::runtime::containers::NAMESPACE_LABEL.to_owned()])]);
+    let doctor = |labels: Option<HashMap<String, String>>| {
+        labels
+            .and_then(|l| l.get(fare::runtime::containers::NAMESPACE_LABEL).cloned())
+            .is_some_and(|ns| ns.starts_with("doctor-"))
+    };
+    let containers =
+        docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()));
+    let mut left: Vec<String> = containers
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| doctor(c.labels.clone()))
+        .map(|c| format!("container {:?}", c.names))
+        .collect();
+    let networks = docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()));
+    left.extend(
+        networks
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| doctor(n.labels.clone()))
+            .map(|n| format!("network {:?}", n.name)),
+    );
+    left
 }

@@ -180,7 +180,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         crate::runtime::build_services(&up.root, &topology)?;
     }
     let namespace = up.namespace.clone();
-    let (endpoint, backend) = (up.endpoint.clone(), up.backend);
+    let (endpoint, backend) = (up.endpoint.clone(), up.emulator());
     let up = UpOptions {
         build: false,
         carrier: CarrierOptions { polls_until_delivered: 0 },

@@ -10,6 +10,7 @@ mod broker;
 mod chaos;
 mod contracts;
 mod deploy;
+mod doctor;
 mod e2e;
 mod json;
 pub use e2e::CI_JUNIT;
@@ -41,12 +42,13 @@ pub struct Cli {
     /// `--endpoint aws`) instead of starting an emulator.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint: Option<String>,
-    /// The emulator `up` and `doctor` start when no --endpoint is given.
-    #[arg(long, global = true, value_enum, default_value_t = EmulatorChoice::Moto)]
-    pub emulator: EmulatorChoice,
+    /// The emulator `up`, `e2e`, `bench` and `doctor` start when no
+    /// --endpoint is given [default: moto; LocalStack with `--runtime containers`].
+    #[arg(long, global = true, value_enum)]
+    pub emulator: Option<EmulatorChoice>,
     /// Where the platform runs: each service a process of fare, or each
-    /// service and the emulator (LocalStack) in a container, from images
-    /// built here (`fare images`).
+    /// service and the emulator (LocalStack unless `--emulator moto`) in a
+    /// container, from images built here (`fare images`).
     #[arg(long, global = true, value_enum, default_value_t = Runtime::Processes, env = "FARE_RUNTIME")]
     pub runtime: Runtime,
     /// With `--runtime containers`: build every image again.
@@ -115,7 +117,9 @@ pub enum Command {
     Kill { service: String },
     /// Print a service's log (`-f` follows it, across restarts).
     Logs(service::LogsArgs),
-    /// Check the SNS/SQS behaviours the platform relies on against a backend.
+    /// Check the SNS/SQS behaviours the platform relies on against a backend:
+    /// `--endpoint`, else the emulator it starts (`--emulator`), as a process
+    /// or, with `--runtime containers`, in a container it removes after.
     Doctor,
     /// Run the end-to-end scenarios (all, or those named) and report; exit 1 if one failed.
     E2e(e2e::E2eArgs),
@@ -166,11 +170,17 @@ impl Cli {
         }
     }
 
-    pub fn backend(&self) -> fare_emulator::Backend {
-        match self.emulator {
+    /// The emulator asked for with `--emulator`, if any.
+    pub fn backend(&self) -> Option<fare_emulator::Backend> {
+        self.emulator.map(|choice| match choice {
             EmulatorChoice::Moto => fare_emulator::Backend::Moto,
             EmulatorChoice::Localstack => fare_emulator::Backend::LocalStack,
-        }
+        })
+    }
+
+    /// The emulator to start: `--emulator`, else the runtime's default.
+    pub fn emulator(&self) -> fare_emulator::Backend {
+        self.backend().unwrap_or(self.runtime.default_emulator())
     }
 }
 
@@ -190,7 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kill { service } => service::kill(&root, &ns, service),
         Command::Logs(args) => service::logs(&root, &ns, args).await,
         Command::Quiet { timeout } => platform::quiet(&root, &ns, *timeout).await,
-        Command::Doctor => doctor(&cli.endpoint, cli.backend()).await,
+        Command::Doctor => doctor::doctor(&cli, &root).await,
         Command::Contracts(args) => contracts::run(&cli.services, &ns, args).await,
         Command::Broker(args) => broker::broker(&root, args).await,
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
@@ -303,29 +313,4 @@ async fn provision(cli: &Cli, root: &std::path::Path, ns: &Namespace) -> anyhow:
 fn workspace_root(services: &std::path::Path) -> PathBuf {
     let services = services.canonicalize().unwrap_or_else(|_| services.to_owned());
     services.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
-}
-
-/// Runs the probe suite against `--endpoint`, or against a moto it starts.
-async fn doctor(endpoint: &Option<String>, backend: fare_emulator::Backend) -> anyhow::Result<ExitCode> {
-    let emulator = match endpoint {
-        Some(_) => None,
-        None => {
-            let progress = crate::terminal::get().verbosity > crate::terminal::Verbosity::Quiet;
-            let options = fare_emulator::StartOptions { backend, progress, ..Default::default() };
-            Some(fare_emulator::Emulator::start(&options)?)
-        }
-    };
-    let endpoint = endpoint.clone().or_else(|| emulator.as_ref().map(|e| e.endpoint().to_owned()));
-    let backend = match &emulator {
-        Some(e) => format!("{} at {}", e.backend().name(), e.endpoint()),
-        None => endpoint.clone().unwrap_or_else(|| "AWS".into()),
-    };
-    println!("probing {backend}");
-    let results = crate::doctor::run(&endpoint).await?;
-    println!("{:<42} {:<6} {:>7}  DETAIL", "PROBE", "RESULT", "TIME");
-    for r in &results {
-        let result = if r.passed { "ok" } else { "FAIL" };
-        println!("{:<42} {:<6} {:>5}ms  {}", r.name, result, r.took.as_millis(), r.detail);
-    }
-    Ok(if results.iter().all(|r| r.passed) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -10,6 +10,7 @@ use kit::probe::Look;
 
 use super::Cli;
 use crate::fakes::CarrierOptions;
+use crate::runtime::containers::Wanted;
 use crate::runtime::{
     ControlSocket, Platform, PlatformState, QuietOptions, RestartOptions, RestartPolicy, ServiceStatus,
     SupervisorEvent, TICK, UpOptions, state_dir, wait_quiet,
@@ -353,8 +354,9 @@ async fn remove_leftovers(ns: &Namespace) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `fare images`: builds the images container mode needs, if missing (all
-/// of them with `--rebuild`), and lists them.
+/// `fare images`: builds the images container mode needs (the base, each
+/// emulator's, the services'), if missing (all of them with `--rebuild`),
+/// and lists them.
 pub async fn images(cli: &Cli, root: &Path, no_build: bool) -> anyhow::Result<ExitCode> {
     let (topology, _) = crate::load_topology(&cli.services)?;
     if !no_build {
@@ -364,7 +366,9 @@ pub async fn images(cli: &Cli, root: &Path, no_build: bool) -> anyhow::Result<Ex
     let services: Vec<String> = topology.services().map(|m| m.name.clone()).collect();
     let target = crate::runtime::target_dir(root);
     let mut progress = crate::terminal::progress;
-    let (_, infos) = crate::runtime::containers::images::ensure(&target, &services, cli.rebuild, &mut progress).await?;
+    // Every emulator's image: `--emulator` picks one when the platform starts.
+    let wanted = Wanted { emulators: &fare_emulator::Backend::ALL, services: &services, target: &target };
+    let (_, infos) = crate::runtime::containers::images::ensure(&wanted, cli.rebuild, &mut progress).await?;
     println!("{:<32} {:>8}  {:<6} {:>8}", "IMAGE", "SIZE", "", "TOOK");
     for i in infos {
         let how = if i.built { "built" } else { "found" };

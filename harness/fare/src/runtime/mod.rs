@@ -32,6 +32,17 @@ pub enum Runtime {
     /// Each service a child process of fare, the emulator too.
     #[default]
     Processes,
-    /// Each service and the emulator (LocalStack) in a container, on a network of the run.
+    /// Each service and the emulator (LocalStack, or moto) in a container, on a network of the run.
     Containers,
+}
+
+impl Runtime {
+    /// The emulator started when none is named: moto for processes (small,
+    /// quick to start), LocalStack in containers.
+    pub fn default_emulator(self) -> fare_emulator::Backend {
+        match self {
+            Runtime::Processes => fare_emulator::Backend::Moto,
+            Runtime::Containers => fare_emulator::Backend::LocalStack,
+        }
+    }
 }

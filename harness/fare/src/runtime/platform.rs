@@ -28,8 +28,9 @@ pub struct UpOptions {
     pub namespace: Namespace,
     /// Use this SNS/SQS endpoint instead of starting an emulator.
     pub endpoint: Option<String>,
-    /// The emulator to start when there is no endpoint.
-    pub backend: fare_emulator::Backend,
+    /// The emulator to start when there is no endpoint; `None`: the
+    /// runtime's default ([`super::Runtime::default_emulator`]).
+    pub backend: Option<fare_emulator::Backend>,
     /// Run `cargo build` for the services first.
     pub build: bool,
     /// Echo the services' logs on stdout, prefixed by name.
@@ -54,7 +55,12 @@ pub struct UpOptions {
 }
 
 impl UpOptions {
-    /// The platform under `root` (its `services/`), on a fresh moto, built
+    /// The emulator this platform starts when it has no endpoint.
+    pub fn emulator(&self) -> fare_emulator::Backend {
+        self.backend.unwrap_or(self.runtime.default_emulator())
+    }
+
+    /// The platform under `root` (its `services/`), on a fresh emulator (the runtime's default), built
     /// first, quiet (logs only to files), with the default fakes.
     pub fn new(root: &Path, namespace: Namespace) -> UpOptions {
         UpOptions {
@@ -62,7 +68,7 @@ impl UpOptions {
             services_dir: root.join("services"),
             namespace,
             endpoint: None,
-            backend: fare_emulator::Backend::default(),
+            backend: None,
             build: true,
             echo_logs: false,
             carrier: CarrierOptions::default(),
@@ -194,7 +200,7 @@ impl Platform {
                     target: &target_dir(&options.root),
                     services: topology.services().map(|m| m.name.clone()).collect(),
                     rebuild: options.rebuild,
-                    emulator: options.endpoint.is_none(),
+                    emulator: options.endpoint.is_none().then(|| options.emulator()),
                     logs: &dir.join("logs"),
                     echo: options.echo_logs,
                 };
@@ -211,10 +217,11 @@ impl Platform {
             None => {
                 // A first run installs the emulator: that is said, in
                 // fare's own progress, before it starts.
-                fare_emulator::Venv::ensure(options.backend, &mut progress)?;
-                progress(&format!("starting the {} emulator", options.backend.name()));
+                let backend = options.emulator();
+                fare_emulator::Venv::ensure(backend, &mut progress)?;
+                progress(&format!("starting the {} emulator", backend.name()));
                 let start = StartOptions {
-                    backend: options.backend,
+                    backend,
                     log_file: Some(dir.join("logs/emulator.log")),
                     progress: false,
                     ..StartOptions::default()

@@ -4,9 +4,12 @@
 //! - `fare-base`: a Debian trixie root filesystem made by `debootstrap
 //!   --variant=minbase` with Python 3.13 (LocalStack needs ≥ 3.12), added to
 //!   a `FROM scratch` image. Its glibc (2.41) runs the host's binaries.
-//! - `fare-localstack`: the base with `localstack-core` installed from a
-//!   wheelhouse that the host's Python fills (`pip wheel`), mounted into the
-//!   build: the build itself installs with `--no-index`.
+//! - `fare-localstack` and `fare-moto`, one recipe for both: the base with
+//!   the emulator's pinned requirements (those of its host venv,
+//!   `fare_emulator::Backend::tool`) installed from a wheelhouse that the
+//!   host's Python 3.13 fills (`pip wheel`), mounted into the build: the
+//!   build itself installs with `--no-index`. The image starts the server
+//!   as the host does (`Backend::serve`), on port 4566.
 //! - `fare-services`: the base with the service binaries fare just built.
 //!
 //! Each tag is a hash of what went into the image (the recipe, the pins,
@@ -24,6 +27,8 @@ use testcontainers::GenericBuildableImage;
 use testcontainers::core::build::build_options::BuildImageOptions;
 use testcontainers::runners::AsyncBuilder;
 
+use fare_emulator::Backend;
+
 use super::ContainerError;
 use super::engine::Engine;
 
@@ -31,13 +36,38 @@ use super::engine::Engine;
 const SUITE: &str = "trixie";
 const INCLUDE: &str = "python3,python3-venv,ca-certificates";
 const MIRROR: &str = "http://deb.debian.org/debian";
+/// The base image's Python: the emulators' wheels are made for it.
+const PYTHON: &str = "3.13";
+
+/// The port an emulator's container serves on, whichever emulator it is.
+pub const EMULATOR_PORT: u16 = 4566;
 
 /// The images of one run, by reference (`fare-services:3f2a…`).
 #[derive(Debug, Clone)]
 pub struct Images {
     pub base: String,
-    pub localstack: String,
-    pub services: String,
+    /// The emulators' images asked for.
+    pub emulators: Vec<(Backend, String)>,
+    /// The services' image, unless no service was asked for.
+    pub services: Option<String>,
+}
+
+impl Images {
+    /// The image of `backend`'s emulator, if it was asked for.
+    pub fn emulator(&self, backend: Backend) -> Option<&str> {
+        self.emulators.iter().find(|(b, _)| *b == backend).map(|(_, image)| image.as_str())
+    }
+}
+
+/// Which images [`ensure`] makes sure of, beside the base.
+#[derive(Debug, Clone)]
+pub struct Wanted<'a> {
+    /// The emulators whose images are needed (`fare-localstack`, `fare-moto`).
+    pub emulators: &'a [Backend],
+    /// The services whose binaries go into `fare-services`; none: no such image.
+    pub services: &'a [String],
+    /// Where cargo put those binaries (`target/`, with them under `debug/`).
+    pub target: &'a Path,
 }
 
 /// One image as `fare images` lists it.
@@ -50,12 +80,10 @@ pub struct ImageInfo {
     pub took: Duration,
 }
 
-/// Makes sure the base, LocalStack and services images exist (building
-/// what is missing, or everything with `rebuild`), for the binaries of
-/// `services` under `target/debug`.
+/// Makes sure the base image and the images `wanted` names exist (building
+/// what is missing, or all of them with `rebuild`).
 pub async fn ensure(
-    target: &Path,
-    services: &[String],
+    wanted: &Wanted<'_>,
     rebuild: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Images, Vec<ImageInfo>), ContainerError> {
@@ -74,21 +102,62 @@ pub async fn ensure(
     .await?;
     infos.push(info);
 
-    let localstack = fare_emulator::Backend::LocalStack.tool();
-    let requirements = localstack.requirements.clone();
-    let localstack_file = localstack_dockerfile(&base, &requirements);
-    let ls_tag = hash(&[&base, &localstack_file]);
-    let localstack_ref = format!("fare-localstack:{ls_tag}");
-    let info = build(engine, "fare-localstack", &ls_tag, rebuild, progress, async |progress| {
-        let wheels = wheelhouse(&cache, &localstack, progress)?;
-        Ok(GenericBuildableImage::new("fare-localstack", &ls_tag)
-            .with_dockerfile_string(localstack_file.clone())
+    let mut emulators = Vec::new();
+    for backend in wanted.emulators {
+        let (reference, info) = emulator(engine, &cache, &base, *backend, rebuild, progress).await?;
+        emulators.push((*backend, reference));
+        infos.push(info);
+    }
+
+    let services = match wanted.services {
+        [] => None,
+        names => {
+            let info = services_image(engine, &base, wanted.target, names, rebuild, progress).await?;
+            let reference = info.reference.clone();
+            infos.push(info);
+            Some(reference)
+        }
+    };
+    Ok((Images { base, emulators, services }, infos))
+}
+
+/// `fare-localstack` or `fare-moto`: the base with the backend's pinned
+/// requirements installed into `/opt/<backend>` from a wheelhouse the host
+/// fills, started as the host starts the backend. One recipe for both.
+async fn emulator(
+    engine: &Engine,
+    cache: &Path,
+    base: &str,
+    backend: Backend,
+    rebuild: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(String, ImageInfo), ContainerError> {
+    // The wheels are for the image's Python, whatever the host runs.
+    let tool = fare_emulator::Tool { python_versions: &[PYTHON], ..backend.tool() };
+    let name = format!("fare-{}", backend.name());
+    let file = emulator_dockerfile(base, backend, &tool.requirements);
+    let tag = hash(&[base, &file]);
+    let info = build(engine, &name, &tag, rebuild, progress, async |progress| {
+        let wheels = wheelhouse(cache, &tool, progress)?;
+        Ok(GenericBuildableImage::new(name.as_str(), tag.as_str())
+            .with_dockerfile_string(file.clone())
             .with_file(wheels, "wheels"))
     })
     .await?;
-    infos.push(info);
+    Ok((info.reference.clone(), info))
+}
 
-    let mut inputs = vec![base.clone(), "COPY bin /usr/local/bin".to_owned()];
+/// `fare-services`: the base with the binaries of `services` under
+/// `target/debug`, tagged by their size and modification time.
+async fn services_image(
+    engine: &Engine,
+    base: &str,
+    target: &Path,
+    services: &[String],
+    rebuild: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ImageInfo, ContainerError> {
+    let mut inputs = vec![base.to_owned(), "COPY bin /usr/local/bin".to_owned()];
     let mut binaries = Vec::new();
     for name in services {
         let binary = target.join("debug").join(name);
@@ -101,20 +170,16 @@ pub async fn ensure(
         inputs.push(format!("{name} {} {:?}", meta.len(), modified));
         binaries.push((name.clone(), binary));
     }
-    let services_tag = hash(&inputs.iter().map(String::as_str).collect::<Vec<_>>());
-    let services_ref = format!("fare-services:{services_tag}");
-    let services_file = format!("FROM {base}\nCOPY bin/ /usr/local/bin/\n");
-    let info = build(engine, "fare-services", &services_tag, rebuild, progress, async |_| {
-        let mut image =
-            GenericBuildableImage::new("fare-services", &services_tag).with_dockerfile_string(services_file.clone());
+    let tag = hash(&inputs.iter().map(String::as_str).collect::<Vec<_>>());
+    let file = format!("FROM {base}\nCOPY bin/ /usr/local/bin/\n");
+    build(engine, "fare-services", &tag, rebuild, progress, async |_| {
+        let mut image = GenericBuildableImage::new("fare-services", &tag).with_dockerfile_string(file.clone());
         for (name, binary) in &binaries {
             image = image.with_file(binary, format!("bin/{name}"));
         }
         Ok(image)
     })
-    .await?;
-    infos.push(info);
-    Ok((Images { base, localstack: localstack_ref, services: services_ref }, infos))
+    .await
 }
 
 /// Builds `name:tag` unless it exists (or `rebuild`); `recipe` prepares
@@ -167,19 +232,42 @@ fn hash(parts: &[&str]) -> String {
     })
 }
 
-fn localstack_dockerfile(base: &str, requirements: &[String]) -> String {
+/// The Dockerfile of `backend`'s image: its requirements installed from
+/// the mounted wheelhouse with no index (the build has no network), and its
+/// server as [`Backend::serve`] describes it, on every address of the container.
+fn emulator_dockerfile(base: &str, backend: Backend, requirements: &[String]) -> String {
+    let venv = Path::new("/opt").join(backend.name());
+    let state = Path::new("/var/lib").join(backend.name());
+    let serve = backend.serve(&venv, &state, "0.0.0.0", EMULATOR_PORT);
     let quoted: Vec<String> = requirements.iter().map(|r| format!("'{r}'")).collect();
-    format!(
+    let mut file = format!(
         "FROM {base}\n\
          RUN --mount=type=bind,source=wheels,target=/wheels \\\n    \
-         python3 -m venv /opt/localstack && \\\n    \
-         /opt/localstack/bin/pip install --no-index --find-links /wheels --disable-pip-version-check --quiet {}\n\
-         ENV GATEWAY_LISTEN=0.0.0.0:4566 SERVICES=sns,sqs SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 \
-         LOCALSTACK_VOLUME_DIR=/var/lib/localstack\n\
-         EXPOSE 4566\n\
-         CMD [\"/opt/localstack/bin/python\", \"-m\", \"localstack.runtime.main\"]\n",
-        quoted.join(" ")
-    )
+         python3 -m venv {venv} && \\\n    \
+         {venv}/bin/pip install --no-index --find-links /wheels --disable-pip-version-check --quiet {}\n",
+        quoted.join(" "),
+        venv = venv.display(),
+    );
+    if !serve.env.is_empty() {
+        let env: Vec<String> = serve.env.iter().map(|(k, v)| format!("{k}={}", env_value(v))).collect();
+        let _ = writeln!(file, "ENV {}", env.join(" "));
+    }
+    let mut cmd = vec![json_string(&serve.program.display().to_string())];
+    cmd.extend(serve.args.iter().map(|a| json_string(a)));
+    let _ = write!(file, "EXPOSE {EMULATOR_PORT}\nCMD [{}]\n", cmd.join(", "));
+    file
+}
+
+/// `value` as a double-quoted string, as a Dockerfile's exec form reads it.
+fn json_string(value: &str) -> String {
+    serde_json::Value::from(value).to_string()
+}
+
+/// `value` as an `ENV` line reads it: as it is when nothing in it needs
+/// quoting (which keeps the recipe, and so the tag, of images built before).
+fn env_value(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || ",.:/_-".contains(c);
+    if !value.is_empty() && value.chars().all(plain) { value.to_owned() } else { json_string(value) }
 }
 
 /// The root filesystem of the base image as a tar, made once by debootstrap.
@@ -217,7 +305,7 @@ fn rootfs(cache: &Path, tag: &str, progress: &mut dyn FnMut(&str)) -> Result<Pat
     Ok(tar)
 }
 
-/// The wheels LocalStack installs from, prepared by the host's Python once.
+/// The wheels an emulator's image installs from, prepared by the host's Python once.
 fn wheelhouse(
     cache: &Path,
     tool: &fare_emulator::Tool,
@@ -230,7 +318,7 @@ fn wheelhouse(
         return Ok(dir);
     }
     let python = fare_emulator::python_for(tool);
-    let log = cache.join("pip-wheel.log");
+    let log = cache.join(format!("pip-wheel-{}.log", tool.venv));
     progress(&format!("{python} -m pip wheel {} (first run only, about a minute)", requirements.join(" ")));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|source| ContainerError::Io {
@@ -276,5 +364,22 @@ mod tests {
         assert_eq!(hash(&["a", "b"]), hash(&["a", "b"]));
         assert_ne!(hash(&["a", "b"]), hash(&["ab"]));
         assert_eq!(hash(&["x"]).len(), 12);
+    }
+
+    #[test]
+    fn each_emulator_image_installs_from_the_wheelhouse_alone_and_serves_as_the_host_does() {
+        let requirements = |b: Backend| b.tool().requirements;
+        let moto = emulator_dockerfile("fare-base:1", Backend::Moto, &requirements(Backend::Moto));
+        assert!(moto.contains("pip install --no-index --find-links /wheels"), "{moto}");
+        assert!(moto.contains(&format!("'moto[server]=={}'", fare_emulator::MOTO_VERSION)), "{moto}");
+        assert!(moto.contains(r#"CMD ["/opt/moto/bin/moto_server", "-H", "0.0.0.0", "-p", "4566"]"#), "{moto}");
+        assert!(!moto.contains("ENV"), "moto needs no environment: {moto}");
+        let localstack = emulator_dockerfile("fare-base:1", Backend::LocalStack, &requirements(Backend::LocalStack));
+        assert!(localstack.contains("python3 -m venv /opt/localstack &&"), "{localstack}");
+        assert!(localstack.contains("ENV GATEWAY_LISTEN=0.0.0.0:4566 SERVICES=sns,sqs "), "{localstack}");
+        assert!(localstack.contains("LOCALSTACK_VOLUME_DIR=/var/lib/localstack\n"), "{localstack}");
+        assert!(localstack.contains(r#"CMD ["/opt/localstack/bin/python", "-m", "localstack.runtime.main"]"#));
+        assert_eq!(env_value("a b"), r#""a b""#);
+        assert_ne!(hash(&["b", &moto]), hash(&["b", &localstack]));
     }
 }

@@ -1,11 +1,13 @@
 //! Container mode (`--runtime containers`): the same platform, each service
-//! and the SNS/SQS emulator (LocalStack) in a container of its own, on a
-//! user-defined network of the run, through testcontainers. Containers reach
-//! each other by container name (`<namespace>-store:8080`); fare reaches
-//! them through ports it maps on the host. The third-party fakes and the
-//! trace recorder stay in fare and listen on the network's gateway address,
-//! which the containers reach. The manifests, the services' settings and
-//! the provisioning are the process runtime's; only the addresses differ.
+//! and the SNS/SQS emulator (LocalStack by default, or moto) in a container
+//! of its own, on a user-defined network of the run, through
+//! testcontainers. Containers reach each other by container name
+//! (`<namespace>-store:8080`); fare reaches them through ports it maps on
+//! the host. The third-party fakes and the trace recorder stay in fare and
+//! listen on the network's gateway address, which the containers reach.
+//! The manifests, the services' settings and the provisioning are the
+//! process runtime's; only the addresses differ. `fare doctor` starts the
+//! emulator's container alone (no services).
 //!
 //! Every container and network carries the label `fare.namespace=<ns>`:
 //! dropping the platform removes them, `fare down` removes what a killed
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use engine::{Engine, NAMESPACE_LABEL};
-pub use images::{ImageInfo, Images};
+pub use images::{EMULATOR_PORT, ImageInfo, Images, Wanted};
 pub use unit::{Unit, UnitSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,12 +67,12 @@ pub enum ContainerError {
     Failed { what: String, status: String, log: PathBuf, tail: String },
     #[error("the network {network} has no gateway address for the fakes to listen on")]
     NoGateway { network: String },
+    #[error("no {image} image was built for this run")]
+    NoImage { image: String },
 }
 
 /// The port a service listens on inside its container.
 pub const SERVICE_PORT: u16 = 8080;
-/// The port LocalStack listens on inside its container.
-const EMULATOR_PORT: u16 = 4566;
 
 /// The containers' side of a running platform: the images, the network and
 /// the emulator. Dropped after the services: it removes the emulator, then
@@ -81,7 +83,7 @@ pub struct Containers {
     /// The network's gateway: fare's own listeners (fakes, recorder) bind it.
     pub gateway: IpAddr,
     pub namespace: String,
-    emulator: Option<Unit>,
+    emulator: Option<(fare_emulator::Backend, Unit)>,
     emulator_port: u16,
     /// How long the emulator's container took to be ready.
     pub emulator_ready: Option<Duration>,
@@ -92,10 +94,11 @@ pub struct ContainersOptions<'a> {
     pub namespace: &'a str,
     /// Where cargo put the service binaries (`target/`).
     pub target: &'a Path,
+    /// The services that will run (none: no services image is needed).
     pub services: Vec<String>,
     pub rebuild: bool,
-    /// Start LocalStack (no `--endpoint` was given).
-    pub emulator: bool,
+    /// The emulator to start (none: an `--endpoint` was given).
+    pub emulator: Option<fare_emulator::Backend>,
     pub logs: &'a Path,
     pub echo: bool,
 }
@@ -108,7 +111,9 @@ impl Containers {
         progress: &mut dyn FnMut(&str),
     ) -> Result<Containers, ContainerError> {
         let engine = Engine::get().await?;
-        let (images, _) = images::ensure(options.target, &options.services, options.rebuild, progress).await?;
+        let wanted =
+            Wanted { emulators: options.emulator.as_slice(), services: &options.services, target: options.target };
+        let (images, _) = images::ensure(&wanted, options.rebuild, progress).await?;
         for left in engine.remove_labelled(options.namespace).await? {
             progress(&format!("removed {left}, left by an earlier run"));
         }
@@ -123,29 +128,33 @@ impl Containers {
             emulator_port: 0,
             emulator_ready: None,
         };
-        if options.emulator {
-            progress("starting the localstack emulator's container");
+        if let Some(backend) = options.emulator {
+            progress(&format!("starting the {} emulator's container", backend.name()));
             let started = Instant::now();
-            let spec = containers.emulator_spec()?;
+            let spec = containers.emulator_spec(backend)?;
             containers.emulator_port = spec.host_port;
             let log = options.logs.join("emulator.log");
             let env = Default::default();
-            containers.emulator = Some(Unit::start(&spec, &env, "emulator", log, false).await?);
+            containers.emulator = Some((backend, Unit::start(&spec, &env, "emulator", log, false).await?));
             containers.emulator_ready = Some(started.elapsed());
         }
         Ok(containers)
     }
 
-    fn emulator_spec(&self) -> Result<UnitSpec, ContainerError> {
+    fn emulator_spec(&self, backend: fare_emulator::Backend) -> Result<UnitSpec, ContainerError> {
+        let image = self
+            .images
+            .emulator(backend)
+            .ok_or_else(|| ContainerError::NoImage { image: format!("fare-{}", backend.name()) })?;
         Ok(UnitSpec {
-            image: self.images.localstack.clone(),
+            image: image.to_owned(),
             name: self.emulator_host(),
             network: self.network.clone(),
             namespace: self.namespace.clone(),
             cmd: Vec::new(),
             port: EMULATOR_PORT,
             host_port: free_port()?,
-            ready_path: "/_localstack/health".into(),
+            ready_path: backend.ready_path().into(),
             binds: Vec::new(),
             startup: Duration::from_secs(120),
         })
@@ -167,7 +176,12 @@ impl Containers {
 
     /// The emulator's container, while it runs.
     pub fn emulator(&self) -> Option<&Unit> {
-        self.emulator.as_ref()
+        self.emulator.as_ref().map(|(_, unit)| unit)
+    }
+
+    /// Which emulator runs in a container, if one does.
+    pub fn backend(&self) -> Option<fare_emulator::Backend> {
+        self.emulator.as_ref().map(|(backend, _)| *backend)
     }
 
     /// The container name of `service`: its host name on the network.
@@ -183,8 +197,10 @@ impl Containers {
     /// How `service` is started: the services image, its binary, a host
     /// port of its own, and `data` (its database's directory) mounted at `/data`.
     pub fn service_spec(&self, service: &str, data: &Path) -> Result<UnitSpec, ContainerError> {
+        let image =
+            self.images.services.clone().ok_or_else(|| ContainerError::NoImage { image: "fare-services".into() })?;
         Ok(UnitSpec {
-            image: self.images.services.clone(),
+            image,
             name: self.host_of(service),
             network: self.network.clone(),
             namespace: self.namespace.clone(),
