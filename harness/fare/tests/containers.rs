@@ -3,7 +3,9 @@
 //! container of its own, images built here) and their chains match the same
 //! snapshots as in process mode; once the platform stops, nothing labelled
 //! with its namespace is left in the engine. `fare doctor` passes its probes
-//! against the LocalStack and the moto container, and removes each after.
+//! against the LocalStack and the moto container, and removes each after;
+//! `fare contracts verify --via-queue` passes with the platform in
+//! containers, and leaves nothing either.
 //!
 //! It needs a running Docker engine, debootstrap and Python 3.13, and its
 //! first run builds the images (minutes): it runs when
@@ -73,27 +75,52 @@ async fn doctor_passes_its_probes_against_each_emulator_container_and_removes_it
             .arg("doctor")
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let said = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let (stdout, said) = said(&out);
         assert!(out.status.success(), "fare doctor against {emulator} in a container: {said}");
         assert!(stdout.contains(&format!("probing {emulator} at http://127.0.0.1:")), "{said}");
         assert!(stdout.contains(&format!("container of fare-{emulator}:")), "{said}");
         let passed = stdout.lines().filter(|l| l.split_whitespace().any(|w| w == "ok")).count();
         assert_eq!(passed, 4, "four probes passed against {emulator}: {said}");
-        let left = doctors_left().await;
+        let left = left_in_the_engine("doctor-").await;
         assert!(left.is_empty(), "left in the engine after fare doctor against {emulator}: {left:?}");
     }
 }
 
-/// The containers and networks of a `fare doctor` (namespace `doctor-…`) in the engine.
-async fn doctors_left() -> Vec<String> {
+#[tokio::test(flavor = "multi_thread")]
+async fn contracts_verify_via_queue_in_containers_passes_and_leaves_nothing() {
+    if !asked("fare contracts verify --via-queue in containers") {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_fare"))
+        .current_dir(root())
+        .args(["--runtime", "containers", "contracts", "verify", "--via-queue"])
+        .output()
+        .unwrap();
+    let (stdout, said) = said(&out);
+    assert!(out.status.success(), "fare contracts verify --via-queue in containers: {said}");
+    assert!(said.contains("the localstack emulator's container"), "the platform ran in containers: {said}");
+    assert!(stdout.contains(" 0 pacts failed"), "{said}");
+    let left = left_in_the_engine("pactq").await;
+    assert!(left.is_empty(), "left in the engine after contracts verify --via-queue: {left:?}");
+}
+
+/// A command's standard output, and all it said (standard output and error).
+fn said(out: &std::process::Output) -> (String, String) {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (stdout, all)
+}
+
+/// The containers and networks in the engine whose namespace starts with
+/// `prefix` (`doctor-` for `fare doctor`'s, `pactq` for `contracts verify --via-queue`'s).
+async fn left_in_the_engine(prefix: &str) -> Vec<String> {
     use testcontainers::bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
     let docker = Engine::get().await.unwrap().docker();
     let filters = HashMap::from([("label".to_owned(), vec![fare::runtime::containers::NAMESPACE_LABEL.to_owned()])]);
     let doctor = |labels: Option<HashMap<String, String>>| {
         labels
             .and_then(|l| l.get(fare::runtime::containers::NAMESPACE_LABEL).cloned())
-            .is_some_and(|ns| ns.starts_with("doctor-"))
+            .is_some_and(|ns| ns.starts_with(prefix))
     };
     let containers =
         docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()));

@@ -291,6 +291,7 @@ async fn captured() -> &'static Capture {
                 services_dir: workspace().join("services"),
                 namespace: kit::bus::Namespace::parse(&format!("pactq{}", std::process::id())).unwrap(),
                 build: true,
+                runtime: Default::default(),
             };
             queue::capture(&options, &mut |line| eprintln!("fare: {line}")).await.unwrap()
         })

@@ -13,6 +13,7 @@ use kit::bus::Namespace;
 
 use crate::contracts::verify::queue::QueueOptions;
 use crate::contracts::verify::{self, VerifyOptions};
+use crate::runtime::Runtime;
 
 #[derive(Debug, Args)]
 pub struct ContractsArgs {
@@ -39,8 +40,9 @@ pub enum ContractsCommand {
         /// Also write the result as JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
-        /// Instead: start the whole platform, drive real flows, and match what
-        /// arrives on SNS against every message pact (exit 2 if it cannot run).
+        /// Instead: start the whole platform (in containers with `--runtime
+        /// containers`), drive real flows, and match what arrives on SNS
+        /// against every message pact (exit 2 if it cannot run).
         #[arg(long)]
         via_queue: bool,
         /// Print the result as JSON instead of a table (schema in the README).
@@ -86,7 +88,7 @@ pub enum ContractsCommand {
     CreateEnvironment(super::deploy::CreateEnvironmentArgs),
 }
 
-pub async fn run(services: &Path, ns: &Namespace, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(services: &Path, ns: &Namespace, runtime: Runtime, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
     if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
         // SAFETY: nothing else of fare runs yet, and the runtime's idle
         // workers read no environment. Pact phones home unless told not to.
@@ -123,6 +125,7 @@ pub async fn run(services: &Path, ns: &Namespace, args: &ContractsArgs) -> anyho
                     // Its own namespace: a platform already up is left alone.
                     namespace: Namespace::parse(&format!("pactq{}", std::process::id()))?,
                     build: true,
+                    runtime,
                 };
                 let progress = &mut |line: &str| crate::terminal::progress(line);
                 verify::queue::verify_via_queue(&args.pacts, provider, &options, progress).await.with_context(|| {

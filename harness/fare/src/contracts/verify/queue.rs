@@ -40,6 +40,9 @@ pub struct QueueOptions {
     pub namespace: Namespace,
     /// `cargo build` the services first.
     pub build: bool,
+    /// Where the platform runs: processes, or containers (with the runtime's
+    /// default emulator: LocalStack).
+    pub runtime: crate::runtime::Runtime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +111,7 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
         build: options.build,
         carrier: crate::fakes::CarrierOptions { polls_until_delivered: 1 },
         services_dir: options.services_dir.clone(),
+        runtime: options.runtime,
         ..UpOptions::new(&options.root, options.namespace.clone())
     };
     // A catalog with a model devices never stocks: the allocation_failed flow.
