@@ -8,17 +8,21 @@
 //! (the password hashes timed); the orders placed (one at a time, at a
 //! rate, or all at once), each chain timed to its end and broken down hop
 //! by hop from the recorder's record; CPU and memory of every process; then
-//! the emulator alone with the same pattern, and each hop raw.
+//! the emulator alone with the same pattern, and each hop raw. With
+//! `--login-flood N`, the orders run a second time with N logins in flight
+//! against users, and both rounds' figures are set side by side.
 //!
 //! # Layout
 //! - `orders`: placing orders and waiting for their chains' ends; throughput.
 //! - `hops`: the per-hop breakdown from the recorder's events and spans.
 //! - `alone`: the emulator alone carrying the same message pattern; raw hops.
+//! - `flood`: logins kept in flight against users during a second round of orders.
 //! - `procs`: CPU and resident memory of each process, from /proc.
 //! - `stats`: percentiles.
 //! - `report`: the report as data, and its table.
 
 mod alone;
+mod flood;
 mod hops;
 mod orders;
 mod procs;
@@ -32,6 +36,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use alone::{Alone, Pattern, RawHop};
+pub use flood::{Answers, Flood, Round};
 pub use hops::{Breakdown, Hop};
 pub use orders::{BURST_IN_FLIGHT, Mode, SignUp};
 pub use procs::Usage;
@@ -94,6 +99,8 @@ pub struct BenchOptions {
     pub idle: Duration,
     /// `cargo build` the services first (not timed).
     pub build: bool,
+    /// Logins kept in flight during a second round of the orders (0: no second round).
+    pub login_flood: usize,
 }
 
 /// Everything one run measured.
@@ -111,6 +118,8 @@ pub struct BenchReport {
     pub platform: Carried,
     pub alone: Alone,
     pub ratios: Ratios,
+    /// With `--login-flood`: the orders without and with the flood.
+    pub flood: Option<Flood>,
     pub took_ms: f64,
 }
 
@@ -159,7 +168,8 @@ pub struct Ratios {
 }
 
 /// The settings of the benchmark's platform: the carrier says delivered
-/// at the first poll, polled every 20 ms, with stock for every order.
+/// at the first poll, polled every 20 ms, with stock for every order (of
+/// every round).
 fn bench_env(orders: usize) -> BTreeMap<String, String> {
     let mut env = crate::scenario::e2e_env();
     env.insert("TRACKING_POLL_INTERVAL_MS".into(), "20".into());
@@ -190,14 +200,16 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     };
     progress("starting the platform (timed)");
     let started = Instant::now();
-    let platform = Platform::up_with_env(&up, &bench_env(options.orders), &mut |line| progress(line)).await?;
+    let rounds = if options.login_flood > 0 { 2 } else { 1 };
+    let env = bench_env(options.orders * rounds);
+    let platform = Platform::up_with_env(&up, &env, &mut |line| progress(line)).await?;
     let up_times = UpTimes {
         up_ms: started.elapsed().as_secs_f64() * 1000.0,
         emulator_start_ms: platform.emulator().map(|e| e.ready_after().as_secs_f64() * 1000.0),
     };
     let measured = on_platform(&platform, options, progress).await;
     platform.stop();
-    let (idle, sign_up, carried, traces) = measured?;
+    let (idle, sign_up, carried, traces, flood) = measured?;
     let first = traces.first().ok_or(BenchError::NoChain)?;
     let pattern = Pattern::learn(first).ok_or(BenchError::NoChain)?;
     let hops: Vec<(String, String)> =
@@ -235,16 +247,20 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         platform: carried,
         alone,
         ratios,
+        flood,
         took_ms: began.elapsed().as_secs_f64() * 1000.0,
     })
 }
+
+/// What [`on_platform`] measured.
+type Measured = (Idle, SignUp, Carried, Vec<crate::trace::Trace>, Option<Flood>);
 
 /// The measurements taken while the platform runs.
 async fn on_platform(
     platform: &Platform,
     options: &BenchOptions,
     progress: &dyn Fn(&str),
-) -> Result<(Idle, SignUp, Carried, Vec<crate::trace::Trace>), BenchError> {
+) -> Result<Measured, BenchError> {
     let recorder = platform.recorder().ok_or(BenchError::NoChain)?;
     let url =
         |name: &str| platform.state.services.iter().find(|s| s.name == name).map(|s| s.url.clone()).unwrap_or_default();
@@ -263,15 +279,31 @@ async fn on_platform(
     let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-{i}")).collect();
     progress(&format!("placing {} orders, {}", options.orders, options.mode.describe()));
     let before = procs::sample(&watched);
-    let chains = orders::drive(&ids, options.mode, shopper, orders::Recorded::new(recorder), progress).await?;
+    let chains = orders::drive(&ids, options.mode, shopper.clone(), orders::Recorded::new(recorder), progress).await?;
     let usage = procs::usage(&watched, &before);
+    let without = Round::of(&shopper.take_post_orders_ms(), &chains);
     recorder.caught_up(Duration::from_secs(30)).await;
     let traces: Vec<crate::trace::Trace> = chains.iter().map(|c| recorder.trace(&c.correlation_id)).collect();
     let breakdown = hops::breakdown(&chains, &traces, &recorder.spans());
     let millis: Vec<f64> = chains.iter().map(orders::Chain::millis).collect();
     let carried =
         Carried { orders_per_second: orders::throughput(&chains), chain: Spread::of(&millis), breakdown, usage };
-    Ok((idle, sign_up, carried, traces))
+    let flood = match options.login_flood {
+        0 => None,
+        logins => {
+            progress(&format!("the orders again, with {logins} logins in flight against users"));
+            let flood = flood::LoginFlood::start(&url("users"), &run, logins).await?;
+            let started = Instant::now();
+            let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-flood-{i}")).collect();
+            let chains = orders::drive(&ids, options.mode, shopper.clone(), orders::Recorded::new(recorder), progress);
+            let chains = chains.await;
+            let seconds = started.elapsed().as_secs_f64();
+            let answers = flood.stop().await;
+            let with = Round::of(&shopper.take_post_orders_ms(), &chains?);
+            Some(Flood { logins, without, with, answers, seconds })
+        }
+    };
+    Ok((idle, sign_up, carried, traces, flood))
 }
 
 /// Counts fare's own calls, and every request the emulator logs, over `window`.

@@ -79,6 +79,8 @@ pub struct Shopper {
     http: reqwest::Client,
     store: String,
     token: String,
+    /// Each `POST /orders` placed since the last [`Shopper::take_post_orders_ms`], in ms.
+    posted: Arc<std::sync::Mutex<Vec<f64>>>,
 }
 
 /// `POST /users` and `POST /sessions` (the password hashes), in ms.
@@ -111,13 +113,20 @@ impl Shopper {
         let post_sessions_ms = millis(started);
         let session: serde_json::Value = resp.json().await.map_err(BenchError::request("POST /sessions"))?;
         let token = session["token"].as_str().unwrap_or_default().to_owned();
-        Ok((Shopper { http, store: store.to_owned(), token }, SignUp { post_users_ms, post_sessions_ms }))
+        let shopper = Shopper { http, store: store.to_owned(), token, posted: Arc::default() };
+        Ok((shopper, SignUp { post_users_ms, post_sessions_ms }))
+    }
+
+    /// How long each `POST /orders` took since the last call, request to answer.
+    pub fn take_post_orders_ms(&self) -> Vec<f64> {
+        std::mem::take(&mut *self.posted.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Places one order in chain `id`; answers when its request began.
     async fn place(&self, id: &str) -> Result<u64, BenchError> {
         let address = json!({"name": "B", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
         let started = now_nanos();
+        let timer = Instant::now();
         let resp = self
             .http
             .post(format!("{}/orders", self.store))
@@ -127,6 +136,7 @@ impl Shopper {
             .send()
             .await
             .map_err(BenchError::request("POST /orders"))?;
+        self.posted.lock().unwrap_or_else(|p| p.into_inner()).push(millis(timer));
         check(resp.status(), "POST /orders")?;
         Ok(started)
     }

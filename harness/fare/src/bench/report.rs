@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::BenchReport;
+use super::{BenchReport, Flood};
 
 /// The whole report as text tables.
 pub fn table(r: &BenchReport) -> String {
@@ -107,5 +107,39 @@ pub fn table(r: &BenchReport) -> String {
     for u in r.platform.usage.iter().chain(&r.alone.usage) {
         let _ = writeln!(out, "{:<24} {:>8.1} {:>8.0} {:>8.0}", u.name, u.cpu_seconds, u.rss_mb, u.peak_rss_mb);
     }
+    if let Some(flood) = &r.flood {
+        flood_table(&mut out, flood);
+    }
     out
+}
+
+/// The orders without and with the login flood, and what users answered it.
+fn flood_table(out: &mut String, f: &Flood) {
+    let a = &f.answers;
+    let _ = writeln!(
+        out,
+        "\nlogin flood: {} logins in flight for {:.0} s: {} answered 201, {} answered 429, {} other, {} no answer ({:.0}/s)",
+        f.logins,
+        f.seconds,
+        a.created,
+        a.too_many,
+        a.other,
+        a.no_answer,
+        a.total() as f64 / f.seconds.max(0.001)
+    );
+    let _ = writeln!(out, "{:<44} {:>12} {:>12} {:>8}", "ORDERS", "WITHOUT", "WITH FLOOD", "RATIO");
+    let ratios = f.ratios();
+    let (o, w) = (&f.without, &f.with);
+    let rows = [
+        ("POST /orders p50", o.post_orders.p50, w.post_orders.p50, ratios[0]),
+        ("POST /orders p95", o.post_orders.p95, w.post_orders.p95, ratios[1]),
+        ("chain p50", o.chain.p50, w.chain.p50, ratios[2]),
+        ("chain p95", o.chain.p95, w.chain.p95, ratios[3]),
+    ];
+    for (what, without, with, ratio) in rows {
+        let _ = writeln!(out, "{what:<44} {:>9.0} ms {:>9.0} ms {ratio:>7.2}x", without, with);
+    }
+    let ratio = w.orders_per_second / o.orders_per_second;
+    let _ =
+        writeln!(out, "{:<44} {:>12.2} {:>12.2} {ratio:>7.2}x", "orders/s", o.orders_per_second, w.orders_per_second);
 }

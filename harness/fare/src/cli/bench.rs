@@ -32,6 +32,11 @@ pub struct BenchArgs {
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     pub no_build: bool,
+    /// Then place the orders again with this many logins kept in flight
+    /// against users (valid credentials: each costs a password hash unless
+    /// users refuses it with 429), and set both rounds' figures side by side.
+    #[arg(long, value_name = "LOGINS", default_value_t = 0)]
+    pub login_flood: usize,
 }
 
 pub async fn bench(cli: &Cli, root: &Path, ns: Namespace, args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -53,8 +58,13 @@ pub async fn bench(cli: &Cli, root: &Path, ns: Namespace, args: &BenchArgs) -> a
         topology: Some(topology),
         ..UpOptions::new(root, ns)
     };
-    let options =
-        BenchOptions { orders: args.orders, mode, idle: Duration::from_secs(args.idle_seconds), build: !args.no_build };
+    let options = BenchOptions {
+        orders: args.orders,
+        mode,
+        idle: Duration::from_secs(args.idle_seconds),
+        build: !args.no_build,
+        login_flood: args.login_flood,
+    };
     let report = bench::run(up, &options, &crate::terminal::progress).await?;
     let json = serde_json::to_string_pretty(&report)?;
     match args.json.as_deref() {
