@@ -82,8 +82,9 @@ impl Engine {
         image.size.map(|s| s.max(0) as u64)
     }
 
-    /// Removes the images of repository `name` but `name:keep`: each build
-    /// of the services makes a new one, and old ones would pile up.
+    /// Removes the images of repository `name` but `name:keep` and those
+    /// made in the last [`KEEP_RECENT`]: each build of the services makes a
+    /// new one, and old ones would pile up.
     pub async fn remove_other_tags(&self, name: &str, keep: &str) {
         use testcontainers::bollard::query_parameters::ListImagesOptionsBuilder;
         let filters = HashMap::from([("reference".to_owned(), vec![name.to_owned()])]);
@@ -91,8 +92,9 @@ impl Engine {
         else {
             return;
         };
-        let keep = format!("{name}:{keep}");
-        for tag in images.into_iter().flat_map(|i| i.repo_tags).filter(|t| *t != keep) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let images: Vec<(Vec<String>, i64)> = images.into_iter().map(|i| (i.repo_tags, i.created)).collect();
+        for tag in stale_tags(&images, &format!("{name}:{keep}"), now.as_secs() as i64) {
             // An image another one is built on stays; that is no error.
             let none = None::<testcontainers::bollard::query_parameters::RemoveImageOptions>;
             let _ = self.docker.remove_image(&tag, none, None).await;
@@ -226,6 +228,25 @@ impl Engine {
     }
 }
 
+/// How long an image another tag replaced is kept: another fare on this
+/// engine (from another checkout, whose binaries differ) may have found or
+/// built it a moment ago and be about to start its containers from it. An
+/// image a container uses cannot be removed anyway; this covers the moments
+/// before its containers exist (a removal there failed a start with "failed
+/// to pull the image").
+pub const KEEP_RECENT: Duration = Duration::from_secs(10 * 60);
+
+/// Of `images` (their tags, and when each was made, in Unix seconds), the
+/// tags to remove at `now`: all but `keep` and those made in the last [`KEEP_RECENT`].
+fn stale_tags(images: &[(Vec<String>, i64)], keep: &str, now: i64) -> Vec<String> {
+    let recent = now - KEEP_RECENT.as_secs() as i64;
+    images
+        .iter()
+        .filter(|(_, created)| *created < recent)
+        .flat_map(|(tags, _)| tags.iter().filter(|t| *t != keep).cloned())
+        .collect()
+}
+
 /// Whether testcontainers should leave what it started in place
 /// (`TESTCONTAINERS_COMMAND=keep`, for debugging).
 pub fn keep() -> bool {
@@ -352,6 +373,19 @@ pub const STOP_GRACE: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_replaced_a_moment_ago_is_kept_an_older_one_goes() {
+        let now = 1_000_000;
+        let old = now - KEEP_RECENT.as_secs() as i64 - 1;
+        let images = vec![
+            (vec!["fare-services:new".to_owned()], now),
+            (vec!["fare-services:other-checkout".to_owned()], now - 30),
+            (vec!["fare-services:last-week".to_owned()], old),
+            (vec!["fare-services:keep".to_owned()], old),
+        ];
+        assert_eq!(stale_tags(&images, "fare-services:keep", now), vec!["fare-services:last-week".to_owned()]);
+    }
 
     #[test]
     fn only_a_versioned_path_is_lowered() {
