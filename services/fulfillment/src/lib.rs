@@ -1,6 +1,7 @@
 //! fulfillment: asks the fulfillment center (a third party) to ship each
 //! allocated device. Listens to `device.allocated`, publishes
-//! `shipment.requested`, answers `GET /shipments?order_id=`.
+//! `shipment.requested`, answers `GET /shipments?order_id=` to the order's
+//! owner, whose session it asks users to vouch for.
 //!
 //! # Layout
 //! - `center`: the fulfillment center's API and what its answers mean.
@@ -16,6 +17,7 @@ pub mod states;
 mod store;
 
 use kit::bus::Bus;
+use kit::http::{Sessions, UserRecords};
 use kit::store::{Db, Migration};
 use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
@@ -39,10 +41,11 @@ pub async fn build(config: &Config) -> Result<Application, KitError> {
 pub async fn build_with(config: &Config, switches: Switches) -> Result<Application, KitError> {
     let settings = Settings::from_config(config)?;
     let center = FulfillmentCenter::from_config(config)?;
+    let sessions = Sessions::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
-        .router(routes::router(db.clone()))
+        .router(routes::router(UserRecords { db: db.clone(), sessions }))
         .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::DeviceAllocatedHandler { db, center })

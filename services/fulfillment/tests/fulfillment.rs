@@ -1,11 +1,11 @@
 //! The fulfillment service against a real moto, with wiremock playing the
-//! fulfillment center.
+//! fulfillment center and the users it asks whose session a request holds.
 
 mod contracts;
 
 use std::time::Duration;
 
-use kit::testing::{Build, TestApp, TestSpec};
+use kit::testing::{Build, FORGED, OTHER, OWNER, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -18,14 +18,17 @@ const SPEC: TestSpec = TestSpec {
     max_receive_count: 3,
 };
 
-/// The service asking `center`, with quick timeouts and two attempts per delivery.
-async fn spawn_app(center: &MockServer) -> TestApp<impl Build> {
+/// The service asking `center`, with quick timeouts and two attempts per
+/// delivery, and the users it asks (kept alive with it); every order is u-1's.
+async fn spawn_app(center: &MockServer) -> (TestApp<impl Build>, MockServer) {
+    let users = kit::testing::users().await;
     let config = Config::defaults(fulfillment::NAME, fulfillment::DEFAULTS)
+        .with("USERS_URL", users.uri())
         .with("FULFILLMENT_CENTER_URL", center.uri())
         .with("FULFILLMENT_CENTER_TIMEOUT_MS", "300")
         .with("FULFILLMENT_CENTER_ATTEMPTS", "3")
         .with("FULFILLMENT_CENTER_BACKOFF_MS", "10");
-    TestApp::spawn(SPEC, config, fulfillment::build).await
+    (TestApp::spawn(SPEC, config, fulfillment::build).await, users)
 }
 
 fn address() -> Value {
@@ -68,17 +71,28 @@ async fn keys(center: &MockServer) -> Vec<String> {
         .collect()
 }
 
+/// The order's shipments as its owner sees them.
 async fn shipments(app: &TestApp<impl Build>, order: &str) -> Vec<Value> {
-    let resp = app.get(&format!("/shipments?order_id={order}")).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    let (status, body) = shipments_as(app, order, Some(OWNER)).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+/// Status and body of the order's shipments as `token`'s user (or nobody).
+async fn shipments_as(app: &TestApp<impl Build>, order: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = app.get(&format!("/shipments?order_id={order}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let resp = request.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
 #[tokio::test]
 async fn an_allocated_device_is_shipped_in_its_chain() {
     let center = MockServer::start().await;
     answer(&center, accepted("s-1"), None, 5).await;
-    let app = spawn_app(&center).await;
+    let (app, _users) = spawn_app(&center).await;
     let allocated = device_allocated("o-1");
     app.bus.deliver(&allocated).await;
     let requested = app.bus.published("shipment.requested").await;
@@ -106,7 +120,7 @@ async fn a_center_failing_twice_then_answering_ships_once() {
     let center = MockServer::start().await;
     answer(&center, ResponseTemplate::new(503), Some(2), 1).await;
     answer(&center, accepted("s-1"), None, 2).await;
-    let app = spawn_app(&center).await;
+    let (app, _users) = spawn_app(&center).await;
     let allocated = device_allocated("o-1");
     app.bus.deliver(&allocated).await;
     app.bus.published("shipment.requested").await;
@@ -122,7 +136,7 @@ async fn a_slow_center_is_timed_out_and_asked_again() {
     let center = MockServer::start().await;
     answer(&center, accepted("s-slow").set_delay(Duration::from_secs(2)), Some(1), 1).await;
     answer(&center, accepted("s-1"), None, 2).await;
-    let app = spawn_app(&center).await;
+    let (app, _users) = spawn_app(&center).await;
     app.bus.deliver(&device_allocated("o-1")).await;
     let requested = app.bus.published("shipment.requested").await;
     assert_eq!(requested.data["shipment_id"], "s-1");
@@ -133,7 +147,7 @@ async fn a_slow_center_is_timed_out_and_asked_again() {
 async fn a_center_down_for_good_dead_letters_the_event_and_later_orders_still_ship() {
     let center = MockServer::start().await;
     answer(&center, ResponseTemplate::new(503), None, 5).await;
-    let app = spawn_app(&center).await;
+    let (app, _users) = spawn_app(&center).await;
     let doomed = device_allocated("o-1");
     app.bus.deliver(&doomed).await;
     app.bus.wait_dead_letters(1).await;
@@ -152,7 +166,7 @@ async fn a_center_down_for_good_dead_letters_the_event_and_later_orders_still_sh
 #[tokio::test]
 async fn refusals_bad_answers_and_poison_go_to_the_dead_letter_queue() {
     let center = MockServer::start().await;
-    let app = spawn_app(&center).await;
+    let (app, _users) = spawn_app(&center).await;
     Mock::given(method("POST"))
         .and(wiremock::matchers::body_partial_json(json!({"reference": "o-refused"})))
         .respond_with(ResponseTemplate::new(422).set_body_json(json!({"error": "unknown country"})))
@@ -186,7 +200,7 @@ async fn refusals_bad_answers_and_poison_go_to_the_dead_letter_queue() {
 async fn duplicates_ask_with_one_key_and_ship_once() {
     let center = MockServer::start().await;
     answer(&center, accepted("s-1"), None, 5).await;
-    let app = spawn_app(&center).await;
+    let (app, _users) = spawn_app(&center).await;
     let allocated = device_allocated("o-1");
     app.bus.deliver(&allocated).await;
     app.bus.deliver(&allocated).await;
@@ -206,7 +220,7 @@ async fn duplicates_ask_with_one_key_and_ship_once() {
 async fn shipments_survive_a_restart() {
     let center = MockServer::start().await;
     answer(&center, accepted("s-1"), None, 5).await;
-    let mut app = spawn_app(&center).await;
+    let (mut app, _users) = spawn_app(&center).await;
     let allocated = device_allocated("o-1");
     app.bus.deliver(&allocated).await;
     app.bus.published("shipment.requested").await;
@@ -221,10 +235,26 @@ async fn shipments_survive_a_restart() {
 #[tokio::test]
 async fn a_missing_order_id_is_named() {
     let center = MockServer::start().await;
-    let app = spawn_app(&center).await;
-    let resp = app.get("/shipments").send().await.unwrap();
+    let (app, _users) = spawn_app(&center).await;
+    let resp = app.get("/shipments").bearer_auth(OWNER).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["field"], "order_id");
     assert!(shipments(&app, "o-none").await.is_empty());
+}
+
+#[tokio::test]
+async fn only_the_owner_of_the_order_sees_its_shipment() {
+    let center = MockServer::start().await;
+    answer(&center, accepted("s-9"), None, 5).await;
+    let (app, _users) = spawn_app(&center).await;
+    app.bus.deliver(&device_allocated("o-9")).await;
+    app.bus.published("shipment.requested").await;
+    assert_eq!(shipments(&app, "o-9").await[0]["user_id"], "u-1");
+    // Another user's order reads as one with no shipment: its existence is not theirs to know.
+    assert_eq!(shipments_as(&app, "o-9", Some(OTHER)).await, (200, json!([])));
+    let (status, body) = shipments_as(&app, "o-9", None).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().starts_with("missing bearer token"), "{body}");
+    assert_eq!(shipments_as(&app, "o-9", Some(FORGED)).await, (401, json!({"error": "unknown session"})));
 }

@@ -3,7 +3,7 @@
 
 mod contracts;
 
-use kit::testing::{Build, FORGED, TestApp, TestSpec};
+use kit::testing::{Build, FORGED, OTHER, OWNER, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 use wiremock::MockServer;
@@ -11,13 +11,9 @@ use wiremock::MockServer;
 const SPEC: TestSpec =
     TestSpec { service: "invoice", listens: &["order.placed"], publishes: &["invoice.issued"], max_receive_count: 3 };
 
-/// u-1's session; every order here is u-1's.
-const OWNER: &str = "ownertoken";
-const OTHER: &str = "othertoken";
-
-/// invoice, and the users it asks (kept alive with it).
+/// invoice, and the users it asks (kept alive with it); every order is u-1's.
 async fn spawn_app() -> (TestApp<impl Build>, MockServer) {
-    let users = kit::testing::users_vouching(&[(OWNER, "u-1"), (OTHER, "u-2")]).await;
+    let users = kit::testing::users().await;
     let config = Config::defaults(invoice::NAME, invoice::DEFAULTS).with("USERS_URL", users.uri());
     (TestApp::spawn(SPEC, config, invoice::build).await, users)
 }

@@ -9,7 +9,7 @@
 
 mod users;
 
-pub use users::{EXPIRED, FORGED, users_vouching};
+pub use users::{EXPIRED, FORGED, OTHER, OWNER, users, users_vouching, vouch};
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

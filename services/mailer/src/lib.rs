@@ -2,7 +2,8 @@
 //! to `user.registered` (welcome), `order.placed` (order confirmation) and
 //! `package.delivered` (delivered); asks users for the address; hands the
 //! mail to the mail provider; publishes `mail.sent`; answers
-//! `GET /mails?user_id=`.
+//! `GET /mails?user_id=` to that user, whose session it asks users to vouch
+//! for.
 //!
 //! A mail is recorded only after the provider accepted it, so the provider
 //! call is outside the transaction. The `Idempotency-Key` makes that call
@@ -29,7 +30,7 @@ mod store;
 pub mod users;
 
 use kit::bus::Bus;
-use kit::http::{ClientOptions, ServiceClient};
+use kit::http::{ClientOptions, ServiceClient, Sessions, UserRecords};
 use kit::store::{Db, Migration};
 use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
@@ -54,11 +55,12 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let users = users::Users::new(ServiceClient::new("users", users_url, ClientOptions::default())?);
     let provider =
         provider::Provider::new(ServiceClient::new("mail-provider", provider_url, ClientOptions::default())?);
+    let sessions = Sessions::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     let handler = events::TriggerHandler { db: db.clone(), users, provider };
     ApplicationBuilder::new(NAME, db.clone())
-        .router(routes::router(db))
+        .router(routes::router(UserRecords { db, sessions }))
         .provider_states(switches, states::STATES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), handler)

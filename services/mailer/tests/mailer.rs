@@ -1,9 +1,9 @@
 //! The mailer service against a real moto, with wiremock playing the users
-//! service and the mail provider.
+//! service (contacts and sessions) and the mail provider.
 
 mod contracts;
 
-use kit::testing::{TestApp, TestSpec};
+use kit::testing::{FORGED, OTHER, OWNER, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -24,7 +24,7 @@ struct Fixture<B> {
 }
 
 async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> {
-    let (users, provider) = (MockServer::start().await, MockServer::start().await);
+    let (users, provider) = (kit::testing::users().await, MockServer::start().await);
     let config = Config::defaults(mailer::NAME, mailer::DEFAULTS)
         .with("USERS_URL", users.uri())
         .with("MAIL_PROVIDER_URL", provider.uri());
@@ -33,8 +33,10 @@ async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application
 }
 
 impl<B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> Fixture<B> {
-    /// Users knows `user_id` as Ada at `<user_id>@example.com`.
+    /// Users knows `user_id` as Ada at `<user_id>@example.com`, signed in
+    /// with [`session_of`] it.
     async fn user_exists(&self, user_id: &str) {
+        kit::testing::vouch(&self.users, &session_of(user_id), user_id).await;
         let contact = json!({"user_id": user_id, "email": format!("{user_id}@example.com"), "name": "Ada"});
         Mock::given(method("GET"))
             .and(path(format!("/users/{user_id}/contact")))
@@ -66,10 +68,30 @@ impl<B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> Fixture<B> 
         self.provider.received_requests().await.unwrap_or_default()
     }
 
+    /// The user's mails as they see them, signed in.
     async fn mails(&self, user_id: &str) -> Vec<Value> {
-        let resp = self.app.get(&format!("/mails?user_id={user_id}")).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        resp.json().await.unwrap()
+        let (status, body) = self.mails_as(user_id, Some(&session_of(user_id))).await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().unwrap().clone()
+    }
+
+    /// Status and body of the user's mails as `token`'s user (or nobody).
+    async fn mails_as(&self, user_id: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.app.get(&format!("/mails?user_id={user_id}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let resp = request.send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+}
+
+/// The session token `user_exists` signs `user_id` in with.
+fn session_of(user_id: &str) -> String {
+    match user_id {
+        "u-1" => OWNER.to_owned(),
+        "u-2" => OTHER.to_owned(),
+        other => format!("{}session", other.replace('-', "")),
     }
 }
 
@@ -246,10 +268,26 @@ async fn mails_survive_a_restart() {
 async fn a_missing_or_bad_user_id_is_named() {
     let f = spawn_app().await;
     for query in ["/mails", "/mails?user_id=", "/mails?user_id=a%2Fb"] {
-        let resp = f.app.get(query).send().await.unwrap();
+        let resp = f.app.get(query).bearer_auth(OWNER).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{query}");
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["field"], "user_id", "{query}: {body}");
     }
-    assert!(f.mails("nobody").await.is_empty());
+    assert_eq!(f.mails_as("nobody", Some(OWNER)).await, (200, json!([])));
+}
+
+#[tokio::test]
+async fn only_the_user_sees_their_mails() {
+    let f = spawn_app().await;
+    f.user_exists("u-1").await;
+    f.provider_fails_then_accepts(503, 0).await;
+    f.app.bus.deliver(&user_registered("u-1")).await;
+    f.app.bus.published("mail.sent").await;
+    assert_eq!(f.mails("u-1").await.len(), 1);
+    // Another user's mails read as none, as for a user with no mail yet.
+    assert_eq!(f.mails_as("u-1", Some(OTHER)).await, (200, json!([])));
+    let (status, body) = f.mails_as("u-1", None).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().starts_with("missing bearer token"), "{body}");
+    assert_eq!(f.mails_as("u-1", Some(FORGED)).await, (401, json!({"error": "unknown session"})));
 }

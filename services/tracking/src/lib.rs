@@ -1,7 +1,8 @@
 //! tracking: follows each shipment with the carrier until it is delivered,
 //! or gives it up as lost. Listens to `shipment.requested`, publishes
 //! `package.delivered` and `shipment.lost`, answers
-//! `GET /shipments/{tracking_number}`.
+//! `GET /shipments/{tracking_number}` to the order's owner, whose session
+//! it asks users to vouch for.
 //!
 //! Handling `shipment.requested` only records the shipment; a background
 //! poller asks the carrier about every undelivered shipment each round, so
@@ -33,7 +34,7 @@ use std::time::Duration;
 
 use kit::app::PendingWork;
 use kit::bus::Bus;
-use kit::http::{ClientOptions, ServiceClient};
+use kit::http::{ClientOptions, ServiceClient, Sessions, UserRecords};
 use kit::store::{Db, Migration, StoreError};
 use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches};
 
@@ -67,12 +68,13 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     // keeps every other shipment's poll on time.
     let options = ClientOptions { attempts: 1, ..ClientOptions::default() };
     let carrier = ServiceClient::new("carrier", config.require("CARRIER_URL", "the carrier's base URL")?, options)?;
+    let sessions = Sessions::from_config(config)?;
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     let poller =
         poller::Poller::new(db.clone(), carrier::Carrier::new(carrier), Duration::from_millis(interval.get()), limits);
     ApplicationBuilder::new(NAME, db.clone())
-        .router(routes::router(db.clone()))
+        .router(routes::router(UserRecords { db: db.clone(), sessions }))
         .provider_states(switches, states::STATES)
         .pending_work(in_transit(db.clone()))
         .relay(&bus)

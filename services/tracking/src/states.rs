@@ -6,8 +6,8 @@ use rusqlite::Transaction;
 
 /// Every state tracking knows; documented in `services/CATALOG.md`.
 pub const STATES: &[ProviderState] = &[ProviderState {
-    template: "parcel T of order O is S",
-    params: &["tracking_number", "order_id", "status"],
+    template: "parcel T of order O of user U is S",
+    params: &["tracking_number", "order_id", "user_id", "status"],
     apply: parcel,
 }];
 
@@ -27,9 +27,17 @@ fn parcel(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
     tx.execute(
         "INSERT INTO shipments (tracking_number, shipment_id, order_id, user_id, carrier, correlation_id,
                                 requested_event_id, status, delivered_at, lost_reason, lost_at)
-         VALUES (?1, ?2, ?3, 'u-state', 'fedex', 'contract-verification', ?2, ?4, ?5, ?6,
+         VALUES (?1, ?2, ?3, ?7, 'fedex', 'contract-verification', ?2, ?4, ?5, ?6,
                  CASE WHEN ?6 IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END)",
-        rusqlite::params![number, format!("ship-{number}"), order_id, status, delivered_at, lost_reason],
+        rusqlite::params![
+            number,
+            format!("ship-{number}"),
+            order_id,
+            status,
+            delivered_at,
+            lost_reason,
+            values.get("user_id")
+        ],
     )?;
     Ok(())
 }

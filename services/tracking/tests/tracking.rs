@@ -1,10 +1,11 @@
-//! The tracking service against a real moto and a wiremock carrier.
+//! The tracking service against a real moto, a wiremock carrier and the
+//! wiremock users it asks whose session a request holds.
 
 mod contracts;
 
 use std::time::{Duration, Instant};
 
-use kit::testing::{TestApp, TestSpec};
+use kit::testing::{FORGED, OTHER, OWNER, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -17,10 +18,12 @@ const SPEC: TestSpec = TestSpec {
     max_receive_count: 3,
 };
 
-/// The service with a carrier it can be told what to answer.
+/// The service with a carrier it can be told what to answer, and users
+/// (kept alive with it); every shipment is u-1's.
 struct Fixture<B> {
     app: TestApp<B>,
     carrier: MockServer,
+    _users: MockServer,
 }
 
 async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> {
@@ -32,14 +35,16 @@ async fn spawn_app_with(
     settings: &[(&str, &str)],
 ) -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError> + use<>> {
     let carrier = MockServer::start().await;
+    let users = kit::testing::users().await;
     let mut config = Config::defaults(tracking::NAME, tracking::DEFAULTS)
+        .with("USERS_URL", users.uri())
         .with("CARRIER_URL", carrier.uri())
         .with("TRACKING_POLL_INTERVAL_MS", "50");
     for (key, value) in settings {
         config = config.with(key, *value);
     }
     let app = TestApp::spawn(SPEC, config, tracking::build).await;
-    Fixture { app, carrier }
+    Fixture { app, carrier, _users: users }
 }
 
 fn shipment_requested(tracking_number: &str) -> Envelope {
@@ -91,7 +96,7 @@ async fn shipment<B>(app: &TestApp<B>, tracking_number: &str) -> Value
 where
     B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>,
 {
-    let resp = app.get(&format!("/shipments/{tracking_number}")).send().await.unwrap();
+    let resp = app.get(&format!("/shipments/{tracking_number}")).bearer_auth(OWNER).send().await.unwrap();
     assert_eq!(resp.status(), 200, "shipment {tracking_number}");
     resp.json().await.unwrap()
 }
@@ -112,7 +117,7 @@ where
 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let resp = app.get(&format!("/shipments/{tracking_number}")).send().await.unwrap();
+        let resp = app.get(&format!("/shipments/{tracking_number}")).bearer_auth(OWNER).send().await.unwrap();
         if resp.status() == 200 {
             let body: Value = resp.json().await.unwrap();
             if done(&body) {
@@ -331,7 +336,7 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_service_keeps_serving() {
     carrier_answers(&f.carrier, "T8", in_transit("T8"), 1, delivered("T8")).await;
     f.app.bus.deliver(&shipment_requested("T8")).await;
     assert_eq!(f.app.bus.published("package.delivered").await.data["tracking_number"], "T8");
-    assert_eq!(f.app.get("/shipments/T7").send().await.unwrap().status(), 404);
+    assert_eq!(f.app.get("/shipments/T7").bearer_auth(OWNER).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]
@@ -354,11 +359,11 @@ async fn the_poller_stops_on_shutdown_even_while_the_carrier_hangs() {
 #[tokio::test]
 async fn bad_and_unknown_tracking_numbers_are_answered() {
     let f = spawn_app().await;
-    let resp = f.app.get("/shipments/not%20one").send().await.unwrap();
+    let resp = f.app.get("/shipments/not%20one").bearer_auth(OWNER).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["field"], "tracking_number");
-    let resp = f.app.get("/shipments/T404").send().await.unwrap();
+    let resp = f.app.get("/shipments/T404").bearer_auth(OWNER).send().await.unwrap();
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("T404"), "{body}");
@@ -392,4 +397,32 @@ async fn shipments_tracked_before_the_lost_status_existed_are_still_followed() {
         .await
         .unwrap();
     assert_eq!(row, ("in_transit".to_owned(), 3, 0, None));
+}
+
+#[tokio::test]
+async fn only_the_owner_of_the_order_sees_its_shipment() {
+    let f = spawn_app().await;
+    carrier_answers(&f.carrier, "T15", in_transit("T15"), 1, delivered("T15")).await;
+    f.app.bus.deliver(&shipment_requested("T15")).await;
+    f.app.bus.published("package.delivered").await;
+    assert_eq!(shipment(&f.app, "T15").await["status"], "delivered");
+    let as_user = |token: Option<&'static str>| {
+        let request = f.app.get("/shipments/T15");
+        async move {
+            let resp = match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
+            .send()
+            .await
+            .unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    // Another user's shipment reads as one not tracked: a guessed number is not confirmed.
+    assert_eq!(as_user(Some(OTHER)).await, (404, json!({"error": "no shipment is tracked under T15"})));
+    let (status, body) = as_user(None).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().starts_with("missing bearer token"), "{body}");
+    assert_eq!(as_user(Some(FORGED)).await, (401, json!({"error": "unknown session"})));
 }

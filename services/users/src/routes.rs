@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use kit::http::{ApiError, RequestContext};
+use kit::http::{ApiError, Reader, RequestContext};
 use kit::store::{Db, outbox};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -134,13 +134,20 @@ struct ValidSession {
 }
 
 async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<ValidSession>, ApiError> {
-    let token = kit::http::bearer(&headers).ok_or(UsersError::UnknownSession)?.to_owned();
-    let found = state.db.read(move |conn| store::session(conn, &token).map_err(UsersError::from)).await?;
+    let token = kit::http::bearer(&headers).ok_or(UsersError::UnknownSession)?;
+    let session = live_session(&state.db, token).await?;
+    Ok(Json(ValidSession { user_id: session.user_id, expires_at: rfc3339(session.expires_at_ms)? }))
+}
+
+/// The live session of `token`: unknown and expired ones are refused.
+async fn live_session(db: &Db, token: &str) -> Result<Session, UsersError> {
+    let token = token.to_owned();
+    let found = db.read(move |conn| store::session(conn, &token).map_err(UsersError::from)).await?;
     let session = found.ok_or(UsersError::UnknownSession)?;
     if unix_ms(now()) >= session.expires_at_ms {
-        return Err(UsersError::SessionExpired.into());
+        return Err(UsersError::SessionExpired);
     }
-    Ok(Json(ValidSession { user_id: session.user_id, expires_at: rfc3339(session.expires_at_ms)? }))
+    Ok(session)
 }
 
 /// Ends the session of the bearer token, whether or not it still was one.
@@ -166,7 +173,22 @@ pub async fn purge_sessions(db: Db, every: Duration, stop: tokio_util::sync::Can
     }
 }
 
-async fn contact(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Contact>, ApiError> {
+/// A user's contact, for mailer and for the user themself. A bearer token
+/// must be a live session of that user, checked here where sessions live;
+/// another user's session is answered as for an unknown user (404), as the
+/// store answers another user's order, so ids cannot be probed. A call
+/// without one is mailer's, whose service identity the kit is to check.
+async fn contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Result<Json<Contact>, ApiError> {
+    if let Some(token) = kit::http::bearer(&headers) {
+        let reader = Reader::User(live_session(&state.db, token).await?.user_id);
+        if !reader.may_read(&user_id) {
+            return Err(UsersError::UnknownUser { user_id }.into());
+        }
+    }
     let lookup = user_id.clone();
     let found = state.db.read(move |conn| store::contact(conn, &lookup).map_err(UsersError::from)).await?;
     Ok(Json(found.ok_or(UsersError::UnknownUser { user_id })?))

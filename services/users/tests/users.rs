@@ -192,6 +192,33 @@ async fn contacts_are_found_by_user_id() {
 }
 
 #[tokio::test]
+async fn a_signed_in_user_reads_their_own_contact_only() {
+    let app = spawn_app().await;
+    let ada = sign_up(&app, "ada.own@example.com").await;
+    let bob = sign_up(&app, "bob.own@example.com").await;
+    let mut tokens = Vec::new();
+    for email in ["ada.own@example.com", "bob.own@example.com"] {
+        let session: Value = log_in(&app, email, "correct horse").await.json().await.unwrap();
+        tokens.push(session["token"].as_str().unwrap().to_owned());
+    }
+    let (ada_token, bob_token) = (tokens[0].as_str(), tokens[1].as_str());
+    let contact = |user: &Value, token: &str| {
+        let request = app.get(&format!("/users/{}/contact", user["user_id"].as_str().unwrap())).bearer_auth(token);
+        async move {
+            let resp = request.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(contact(&ada, ada_token).await, (200, ada.clone()));
+    // Another user's contact is answered as an unknown user's: ids cannot be probed.
+    let (status, body) = contact(&ada, bob_token).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], format!("no user {}", ada["user_id"].as_str().unwrap()));
+    assert_eq!(contact(&bob, bob_token).await.0, 200);
+    assert_eq!(contact(&ada, "forgedtoken").await, (401, json!({"error": "unknown session"})));
+}
+
+#[tokio::test]
 async fn users_and_sessions_survive_a_restart() {
     let mut app = spawn_app().await;
     let user = sign_up(&app, "edsger@example.com").await;

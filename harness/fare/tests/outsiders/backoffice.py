@@ -1,8 +1,8 @@
 """A `backoffice` tool's consumer test, written with pact-python by an
 outsider to the platform: it reads devices' stock, an order's invoice and a
 parcel's tracking, each from a provider state, into three V4 pacts. An
-invoice is a user's data: the tool reads it with the user's session (a
-state of the users service the provider asks).
+invoice and a parcel are a user's data: the tool reads them with the
+user's session (a state of the users service the provider asks).
 
 Usage: python backoffice.py PACT_DIR
 """
@@ -60,9 +60,11 @@ check(invoice, "/invoices?order_id=o-9", lambda shown: shown[0]["amount_cents"] 
 tracking = Pact("backoffice", "tracking").with_specification("V4")
 (
     tracking.upon_receiving("a delivered parcel")
-    .given("parcel TRK-9 of order o-9 is delivered")
+    .given("user u-1 has a valid session token 0a1b2c3d4e5f")
+    .given("parcel TRK-9 of order o-9 of user u-1 is delivered")
     .with_request("GET", "/shipments/TRK-9")
+    .with_header("Authorization", SESSION["Authorization"])
     .will_respond_with(200)
     .with_body({"tracking_number": "TRK-9", "order_id": "o-9", "status": "delivered", "delivered_at": match.str("2030-01-02T09:30:00Z")}, content_type="application/json")
 )
-check(tracking, "/shipments/TRK-9", lambda shown: shown["status"] == "delivered")
+check(tracking, "/shipments/TRK-9", lambda shown: shown["status"] == "delivered", SESSION)

@@ -1,7 +1,8 @@
 //! fulfillment's pacts: the `device.allocated` it listens to, handed to its
 //! real `DeviceAllocatedHandler`, whose real `FulfillmentCenter` client asks
 //! Pact's mock of the fulfillment center: one test writes both pacts, so
-//! the center's pact holds exactly the request the handler makes.
+//! the center's pact holds exactly the request the handler makes. With
+//! users, the session check of a request for a shipment (the kit's client).
 
 use ::contracts::{ID, Pact, UUID, event_data};
 use fulfillment::center::FulfillmentCenter;
@@ -59,4 +60,9 @@ fn fulfillment_hears_of_allocations_and_asks_the_center_to_ship() {
     drop(server);
     center.publish().unwrap();
     devices.publish().unwrap();
+}
+
+#[test]
+fn fulfillment_asks_users_whose_session_a_token_is() {
+    ::contracts::sessions::asks_users_for_sessions("fulfillment").unwrap();
 }

@@ -2,7 +2,8 @@
 //! listens to (from users, store and tracking) while its real clients ask
 //! Pact's mocks of users (contact lookup) and of the mail provider: one test
 //! writes all of them, so the HTTP pacts hold exactly the calls the handler
-//! makes. A lookup of an unknown user is driven through the `Users` client.
+//! makes. A lookup of an unknown user is driven through the `Users` client,
+//! and the session check of a request for a user's mails through the kit's.
 
 use ::contracts::{EMAIL, ID, Pact, USER_ID, event_data};
 use kit::CorrelationId;
@@ -41,6 +42,7 @@ fn mailer_hears_of_users_orders_and_deliveries_and_mails_them() {
             i.response.status(404);
             i
         });
+    ::contracts::sessions::session_checks(users.builder());
     users.event("user.registered", event_data("user.registered"));
     let mut provider = Pact::new("mailer", "mail-provider").unwrap();
     provider.builder().interaction("a mail handed over", "", |mut i| {
@@ -86,6 +88,7 @@ fn mailer_hears_of_users_orders_and_deliveries_and_mails_them() {
         let nobody = mailer::domain::UserId::parse(NOBODY).unwrap();
         let unknown = users_client.contact(&nobody, &CorrelationId::generate()).await;
         assert!(matches!(unknown, Err(UsersError::Unknown(_))), "{unknown:?}");
+        ::contracts::sessions::check_sessions(users_server.url().as_str()).await;
     });
     drop(users_server);
     drop(provider_server);

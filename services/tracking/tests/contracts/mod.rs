@@ -1,6 +1,7 @@
 //! tracking's pacts: the carrier's tracking API, driven through its real
 //! `Carrier` client, and the `shipment.requested` it listens to, handed to
-//! its real `ShipmentRequestedHandler`.
+//! its real `ShipmentRequestedHandler`; with users, the session check of a
+//! request for a shipment (the kit's client).
 
 use ::contracts::{Pact, TIMESTAMP, TRACKING_NUMBER};
 use kit::CorrelationId;
@@ -64,4 +65,9 @@ fn tracking_hears_of_shipments_from_fulfillment() {
         assert_eq!(followed, 1, "{} started no tracking", message.description);
     })
     .unwrap();
+}
+
+#[test]
+fn tracking_asks_users_whose_session_a_token_is() {
+    ::contracts::sessions::asks_users_for_sessions("tracking").unwrap();
 }
