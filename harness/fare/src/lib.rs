@@ -13,7 +13,7 @@
 //! - `junit`: JUnit XML for every report, and the one XML/HTML escaper.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
-//! - `trace`: the one record of a run (events, spans, dead letters, exits) and each chain's causal tree.
+//! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.

@@ -15,6 +15,7 @@ use fare::diagnosis::{Evidence, Hop, Reason};
 use fare::runtime::{NotQuiet, Platform};
 use fare::scenario::failure::Failure;
 use fare::scenario::{self, Outcome, RunOptions, ScenarioError, Silent, Target, render};
+use fare::trace::FaultKind;
 use kit::bus::Namespace;
 
 fn topology() -> fare::Topology {
@@ -204,18 +205,25 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         assert_eq!(s.outcome, Outcome::Passed, "{} should pass:\n{summary}", s.name);
     }
     // Each scenario that fails on purpose: the first broken hop's service,
-    // expected event and reason, and a verdict that did not wait out the
+    // expected event and reason, the injected fault it is owed to (if
+    // fare injected one), and a verdict that did not wait out the
     // timeouts of its waits.
     let expected_failures = [
-        ("carrier-refuses-tracking", "tracking", "package.delivered", "third_party_failing"),
-        ("chain-never-started", "store", "order.placed", "never_started"),
-        ("fulfillment-drops-its-follow-up", "fulfillment", "shipment.requested", "handled_without_follow_up"),
-        ("fulfillment-killed-while-handling", "fulfillment", "shipment.requested", "crashed"),
-        ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down"),
-        ("invoice-filters-the-order-out", "invoice", "invoice.issued", "filtered_out"),
-        (BROKEN, "fulfillment", "shipment.requested", "dead_lettered"),
+        ("carrier-refuses-tracking", "tracking", "package.delivered", "third_party_failing", None),
+        ("chain-never-started", "store", "order.placed", "never_started", None),
+        (
+            "fulfillment-drops-its-follow-up",
+            "fulfillment",
+            "shipment.requested",
+            "handled_without_follow_up",
+            Some(FaultKind::Handler),
+        ),
+        ("fulfillment-killed-while-handling", "fulfillment", "shipment.requested", "crashed", Some(FaultKind::Kill)),
+        ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down", Some(FaultKind::Stop)),
+        ("invoice-filters-the-order-out", "invoice", "invoice.issued", "filtered_out", Some(FaultKind::FilterOut)),
+        (BROKEN, "fulfillment", "shipment.requested", "dead_lettered", None),
     ];
-    for (name, service, event, kind) in expected_failures {
+    for (name, service, event, kind, fault) in expected_failures {
         let s = report.scenarios.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} did not run"));
         assert_eq!(s.outcome, Outcome::Failed, "{name}:\n{summary}");
         let hop =
@@ -226,6 +234,8 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
             "{name}: {hop}\n{}",
             s.failure_text()
         );
+        let named = hop.faults.first().map(|b| (b.fault.kind, b.fault.target.as_str()));
+        assert_eq!(named, fault.map(|kind| (kind, service)), "{name}: {hop}");
         // Every wait that failed ended because the platform settled (quiet
         // or stuck) without what it waited for, not at its deadline: the
         // verdict does not depend on how fast this machine is.

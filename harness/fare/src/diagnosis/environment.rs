@@ -1,6 +1,7 @@
 //! What the platform shows now, beyond the record: which services answer,
 //! what is still pending, whether the wait for quiet ended stuck, which
-//! subscriptions exist with which filter, and the steps that failed.
+//! subscriptions exist with which filter, the steps that failed, and when
+//! the run began.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub struct Environment {
     pub subscriptions: Option<BTreeMap<(String, String), Option<String>>>,
     /// Steps of the scenario that failed, per chain label.
     pub failed_steps: Vec<(String, Evidence)>,
+    /// When the scenario began (Unix nanoseconds): the times of the faults
+    /// the diagnosis names are told from it.
+    pub began_unix_nanos: Option<u64>,
 }
 
 impl Environment {

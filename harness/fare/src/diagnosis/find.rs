@@ -83,6 +83,9 @@ pub fn diagnose(
             }
         }
     }
+    for h in &mut hops {
+        h.faults = super::blame::faults(h, trace, topology, env);
+    }
     hops
 }
 
@@ -148,7 +151,7 @@ impl Look<'_> {
         let makers: Vec<&Manifest> = self.makers(&node.event_type, event).collect();
         if makers.is_empty() {
             let hop = Hop { after: Some(node.event_type.clone()), queue: None, service: None, expected: event.into() };
-            return vec![BrokenHop { hop, reason: Reason::NoPublisher, evidence: Vec::new() }];
+            return vec![BrokenHop { hop, reason: Reason::NoPublisher, evidence: Vec::new(), faults: Vec::new() }];
         }
         makers
             .into_iter()
@@ -160,7 +163,7 @@ impl Look<'_> {
                     expected: event.to_owned(),
                 };
                 let (reason, evidence) = self.why(m, node);
-                BrokenHop { hop, reason, evidence }
+                BrokenHop { hop, reason, evidence, faults: Vec::new() }
             })
             .collect()
     }
@@ -185,7 +188,7 @@ impl Look<'_> {
         let down = service.as_ref().is_some_and(|s| self.env.down.contains(s));
         evidence.extend(service.as_deref().into_iter().flat_map(|s| self.exits(s, 0)));
         let reason = if down { Reason::ServiceDown } else { Reason::NeverStarted };
-        BrokenHop { hop, reason, evidence }
+        BrokenHop { hop, reason, evidence, faults: Vec::new() }
     }
 
     /// `m` did not finish handling `cause` (dead-lettered or failing), and
@@ -198,7 +201,7 @@ impl Look<'_> {
             expected: format!("{} handled by {}", cause.event_type, m.name),
         };
         let (reason, evidence) = self.why(m, cause);
-        BrokenHop { hop, reason, evidence }
+        BrokenHop { hop, reason, evidence, faults: Vec::new() }
     }
 
     /// An event that came `seen` times where `expected` were due.
@@ -224,7 +227,7 @@ impl Look<'_> {
             .and_then(|cause| cause.receipts.iter().find(|r| r.service == node.producer))
             .map(|r| self.receipt_evidence(r))
             .unwrap_or_default();
-        BrokenHop { hop, reason, evidence }
+        BrokenHop { hop, reason, evidence, faults: Vec::new() }
     }
 
     /// Why service `m` did not turn `cause` into what it publishes.

@@ -6,9 +6,11 @@
 //! # Layout
 //! - `mod.rs`: the types ([`BrokenHop`], [`Hop`], [`Reason`], [`Evidence`]) and their words.
 //! - `find`: the search: which expected events are missing, which came unasked, and why.
+//! - `blame`: the injected faults a broken hop is owed to (what, where, from when to when).
 //! - `environment`: what the platform shows now (who is down, what is pending, subscriptions).
 //! - `filter`: whether an SNS filter policy lets an event through.
 
+mod blame;
 mod environment;
 mod filter;
 mod find;
@@ -20,6 +22,8 @@ use serde::Serialize;
 
 pub use environment::Environment;
 pub use find::{Expected, diagnose};
+
+use crate::trace::InjectedFault;
 
 /// One hop of a chain, as far as it is known: the event that should have
 /// caused the next, the queue it travels through, the service that should
@@ -123,6 +127,24 @@ pub struct BrokenHop {
     pub hop: Hop,
     pub reason: Reason,
     pub evidence: Vec<Evidence>,
+    /// The faults fare injected that overlap the hop in time and place:
+    /// the reason behind `reason`, the most telling first.
+    pub faults: Vec<Blame>,
+}
+
+/// An injected fault a broken hop is owed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blame {
+    pub fault: InjectedFault,
+    /// What its times are told from: when the scenario (else the chain)
+    /// began, in nanoseconds since the Unix epoch.
+    pub anchor_unix_nanos: u64,
+}
+
+impl fmt::Display for Blame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.fault.sentence(self.anchor_unix_nanos))
+    }
 }
 
 /// Every broken hop of one chain, the first in causal order first.
@@ -185,6 +207,14 @@ impl BrokenHop {
                 let times = if *seen == 1 { String::new() } else { format!(" ({seen} times)") };
                 format!("{s} published {e} after {after}, which this chain should not have{times}")
             }
+        }
+    }
+
+    /// Why, in full: the fault it is owed to, if any, then the reason.
+    pub fn why(&self) -> String {
+        match self.faults.first() {
+            Some(fault) => format!("{fault}; so {}", self.sentence()),
+            None => self.sentence(),
         }
     }
 
@@ -251,7 +281,17 @@ impl fmt::Display for Evidence {
 
 impl fmt::Display for BrokenHop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "broken hop: {}\n  why: {}", self.hop, self.sentence())?;
+        write!(f, "broken hop: {}", self.hop)?;
+        match self.faults.split_first() {
+            Some((first, more)) => {
+                write!(f, "\n  why: {first}")?;
+                for other in more {
+                    write!(f, "\n  and: {other}")?;
+                }
+                write!(f, "\n  so: {}", self.sentence())?;
+            }
+            None => write!(f, "\n  why: {}", self.sentence())?,
+        }
         for e in &self.evidence {
             write!(f, "\n  evidence: {}", e.to_string().replace('\n', "\n  "))?;
         }

@@ -12,7 +12,7 @@ use super::*;
 use crate::manifest::Manifest;
 use crate::runtime::Pending;
 use crate::topology::Topology;
-use crate::trace::{DeadLetter, EventPath, Paths, ServiceExit, SpanRecord, Store, Trace};
+use crate::trace::{DeadLetter, EventPath, FaultKind, InjectedFault, Paths, ServiceExit, SpanRecord, Store, Trace};
 
 const CID: &str = "c-1";
 
@@ -23,7 +23,8 @@ fn topology() -> Topology {
     };
     let listen = |e: &str| format!("[queue]\n[[listens]]\nevent = \"{e}\"\n");
     Topology::build(vec![
-        m("store", "publishes = [\"order.placed\"]\n"),
+        m("users", "publishes = [\"user.registered\"]\nterminal = [\"user.registered\"]\n"),
+        m("store", "publishes = [\"order.placed\"]\n[[asks]]\nservice = \"users\"\nenv = \"USERS_URL\"\n"),
         m("devices", &format!("publishes = [\"device.allocated\"]\n{}", listen("order.placed"))),
         m("invoice", &format!("publishes = [\"invoice.issued\"]\nterminal = [\"invoice.issued\"]\n{}", listen("order.placed"))),
         m(
@@ -400,4 +401,129 @@ fn what_a_service_has_in_hand_for_other_chains_does_not_make_this_hop_stuck() {
     };
     let h = only(hops(&store, Expected::Paths(&delivered_chain()), &env));
     assert_eq!(h.reason, Reason::HandledWithoutFollowUp, "{h}");
+}
+
+const SECOND: u64 = 1_000_000_000;
+
+/// A fault of `kind` on `target`, `from` to `until` seconds after `t0`.
+fn injected(kind: FaultKind, target: &str, t0: u64, from: f64, until: Option<f64>) -> InjectedFault {
+    let at = |s: f64| (t0 as i128 + (s * SECOND as f64) as i128) as u64;
+    InjectedFault {
+        until_unix_nanos: until.map(at),
+        from_unix_nanos: at(from),
+        ..InjectedFault::now(kind, target, "was hit")
+    }
+}
+
+fn nanos(e: &Envelope) -> u64 {
+    e.occurred_at.unix_timestamp_nanos() as u64
+}
+
+#[test]
+fn a_dependency_cut_off_is_named_as_why_the_chain_never_started() {
+    let began = now();
+    let mut cut = injected(FaultKind::Disconnect, "users", began, 3.1, Some(23.1));
+    cut.what = "was cut off from the network".into();
+    let store = Store { faults: vec![cut.clone()], ..Store::default() };
+    let env = Environment {
+        began_unix_nanos: Some(began),
+        failed_steps: vec![(
+            "main".into(),
+            Evidence::Step { what: "POST users /sessions".into(), detail: "connection closed".into() },
+        )],
+        ..Environment::default()
+    };
+    let h = only(hops(&store, Expected::Paths(&delivered_chain()), &env));
+    assert_eq!((h.hop.service.as_deref(), &h.reason), (Some("store"), &Reason::NeverStarted));
+    assert_eq!(h.faults, [Blame { fault: cut, anchor_unix_nanos: began }], "store asks users: {h}");
+    let text = h.to_string();
+    assert!(
+        text.starts_with(
+            "broken hop: request → store → order.placed\n  why: users was cut off from the network (disconnect) from +3.1 s to +23.1 s\n  so: the chain never started: no order.placed was published\n  evidence: step `POST users /sessions` failed: connection closed"
+        ),
+        "{text}"
+    );
+    assert!(
+        h.why().starts_with("users was cut off from the network (disconnect) from +3.1 s to +23.1 s; so the chain")
+    );
+}
+
+#[test]
+fn every_kind_of_fault_on_the_hops_service_during_the_hop_is_named_the_same_way() {
+    let (store, allocated) = up_to_allocated();
+    let cause = nanos(&allocated);
+    let kinds = [
+        FaultKind::Kill,
+        FaultKind::Stop,
+        FaultKind::Pause,
+        FaultKind::Disconnect,
+        FaultKind::Handler,
+        FaultKind::Poison,
+        FaultKind::FilterOut,
+    ];
+    for kind in kinds {
+        let mut fault = injected(kind, "fulfillment", cause, 0.5, Some(2.0));
+        if kind == FaultKind::Handler || kind == FaultKind::FilterOut {
+            fault.event = Some("device.allocated".into());
+        }
+        let store = Store { faults: vec![fault.clone()], ..Store { events: store.events.clone(), ..Store::default() } };
+        let h = only(hops(&store, Expected::Paths(&delivered_chain()), &Environment::default()));
+        fulfillment_hop(&h);
+        assert_eq!(h.faults.iter().map(|b| &b.fault).collect::<Vec<_>>(), [&fault], "{kind}: {h}");
+        assert!(h.to_string().contains(&format!("\n  why: fulfillment was hit ({kind}) from ")), "{h}");
+    }
+}
+
+#[test]
+fn a_fault_elsewhere_before_or_on_another_event_is_not_blamed_and_the_nearest_comes_first() {
+    let (mut store, _) = up_to_allocated();
+    // device.allocated came 5 s after the order: a fault in between had ended before it.
+    store.events[1].occurred_at += time::Duration::seconds(5);
+    let cause = nanos(&store.events[1]);
+    let mut other_event = injected(FaultKind::Handler, "fulfillment", cause, 0.0, None);
+    other_event.event = Some("order.placed".into());
+    let mut other_chain = injected(FaultKind::Handler, "fulfillment", cause, 0.0, None);
+    (other_chain.event, other_chain.correlation_id) = (Some("device.allocated".into()), Some("c-2".into()));
+    store.faults = vec![
+        injected(FaultKind::Kill, "invoice", cause, 0.5, Some(0.5)),
+        injected(FaultKind::Pause, "fulfillment", cause, -4.0, Some(-1.0)),
+        other_event,
+        other_chain,
+    ];
+    let h = only(hops(&store, Expected::Paths(&delivered_chain()), &Environment::default()));
+    assert_eq!(h.faults, [], "{h}");
+    assert!(h.to_string().contains("\n  why: fulfillment never received device.allocated"), "{h}");
+
+    let emulator = injected(FaultKind::Pause, "emulator", cause, 0.2, Some(3.2));
+    let earlier = injected(FaultKind::Disconnect, "fulfillment", cause, 0.1, Some(1.0));
+    let later = injected(FaultKind::Kill, "fulfillment", cause, 1.5, Some(1.5));
+    store.faults = vec![emulator.clone(), earlier.clone(), later.clone()];
+    let h = only(hops(&store, Expected::Paths(&delivered_chain()), &Environment::default()));
+    let named: Vec<&InjectedFault> = h.faults.iter().map(|b| &b.fault).collect();
+    assert_eq!(named, [&later, &earlier, &emulator], "the hop's own service first, the latest first: {h}");
+    let text = h.to_string();
+    assert!(text.contains("\n  and: the emulator was hit (pause) from "), "{text}");
+}
+
+#[test]
+fn a_chains_record_holds_the_faults_scoped_to_it_or_lasting_into_it() {
+    let (mut store, _) = up_to_allocated();
+    let began = nanos(&store.events[0]);
+    let scoped = |cid: &str| injected(FaultKind::Handler, "fulfillment", began, -1.0, None).in_chain(cid);
+    store.faults = vec![
+        scoped(CID),
+        scoped("c-10"),
+        scoped("c"),
+        injected(FaultKind::Kill, "devices", began, 1.0, Some(1.0)),
+        injected(FaultKind::Stop, "invoice", began, -9.0, Some(-1.0)),
+    ];
+    let kept = |store: &Store, cid: &str| -> Vec<String> {
+        Trace::build(cid, store).faults.iter().map(|f| format!("{} {}", f.kind, f.target)).collect()
+    };
+    assert_eq!(kept(&store, CID), ["handler fault fulfillment", "kill devices"]);
+    // A chain under a scoped one (`<id>.<label>`) is hit by its faults too.
+    let mut labelled = follow(&store.events[0].clone(), "store", "order.placed");
+    labelled.correlation_id = CorrelationId::parse("c-1.signup").unwrap();
+    store.events.push(labelled);
+    assert_eq!(kept(&store, "c-1.signup"), ["handler fault fulfillment", "kill devices"]);
 }

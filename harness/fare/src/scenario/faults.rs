@@ -4,6 +4,8 @@
 //! poison message on a queue, a handler that misbehaves (through the
 //! service's fault hook). Each waits on a condition with a deadline, never
 //! a fixed time; only a freeze lasts a set time, as that time is the fault.
+//! Each is recorded ([`InjectedFault`]) when it takes effect and when it
+//! ends, so that the diagnosis can name it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use tokio::sync::Mutex;
 use super::model::Fault;
 use super::target::Target;
 use crate::runtime::{Platform, Process, Settled, Settling};
+use crate::trace::{FaultKind, InjectedFault};
 
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -225,20 +228,31 @@ async fn take_down(
     restart_when: Option<&EventType>,
 ) -> Result<String, FaultError> {
     at.once(when).await?;
-    let did = match (how, restart_when) {
+    let (did, fault) = match (how, restart_when) {
         (Down::Kill, None) => {
             let pid = at.control.lock().await.kill_service(service)?;
+            let fault = InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed and restarted by the policy");
+            at.target.record_fault(&fault.blow()).await?;
             return Ok(format!("{service} (pid {pid}) SIGKILLed {}; the restart policy applies", once_said(when)));
         }
-        (Down::Kill, Some(_)) => format!("(pid {}) SIGKILLed", at.control.lock().await.kill_and_hold(service).await?),
+        (Down::Kill, Some(_)) => {
+            let pid = at.control.lock().await.kill_and_hold(service).await?;
+            (
+                format!("(pid {pid}) SIGKILLed"),
+                InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed and held down"),
+            )
+        }
         (Down::Stop, _) => {
             at.control.lock().await.stop_service(service).await?;
-            "stopped".to_owned()
+            ("stopped".to_owned(), InjectedFault::now(FaultKind::Stop, service, "was stopped"))
         }
     };
+    // Recorded open: if the restart never comes, it lasts.
+    at.target.record_fault(&fault).await?;
     let down = Instant::now();
     at.once(restart_when).await?;
     at.control.lock().await.start_service(service).await?;
+    at.target.record_fault(&fault.ended()).await?;
     let until = restart_when.map(|e| format!(" until {e}")).unwrap_or_default();
     Ok(format!("{service} {did} {}, down for {} ms{until}", once_said(when), down.elapsed().as_millis()))
 }
@@ -263,11 +277,15 @@ pub async fn pause(
     at.once(when).await?;
     let frozen = at.gate.freeze();
     let pid = at.control.lock().await.freeze(process).await?;
+    let fault = InjectedFault::now(FaultKind::Pause, &process.to_string(), "was frozen");
+    let recorded = at.target.record_fault(&fault).await;
     // The outage is the fault: its length is what is injected, not a wait.
     tokio::time::sleep(hold).await;
     let thawed = at.control.lock().await.thaw(process, pid).await;
     drop(frozen);
     thawed?;
+    recorded?;
+    at.target.record_fault(&fault.ended()).await?;
     Ok(format!("{process} (pid {pid}) frozen {} for {} s", once_said(when), hold.as_secs()))
 }
 
@@ -288,11 +306,15 @@ pub async fn disconnect(
     at.once(when).await?;
     let cut = at.gate.freeze();
     let pid = at.control.lock().await.set_connected(process, false).await?;
+    let fault = InjectedFault::now(FaultKind::Disconnect, &process.to_string(), "was cut off from the network");
+    let recorded = at.target.record_fault(&fault).await;
     // The outage is the fault: its length is what is injected, not a wait.
     tokio::time::sleep(hold).await;
     let back = at.control.lock().await.set_connected(process, true).await;
     drop(cut);
     back?;
+    recorded?;
+    at.target.record_fault(&fault.ended()).await?;
     Ok(format!("{process} (pid {pid}) cut off the network {} for {} s", once_said(when), hold.as_secs()))
 }
 
@@ -311,7 +333,13 @@ impl Tap {
 
     /// Waits for the chain's event on the tap and publishes it `times` more
     /// times, exactly as it was (same id, same attributes).
-    pub async fn duplicate(&self, target: &Target, event: &EventType, times: u32) -> Result<String, FaultError> {
+    pub async fn duplicate(
+        &self,
+        target: &Target,
+        event: &EventType,
+        times: u32,
+        correlation_id: &str,
+    ) -> Result<String, FaultError> {
         let started = Instant::now();
         loop {
             if let Some(m) = self.0.receive(1).await?.into_iter().next() {
@@ -325,6 +353,9 @@ impl Tap {
                         .await
                         .map_err(|source| FaultError::Publish { event: event.clone(), source })?;
                 }
+                let what = format!("had its {event} published {times} more time(s), with the same id");
+                let fault = InjectedFault::now(FaultKind::Duplicate, &envelope.producer, what);
+                target.record_fault(&fault.on(event).in_chain(correlation_id).blow()).await?;
                 return Ok(format!("{event} {} published {times} more time(s)", envelope.id));
             }
             if started.elapsed() > DEADLINE {
@@ -352,27 +383,34 @@ pub async fn poison(target: &Target, service: &str, body: &str, correlation_id: 
     let queue = target.bus.namespace.queue(service);
     let url = target.bus.queue_url(&queue).await?;
     target.bus.send(&url, body, &[("correlation_id", correlation_id)]).await?;
+    let fault = InjectedFault::now(FaultKind::Poison, service, "had a message no handler can read put on its queue");
+    target.record_fault(&fault.in_chain(correlation_id).blow()).await?;
     Ok(format!("poison put on {queue}"))
 }
 
 /// Adds a handler fault to `service`'s fault hook: `action` on `on`, in
 /// the chain `correlation_id` and the chains under it. The rules other
 /// scenarios running now have set stay; the most narrowly scoped rule
-/// comes first, as the first rule that matches decides.
+/// comes first, as the first rule that matches decides. Returns what it
+/// did, and the fault as recorded: open, until the rules are cleared.
 pub async fn handler(
+    target: &Target,
     control: Option<&Mutex<&mut Platform>>,
     service: &str,
     on: &EventType,
     action: &FaultAction,
     correlation_id: &str,
-) -> Result<String, FaultError> {
+) -> Result<(String, InjectedFault), FaultError> {
     let Some(control) = control else { return Err(FaultError::NoHook { service: service.to_owned() }) };
     let mut platform = control.lock().await;
     let scope = Some(correlation_id.to_owned());
     let rule = FaultRule { event: on.clone(), action: action.clone(), correlation_id: scope };
     let rules = with_rule(platform.faults(service)?.clone(), rule);
     platform.set_faults(service, &rules).await?;
-    Ok(format!("{service} will {action} on {on} in {correlation_id}"))
+    let what = format!("had its handler {action} on {on}");
+    let fault = InjectedFault::now(FaultKind::Handler, service, what).on(on).in_chain(correlation_id);
+    target.record_fault(&fault).await?;
+    Ok((format!("{service} will {action} on {on} in {correlation_id}"), fault))
 }
 
 /// Takes the rules of the scenario run `base` (its chains: `base` and
@@ -436,6 +474,7 @@ pub struct Filtered {
     /// The policy the manifest gives it; `None` when it has none.
     original: Option<String>,
     what: String,
+    fault: InjectedFault,
 }
 
 impl std::fmt::Display for Filtered {
@@ -447,7 +486,8 @@ impl std::fmt::Display for Filtered {
 impl Filtered {
     /// Puts the manifest's filter policy back (or none).
     pub async fn restore(self, target: &Target) -> Result<(), FaultError> {
-        set_filter(target, &self.subscription_arn, self.original.as_deref().unwrap_or("{}")).await
+        set_filter(target, &self.subscription_arn, self.original.as_deref().unwrap_or("{}")).await?;
+        Ok(target.record_fault(&self.fault.ended()).await?)
     }
 }
 
@@ -481,7 +521,10 @@ pub async fn filter_out(
     let policy = serde_json::json!({ "correlation_id": [{ "anything-but": [correlation_id] }] }).to_string();
     set_filter(target, &subscription_arn, &policy).await?;
     let what = format!("{service}'s subscription to {event} filters chain {correlation_id} out");
-    Ok(Filtered { subscription_arn, original, what })
+    let done = format!("had its subscription to {event} filter the chain out");
+    let fault = InjectedFault::now(FaultKind::FilterOut, service, done).on(event).in_chain(correlation_id);
+    target.record_fault(&fault).await?;
+    Ok(Filtered { subscription_arn, original, what, fault })
 }
 
 async fn set_filter(target: &Target, subscription_arn: &str, policy: &str) -> Result<(), FaultError> {

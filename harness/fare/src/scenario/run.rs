@@ -22,7 +22,7 @@ use super::template::Vars;
 use crate::diagnosis::{self, Diagnosis, Environment, Evidence, Expected};
 use crate::fakes::{FakeClient, Rule};
 use crate::runtime::Platform;
-use crate::trace::{ChainDiff, DeadLetter};
+use crate::trace::{ChainDiff, DeadLetter, InjectedFault};
 
 /// The correlation id of one chain of a scenario run.
 pub fn correlation_id(base: &str, label: &Label) -> String {
@@ -47,6 +47,7 @@ pub async fn run_one(
     control: Option<&Mutex<&mut Platform>>,
 ) -> ScenarioReport {
     let started = Instant::now();
+    let began_unix_nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos().max(0) as u64;
     let base = base_id(&s.name, run);
     let mut report = ScenarioReport {
         name: s.name.clone(),
@@ -81,7 +82,7 @@ pub async fn run_one(
     }
     let programmed = program_fakes(target, s, &base, &mut report.steps).await;
     let taps = open_taps(target, s, &base, &mut report.steps).await;
-    let hooked = set_handler_faults(s, &base, control, &mut report.steps).await;
+    let (hooked, handler_faults) = set_handler_faults(target, s, &base, control, &mut report.steps).await;
     let filtered = filter_out(target, s, &base, &mut report.steps).await;
     if report.steps.iter().all(Line::ok) {
         // Once the steps are done nothing more will be asked of the
@@ -96,7 +97,7 @@ pub async fn run_one(
         report.steps.extend(fault_lines);
         report.steps.extend(steps);
     }
-    for (tap, _, _) in taps {
+    for (tap, ..) in taps {
         tap.close().await;
     }
     let t = Instant::now();
@@ -122,6 +123,7 @@ pub async fn run_one(
         report.outcome = Outcome::Failed;
         let mut env = Environment::observe(&target.bus, &target.topology, &target.service_list()).await;
         env.stuck = stuck;
+        env.began_unix_nanos = Some(began_unix_nanos);
         env.failed_steps = report
             .steps
             .iter()
@@ -143,6 +145,11 @@ pub async fn run_one(
         let t = Instant::now();
         if let Err(e) = faults::clear_handlers(control, &hooked, &base).await {
             report.steps.push(Line::new("clear the handler faults", t, Err(Failure::harness(&e))));
+        }
+        for fault in handler_faults {
+            if let Err(e) = target.record_fault(&fault.ended()).await {
+                report.steps.push(Line::new("record the handler faults' end", t, Err(Failure::harness(&e))));
+            }
         }
         restore(s, *control.lock().await, &mut report.steps).await;
     }
@@ -227,7 +234,8 @@ async fn program_fakes(target: &Target, s: &Scenario, base: &str, lines: &mut Ve
     programmed
 }
 
-type Taps = Vec<(Tap, kit::EventType, u32)>;
+/// A tap, the event it duplicates, how many more times, in which chain.
+type Taps = Vec<(Tap, kit::EventType, u32, String)>;
 
 /// Duplicates need their tap subscribed before the event is published.
 async fn open_taps(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Line>) -> Taps {
@@ -235,8 +243,9 @@ async fn open_taps(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<Li
     for f in &s.file.faults {
         if let Fault::Duplicate { event, times, chain } = f {
             let t = Instant::now();
-            match Tap::open(target, event, &correlation_id(base, chain)).await {
-                Ok(tap) => taps.push((tap, event.clone(), *times)),
+            let cid = correlation_id(base, chain);
+            match Tap::open(target, event, &cid).await {
+                Ok(tap) => taps.push((tap, event.clone(), *times, cid)),
                 Err(e) => lines.push(Line::new(format!("tap {event}"), t, Err(e.into()))),
             }
         }
@@ -263,25 +272,32 @@ async fn filter_out(target: &Target, s: &Scenario, base: &str, lines: &mut Vec<L
 }
 
 /// Handler faults are set before the first step, so the first event
-/// already meets them; returns the services whose hooks were given rules.
+/// already meets them; returns the services whose hooks were given rules,
+/// and the faults as recorded (to be recorded again when they end).
 async fn set_handler_faults<'s>(
+    target: &Target,
     s: &'s Scenario,
     base: &str,
     control: Option<&Mutex<&mut Platform>>,
     lines: &mut Vec<Line>,
-) -> Vec<&'s str> {
+) -> (Vec<&'s str>, Vec<InjectedFault>) {
     let mut hooked = Vec::new();
+    let mut recorded = Vec::new();
     for f in &s.file.faults {
         let Fault::Handler { service, on, action, chain } = f else { continue };
         let t = Instant::now();
-        let done = faults::handler(control, service, on, action, &correlation_id(base, chain)).await;
+        let done = faults::handler(target, control, service, on, action, &correlation_id(base, chain)).await;
         // Cleared at the end even if setting failed half-way.
         if !hooked.contains(&service.as_str()) {
             hooked.push(service.as_str());
         }
+        let done = done.map(|(what, fault)| {
+            recorded.push(fault);
+            what
+        });
         lines.push(Line::new(format!("fault: {f}"), t, done.map_err(|e| Failure::harness(&e))).in_chain(chain));
     }
-    hooked
+    (hooked, recorded)
 }
 
 async fn run_steps(
@@ -372,9 +388,9 @@ async fn run_faults(
             Fault::Handler { .. } | Fault::FilterOut { .. } => {}
         }
     }
-    for (tap, event, times) in taps {
+    for (tap, event, times, cid) in taps {
         let t = Instant::now();
-        let done = tap.duplicate(target, event, *times).await;
+        let done = tap.duplicate(target, event, *times, cid).await;
         lines.push(Line::new(format!("fault: duplicate {event}"), t, done.map_err(Failure::from)));
     }
     lines

@@ -12,7 +12,7 @@ use kit::bus::{Bus, BusError, Namespace};
 
 use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet_on};
 use crate::topology::Topology;
-use crate::trace::Trace;
+use crate::trace::{InjectedFault, Trace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -22,11 +22,12 @@ pub enum TargetError {
     NoRecorder(String),
 }
 
-/// Reading the record failed.
+/// Reading the record, or adding to it, failed.
 #[derive(Debug, thiserror::Error)]
-#[error("reading the trace of {correlation_id} from the recorder at {url}: {source}")]
+#[error("{what} (the recorder at {url}): {source}")]
 pub struct RecordError {
-    pub correlation_id: String,
+    /// `reading the trace of <id>`, `recording the fault on <service>`.
+    pub what: String,
     pub url: String,
     #[source]
     pub source: reqwest::Error,
@@ -87,9 +88,20 @@ impl Target {
     /// dead-letter queues once more; polling callers pass `false`.
     pub async fn trace(&self, correlation_id: &str, fresh: bool) -> Result<Trace, RecordError> {
         let url = format!("{}/traces/{correlation_id}", self.recorder);
-        let error = |source| RecordError { correlation_id: correlation_id.to_owned(), url: url.clone(), source };
+        let what = format!("reading the trace of {correlation_id}");
+        let error = |source| RecordError { what: what.clone(), url: url.clone(), source };
         let resp = self.http.get(&url).query(&[("fresh", fresh)]).send().await.map_err(error)?;
         resp.error_for_status().map_err(error)?.json().await.map_err(error)
+    }
+
+    /// Records a fault injected into the platform (again, under the same
+    /// id, when it ends), for the diagnosis to name.
+    pub async fn record_fault(&self, fault: &InjectedFault) -> Result<(), RecordError> {
+        let url = format!("{}/faults", self.recorder);
+        let what = format!("recording the fault on {}", fault.target);
+        let error = |source| RecordError { what: what.clone(), url: url.clone(), source };
+        let resp = self.http.post(&url).json(fault).send().await.map_err(error)?;
+        resp.error_for_status().map(|_| ()).map_err(error)
     }
 
     /// Every service as (name, URL).

@@ -6,13 +6,14 @@
 //! subscribed to every topic (so it sees every event, whatever the
 //! services' telemetry), peeks at the dead-letter queues, receives the
 //! services' OTLP/HTTP spans (requests, handling attempts, errors, calls,
-//! background work), and hears from the supervisor when a service exits. A
+//! background work), hears from the supervisor when a service exits, and
+//! from the scenario runner which faults it injected, where and when. A
 //! [`Trace`] is the causal tree of one correlation id built from
 //! `causation_id` links.
 //!
 //! # Layout
-//! - `record`: the recorder: tap, dead-letter watch, OTLP receiver, exits, HTTP API.
-//! - `store`: what the recorder holds (events, spans, dead letters, exits), as data.
+//! - `record`: the recorder: tap, dead-letter watch, OTLP receiver, exits, injected faults, HTTP API.
+//! - `store`: what the recorder holds (events, spans, dead letters, exits, injected faults), as data.
 //! - `forward`: handing the same spans to the user's OTLP collector, off the hot path.
 //! - `otlp`: decoding OTLP/HTTP protobuf spans into plain records.
 //! - `tree`: the causal tree of a correlation id.
@@ -36,5 +37,5 @@ pub use record::{Recorder, TraceError};
 pub use saved::{Published, SavedError, SavedRecord};
 #[cfg(test)]
 pub(crate) use store::Store;
-pub use store::{DeadLetter, ServiceExit};
+pub use store::{DeadLetter, FaultKind, InjectedFault, ServiceExit};
 pub use tree::{Call, EventNode, Outcome, Receipt, Request, Trace, Work};

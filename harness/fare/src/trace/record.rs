@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::forward::{ForwardStats, Forwarder, OtlpTarget};
 use super::otlp;
-use super::store::{DeadLetter, ServiceExit, Store};
+use super::store::{DeadLetter, InjectedFault, ServiceExit, Store};
 use super::tree::Trace;
 use crate::topology::Topology;
 
@@ -118,6 +118,7 @@ impl Recorder {
             .route("/v1/traces", post(receive_spans))
             .route("/traces/{correlation_id}", get(trace_json))
             .route("/traces/{correlation_id}/text", get(trace_text))
+            .route("/faults", post(receive_fault))
             .with_state((store.clone(), lag.clone(), forwarder.clone()));
         let stop = shutdown.clone();
         tokio::spawn(async move {
@@ -214,6 +215,12 @@ async fn receive_spans(State((store, _, forwarder)): State<Shared>, body: Bytes)
             StatusCode::BAD_REQUEST
         }
     }
+}
+
+/// A fault the scenario runner injected, as it took effect or ended.
+async fn receive_fault(State((store, _, _)): State<Shared>, Json(fault): Json<InjectedFault>) -> StatusCode {
+    store.lock().unwrap_or_else(|p| p.into_inner()).record_fault(fault);
+    StatusCode::NO_CONTENT
 }
 
 /// `?fresh=false` answers with what is recorded now, without waiting for

@@ -27,6 +27,11 @@ impl Trace {
         for x in self.exits.iter().filter(|x| !x.intended) {
             out.push_str(&format!("  {} exited ({})\n", x.service, x.status));
         }
+        // Times from the first event, as the tree's offsets; else from the first fault.
+        let anchor = start.map(|s| s.unix_timestamp_nanos().max(0) as u64);
+        for f in &self.faults {
+            out.push_str(&format!("  fault: {}\n", f.sentence(anchor.unwrap_or(f.from_unix_nanos))));
+        }
         out
     }
 

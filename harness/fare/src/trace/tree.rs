@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::otlp::SpanRecord;
-use super::store::{DeadLetter, ServiceExit, Store};
+use super::store::{DeadLetter, InjectedFault, ServiceExit, Store};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trace {
@@ -23,6 +23,11 @@ pub struct Trace {
     pub dead_letters: Vec<DeadLetter>,
     /// Service processes that ended after this chain began.
     pub exits: Vec<ServiceExit>,
+    /// Faults fare injected that could touch this chain: those scoped to
+    /// it, and those that hit every chain and lasted until it began (all
+    /// of them, for a chain of which nothing was recorded).
+    #[serde(default)]
+    pub faults: Vec<InjectedFault>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,16 +172,26 @@ impl Trace {
                 end_unix_nanos: s.end_unix_nanos,
             })
             .collect();
-        let began = requests
-            .iter()
-            .map(|r| r.start_unix_nanos)
-            .chain(events.iter().map(|e| e.occurred_at.unix_timestamp_nanos().max(0) as u64))
-            .min();
+        let began = first_moment(&requests, &events);
         let exits = match began {
             Some(began) => store.exits.iter().filter(|x| x.at_unix_nanos >= began).cloned().collect(),
             None => Vec::new(),
         };
-        Trace { correlation_id: correlation_id.to_owned(), events, roots, requests, dead_letters, exits }
+        let faults = store
+            .faults
+            .iter()
+            .filter(|f| match &f.correlation_id {
+                Some(_) => f.scoped_to(correlation_id),
+                None => began.is_none_or(|began| f.lasts_until(began)),
+            })
+            .cloned()
+            .collect();
+        Trace { correlation_id: correlation_id.to_owned(), events, roots, requests, dead_letters, exits, faults }
+    }
+
+    /// When the chain began: its first request or event (Unix nanoseconds).
+    pub fn began_unix_nanos(&self) -> Option<u64> {
+        first_moment(&self.requests, &self.events)
     }
 
     /// The events of one type.
@@ -192,6 +207,15 @@ impl Trace {
     fn has_event(&self, id: &str) -> bool {
         self.events.iter().any(|e| e.id == id)
     }
+}
+
+/// The first request's start or the first event, whichever came first.
+fn first_moment(requests: &[Request], events: &[EventNode]) -> Option<u64> {
+    requests
+        .iter()
+        .map(|r| r.start_unix_nanos)
+        .chain(events.iter().map(|e| e.occurred_at.unix_timestamp_nanos().max(0) as u64))
+        .min()
 }
 
 impl Receipt {

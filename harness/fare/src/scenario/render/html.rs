@@ -69,7 +69,7 @@ fn scenario(out: &mut String, s: &ScenarioReport, topology: &Topology) {
                 "<div class=\"diagnosis\"><b>chain {} · broken hop: {}</b><br>{} <code>{}</code>",
                 escape(&d.label),
                 escape(&hop.hop.to_string()),
-                escape(&hop.sentence()),
+                escape(&hop.why()),
                 hop.kind()
             ));
             if !hop.evidence.is_empty() {

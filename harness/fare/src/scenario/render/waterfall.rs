@@ -70,7 +70,7 @@ pub fn waterfall(trace: &Trace, diagnosis: Option<&Diagnosis>) -> String {
             let broken = hops
                 .iter()
                 .find(|h| h.hop.after.as_deref() == Some(&e.event_type) && h.hop.service.as_deref() == Some(&r.service))
-                .map(|h| h.sentence());
+                .map(|h| h.why());
             rows.push(Row { label: format!("{} → {}", e.event_type, r.service), bars, broken });
         }
         // A hop the diagnosis names that left no receipt: a row of its own.
@@ -79,14 +79,12 @@ pub fn waterfall(trace: &Trace, diagnosis: Option<&Diagnosis>) -> String {
             if e.receipts.iter().any(|r| r.service == service) {
                 continue;
             }
-            let bars = vec![Bar { start: published, end: published, class: "bad", title: h.sentence() }];
-            rows.push(Row { label: format!("{} → {service}", e.event_type), bars, broken: Some(h.sentence()) });
+            let bars = vec![Bar { start: published, end: published, class: "bad", title: h.why() }];
+            rows.push(Row { label: format!("{} → {service}", e.event_type), bars, broken: Some(h.why()) });
         }
     }
     for h in hops.iter().filter(|h| h.hop.after.is_none()) {
-        rows.push(Row {
-            label: format!("request → {}", h.hop.expected), bars: Vec::new(), broken: Some(h.sentence())
-        });
+        rows.push(Row { label: format!("request → {}", h.hop.expected), bars: Vec::new(), broken: Some(h.why()) });
     }
     render(&rows)
 }
