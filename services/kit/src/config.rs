@@ -52,7 +52,7 @@ pub enum ConfigError {
 /// environment it passes down, so an exported one reaches no service.
 /// (`FARE_PROVIDER_STATES` is no switch any more; it stays listed so an old
 /// shell's export cannot come back to life.)
-pub const HARNESS_ONLY: &[&str] = &["FARE_PROVIDER_STATES", "FARE_LISTEN_FD", "FARE_FAULT_FD"];
+pub const HARNESS_ONLY: &[&str] = &["FARE_PROVIDER_STATES", "FARE_LISTEN_FD", "FARE_FAULT_FD", "FARE_FAULT_SOCKET"];
 
 #[derive(Debug, Clone)]
 pub struct Config {

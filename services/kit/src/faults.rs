@@ -11,6 +11,14 @@
 //! deployed service, started by anything but fare, has no hook at all, and
 //! nothing about it is reachable over HTTP.
 //!
+//! A container inherits no descriptor. There fare listens on a Unix socket
+//! in a directory of its own, mounted into the service's container, and
+//! names the socket's path in `FARE_FAULT_SOCKET`; the service connects to
+//! it once, as it starts, and the hook runs on that connection exactly as
+//! on the socket pair. Again the variable alone enables nothing: without
+//! fare listening at that path, on the service's own filesystem, there is
+//! no hook, and a socket file is not reachable over the network.
+//!
 //! # The protocol
 //!
 //! One JSON line per request, from fare; one JSON line per answer. Each
@@ -44,6 +52,10 @@ use crate::envelope::{Envelope, EventType};
 
 /// The variable naming the descriptor of the hook's socket.
 pub const FD_VAR: &str = "FARE_FAULT_FD";
+
+/// The variable naming the path of the Unix socket fare listens on for
+/// the hook, in container mode.
+pub const SOCKET_VAR: &str = "FARE_FAULT_SOCKET";
 
 /// The exit status of a process a `crash` fault ended.
 pub const CRASH_EXIT_CODE: i32 = 86;
@@ -199,14 +211,16 @@ impl Faults {
         Arc::new(Faults::default())
     }
 
-    /// This process's hook, from the socket named by `FARE_FAULT_FD`, taken
-    /// once; disabled without one.
+    /// This process's hook, from the socket named by `FARE_FAULT_FD` or,
+    /// without it, the one fare listens on at `FARE_FAULT_SOCKET`, taken
+    /// once; disabled without either.
     pub fn inherited() -> Arc<Faults> {
         static INHERITED: OnceLock<Arc<Faults>> = OnceLock::new();
         INHERITED
-            .get_or_init(|| match std::env::var(FD_VAR) {
-                Ok(value) => adopt(&value),
-                Err(_) => Faults::disabled(),
+            .get_or_init(|| match (std::env::var(FD_VAR), std::env::var_os(SOCKET_VAR)) {
+                (Ok(value), _) => adopt(&value),
+                (Err(_), Some(path)) => connect(std::path::Path::new(&path)),
+                (Err(_), None) => Faults::disabled(),
             })
             .clone()
     }
@@ -334,6 +348,21 @@ fn adopt(value: &str) -> Arc<Faults> {
     }
     tracing::info!("fault hook on {FD_VAR}={fd}: fare may inject handler faults in this run");
     Faults::listen(stream)
+}
+
+/// The hook on a connection to the Unix socket fare listens on at `path`;
+/// disabled if nothing listens there.
+fn connect(path: &std::path::Path) -> Arc<Faults> {
+    match UnixStream::connect(path) {
+        Ok(stream) => {
+            tracing::info!("fault hook on {SOCKET_VAR}={}: fare may inject handler faults in this run", path.display());
+            Faults::listen(stream)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "{SOCKET_VAR}={}: nothing listens there: no fault hook", path.display());
+            Faults::disabled()
+        }
+    }
 }
 
 /// `Ok` if `fd` is an open, connected Unix-domain stream socket.
@@ -473,6 +502,23 @@ mod tests {
     }
 
     const WAIT: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn a_hook_connects_to_the_socket_fare_listens_on_and_to_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hook.sock");
+        assert!(!connect(&path).is_enabled(), "nothing listens there");
+        std::fs::write(&path, "a file").unwrap();
+        assert!(!connect(&path).is_enabled(), "a regular file");
+        std::fs::remove_file(&path).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let faults = connect(&path);
+        assert!(faults.is_enabled());
+        let (ours, _) = listener.accept().unwrap();
+        let reply = send(&ours, &rules(r#"{"rules":[{"event":"order.placed","action":"crash"}]}"#), WAIT).unwrap();
+        assert_eq!(reply, Reply { ok: true, rules: 1, error: None });
+        assert_eq!(faults.decide(&event("order.placed", "c"), 1), Some(Injected::Crash));
+    }
 
     #[test]
     fn a_bad_request_is_refused_and_the_rules_stay() {

@@ -51,12 +51,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Whether its cells act through the services' fault hook, which only
-    /// a service started as fare's child process has (not a container).
-    pub fn needs_fault_hook(self) -> bool {
-        matches!(self, Kind::HandlerFails | Kind::HandlerFailsAlways | Kind::DropFollowUp)
-    }
-
     pub const ALL: [Kind; 11] = [
         Kind::HandlerFails,
         Kind::HandlerFailsAlways,

@@ -69,15 +69,6 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     cells.retain(|c| args.kind.is_empty() || args.kind.contains(&c.kind));
     cells.retain(|c| args.event.is_empty() || args.event.iter().any(|e| e == c.hop.event.as_str()));
     cells.retain(|c| args.service.is_empty() || c.hop.service.as_ref().is_some_and(|s| args.service.contains(s)));
-    if cli.runtime == crate::runtime::Runtime::Containers {
-        let hooked = cells.iter().filter(|c| c.kind.needs_fault_hook()).count();
-        cells.retain(|c| !c.kind.needs_fault_hook());
-        if hooked > 0 {
-            crate::terminal::progress(&format!(
-                "{hooked} cells left out: handler faults need the process runtime (a container has no fault hook)"
-            ));
-        }
-    }
     if args.list {
         print!("{}", report::list(&cells));
         return Ok(ExitCode::SUCCESS);

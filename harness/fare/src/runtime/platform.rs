@@ -318,7 +318,7 @@ impl Platform {
         for m in topology.services() {
             let localhost = Path::new("127.0.0.1");
             if let Some(containers) = &self.containers {
-                let spec = containers.service_spec(&m.name, &dir.join("data"))?;
+                let spec = containers.service_spec(&m.name, &dir.join("data"), &dir.join("hooks"))?;
                 urls.insert(m.name.clone(), (spec.port, format!("http://127.0.0.1:{}", spec.host_port)));
                 peers.insert(m.name.clone(), containers.url_inside(&m.name));
                 specs.insert(m.name.clone(), spec);

@@ -5,7 +5,11 @@
 //! kept in a log file and (when attached) echoed with its name in front, and
 //! stopped with SIGTERM, then SIGKILL if it does not exit in time. Each
 //! gets one end of a socket pair for the kit's fault hook (`FARE_FAULT_FD`);
-//! fare keeps the other, so only fare can inject faults into it. fare's
+//! fare keeps the other, so only fare can inject faults into it. A
+//! container, which inherits no descriptor, connects instead to a Unix
+//! socket fare listens on in a directory mounted into it
+//! (`FARE_FAULT_SOCKET`); fare takes that connection when it first sets
+//! faults, and speaks the same protocol over it. fare's
 //! one-run switches (`kit::config::HARNESS_ONLY`) are stripped from what a
 //! service inherits.
 
@@ -67,7 +71,48 @@ enum Run {
         /// fare's end of the service's fault hook.
         faults: UnixStream,
     },
-    Container(Box<super::containers::Unit>),
+    Container {
+        unit: Box<super::containers::Unit>,
+        /// Where the container's fault hook connects, and the connection once taken.
+        hook: Option<ContainerHook>,
+    },
+}
+
+/// fare's side of a container's fault hook: the socket it listens on, and
+/// the service's connection to it once accepted.
+#[derive(Debug)]
+struct ContainerHook {
+    listener: tokio::net::UnixListener,
+    stream: tokio::sync::Mutex<Option<UnixStream>>,
+}
+
+impl ContainerHook {
+    /// Listens at `path` (a socket left there by an earlier start is replaced).
+    fn listen(path: &Path) -> std::io::Result<ContainerHook> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        Ok(ContainerHook { listener: tokio::net::UnixListener::bind(path)?, stream: Default::default() })
+    }
+
+    /// The service's connection: taken from the listener the first time
+    /// (the service connected as it started), waiting at most `timeout`.
+    async fn stream(&self, timeout: Duration) -> Result<UnixStream, HookError> {
+        let mut held = self.stream.lock().await;
+        if let Some(stream) = held.as_ref() {
+            return Ok(stream.try_clone()?);
+        }
+        let accepted = tokio::time::timeout(timeout, self.listener.accept()).await.map_err(|_| HookError::Closed)?;
+        let stream = accepted?.0.into_std()?;
+        // `kit::faults::send` blocks, with its own timeouts.
+        stream.set_nonblocking(false)?;
+        *held = Some(stream.try_clone()?);
+        Ok(stream)
+    }
 }
 
 impl ServiceProcess {
@@ -135,7 +180,8 @@ impl ServiceProcess {
     }
 
     /// Starts the service in a container from `spec`, its output in `log`;
-    /// fare reaches it at `url` (its mapped port).
+    /// fare reaches it at `url` (its mapped port). With `spec.hook`, fare
+    /// listens there for the service's fault hook first.
     pub async fn start_container(
         name: &str,
         spec: &super::containers::UnitSpec,
@@ -144,14 +190,28 @@ impl ServiceProcess {
         log: PathBuf,
         echo: bool,
     ) -> Result<ServiceProcess, super::containers::ContainerError> {
-        let unit = super::containers::Unit::start(spec, env, name, log.clone(), echo).await?;
-        Ok(ServiceProcess { name: name.to_owned(), url, log, run: Run::Container(Box::new(unit)) })
+        let mut env = env.clone();
+        let hook = match &spec.hook {
+            Some(hook) => {
+                let listening =
+                    ContainerHook::listen(&hook.host).map_err(|source| super::containers::ContainerError::Io {
+                        action: "listening for the fault hook at",
+                        path: hook.host.clone(),
+                        source,
+                    })?;
+                env.insert(kit::faults::SOCKET_VAR.to_owned(), hook.inside.clone());
+                Some(listening)
+            }
+            None => None,
+        };
+        let unit = super::containers::Unit::start(spec, &env, name, log.clone(), echo).await?;
+        Ok(ServiceProcess { name: name.to_owned(), url, log, run: Run::Container { unit: Box::new(unit), hook } })
     }
 
     /// Its container, in container mode.
     pub fn container(&self) -> Option<&super::containers::Unit> {
         match &self.run {
-            Run::Container(unit) => Some(unit),
+            Run::Container { unit, .. } => Some(unit),
             Run::Child { .. } => None,
         }
     }
@@ -161,7 +221,7 @@ impl ServiceProcess {
     pub fn signal(&self, sig: libc::c_int) -> std::io::Result<()> {
         match &self.run {
             Run::Child { child, .. } => super::signal(child.id(), sig),
-            Run::Container(unit) => {
+            Run::Container { unit, .. } => {
                 let name = match sig {
                     libc::SIGKILL => "SIGKILL",
                     libc::SIGTERM => "SIGTERM",
@@ -177,11 +237,14 @@ impl ServiceProcess {
     /// Replaces the rules of the service's fault hook with `rules` (empty:
     /// no faults), and waits until the service has taken them.
     pub async fn set_faults(&self, rules: &FaultRules) -> Result<(), HookError> {
-        let Run::Child { faults, .. } = &self.run else {
-            let why = "handler faults need the process runtime: a container has no fault hook (its descriptor cannot be handed down)";
-            return Err(HookError::Io(std::io::Error::other(why)));
+        let stream = match &self.run {
+            Run::Child { faults, .. } => faults.try_clone()?,
+            Run::Container { hook: Some(hook), .. } => hook.stream(HOOK_TIMEOUT).await?,
+            Run::Container { hook: None, .. } => {
+                return Err(HookError::Io(std::io::Error::other("this container was started without a fault hook")));
+            }
         };
-        let (stream, rules) = (faults.try_clone()?, rules.clone());
+        let rules = rules.clone();
         let sent = tokio::task::spawn_blocking(move || kit::faults::send(&stream, &rules, HOOK_TIMEOUT)).await;
         sent.map_err(|e| HookError::Io(std::io::Error::other(e)))?.map(|_| ())
     }
@@ -189,7 +252,7 @@ impl ServiceProcess {
     pub fn pid(&self) -> u32 {
         match &self.run {
             Run::Child { child, .. } => child.id(),
-            Run::Container(unit) => unit.pid(),
+            Run::Container { unit, .. } => unit.pid(),
         }
     }
 
@@ -198,7 +261,7 @@ impl ServiceProcess {
     pub fn exited(&mut self) -> Option<String> {
         let (child, pumps) = match &mut self.run {
             Run::Child { child, pumps, .. } => (child, pumps),
-            Run::Container(unit) => return unit.exited(),
+            Run::Container { unit, .. } => return unit.exited(),
         };
         let status = child.try_wait().ok().flatten()?;
         // The pipes close with the process: once the copying threads end,
@@ -221,7 +284,7 @@ impl ServiceProcess {
         }
         let pid = match &self.run {
             Run::Child { child, .. } => child.id(),
-            Run::Container(unit) => return unit.stop(grace),
+            Run::Container { unit, .. } => return unit.stop(grace),
         };
         // SAFETY: kill(2) on our own, not yet reaped, child.
         unsafe {

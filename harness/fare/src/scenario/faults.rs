@@ -231,9 +231,27 @@ async fn take_down(
     let (did, fault) = match (how, restart_when) {
         (Down::Kill, None) => {
             let pid = at.control.lock().await.kill_service(service)?;
-            let fault = InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed and restarted by the policy");
-            at.target.record_fault(&fault.blow()).await?;
-            return Ok(format!("{service} (pid {pid}) SIGKILLed {}; the restart policy applies", once_said(when)));
+            let fault =
+                InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed, for the restart policy to bring back");
+            at.target.record_fault(&fault).await?;
+            // Down until the policy has it running again: a process of another pid.
+            let who = Process::Service(service.to_owned());
+            let back = kit::probe::wait_until(Instant::now() + DEADLINE, Duration::from_millis(100), || async {
+                let now = at.control.lock().await.pid_of(&who).ok();
+                Ok::<_, ()>(match now {
+                    Some(again) if again != pid => kit::probe::Look::Ready(()),
+                    _ => kit::probe::Look::Pending(()),
+                })
+            })
+            .await;
+            let said = match back {
+                Ok(()) => {
+                    at.target.record_fault(&fault.ended()).await?;
+                    "back after the restart policy's start"
+                }
+                Err(_) => "not back within the deadline",
+            };
+            return Ok(format!("{service} (pid {pid}) SIGKILLed {}; {said}", once_said(when)));
         }
         (Down::Kill, Some(_)) => {
             let pid = at.control.lock().await.kill_and_hold(service).await?;

@@ -7,7 +7,10 @@
 //! listen on the network's gateway address, which the containers reach.
 //! The manifests, the services' settings and the provisioning are the
 //! process runtime's; only the addresses differ. `fare doctor` starts the
-//! emulator's container alone (no services).
+//! emulator's container alone (no services). A service's fault hook, a
+//! descriptor in process mode, is a Unix socket fare listens on in a
+//! directory mounted into its container (`/run/fare/hook.sock`,
+//! `FARE_FAULT_SOCKET`).
 //!
 //! Every container and network carries the label `fare.namespace=<ns>`:
 //! dropping the platform removes them, `fare down` removes what a killed
@@ -28,7 +31,7 @@ use std::time::{Duration, Instant};
 
 pub use engine::{Engine, NAMESPACE_LABEL};
 pub use images::{EMULATOR_PORT, ImageInfo, Images, Wanted};
-pub use unit::{Unit, UnitSpec};
+pub use unit::{HookSocket, Unit, UnitSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
@@ -73,6 +76,9 @@ pub enum ContainerError {
 
 /// The port a service listens on inside its container.
 pub const SERVICE_PORT: u16 = 8080;
+/// Where a service's fault hook socket is, inside its container.
+const HOOK_DIR: &str = "/run/fare";
+const HOOK_SOCKET: &str = "hook.sock";
 
 /// The containers' side of a running platform: the images, the network and
 /// the emulator. Dropped after the services: it removes the emulator, then
@@ -157,6 +163,7 @@ impl Containers {
             ready_path: backend.ready_path().into(),
             binds: Vec::new(),
             startup: Duration::from_secs(120),
+            hook: None,
         })
     }
 
@@ -195,10 +202,13 @@ impl Containers {
     }
 
     /// How `service` is started: the services image, its binary, a host
-    /// port of its own, and `data` (its database's directory) mounted at `/data`.
-    pub fn service_spec(&self, service: &str, data: &Path) -> Result<UnitSpec, ContainerError> {
+    /// port of its own, `data` (its database's directory) mounted at
+    /// `/data`, and `hooks/<service>` at `/run/fare`, where fare listens
+    /// for its fault hook (the kit's handler faults).
+    pub fn service_spec(&self, service: &str, data: &Path, hooks: &Path) -> Result<UnitSpec, ContainerError> {
         let image =
             self.images.services.clone().ok_or_else(|| ContainerError::NoImage { image: "fare-services".into() })?;
+        let hook_dir = hooks.join(service);
         Ok(UnitSpec {
             image,
             name: self.host_of(service),
@@ -208,9 +218,10 @@ impl Containers {
             port: SERVICE_PORT,
             host_port: free_port()?,
             ready_path: "/health".into(),
-            binds: vec![(data.to_owned(), "/data".into())],
+            binds: vec![(data.to_owned(), "/data".into()), (hook_dir.clone(), HOOK_DIR.into())],
             // As long as process mode waits for a service (`--ready-timeout`'s default).
             startup: Duration::from_secs(120),
+            hook: Some(HookSocket { host: hook_dir.join(HOOK_SOCKET), inside: format!("{HOOK_DIR}/{HOOK_SOCKET}") }),
         })
     }
 }

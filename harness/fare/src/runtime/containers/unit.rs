@@ -40,6 +40,17 @@ pub struct UnitSpec {
     /// Host directories mounted into it (its database, say).
     pub binds: Vec<(PathBuf, String)>,
     pub startup: Duration,
+    /// Where fare listens for its fault hook, if it has one.
+    pub hook: Option<HookSocket>,
+}
+
+/// A Unix socket fare listens on for a service's fault hook: its path on
+/// the host, in a directory mounted into the container, and the same
+/// socket's path inside (`FARE_FAULT_SOCKET`).
+#[derive(Debug, Clone)]
+pub struct HookSocket {
+    pub host: PathBuf,
+    pub inside: String,
 }
 
 /// A running (or ended) container of the platform.
