@@ -7,8 +7,13 @@ use std::fmt;
 use kit::EventType;
 use serde_json::{Value, json};
 
+use crate::runtime::Runtime;
 use crate::scenario::chain;
 use crate::topology::Topology;
+use crate::trace::FaultKind;
+
+/// How long a `disconnect` cell keeps the service cut off.
+const DISCONNECTED: u64 = 5;
 
 /// The events a chain starts with: an order, and the sign-up before it.
 pub const ROOTS: [&str; 2] = ["order.placed", "user.registered"];
@@ -48,10 +53,13 @@ pub enum Kind {
     Hung,
     /// SIGSTOP the emulator once the event is seen, SIGCONT 3 s later (`pause: emulator`).
     EmulatorPaused,
+    /// Cut the service's container off the network once the event is seen,
+    /// and connect it again 5 s later (`disconnect: SERVICE`; containers only).
+    Disconnect,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::HandlerFails,
         Kind::HandlerFailsAlways,
         Kind::DropFollowUp,
@@ -63,6 +71,7 @@ impl Kind {
         Kind::Kill,
         Kind::Hung,
         Kind::EmulatorPaused,
+        Kind::Disconnect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +87,31 @@ impl Kind {
             Kind::Kill => "kill",
             Kind::Hung => "hung",
             Kind::EmulatorPaused => "emulator-paused",
+            Kind::Disconnect => "disconnect",
+        }
+    }
+
+    /// The fault it injects, as the record keeps it and the diagnosis names
+    /// it; `None` for a third party's answers (programmed into its fake).
+    pub fn injects(self) -> Option<FaultKind> {
+        match self {
+            Kind::HandlerFails | Kind::HandlerFailsAlways | Kind::DropFollowUp => Some(FaultKind::Handler),
+            Kind::Duplicate => Some(FaultKind::Duplicate),
+            Kind::Poison => Some(FaultKind::Poison),
+            Kind::ThirdParty5xxWhile | Kind::ThirdParty5xx | Kind::ThirdParty4xx => None,
+            Kind::Kill => Some(FaultKind::Kill),
+            Kind::Hung | Kind::EmulatorPaused => Some(FaultKind::Pause),
+            Kind::Disconnect => Some(FaultKind::Disconnect),
+        }
+    }
+
+    /// Why its cells cannot run on `runtime`; `None` where they can.
+    pub fn not_applicable(self, runtime: Runtime) -> Option<&'static str> {
+        match (self, runtime) {
+            (Kind::Disconnect, Runtime::Processes) => {
+                Some("not applicable to processes: only a container can be cut off the network (--runtime containers)")
+            }
+            _ => None,
         }
     }
 
@@ -256,7 +290,7 @@ fn applies(topology: &Topology, hop: &Hop, kind: Kind) -> Option<Promise> {
     let third = wrapped(topology, service, &hop.event);
     let dead_letter = |reason| Some(Promise::Broken { dlq: Some(service.to_owned()), reason });
     match kind {
-        Kind::HandlerFails | Kind::Kill | Kind::Hung => Some(Promise::Recovers),
+        Kind::HandlerFails | Kind::Kill | Kind::Hung | Kind::Disconnect => Some(Promise::Recovers),
         Kind::HandlerFailsAlways => dead_letter("dead_lettered"),
         Kind::DropFollowUp => (!follow_ups(topology, service, &hop.event).is_empty())
             .then_some(Promise::Broken { dlq: None, reason: "handled_without_follow_up" }),
@@ -339,6 +373,9 @@ impl Cell {
             Kind::EmulatorPaused => {
                 faults.push(json!({"pause": "emulator", "when": event, "seconds": 3, "chain": chain}))
             }
+            Kind::Disconnect => {
+                faults.push(json!({"disconnect": service, "when": event, "seconds": DISCONNECTED, "chain": chain}))
+            }
         }
         let mut dead_letters = serde_json::Map::new();
         if let Promise::Quarantined { dlq } = &self.promise {
@@ -419,6 +456,30 @@ mod tests {
             assert!(quick.iter().any(|c| c.kind == kind), "--quick lacks {kind}");
         }
         assert_eq!(quick.len(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn disconnect_cuts_each_hops_service_off_in_containers_and_is_not_applicable_to_processes() {
+        let topology = reference();
+        let cells = matrix(&topology);
+        let cut: Vec<&Hop> = cells.iter().filter(|c| c.kind == Kind::Disconnect).map(|c| &c.hop).collect();
+        assert_eq!(cut, hops(&topology).iter().collect::<Vec<_>>(), "one cell per hop");
+        let why = Kind::Disconnect.not_applicable(Runtime::Processes).unwrap_or_default();
+        assert!(why.contains("--runtime containers"), "{why}");
+        for kind in Kind::ALL {
+            assert_eq!(kind.not_applicable(Runtime::Containers), None, "{kind} in containers");
+            if kind != Kind::Disconnect {
+                assert_eq!(kind.not_applicable(Runtime::Processes), None, "{kind} in processes");
+            }
+        }
+        let cell =
+            cells.iter().find(|c| c.kind == Kind::Disconnect && c.hop.to_string() == "device.allocated → fulfillment");
+        let fault = &cell.expect("a disconnect cell at fulfillment").document(&topology)["faults"][0];
+        assert_eq!(
+            (fault["disconnect"].as_str(), fault["when"].as_str()),
+            (Some("fulfillment"), Some("device.allocated"))
+        );
+        assert_eq!(cell.map(|c| &c.promise), Some(&Promise::Recovers));
     }
 
     #[test]

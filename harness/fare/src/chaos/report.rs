@@ -87,15 +87,17 @@ fn promise_word(p: &Promise) -> &'static str {
     }
 }
 
-/// The cells without running them, one a line.
-pub fn list(cells: &[Cell]) -> String {
+/// The cells without running them, one a line; those that cannot run on
+/// `runtime` say why.
+pub fn list(cells: &[Cell], runtime: crate::runtime::Runtime) -> String {
     let mut out = format!("{:<21} {:<34} {:<12} EXPECTED\n", "KIND", "HOP", "PROMISE");
     for c in cells {
-        let expected = match &c.promise {
-            Promise::Recovers => "passes, no broken hop".to_owned(),
-            Promise::Quarantined { dlq } => format!("passes, poison in {dlq} DLQ"),
-            Promise::Broken { dlq: Some(q), reason } => format!("{reason}, in {q} DLQ"),
-            Promise::Broken { dlq: None, reason } => reason.to_string(),
+        let expected = match (c.kind.not_applicable(runtime), &c.promise) {
+            (Some(why), _) => why.to_owned(),
+            (None, Promise::Recovers) => "passes, no broken hop".to_owned(),
+            (None, Promise::Quarantined { dlq }) => format!("passes, poison in {dlq} DLQ"),
+            (None, Promise::Broken { dlq: Some(q), reason }) => format!("{reason}, in {q} DLQ"),
+            (None, Promise::Broken { dlq: None, reason }) => reason.to_string(),
         };
         let _ = writeln!(
             out,
@@ -112,7 +114,7 @@ pub fn list(cells: &[Cell]) -> String {
 /// The table (fault kind × hop) and the totals.
 pub fn table(report: &ChaosReport) -> String {
     let mut out =
-        format!("{:<21} {:<34} {:<8} {:<52} {:<6} {:>8}\n", "KIND", "HOP", "OUTCOME", "DIAGNOSED", "RIGHT", "VERDICT");
+        format!("{:<21} {:<34} {:<8} {:<84} {:<6} {:>8}\n", "KIND", "HOP", "OUTCOME", "DIAGNOSED", "RIGHT", "VERDICT");
     for c in &report.cells {
         let (outcome, diagnosed, right, verdict) = match (&c.report, &c.judgement) {
             (Some(r), Some(j)) => {
@@ -126,7 +128,7 @@ pub fn table(report: &ChaosReport) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<21} {:<34} {:<8} {:<52} {:<6} {:>8}",
+            "{:<21} {:<34} {:<8} {:<84} {:<6} {:>8}",
             c.cell.kind.name(),
             c.cell.hop.to_string(),
             outcome,

@@ -41,7 +41,16 @@ pub async fn run(
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
     let topology = &target.topology;
-    let built: Vec<Result<Scenario, ScenarioError>> = cells.iter().map(|c| scenario_of(c, topology)).collect();
+    let runtime = platform.state.runtime;
+    let built: Vec<Result<Scenario, String>> = cells
+        .iter()
+        .map(|c| match c.kind.not_applicable(runtime) {
+            Some(why) => Err(why.to_owned()),
+            None => {
+                scenario_of(c, topology).map_err(|e| format!("the scenario model cannot express this fault here: {e}"))
+            }
+        })
+        .collect();
     let batch: Vec<Scenario> = built.iter().filter_map(|b| b.as_ref().ok().cloned()).collect();
     let run = scenario::run_all(target, &batch, Some(platform), options, progress).await;
     let mut reports = run.scenarios.into_iter();
@@ -51,7 +60,7 @@ pub async fn run(
         .map(|(cell, built)| {
             let report = match built {
                 Ok(_) => reports.next().ok_or_else(|| "not run".to_owned()),
-                Err(e) => Err(format!("the scenario model cannot express this fault here: {e}")),
+                Err(why) => Err(why.clone()),
             };
             match report {
                 Ok(report) => CellReport {
@@ -76,7 +85,11 @@ pub fn judge(cell: &Cell, topology: &Topology, report: &ScenarioReport) -> Judge
         .find(|d| d.label == chain && !d.hops.is_empty())
         .or_else(|| report.diagnosis.iter().find(|d| !d.hops.is_empty()))
         .and_then(|d| d.hops.first());
-    let diagnosed = first.map(|h| (h.hop.to_string(), h.kind().to_owned()));
+    let owed = first.and_then(|h| h.faults.first()).map(|b| &b.fault);
+    let diagnosed = first.map(|h| {
+        let fault = owed.map(|f| format!(" ({} {})", f.kind, f.target)).unwrap_or_default();
+        (h.hop.to_string(), format!("{}{fault}", h.kind()))
+    });
     let passed = !report.failed();
     let no_hop = first.is_none();
     let dlqs: Vec<&str> = report.dead_letters.iter().map(|d| d.service.as_str()).collect();
@@ -104,6 +117,9 @@ pub fn judge(cell: &Cell, topology: &Topology, report: &ScenarioReport) -> Judge
                     && h.hop.after.as_deref() == Some(cell.hop.event.as_str())
                     && h.kind() == *reason
             });
+            // The fault fare injected (not a fake's answers, which the reason names) is named as its cause.
+            let owed_ok =
+                cell.kind.injects().is_none_or(|kind| owed.is_some_and(|f| f.kind == kind && f.target == service));
             let mut why = Vec::new();
             if !dlq_ok {
                 why.push(format!("dead letters {dlqs:?}, expected {:?}", dlq.iter().collect::<Vec<_>>()));
@@ -114,8 +130,11 @@ pub fn judge(cell: &Cell, topology: &Topology, report: &ScenarioReport) -> Judge
             if !named {
                 why.push(format!("expected {reason} at {} → {service}", cell.hop.event));
             }
+            if let Some(kind) = cell.kind.injects().filter(|_| !owed_ok) {
+                why.push(format!("expected the {kind} on {service} named as the cause"));
+            }
             let why = (!why.is_empty()).then(|| why.join("; "));
-            (dlq_ok && missing.is_empty(), !passed && named, why)
+            (dlq_ok && missing.is_empty(), !passed && named && owed_ok, why)
         }
     };
     Judgement { promise_held: promise, diagnosis_right: diagnosis, diagnosed, why }
@@ -139,4 +158,78 @@ fn rest_missing(cell: &Cell, topology: &Topology, report: &ScenarioReport) -> Ve
         missing.extend(diff.missing.iter().map(|m| format!("{m:?}")));
     }
     missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::{Blame, BrokenHop, Diagnosis, Hop, Reason};
+    use crate::scenario::Outcome;
+    use crate::trace::{DeadLetter, FaultKind, InjectedFault};
+
+    fn reference() -> Topology {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services");
+        crate::load_topology(&dir).expect("the reference topology").0
+    }
+
+    /// A failed cell's report: fulfillment dead-lettered device.allocated,
+    /// owed to the faults `owed`.
+    fn dead_lettered(owed: Vec<InjectedFault>) -> ScenarioReport {
+        let hop = Hop {
+            after: Some("device.allocated".into()),
+            queue: Some("t-fulfillment".into()),
+            service: Some("fulfillment".into()),
+            expected: "shipment.requested".into(),
+        };
+        let reason = Reason::DeadLettered { queue: "t-fulfillment-dlq".into(), attempts: 5, rejected: None };
+        let faults = owed.into_iter().map(|fault| Blame { fault, anchor_unix_nanos: 0 }).collect();
+        let hops = vec![BrokenHop { hop, reason, evidence: Vec::new(), faults }];
+        let dead = DeadLetter {
+            service: "fulfillment".into(),
+            queue: "t-fulfillment-dlq".into(),
+            message_id: "m".into(),
+            correlation_id: Some("c".into()),
+            event_type: Some("device.allocated".into()),
+            event: None,
+            reason: None,
+            receive_count: 5,
+        };
+        ScenarioReport {
+            name: "cell".into(),
+            file: "chaos/cell.yaml".into(),
+            description: String::new(),
+            correlation_id: "c".into(),
+            outcome: Outcome::Failed,
+            took: Default::default(),
+            quiet_after: None,
+            steps: Vec::new(),
+            checks: Vec::new(),
+            chains: Vec::new(),
+            dead_letters: vec![dead],
+            diagnosis: vec![Diagnosis { label: "main".into(), correlation_id: "c".into(), hops }],
+            verdict_after: None,
+            secrets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_broken_cell_is_right_only_when_the_diagnosis_names_the_injected_fault_as_the_cause() {
+        let topology = reference();
+        let cell = matrix::matrix(&topology)
+            .into_iter()
+            .find(|c| {
+                c.kind == matrix::Kind::HandlerFailsAlways && c.hop.to_string() == "device.allocated → fulfillment"
+            })
+            .expect("the cell");
+        let handler = InjectedFault::now(FaultKind::Handler, "fulfillment", "had its handler fail_always");
+        let j = judge(&cell, &topology, &dead_lettered(vec![handler]));
+        assert!(j.promise_held && j.diagnosis_right, "{j:?}");
+        assert_eq!(j.diagnosed.map(|d| d.1).as_deref(), Some("dead_lettered (handler fault fulfillment)"));
+
+        let j = judge(&cell, &topology, &dead_lettered(Vec::new()));
+        assert!(j.promise_held && !j.diagnosis_right, "{j:?}");
+        assert!(j.why.unwrap_or_default().contains("expected the handler fault on fulfillment named as the cause"));
+        let elsewhere = InjectedFault::now(FaultKind::Handler, "devices", "had its handler fail_always");
+        assert!(!judge(&cell, &topology, &dead_lettered(vec![elsewhere])).diagnosis_right);
+    }
 }

@@ -70,7 +70,7 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     cells.retain(|c| args.event.is_empty() || args.event.iter().any(|e| e == c.hop.event.as_str()));
     cells.retain(|c| args.service.is_empty() || c.hop.service.as_ref().is_some_and(|s| args.service.contains(s)));
     if args.list {
-        print!("{}", report::list(&cells));
+        print!("{}", report::list(&cells, cli.runtime));
         return Ok(ExitCode::SUCCESS);
     }
     let restart = crate::runtime::RestartOptions::default();
