@@ -3,7 +3,10 @@
 //! where it came from, so an error can say which layer to fix.
 //!
 //! Keys are the environment variable names (`DATABASE_PATH`, `USERS_URL`):
-//! one name per setting, whichever layer sets it.
+//! one name per setting, whichever layer sets it. The names the kit reads
+//! for every service are [`COMMON`]; a service's own are declared in its
+//! manifest's `[env]` table. A runtime that does not hand a service its whole
+//! environment (fare's container mode) passes on those two.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -53,6 +56,43 @@ pub enum ConfigError {
 /// (`FARE_PROVIDER_STATES` is no switch any more; it stays listed so an old
 /// shell's export cannot come back to life.)
 pub const HARNESS_ONLY: &[&str] = &["FARE_PROVIDER_STATES", "FARE_LISTEN_FD", "FARE_FAULT_FD", "FARE_FAULT_SOCKET"];
+
+/// What the kit reads from the environment for every service, whichever it
+/// is: its settings ([`crate::app::Settings`], [`crate::bus::Bus::connect`]),
+/// its logs and traces ([`crate::telemetry`]: `RUST_LOG` and the
+/// OpenTelemetry SDK's `OTEL_*`) and the Rust runtime's backtraces. A
+/// trailing `*` stands for any rest of the name ([`is_common`]). A service's
+/// own settings are those its manifest declares in `[env]`. Not listed:
+/// `FARE_CONFIG_FILE`, a path on one machine, which another (a container)
+/// may not have.
+pub const COMMON: &[&str] = &[
+    "HOST",
+    "PORT",
+    "DATABASE_PATH",
+    "FARE_NAMESPACE",
+    "FARE_MAX_IN_FLIGHT",
+    "FARE_POLL_WAIT_SECONDS",
+    "FARE_RETRY_BASE_SECONDS",
+    "FARE_RETRY_MAX_SECONDS",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "RUST_LOG",
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+    "OTEL_*",
+];
+
+/// Whether the kit reads `name` for every service ([`COMMON`]); never a
+/// [`HARNESS_ONLY`] one.
+pub fn is_common(name: &str) -> bool {
+    !HARNESS_ONLY.contains(&name)
+        && COMMON.iter().any(|known| match known.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *known,
+        })
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -166,5 +206,12 @@ mod tests {
         std::fs::write(&path, "PORT = 9000\n").unwrap();
         config.merge_file(path).unwrap();
         assert_eq!(config.parse::<u16>("PORT", "a port").unwrap(), 9000);
+    }
+
+    #[test]
+    fn common_names_are_exact_or_by_prefix() {
+        assert!(is_common("RUST_LOG") && is_common("OTEL_BSP_SCHEDULE_DELAY") && is_common("AWS_REGION"));
+        assert!(!is_common("RUST_LOGS") && !is_common("PATH") && !is_common("FARE_CONFIG_FILE"));
+        assert!(HARNESS_ONLY.iter().all(|switch| !is_common(switch)));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod containers;
 mod control;
+mod inherit;
 mod platform;
 mod process;
 mod quiet;

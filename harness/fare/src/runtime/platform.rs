@@ -372,12 +372,8 @@ impl Platform {
             let echo = options.echo_logs;
             if container.is_some() {
                 // A container does not inherit fare's environment: what the
-                // services read from it is passed on, as a child inherits it.
-                for key in ["RUST_LOG", "RUST_BACKTRACE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-                    if let Ok(value) = std::env::var(key) {
-                        env.entry(key.to_owned()).or_insert(value);
-                    }
-                }
+                // service reads from it is passed on, as a child inherits it.
+                env = super::inherit::for_container(super::inherit::fare_environment(), m, &env);
                 // The emulator's container is no loopback endpoint, for which
                 // the kit would make up keys: it takes any, so these.
                 if inside.is_some() {

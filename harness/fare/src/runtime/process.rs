@@ -11,7 +11,8 @@
 //! (`FARE_FAULT_SOCKET`); fare takes that connection when it first sets
 //! faults, and speaks the same protocol over it. fare's
 //! one-run switches (`kit::config::HARNESS_ONLY`) are stripped from what a
-//! service inherits.
+//! service inherits; what a container is handed of fare's environment is
+//! [`super::inherit`]'s choice.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -190,7 +191,10 @@ impl ServiceProcess {
         log: PathBuf,
         echo: bool,
     ) -> Result<ServiceProcess, super::containers::ContainerError> {
+        // The one-run switches stay out, as `spawn` keeps them out; the
+        // hook's own is set after.
         let mut env = env.clone();
+        env.retain(|key, _| !kit::config::HARNESS_ONLY.contains(&key.as_str()));
         let hook = match &spec.hook {
             Some(hook) => {
                 let listening =
