@@ -80,12 +80,7 @@ async fn shipments(app: &TestApp<impl Build>, order: &str) -> Vec<Value> {
 
 /// Status and body of the order's shipments as `token`'s user (or nobody).
 async fn shipments_as(app: &TestApp<impl Build>, order: &str, token: Option<&str>) -> (u16, Value) {
-    let mut request = app.get(&format!("/shipments?order_id={order}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let resp = request.send().await.unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
+    kit::testing::answer_as(app.get(&format!("/shipments?order_id={order}")), token).await
 }
 
 #[tokio::test]

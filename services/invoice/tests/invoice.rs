@@ -36,12 +36,7 @@ async fn invoices(app: &TestApp<impl Build>, order: &str) -> Vec<Value> {
 
 /// Status and body of the order's invoices as `token`'s user (or nobody).
 async fn invoices_as(app: &TestApp<impl Build>, order: &str, token: Option<&str>) -> (u16, Value) {
-    let mut request = app.get(&format!("/invoices?order_id={order}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let resp = request.send().await.unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
+    kit::testing::answer_as(app.get(&format!("/invoices?order_id={order}")), token).await
 }
 
 #[tokio::test]

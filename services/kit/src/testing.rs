@@ -9,7 +9,7 @@
 
 mod users;
 
-pub use users::{EXPIRED, FORGED, OTHER, OWNER, users, users_vouching, vouch};
+pub use users::{EXPIRED, FORGED, OTHER, OWNER, answer_as, users, users_vouching, vouch};
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

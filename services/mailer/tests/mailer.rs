@@ -77,12 +77,7 @@ impl<B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> Fixture<B> 
 
     /// Status and body of the user's mails as `token`'s user (or nobody).
     async fn mails_as(&self, user_id: &str, token: Option<&str>) -> (u16, Value) {
-        let mut request = self.app.get(&format!("/mails?user_id={user_id}"));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let resp = request.send().await.unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
+        kit::testing::answer_as(self.app.get(&format!("/mails?user_id={user_id}")), token).await
     }
 }
 

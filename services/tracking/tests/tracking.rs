@@ -406,19 +406,7 @@ async fn only_the_owner_of_the_order_sees_its_shipment() {
     f.app.bus.deliver(&shipment_requested("T15")).await;
     f.app.bus.published("package.delivered").await;
     assert_eq!(shipment(&f.app, "T15").await["status"], "delivered");
-    let as_user = |token: Option<&'static str>| {
-        let request = f.app.get("/shipments/T15");
-        async move {
-            let resp = match token {
-                Some(token) => request.bearer_auth(token),
-                None => request,
-            }
-            .send()
-            .await
-            .unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
-    };
+    let as_user = |token| kit::testing::answer_as(f.app.get("/shipments/T15"), token);
     // Another user's shipment reads as one not tracked: a guessed number is not confirmed.
     assert_eq!(as_user(Some(OTHER)).await, (404, json!({"error": "no shipment is tracked under T15"})));
     let (status, body) = as_user(None).await;

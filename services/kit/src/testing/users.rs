@@ -46,3 +46,14 @@ async fn answer(users: &MockServer, token: &str, status: u16, body: Value) {
         .mount(users)
         .await;
 }
+
+/// Sends `request` as `token`'s user (or with no credentials): the status
+/// and the JSON answer.
+pub async fn answer_as(request: reqwest::RequestBuilder, token: Option<&str>) -> (u16, Value) {
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let resp = request.send().await.expect("an answer");
+    (resp.status().as_u16(), resp.json().await.expect("a JSON answer"))
+}
