@@ -84,6 +84,10 @@ pub enum KitError {
     Client(#[from] crate::http::CallError),
     #[error(transparent)]
     Telemetry(#[from] crate::telemetry::TelemetryError),
+    #[error(transparent)]
+    Access(#[from] crate::http::access::AccessError),
+    #[error(transparent)]
+    Key(#[from] crate::http::identity::KeyError),
     #[error("binding {addr}: {source}")]
     Bind {
         addr: String,
@@ -109,6 +113,7 @@ pub struct ApplicationBuilder {
     tasks: Vec<(&'static str, TaskFactory)>,
     consumer_health: Option<Arc<ConsumerHealth>>,
     pending_work: Option<PendingWork>,
+    access: Option<Arc<crate::http::Access>>,
 }
 
 impl ApplicationBuilder {
@@ -120,7 +125,15 @@ impl ApplicationBuilder {
             tasks: Vec::new(),
             consumer_health: None,
             pending_work: None,
+            access: None,
         }
+    }
+
+    /// Holds every request to the service's routes to `access`: its
+    /// manifest's grants (service identity) and operator endpoints.
+    pub fn access(mut self, access: crate::http::Access) -> Self {
+        self.access = Some(Arc::new(access));
+        self
     }
 
     /// Reports accepted-but-unfinished domain work on `/pending`.
@@ -196,11 +209,12 @@ impl ApplicationBuilder {
             .route("/ready", get(ready))
             .route("/pending", get(pending))
             .with_state(probe);
-        self.router
-            .clone()
-            .merge(probes)
-            .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(middleware::from_fn(crate::http::correlate))
+        let mut routes = self.router.clone();
+        // The probes stay open: fare and the container engine ask them.
+        if let Some(access) = &self.access {
+            routes = routes.layer(middleware::from_fn_with_state(access.clone(), crate::http::access::enforce));
+        }
+        routes.merge(probes).layer(DefaultBodyLimit::max(BODY_LIMIT)).layer(middleware::from_fn(crate::http::correlate))
     }
 }
 

@@ -19,6 +19,29 @@ use fare_emulator::Emulator;
 use crate::bus::{Bus, Receive, TapQueue};
 use crate::config::Config;
 use crate::envelope::{Envelope, EventType};
+use crate::http::identity::{SERVICE_KEY_VAR, ServiceKey, Signer};
+
+/// The operator token of every service under test ([`TestApp`] hands it
+/// its SHA-256, as `fare up` does its run's).
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
+
+/// `service`'s key in tests: derived from a fixed secret, as `fare up`
+/// derives each run's from a random one.
+pub fn service_key(service: &str) -> ServiceKey {
+    let secret = ServiceKey::from_hex(&"5e".repeat(32)).expect("64 hex digits");
+    ServiceKey::derive(&secret, service)
+}
+
+/// `FARE_CALLER_KEYS` granting `callers`, with their test keys.
+pub fn caller_keys(callers: &[&str]) -> String {
+    let keys: Vec<(&str, ServiceKey)> = callers.iter().map(|c| (*c, service_key(c))).collect();
+    crate::http::identity::caller_keys_value(keys.iter().map(|(c, k)| (*c, k)))
+}
+
+/// A service identity of `caller` for a call to `audience`, with test keys.
+pub fn service_token(caller: &str, audience: &str) -> String {
+    Signer::new(caller, service_key(caller)).token(audience)
+}
 
 /// The slice of topology a service under test needs.
 #[derive(Debug, Clone)]
@@ -235,7 +258,17 @@ where
         let bus = TestBus::start(spec).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = dir.path().join("service.sqlite");
-        let config = bus.configure(config).with("DATABASE_PATH", db.display().to_string()).with("PORT", "0");
+        let mut config = bus.configure(config).with("DATABASE_PATH", db.display().to_string()).with("PORT", "0");
+        // Its own key and the operator's digest, unless the test set them;
+        // callers' keys only where a test grants them (`caller_keys`).
+        if config.get(SERVICE_KEY_VAR).is_none() {
+            let key = service_key(config.service()).to_hex();
+            config = config.with(SERVICE_KEY_VAR, key);
+        }
+        if config.get(crate::http::access::OPERATOR_VAR).is_none() {
+            config =
+                config.with(crate::http::access::OPERATOR_VAR, crate::http::access::operator_digest(OPERATOR_TOKEN));
+        }
         let mut app =
             TestApp { url: String::new(), http: reqwest::Client::new(), bus, dir, config, build, running: None };
         app.start().await;

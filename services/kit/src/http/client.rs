@@ -1,6 +1,8 @@
 //! The client a service uses to ask another service or a third party:
 //! per-attempt timeouts, retries with backoff on 5xx, timeouts and refused
-//! connections, and the correlation id and traceparent on every call.
+//! connections, and the correlation id and traceparent on every call; a
+//! client for another service of the platform also signs every call with
+//! the caller's service identity ([`ServiceClient::signed`]).
 //!
 //! An answer is read up to [`MAX_RESPONSE_BYTES`] and no further, and what
 //! an error quotes of a URL or a body is masked ([`crate::redact`]): an
@@ -86,6 +88,8 @@ pub struct ServiceClient {
     base: String,
     http: reqwest::Client,
     options: ClientOptions,
+    /// Signs each call for `service`; `None` for a third party.
+    signer: Option<super::identity::Signer>,
 }
 
 impl ServiceClient {
@@ -99,7 +103,16 @@ impl ServiceClient {
             base: base_url.trim_end_matches('/').to_owned(),
             http,
             options,
+            signer: None,
         })
+    }
+
+    /// Every call carries a service identity for `service`, signed by
+    /// `signer`, fresh for each attempt: for a client of another service
+    /// of the platform, never of a third party.
+    pub fn signed(mut self, signer: super::identity::Signer) -> ServiceClient {
+        self.signer = Some(signer);
+        self
     }
 
     pub fn service(&self) -> &str {
@@ -129,6 +142,9 @@ impl ServiceClient {
                 .request(method.clone(), &url)
                 .header(CORRELATION_HEADER, correlation.as_str())
                 .header("traceparent", traceparent);
+            if let Some(signer) = &self.signer {
+                req = req.header(super::identity::HEADER, signer.token(&self.service));
+            }
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
