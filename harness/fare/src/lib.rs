@@ -5,6 +5,7 @@
 //! # Layout
 //! - `manifest`: one `service.toml`, parsed and checked, errors with file and line.
 //! - `topology`: every manifest as one graph; disagreements between them; Mermaid.
+//! - `access`: the authorisation rows the manifests' grants and operator endpoints imply.
 //! - `provision`: desired vs current resources, the plan between them, applying it.
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
 //! - `broker`: `fare broker`, a local stand-in for the Pact Broker (its HTTP API, one SQLite file).
@@ -22,6 +23,7 @@
 //! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
 
+pub mod access;
 pub mod bench;
 pub mod broker;
 pub mod chaos;

@@ -1,11 +1,15 @@
 //! Service manifests (`services/<name>/service.toml`): what a service
-//! publishes, listens to, asks and wraps. Errors name the file, the line and
-//! the key, and say what was expected.
+//! publishes, listens to, asks and wraps, whom it grants which endpoints
+//! and which endpoints are for operators. Errors name the file, the line
+//! and the key, and say what was expected. The grants and operator
+//! endpoints are the kit's own types: the service enforces what it embeds
+//! of the same file ([`kit::http::access`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kit::EventType;
+use kit::http::{Endpoint, Grant};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,6 +29,12 @@ pub struct Manifest {
     pub asks: Vec<Ask>,
     #[serde(default)]
     pub wraps: Vec<Wrap>,
+    /// Which services may call which of this service's endpoints.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// The endpoints only an operator may call.
+    #[serde(default)]
+    pub operator: Vec<Endpoint>,
     /// The service's own settings: name → what it means.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -171,6 +181,33 @@ impl Manifest {
                 return Err(invalid("event", format!("{} is listened to twice", l.event)));
             }
         }
+        let good_service = |s: &str| {
+            !s.is_empty()
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        };
+        let mut granted = std::collections::BTreeSet::new();
+        for g in &self.grants {
+            if !good_service(&g.service) || g.service == self.name {
+                let why = if g.service == self.name { "a service does not call itself" } else { "not a service name" };
+                return Err(invalid("grants", format!("grants to {:?}: {why}", g.service)));
+            }
+            if !granted.insert(&g.service) {
+                return Err(invalid(
+                    "grants",
+                    format!("{} is granted twice; list its endpoints in one grant", g.service),
+                ));
+            }
+            if let Some(e) = g.endpoints.iter().find(|e| self.operator.contains(e)) {
+                return Err(invalid(
+                    "grants",
+                    format!(
+                        "{e} is granted to {} and listed in `operator`; an endpoint is one or the other",
+                        g.service
+                    ),
+                ));
+            }
+        }
         for (key, env) in self.asks.iter().map(|a| ("asks", &a.env)).chain(self.wraps.iter().map(|w| ("wraps", &w.env)))
         {
             if !env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') || env.is_empty() {
@@ -185,6 +222,21 @@ impl Manifest {
 }
 
 impl Manifest {
+    /// The endpoints this manifest grants to `service`.
+    pub fn granted_to(&self, service: &str) -> impl Iterator<Item = &Endpoint> {
+        self.grants.iter().filter(move |g| g.service == service).flat_map(|g| &g.endpoints)
+    }
+
+    /// The line and column of the grant to `service` (its `service = "…"`).
+    pub fn grant_position(&self, service: &str) -> (usize, usize) {
+        let at = self.source.find("[[grants]]").unwrap_or(0);
+        let quoted = format!("\"{service}\"");
+        self.source[at..]
+            .find(&quoted)
+            .map(|i| line_col(&self.source, at + i + 1))
+            .unwrap_or_else(|| self.position_of(service))
+    }
+
     /// The 1-based line and column of the first string whose value is
     /// `value` (`"value"` or `'value'`); (1, 1) when it is not found.
     pub fn position_of(&self, value: &str) -> (usize, usize) {
@@ -254,6 +306,35 @@ mod tests {
         assert_eq!(m.queue.unwrap().max_receive_count, 4);
         assert_eq!(m.queue.unwrap().visibility_timeout_seconds, 30);
         assert_eq!(m.listens[0].filter.as_ref().unwrap()["event_type"], serde_json::json!(["device.allocated"]));
+    }
+
+    #[test]
+    fn grants_and_operator_endpoints_parse_and_errors_locate_them() {
+        let m = Manifest::parse(
+            Path::new("s.toml"),
+            "name = \"users\"\ndescription = \"d\"\noperator = [\"POST /devices\"]\n\
+             [[grants]]\nservice = \"mailer\"\nendpoints = [\"GET /users/{user_id}/contact\"]\n",
+        )
+        .unwrap();
+        assert_eq!(m.granted_to("mailer").map(|e| e.to_string()).collect::<Vec<_>>(), ["GET /users/{user_id}/contact"]);
+        assert_eq!(m.grant_position("mailer"), (5, 12));
+        assert_eq!(m.operator[0].to_string(), "POST /devices");
+        let e =
+            err("name = \"users\"\ndescription = \"d\"\n[[grants]]\nservice = \"store\"\nendpoints = [\"FETCH /x\"]\n");
+        assert!(e.starts_with("services/x/service.toml:5:"), "{e}");
+        assert!(e.contains("`grants[0].endpoints[0]`") && e.contains("\"FETCH /x\" is not an endpoint"), "{e}");
+        let e = err("name = \"users\"\ndescription = \"d\"\n[[grants]]\nservice = \"store\"\nendpoint = []\n");
+        assert!(e.contains("unknown field `endpoint`"), "{e}");
+        let twice = "name = \"users\"\ndescription = \"d\"\n[[grants]]\nservice = \"store\"\nendpoints = []\n\
+                     [[grants]]\nservice = \"store\"\nendpoints = []\n";
+        assert_eq!(
+            err(twice),
+            "services/x/service.toml:3: `grants`: store is granted twice; list its endpoints in one grant"
+        );
+        let both = "name = \"users\"\ndescription = \"d\"\noperator = [\"GET /x\"]\n[[grants]]\nservice = \"a\"\nendpoints = [\"GET /x\"]\n";
+        assert!(
+            err(both).ends_with("GET /x is granted to a and listed in `operator`; an endpoint is one or the other")
+        );
     }
 
     #[test]

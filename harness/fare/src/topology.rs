@@ -1,6 +1,7 @@
 //! The platform as one graph, built from every manifest: who publishes what,
-//! who listens, who asks whom, who wraps which third party. Building it
-//! checks that the manifests agree with each other.
+//! who listens, who asks whom (and whether the callee grants it), who wraps
+//! which third party. Building it checks that the manifests agree with each
+//! other.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -91,6 +92,7 @@ impl Topology {
                 }
             }
         }
+        problems.extend(access_problems(topology.services.values()));
         let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(|p| p.severity == Severity::Error);
         if errors.is_empty() { Ok((topology, warnings)) } else { Err(TopologyError(errors)) }
@@ -154,6 +156,45 @@ impl Topology {
     }
 }
 
+/// Every ask its callee grants nothing, and every grant to a service that
+/// does not ask: a call the callee would refuse, a key handed out for
+/// nothing. Each is located in the manifest to fix.
+pub fn access_problems<'a>(manifests: impl IntoIterator<Item = &'a Manifest> + Clone) -> Vec<Problem> {
+    let find = |name: &str| manifests.clone().into_iter().find(|m| m.name == name);
+    let names: Vec<&str> = manifests.clone().into_iter().map(|m| m.name.as_str()).collect();
+    let mut out = Vec::new();
+    for m in manifests.clone() {
+        for a in &m.asks {
+            let Some(callee) = find(&a.service) else { continue };
+            if callee.granted_to(&m.name).next().is_none() {
+                let message = format!(
+                    "asks `{}`, which grants nothing to {}: add a [[grants]] for {} to {}, or it refuses every call",
+                    a.service,
+                    m.name,
+                    m.name,
+                    callee.path.display()
+                );
+                out.push(problem(Severity::Error, m, &a.service, message));
+            }
+        }
+        for g in &m.grants {
+            let caller = find(&g.service);
+            if caller.is_some_and(|c| c.asks.iter().any(|a| a.service == m.name)) {
+                continue;
+            }
+            let hint = match caller {
+                Some(_) => String::new(),
+                None => kit::suggest::did_you_mean(&g.service, names.iter().copied()),
+            };
+            let (line, column) = m.grant_position(&g.service);
+            let message =
+                format!("grants endpoints to `{}`, which does not ask {} in its manifest{hint}", g.service, m.name);
+            out.push(Problem { severity: Severity::Error, path: m.path.clone(), line, column, message });
+        }
+    }
+    out
+}
+
 /// A problem of `m`, located at the first place it writes `value`.
 fn problem(severity: Severity, m: &Manifest, value: &str, message: String) -> Problem {
     let (line, column) = m.position_of(value);
@@ -205,6 +246,39 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("service.toml:7:12: asks `device`, which no manifest declares; did you mean `devices`?"));
+    }
+
+    #[test]
+    fn an_ask_the_callee_does_not_grant_and_a_grant_nobody_asks_for_are_errors() {
+        let asks = "[[asks]]\nservice = \"users\"\nenv = \"USERS_URL\"\n";
+        let grant = |to: &str| format!("[[grants]]\nservice = \"{to}\"\nendpoints = [\"GET /sessions/current\"]\n");
+        let err = Topology::build(vec![manifest("store", asks), manifest("users", "")]).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "error: services/store/service.toml:4:12: asks `users`, which grants nothing to store: \
+                 add a [[grants]] for store to services/users/service.toml, or it refuses every call"
+            ),
+            "{err}"
+        );
+        let err = Topology::build(vec![manifest("store", ""), manifest("users", &grant("store"))]).unwrap_err();
+        let err = err.to_string();
+        assert!(
+            err.contains(
+                "error: services/users/service.toml:4:12: grants endpoints to `store`, which does not ask users"
+            ),
+            "{err}"
+        );
+        let err = Topology::build(vec![
+            manifest("store", asks),
+            manifest("users", &format!("{}{}", grant("store"), grant("stor"))),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("grants endpoints to `stor`, which does not ask users in its manifest; did you mean `store`?"),
+            "{err}"
+        );
+        assert!(Topology::build(vec![manifest("store", asks), manifest("users", &grant("store"))]).is_ok());
     }
 
     #[test]

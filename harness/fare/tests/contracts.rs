@@ -24,7 +24,7 @@ struct Fixture {
 }
 
 const SHOP: &str = "name = \"shop\"\ndescription = \"sells\"\npublishes = [\"order.placed\"]\n\n[[asks]]\nservice = \"accounts\"\nenv = \"ACCOUNTS_URL\"\n";
-const ACCOUNTS: &str = "name = \"accounts\"\ndescription = \"keeps accounts\"\npublishes = []\n\n[queue]\nmax_receive_count = 3\nvisibility_timeout_seconds = 30\n\n[[listens]]\nevent = \"order.placed\"\n";
+const ACCOUNTS: &str = "name = \"accounts\"\ndescription = \"keeps accounts\"\npublishes = []\n\n[queue]\nmax_receive_count = 3\nvisibility_timeout_seconds = 30\n\n[[listens]]\nevent = \"order.placed\"\n\n[[grants]]\nservice = \"shop\"\nendpoints = [\"GET /accounts/{id}\"]\n";
 
 impl Fixture {
     fn new() -> Fixture {
@@ -32,7 +32,7 @@ impl Fixture {
         fixture.manifest("shop", SHOP);
         fixture.manifest("accounts", ACCOUNTS);
         fixture.pact("accounts", "shop", &[message("order.placed")]);
-        fixture.pact("shop", "accounts", &[json!({"type": "Synchronous/HTTP", "description": "a lookup"})]);
+        fixture.pact("shop", "accounts", &[lookup("/accounts/a-1")]);
         fixture
     }
 
@@ -57,6 +57,10 @@ impl Fixture {
     fn check(&self) -> CheckReport {
         check_dirs(&self.dir.path().join("services"), &self.dir.path().join("pacts")).unwrap()
     }
+}
+
+fn lookup(path: &str) -> serde_json::Value {
+    json!({"type": "Synchronous/HTTP", "description": "a lookup", "request": {"method": "GET", "path": path}})
 }
 
 fn message(event_type: &str) -> serde_json::Value {
@@ -145,6 +149,31 @@ fn an_ask_without_a_pact_fails() {
     let (rule, message) = only_failure(&fixture.check());
     assert_eq!(rule, Rule::Pairs);
     assert_eq!(message, "shop asks accounts but there is no pact shop-accounts.json");
+}
+
+#[test]
+fn an_interaction_the_provider_does_not_grant_the_consumer_fails() {
+    let fixture = Fixture::new();
+    fixture.pact("shop", "accounts", &[lookup("/accounts/a-1/history")]);
+    let (rule, message) = only_failure(&fixture.check());
+    assert_eq!(rule, Rule::Granted);
+    assert!(message.contains("shop-accounts.json: GET /accounts/a-1/history is not granted to shop by "), "{message}");
+}
+
+#[test]
+fn an_ask_the_callee_grants_nothing_and_a_grant_nobody_asks_for_fail() {
+    let fixture = Fixture::new();
+    fixture.manifest("accounts", &ACCOUNTS.replace("service = \"shop\"", "service = \"till\""));
+    let report = fixture.check();
+    let failures: Vec<String> = report.failures().filter_map(|f| f.failure.clone()).collect();
+    assert_eq!(failures.len(), 3, "{}", fare::contracts::table(&report));
+    assert!(failures.iter().any(|f| f.contains("shop/service.toml:6: asks `accounts`, which grants nothing to shop")));
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("accounts/service.toml:13: grants endpoints to `till`, which does not ask accounts"))
+    );
+    assert!(failures.iter().any(|f| f.contains("GET /accounts/a-1 is not granted to shop")));
 }
 
 #[test]

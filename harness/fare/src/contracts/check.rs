@@ -26,6 +26,9 @@ pub enum Rule {
     Pairs,
     /// The attributes a provider publishes pass each listener's filter policy.
     Filters,
+    /// Every HTTP interaction a service's pact has with another service is
+    /// an endpoint the provider's manifest grants that consumer.
+    Granted,
 }
 
 impl fmt::Display for Rule {
@@ -36,6 +39,7 @@ impl fmt::Display for Rule {
             Rule::Parties => "parties",
             Rule::Pairs => "pairs",
             Rule::Filters => "filters",
+            Rule::Granted => "granted",
         })
     }
 }
@@ -163,6 +167,37 @@ pub fn check(manifests: &[Manifest], pacts: &[PactFile]) -> CheckReport {
                     });
                 report.push(Rule::Filters, format!("{} ← {} ({})", m.name, l.event, p.name), result);
             }
+        }
+    }
+    for problem in crate::topology::access_problems(manifests) {
+        let subject = problem.path.parent().and_then(|d| d.file_name()).map(|d| d.to_string_lossy().into_owned());
+        let subject = format!("{} (grants)", subject.unwrap_or_default());
+        report.push(
+            Rule::Granted,
+            subject,
+            Err(format!("{}:{}: {}", problem.path.display(), problem.line, problem.message)),
+        );
+    }
+    for p in pacts {
+        let consumer_known = manifests.iter().any(|m| m.name == p.consumer);
+        let Some(provider) = manifests.iter().find(|m| m.name == p.provider).filter(|_| consumer_known) else {
+            continue;
+        };
+        for i in p.interactions.iter().filter(|i| i.http.is_some()) {
+            let http = i.http.as_ref().expect("filtered on");
+            let granted = provider.granted_to(&p.consumer).find(|e| e.matches(&http.method, &http.path));
+            let result = granted.map(|e| format!("{e}")).ok_or_else(|| {
+                format!(
+                    "{}: {} {} is not granted to {} by {}: {} would refuse it (403, or 401 with no grant at all)",
+                    p.path.display(),
+                    http.method,
+                    http.path,
+                    p.consumer,
+                    provider.path.display(),
+                    p.provider
+                )
+            });
+            report.push(Rule::Granted, format!("{} → {}: {}", p.consumer, p.provider, i.description), result);
         }
     }
     report.findings.sort_by_key(|f| f.rule);

@@ -23,7 +23,11 @@ fn topology() -> Topology {
     };
     let listen = |e: &str| format!("[queue]\n[[listens]]\nevent = \"{e}\"\n");
     Topology::build(vec![
-        m("users", "publishes = [\"user.registered\"]\nterminal = [\"user.registered\"]\n"),
+        m(
+            "users",
+            "publishes = [\"user.registered\"]\nterminal = [\"user.registered\"]\n\
+             [[grants]]\nservice = \"store\"\nendpoints = [\"GET /sessions/current\"]\n",
+        ),
         m("store", "publishes = [\"order.placed\"]\n[[asks]]\nservice = \"users\"\nenv = \"USERS_URL\"\n"),
         m("devices", &format!("publishes = [\"device.allocated\"]\n{}", listen("order.placed"))),
         m("invoice", &format!("publishes = [\"invoice.issued\"]\nterminal = [\"invoice.issued\"]\n{}", listen("order.placed"))),
