@@ -60,7 +60,9 @@ async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running(
     let invoices =
         json_of(http.get(format!("{}/invoices?order_id={order_id}", url("invoice"))).bearer_auth(&token)).await;
     assert_eq!(invoices.as_array().unwrap().len(), 1);
-    let chain = json_of(http.get(format!("{}/events?correlation_id=it-order-1", url("collector")))).await;
+    let operator = platform.credentials().operator_token().to_owned();
+    let events = http.get(format!("{}/events?correlation_id=it-order-1", url("collector")));
+    let chain = json_of(events.bearer_auth(&operator)).await;
     let mut types: Vec<&str> = chain.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     types.sort();
     assert_eq!(
@@ -361,7 +363,9 @@ async fn every_endpoint_answers_each_caller_as_the_authorisation_matrix_says() {
         json_of(http.get(format!("{}/orders/{order_id}", url_of(&urls, "store"))).bearer_auth(&ada.token)).await;
     assert_eq!(order["status"], "delivered", "{order:#}");
     let tracking_number = order["tracking_number"].as_str().unwrap().to_owned();
-    let fixture = authorisation::Fixture { http, urls, ada, bob, order_id, tracking_number, correlation_id };
+    let credentials = platform.credentials().clone();
+    let fixture =
+        authorisation::Fixture { http, urls, ada, bob, order_id, tracking_number, correlation_id, credentials };
 
     let called = authorisation::call_all(&fixture).await;
     platform.stop();
@@ -441,12 +445,15 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
     let center = state.fakes.iter().find(|f| f.name == "fulfillment-center").unwrap().url.clone();
     let asked = json_of(http.get(format!("{center}/fulfillment-orders"))).await;
     let collector = platform.url("collector");
+    // A detached fare's operator token, where a developer finds it too.
+    let operator = fare::runtime::read_operator_token(&root(), &platform.ns).expect("fare up wrote the operator token");
     for (correlation_id, order_id) in &orders {
         let shipments = json_of(shipments_of(order_id)).await;
         assert_eq!(shipments.as_array().unwrap().len(), 1, "{correlation_id}: {shipments:#}");
         let at_center = asked.as_array().unwrap().iter().filter(|s| s["reference"] == order_id.as_str()).count();
         assert_eq!(at_center, 1, "{correlation_id}: the fulfillment center was asked {at_center} times");
-        let events = json_of(http.get(format!("{collector}/events?correlation_id={correlation_id}"))).await;
+        let events = http.get(format!("{collector}/events?correlation_id={correlation_id}"));
+        let events = json_of(events.bearer_auth(&operator)).await;
         let requested = events.as_array().unwrap().iter().filter(|e| e["type"] == "shipment.requested").count();
         assert_eq!(requested, 1, "{correlation_id}: {events:#}");
         let order = json_of(http.get(format!("{store}/orders/{order_id}")).bearer_auth(&token)).await;
@@ -532,7 +539,8 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     env.insert("TRACKING_DEADLINE_SECONDS".into(), "600".into());
     let mut platform = Platform::up_with_env(&options, &env, &mut |l| eprintln!("fare: {l}")).await.unwrap();
     let topology = fare::load_topology(&root().join("services")).unwrap().0;
-    let target = fare::scenario::Target::new(&platform.state, &ns, topology).await.unwrap();
+    let operator = Some(platform.credentials().operator_token().to_owned());
+    let target = fare::scenario::Target::new(&platform.state, &ns, topology, operator).await.unwrap();
     let load = fare::chaos::LoadOptions { orders: 16, kills: 2, users: 4, seed: 11 };
     let report = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
     platform.stop();

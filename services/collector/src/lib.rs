@@ -21,6 +21,10 @@ use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches}
 
 pub const NAME: &str = "collector";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 /// No settings beyond the kit's.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
@@ -39,6 +43,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(db.clone()))
         .provider_states(switches, states::STATES)
         .consume(&bus, settings.consumer(&bus, NAME), events::EventHandler { db })

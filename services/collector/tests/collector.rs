@@ -2,7 +2,7 @@
 
 mod contracts;
 
-use kit::testing::{Build, TestApp, TestSpec};
+use kit::testing::{Build, OPERATOR_TOKEN, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ fn event(event_type: &str, producer: &str) -> Envelope {
 
 /// The samples of `/metrics`, after checking its content type and header lines.
 async fn samples(app: &TestApp<impl Build>) -> Vec<String> {
-    let resp = app.get("/metrics").send().await.unwrap();
+    let resp = app.get("/metrics").bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/plain; version=0.0.4");
     let page = resp.text().await.unwrap();
@@ -46,7 +46,8 @@ async fn samples(app: &TestApp<impl Build>) -> Vec<String> {
 }
 
 async fn chain(app: &TestApp<impl Build>, correlation_id: &str) -> (u16, Value) {
-    let resp = app.get(&format!("/events?correlation_id={correlation_id}")).send().await.unwrap();
+    let resp =
+        app.get(&format!("/events?correlation_id={correlation_id}")).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
@@ -144,11 +145,23 @@ async fn a_chain_is_answered_in_arrival_order() {
     assert_eq!(chain(&app, "never-seen").await, (200, json!([])));
 }
 
+/// Every chain's events and the platform's counts span users: only an
+/// operator reads them.
+#[tokio::test]
+async fn chains_and_counts_are_for_operators_only() {
+    let app = spawn_app().await;
+    for path in ["/events?correlation_id=c-1", "/metrics"] {
+        assert_eq!(app.get(path).send().await.unwrap().status(), 401, "{path}");
+        assert_eq!(app.get(path).bearer_auth("not-the-token").send().await.unwrap().status(), 401, "{path}");
+        assert_eq!(app.get(path).bearer_auth(OPERATOR_TOKEN).send().await.unwrap().status(), 200, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn a_missing_or_bad_correlation_id_is_named() {
     let app = spawn_app().await;
     for query in ["/events", "/events?correlation_id=a%20b"] {
-        let resp = app.get(query).send().await.unwrap();
+        let resp = app.get(query).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{query}");
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["field"], "correlation_id", "{query}");

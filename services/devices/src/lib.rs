@@ -23,6 +23,10 @@ use crate::domain::Stock;
 
 pub const NAME: &str = "devices";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 pub const DEFAULTS: &[(&str, &str)] = &[("DEVICES_STOCK", "phone-basic=50,phone-pro=20")];
 
 pub const MIGRATIONS: &[Migration] =
@@ -45,6 +49,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     tracing::info!(added, "stock seeded");
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(db.clone()))
         .provider_states(switches, states::STATES)
         .relay(&bus)

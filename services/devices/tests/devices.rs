@@ -4,7 +4,7 @@ mod contracts;
 
 use std::collections::HashSet;
 
-use kit::testing::{Build, TestApp, TestSpec};
+use kit::testing::{Build, OPERATOR_TOKEN, TestApp, TestSpec};
 use kit::{Config, CorrelationId, Envelope, EventType};
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ fn order_placed(order_id: &str, model: &str) -> Envelope {
 
 /// `(available, allocated)` of `model`.
 async fn stock_of(app: &TestApp<impl Build>, model: &str) -> (u64, u64) {
-    let resp = app.get("/inventory").send().await.unwrap();
+    let resp = app.get("/inventory").bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let list: Vec<Value> = resp.json().await.unwrap();
     let row = list.iter().find(|r| r["model"] == model).unwrap_or_else(|| panic!("no {model} in {list:?}"));
@@ -43,8 +43,29 @@ async fn stock_of(app: &TestApp<impl Build>, model: &str) -> (u64, u64) {
 }
 
 async fn add_device(app: &TestApp<impl Build>, body: Value) -> (u16, Value) {
-    let resp = app.post("/devices").json(&body).send().await.unwrap();
+    let resp = app.post("/devices").bearer_auth(OPERATOR_TOKEN).json(&body).send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// Adding stock and reading the whole inventory are for operators: no
+/// credential, or a user's session, is refused before anything is done.
+#[tokio::test]
+async fn stock_is_for_operators_only() {
+    let app = spawn_app("phone-basic=1").await;
+    let body = json!({"serial": "phone-basic-9999", "model": "phone-basic"});
+    for (what, bearer) in [("no credential", None), ("a user's session", Some("ab".repeat(32)))] {
+        let mut add = app.post("/devices").json(&body);
+        let mut look = app.get("/inventory");
+        if let Some(bearer) = &bearer {
+            (add, look) = (add.bearer_auth(bearer), look.bearer_auth(bearer));
+        }
+        let resp = add.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{what}");
+        let refusal: Value = resp.json().await.unwrap();
+        assert!(refusal["error"].as_str().unwrap().starts_with("POST /devices is for operators"), "{refusal}");
+        assert_eq!(look.send().await.unwrap().status(), 401, "{what}");
+    }
+    assert_eq!(stock_of(&app, "phone-basic").await, (1, 0), "nothing was added");
 }
 
 #[tokio::test]

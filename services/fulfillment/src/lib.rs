@@ -25,6 +25,10 @@ use crate::center::FulfillmentCenter;
 
 pub const NAME: &str = "fulfillment";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 /// `FULFILLMENT_CENTER_URL` has no default: it must be set. The client's
 /// settings default in `center`.
 pub const DEFAULTS: &[(&str, &str)] = &[];
@@ -45,6 +49,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let db = Db::open(&settings.database_path, MIGRATIONS)?;
     let bus = Bus::connect(config).await?;
     ApplicationBuilder::new(NAME, db.clone())
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(UserRecords { db: db.clone(), sessions }))
         .provider_states(switches, states::STATES)
         .relay(&bus)

@@ -36,6 +36,10 @@ use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches}
 
 pub const NAME: &str = "mailer";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 /// No settings beyond the kit's and the two base URLs.
 pub const DEFAULTS: &[(&str, &str)] = &[];
 
@@ -52,7 +56,8 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let settings = Settings::from_config(config)?;
     let users_url = config.require("USERS_URL", "the users service's base URL")?;
     let provider_url = config.require("MAIL_PROVIDER_URL", "the mail provider's base URL")?;
-    let users = users::Users::new(ServiceClient::new("users", users_url, ClientOptions::default())?);
+    let signer = kit::http::Signer::from_config(config)?;
+    let users = users::Users::new(ServiceClient::new("users", users_url, ClientOptions::default())?.signed(signer));
     let provider =
         provider::Provider::new(ServiceClient::new("mail-provider", provider_url, ClientOptions::default())?);
     let sessions = Sessions::from_config(config)?;
@@ -60,6 +65,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let bus = Bus::connect(config).await?;
     let handler = events::TriggerHandler { db: db.clone(), users, provider };
     ApplicationBuilder::new(NAME, db.clone())
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(UserRecords { db, sessions }))
         .provider_states(switches, states::STATES)
         .relay(&bus)

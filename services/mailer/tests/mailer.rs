@@ -23,6 +23,14 @@ struct Fixture<B> {
     provider: MockServer,
 }
 
+/// Whether a call carries mailer's service identity for users (test keys).
+fn signed_by_mailer(request: &wiremock::Request) -> bool {
+    let keys = [("mailer".to_owned(), kit::testing::service_key("mailer"))].into_iter().collect();
+    let users = kit::http::identity::Verifier::new("users", keys);
+    let token = request.headers.get(kit::http::IDENTITY_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    users.verify(token) == Ok("mailer".to_owned())
+}
+
 async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> {
     let (users, provider) = (kit::testing::users().await, MockServer::start().await);
     let config = Config::defaults(mailer::NAME, mailer::DEFAULTS)
@@ -34,12 +42,14 @@ async fn spawn_app() -> Fixture<impl AsyncFn(&Config) -> Result<kit::Application
 
 impl<B: AsyncFn(&Config) -> Result<kit::Application, kit::KitError>> Fixture<B> {
     /// Users knows `user_id` as Ada at `<user_id>@example.com`, signed in
-    /// with [`session_of`] it.
+    /// with [`session_of`] it, and tells the contact only to a call that
+    /// proves mailer's identity, as users does.
     async fn user_exists(&self, user_id: &str) {
         kit::testing::vouch(&self.users, &session_of(user_id), user_id).await;
         let contact = json!({"user_id": user_id, "email": format!("{user_id}@example.com"), "name": "Ada"});
         Mock::given(method("GET"))
             .and(path(format!("/users/{user_id}/contact")))
+            .and(signed_by_mailer)
             .respond_with(ResponseTemplate::new(200).set_body_json(contact))
             .mount(&self.users)
             .await;

@@ -33,6 +33,10 @@ pub use catalog::{Catalog, Currency};
 
 pub const NAME: &str = "store";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 pub const DEFAULTS: &[(&str, &str)] =
     &[("STORE_CATALOG", "phone-basic=19900,phone-pro=99900"), ("STORE_CURRENCY", "EUR")];
 
@@ -55,6 +59,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let bus = Bus::connect(config).await?;
     let state = routes::AppState { db: db.clone(), users, catalog: Arc::new(catalog), currency };
     ApplicationBuilder::new(NAME, db.clone())
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(state))
         .provider_states(switches, states::STATES)
         .relay(&bus)

@@ -40,6 +40,10 @@ use kit::{Application, ApplicationBuilder, Config, KitError, Settings, Switches}
 
 pub const NAME: &str = "tracking";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 pub const DEFAULTS: &[(&str, &str)] = &[
     ("TRACKING_POLL_INTERVAL_MS", "1000"),
     ("TRACKING_MAX_REFUSALS", "5"),
@@ -74,6 +78,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let poller =
         poller::Poller::new(db.clone(), carrier::Carrier::new(carrier), Duration::from_millis(interval.get()), limits);
     ApplicationBuilder::new(NAME, db.clone())
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(UserRecords { db: db.clone(), sessions }))
         .provider_states(switches, states::STATES)
         .pending_work(in_transit(db.clone()))

@@ -31,6 +31,10 @@ use kit::{Application, ApplicationBuilder, Config, KitError, Settings};
 
 pub const NAME: &str = "users";
 
+/// The manifest `fare` reads, embedded: the grants and operator endpoints
+/// this service enforces are the ones the topology check reads.
+pub const MANIFEST: &str = include_str!("../service.toml");
+
 pub const DEFAULTS: &[(&str, &str)] = &[
     ("SESSION_TTL_SECONDS", "3600"),
     ("SESSION_PURGE_SECONDS", "600"),
@@ -73,6 +77,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     let router = routes::router(state);
     let purge = (db.clone(), Duration::from_secs(purge_every.max(1)));
     ApplicationBuilder::new(NAME, db)
+        .access(kit::http::Access::load(config, MANIFEST)?)
         .router(router)
         .provider_states(switches, states::STATES)
         .relay(&bus)

@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use kit::Config;
-use kit::testing::{Build, TestApp, TestSpec};
+use kit::http::IDENTITY_HEADER;
+use kit::testing::{Build, TestApp, TestSpec, caller_keys, service_token};
 use reqwest::Response;
 use serde_json::{Value, json};
 
@@ -14,8 +15,10 @@ async fn spawn_app() -> TestApp<impl Build> {
     spawn_app_with(Config::defaults(users::NAME, users::DEFAULTS)).await
 }
 
+/// users as `fare up` runs it: holding the keys of the callers its
+/// manifest grants (store, mailer), and no others.
 async fn spawn_app_with(config: Config) -> TestApp<impl Build> {
-    TestApp::spawn(SPEC, config, users::build).await
+    TestApp::spawn(SPEC, config.with("FARE_CALLER_KEYS", caller_keys(&["store", "mailer"])), users::build).await
 }
 
 async fn post(app: &TestApp<impl Build>, path: &str, body: &Value) -> Response {
@@ -33,9 +36,25 @@ async fn log_in(app: &TestApp<impl Build>, email: &str, password: &str) -> Respo
 }
 
 /// Status and body of the session check for `token`, which travels in
-/// `Authorization`, never in the path.
+/// `Authorization`, never in the path, asked as store asks it.
 async fn session(app: &TestApp<impl Build>, token: &str) -> (u16, Value) {
-    let resp = app.get("/sessions/current").bearer_auth(token).send().await.unwrap();
+    let resp = app.get("/sessions/current").bearer_auth(token).header(IDENTITY_HEADER, store()).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// store's identity, for a call to users.
+fn store() -> String {
+    service_token("store", "users")
+}
+
+/// Status and body of a contact lookup for `user_id`, as `caller` (or
+/// without any identity).
+async fn contact(app: &TestApp<impl Build>, user_id: &str, caller: Option<&str>) -> (u16, Value) {
+    let mut req = app.get(&format!("/users/{user_id}/contact"));
+    if let Some(caller) = caller {
+        req = req.header(IDENTITY_HEADER, service_token(caller, "users"));
+    }
+    let resp = req.send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
@@ -152,7 +171,7 @@ async fn a_forged_session_is_unknown() {
     let (status, body) = session(&app, &"ab".repeat(32)).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "unknown session");
-    let resp = app.get("/sessions/current").send().await.unwrap();
+    let resp = app.get("/sessions/current").header(IDENTITY_HEADER, store()).send().await.unwrap();
     assert_eq!(resp.status(), 401, "no token, no session");
     // A token is never read from a path: there is no such route.
     let resp = app.get(&format!("/sessions/{}", "ab".repeat(32))).send().await.unwrap();
@@ -183,14 +202,46 @@ async fn a_session_past_its_ttl_is_expired() {
 async fn contacts_are_found_by_user_id() {
     let app = spawn_app().await;
     let user = sign_up(&app, "margaret@example.com").await;
-    let (status, contact) = get(&app, &format!("/users/{}/contact", user["user_id"].as_str().unwrap())).await;
+    let (status, found) = contact(&app, user["user_id"].as_str().unwrap(), Some("mailer")).await;
     assert_eq!(status, 200);
-    assert_eq!(contact, user);
-    let (status, body) = get(&app, "/users/no-such-user/contact").await;
+    assert_eq!(found, user);
+    let (status, body) = contact(&app, "no-such-user", Some("mailer")).await;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("no-such-user"), "{body}");
 }
 
+/// A contact goes to mailer, which users' manifest grants it, and to no
+/// one else: not to store (granted sessions only), not to a service users
+/// holds no key for, not to a caller with no identity or a stale one.
+#[tokio::test]
+async fn contacts_answer_only_the_services_granted_them() {
+    let app = spawn_app().await;
+    let user = sign_up(&app, "mary@example.com").await;
+    let id = user["user_id"].as_str().unwrap();
+    assert_eq!(contact(&app, id, Some("mailer")).await.0, 200);
+    let (status, body) = contact(&app, id, Some("store")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"],
+        "store may not call GET /users/{user_id}/contact: users's manifest does not grant it to store"
+    );
+    let (status, body) = contact(&app, id, Some("devices")).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "users holds no key for `devices`: its manifest grants `devices` nothing");
+    let (status, body) = contact(&app, id, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("no service identity"), "{body}");
+    let stale = kit::http::Signer::new("mailer", kit::testing::service_key("mailer")).token_until("users", 1);
+    let resp = app.get(&format!("/users/{id}/contact")).header(IDENTITY_HEADER, stale).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    // A user's own session is no service identity: the contact is mailer's to ask.
+    let session: Value = log_in(&app, "mary@example.com", "correct horse").await.json().await.unwrap();
+    let own = app.get(&format!("/users/{id}/contact")).bearer_auth(session["token"].as_str().unwrap());
+    assert_eq!(own.send().await.unwrap().status(), 401);
+}
+
+/// Asked with mailer's identity and a user's session, the contact is that
+/// user's own only.
 #[tokio::test]
 async fn a_signed_in_user_reads_their_own_contact_only() {
     let app = spawn_app().await;
@@ -203,7 +254,10 @@ async fn a_signed_in_user_reads_their_own_contact_only() {
     }
     let (ada_token, bob_token) = (tokens[0].as_str(), tokens[1].as_str());
     let contact = |user: &Value, token: &str| {
-        let request = app.get(&format!("/users/{}/contact", user["user_id"].as_str().unwrap())).bearer_auth(token);
+        let request = app
+            .get(&format!("/users/{}/contact", user["user_id"].as_str().unwrap()))
+            .bearer_auth(token)
+            .header(IDENTITY_HEADER, service_token("mailer", "users"));
         async move {
             let resp = request.send().await.unwrap();
             (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
@@ -249,7 +303,8 @@ async fn the_provider_state_endpoint_exists_only_for_contract_verification() {
 
     let switches = users::Switches { provider_states: true };
     let build = async move |c: &Config| users::build_with(c, switches).await;
-    let app = TestApp::spawn(SPEC, Config::defaults(users::NAME, users::DEFAULTS), build).await;
+    let config = Config::defaults(users::NAME, users::DEFAULTS).with("FARE_CALLER_KEYS", caller_keys(&["store"]));
+    let app = TestApp::spawn(SPEC, config, build).await;
     assert_eq!(post(&app, "/_pact/state", &state).await.status(), 200);
     let (status, session) = session(&app, "0a1b2c3d4e5f").await;
     assert_eq!((status, session["user_id"].as_str()), (200, Some("u-1")), "{session}");

@@ -69,7 +69,8 @@ impl Ledger {
 
 /// Devices allocated so far (every model), `None` if unreadable.
 pub async fn allocated(target: &Target) -> Option<u64> {
-    let inventory = get(target, "devices", "/inventory".into(), None).await.ok()?;
+    // The whole inventory is for operators.
+    let inventory = get(target, "devices", "/inventory".into(), target.operator.as_deref()).await.ok()?;
     Some(inventory.as_array()?.iter().filter_map(|m| m["allocated"].as_u64()).sum())
 }
 

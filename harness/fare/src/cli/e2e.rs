@@ -58,7 +58,8 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     let progress_line = crate::terminal::progress;
     let (report, reports_dir) = if args.attach {
         let state = PlatformState::load(root, &ns)?;
-        let target = Target::new(&state, &ns, topology.clone()).await?;
+        let operator = crate::runtime::read_operator_token(root, &ns);
+        let target = Target::new(&state, &ns, topology.clone(), operator).await?;
         progress_line(&format!("e2e: {} scenarios against the platform in namespace {ns}", scenarios.len()));
         let report = scenario::run_all(&target, &scenarios, None, &options, progress).await;
         (report, state_dir(root, &ns).join("reports"))

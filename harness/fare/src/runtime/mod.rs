@@ -6,6 +6,7 @@
 
 pub mod containers;
 mod control;
+pub mod credentials;
 mod inherit;
 mod platform;
 mod process;
@@ -16,6 +17,7 @@ mod state;
 mod supervise;
 
 pub use control::ControlError;
+pub use credentials::{Credentials, read_operator_token};
 pub use platform::{Platform, UpError, UpOptions, build_services, target_dir};
 pub use process::{ServiceProcess, look_ready};
 pub use quiet::{

@@ -149,6 +149,8 @@ pub struct Platform {
     /// In container mode: the images, the network and the emulator's
     /// container; dropped after the services.
     pub(super) containers: Option<Containers>,
+    /// The run's keys and operator token.
+    credentials: super::Credentials,
 }
 
 impl Platform {
@@ -255,6 +257,7 @@ impl Platform {
             topology: topology.clone(),
             emulator,
             containers,
+            credentials: super::Credentials::generate(),
         };
         progress("provisioning topics, queues and subscriptions");
         let desired = crate::provision::desired(&topology, &options.namespace);
@@ -292,6 +295,9 @@ impl Platform {
         }
         service_env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
         platform.recorder = Some(recorder);
+        let token_file =
+            platform.credentials.write_operator_token(&dir).map_err(io("writing the operator token to", &dir))?;
+        progress(&format!("the operator token is in {} (yours alone to read)", token_file.display()));
         platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir, &service_env).await?;
         progress("waiting for every service to be ready");
         platform.wait_ready(options.ready_timeout).await?;
@@ -360,6 +366,9 @@ impl Platform {
             for ask in &m.asks {
                 env.insert(ask.env.clone(), peers[&ask.service].clone());
             }
+            // Its own key, its granted callers' keys, the operator digest:
+            // over anything inherited, and nothing more.
+            env.extend(self.credentials.service_env(m));
             for wrap in &m.wraps {
                 let fake = fakes.iter().find(|f| f.name == wrap.third_party).ok_or_else(|| UpError::NoFake {
                     service: m.name.clone(),
@@ -461,6 +470,12 @@ impl Platform {
     /// `.fare/<namespace>/`: its state, logs, reports and record.
     pub fn state_dir(&self) -> PathBuf {
         state_dir(&self.root, &self.bus.namespace)
+    }
+
+    /// The run's credentials: the harness presents the operator token, and
+    /// signs as a service where it calls as one.
+    pub fn credentials(&self) -> &super::Credentials {
+        &self.credentials
     }
 
     pub fn recorder(&self) -> Option<&crate::trace::Recorder> {

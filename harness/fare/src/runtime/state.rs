@@ -149,8 +149,11 @@ impl PlatformState {
             .map_err(|source| StateError::Write { path, source })
     }
 
+    /// The run is over: its state file goes, and its operator token, which
+    /// opens nothing any more.
     pub fn remove(root: &Path, namespace: &Namespace) {
         let _ = std::fs::remove_file(PlatformState::path(root, namespace));
+        let _ = std::fs::remove_file(state_dir(root, namespace).join(super::credentials::OPERATOR_TOKEN_FILE));
     }
 }
 

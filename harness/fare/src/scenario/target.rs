@@ -47,6 +47,9 @@ pub struct Target {
     pub quiet: QuietOptions,
     /// The trace recorder of the run: the one record scenarios read.
     pub recorder: String,
+    /// The run's operator token, for the operator endpoints fare reads
+    /// (devices' `/inventory`, collector's `/events`).
+    pub operator: Option<String>,
     /// When the last successful quiet wait began: see [`Target::wait_quiet`].
     quiet_gate: Arc<Mutex<Option<Instant>>>,
     /// The namespace's queues, listed on first use.
@@ -56,14 +59,21 @@ pub struct Target {
 impl Target {
     /// The platform `state` describes, in namespace `ns` (the state's own):
     /// one that runs already, `fare e2e --attach`.
-    pub async fn new(state: &PlatformState, ns: &Namespace, topology: Topology) -> Result<Target, TargetError> {
+    /// `operator` is its operator token (`runtime::read_operator_token`).
+    pub async fn new(
+        state: &PlatformState,
+        ns: &Namespace,
+        topology: Topology,
+        operator: Option<String>,
+    ) -> Result<Target, TargetError> {
         let bus = crate::connect(&state.endpoint, ns).await?;
-        Target::build(state, bus, topology)
+        Ok(Target { operator, ..Target::build(state, bus, topology)? })
     }
 
     /// The platform this fare started, through its own bus and topology.
     pub fn of(platform: &Platform) -> Result<Target, TargetError> {
-        Target::build(&platform.state, platform.bus().clone(), platform.topology().clone())
+        let target = Target::build(&platform.state, platform.bus().clone(), platform.topology().clone())?;
+        Ok(Target { operator: Some(platform.credentials().operator_token().to_owned()), ..target })
     }
 
     fn build(state: &PlatformState, bus: Bus, topology: Topology) -> Result<Target, TargetError> {
@@ -80,6 +90,7 @@ impl Target {
             quiet_gate: Arc::default(),
             queues: Arc::default(),
             recorder,
+            operator: None,
         })
     }
 

@@ -47,6 +47,11 @@ pub enum Right {
     Anyone,
     /// Ada's session: the records are hers.
     Owner,
+    /// The service identity of a service the manifest grants the endpoint
+    /// (signed with the run's key), with Ada's session where it is asked for one.
+    Service(&'static str),
+    /// The run's operator token (`Authorization: Bearer`).
+    Operator,
 }
 
 /// What a test platform holds for the calls: two users, Ada's order and
@@ -59,6 +64,8 @@ pub struct Fixture {
     pub order_id: String,
     pub tracking_number: String,
     pub correlation_id: String,
+    /// The run's keys and operator token, as the services' callers hold them.
+    pub credentials: fare::runtime::Credentials,
 }
 
 pub struct User {
@@ -96,7 +103,7 @@ const ROWS: &[Row] = &[
         path: |_| "/health".into(),
         body: None,
         right: Right::Anyone,
-        expect: ["200", "200", PENDING, "200"],
+        expect: ["200", "200", "200", "200"],
     },
     Row {
         service: "*",
@@ -104,7 +111,7 @@ const ROWS: &[Row] = &[
         path: |_| "/ready".into(),
         body: None,
         right: Right::Anyone,
-        expect: ["200", "200", PENDING, "200"],
+        expect: ["200", "200", "200", "200"],
     },
     Row {
         service: "*",
@@ -112,7 +119,7 @@ const ROWS: &[Row] = &[
         path: |_| "/pending".into(),
         body: None,
         right: Right::Anyone,
-        expect: ["200", "200", PENDING, "200"],
+        expect: ["200", "200", "200", "200"],
     },
     // Mounted only by `fare contracts verify`, never by `fare up`.
     Row {
@@ -121,24 +128,23 @@ const ROWS: &[Row] = &[
         path: |_| "/_pact/state".into(),
         body: Some(|_, _| json!({"state": "user u-1 exists", "params": {"user_id": "u-1"}, "action": "setup"})),
         right: Right::Anyone,
-        expect: ["404", "404", PENDING, "404"],
+        expect: ["404", "404", "404", "404"],
     },
     Row {
         service: "users",
         endpoint: "GET /sessions/current",
         path: |_| "/sessions/current".into(),
         body: None,
-        right: Right::Owner,
-        expect: ["401", "200", PENDING, "200"],
+        right: Right::Service("store"),
+        expect: ["401", "401", "401", "200"],
     },
     Row {
         service: "users",
         endpoint: "GET /users/{user_id}/contact",
         path: |f| format!("/users/{}/contact", f.ada.user_id),
         body: None,
-        right: Right::Owner,
-        // Without credentials: mailer's call, until services carry an identity.
-        expect: ["200", "404", PENDING, "200"],
+        right: Right::Service("mailer"),
+        expect: ["401", "401", "403", "200"],
     },
     Row {
         service: "store",
@@ -146,7 +152,7 @@ const ROWS: &[Row] = &[
         path: |_| "/orders".into(),
         body: None,
         right: Right::Owner,
-        expect: ["401", "200 [0]", PENDING, "200 [1]"],
+        expect: ["401", "200 [0]", "401", "200 [1]"],
     },
     Row {
         service: "store",
@@ -154,7 +160,7 @@ const ROWS: &[Row] = &[
         path: |f| format!("/orders/{}", f.order_id),
         body: None,
         right: Right::Owner,
-        expect: ["401", "404", PENDING, "200"],
+        expect: ["401", "404", "401", "200"],
     },
     Row {
         service: "invoice",
@@ -162,7 +168,7 @@ const ROWS: &[Row] = &[
         path: |f| format!("/invoices?order_id={}", f.order_id),
         body: None,
         right: Right::Owner,
-        expect: ["401", "200 [0]", PENDING, "200 [1]"],
+        expect: ["401", "200 [0]", "401", "200 [1]"],
     },
     Row {
         service: "fulfillment",
@@ -170,7 +176,7 @@ const ROWS: &[Row] = &[
         path: |f| format!("/shipments?order_id={}", f.order_id),
         body: None,
         right: Right::Owner,
-        expect: ["401", "200 [0]", PENDING, "200 [1]"],
+        expect: ["401", "200 [0]", "401", "200 [1]"],
     },
     Row {
         service: "tracking",
@@ -178,7 +184,7 @@ const ROWS: &[Row] = &[
         path: |f| format!("/shipments/{}", f.tracking_number),
         body: None,
         right: Right::Owner,
-        expect: ["401", "404", PENDING, "200"],
+        expect: ["401", "404", "401", "200"],
     },
     Row {
         service: "mailer",
@@ -186,31 +192,31 @@ const ROWS: &[Row] = &[
         path: |f| format!("/mails?user_id={}", f.ada.user_id),
         body: None,
         right: Right::Owner,
-        expect: ["401", "200 [0]", PENDING, "200 [3]"],
+        expect: ["401", "200 [0]", "401", "200 [3]"],
     },
     Row {
         service: "devices",
         endpoint: "GET /inventory",
         path: |_| "/inventory".into(),
         body: None,
-        right: Right::Anyone,
-        expect: ["200 [2]", "200 [2]", PENDING, "200 [2]"],
+        right: Right::Operator,
+        expect: ["401", "401", "401", "200 [2]"],
     },
     Row {
         service: "collector",
         endpoint: "GET /metrics",
         path: |_| "/metrics".into(),
         body: None,
-        right: Right::Anyone,
-        expect: ["200", "200", PENDING, "200"],
+        right: Right::Operator,
+        expect: ["401", "401", "401", "200"],
     },
     Row {
         service: "collector",
         endpoint: "GET /events",
         path: |f| format!("/events?correlation_id={}", f.correlation_id),
         body: None,
-        right: Right::Anyone,
-        expect: ["200", "200", PENDING, "200"],
+        right: Right::Operator,
+        expect: ["401", "401", "401", "200"],
     },
     Row {
         service: "users",
@@ -221,7 +227,7 @@ const ROWS: &[Row] = &[
             json!({"email": email, "password": "correct horse battery", "name": "New"})
         }),
         right: Right::Anyone,
-        expect: ["201", "201", PENDING, "201"],
+        expect: ["201", "201", "201", "201"],
     },
     Row {
         service: "users",
@@ -229,15 +235,15 @@ const ROWS: &[Row] = &[
         path: |_| "/sessions".into(),
         body: Some(|f, _| json!({"email": f.ada.email, "password": f.ada.password})),
         right: Right::Anyone,
-        expect: ["201", "201", PENDING, "201"],
+        expect: ["201", "201", "201", "201"],
     },
     Row {
         service: "devices",
         endpoint: "POST /devices",
         path: |_| "/devices".into(),
         body: Some(|f, who| json!({"model": "phone-basic", "serial": format!("AZ-{who:?}-{}", f.correlation_id)})),
-        right: Right::Anyone,
-        expect: ["201", "201", PENDING, "201"],
+        right: Right::Operator,
+        expect: ["401", "401", "401", "201"],
     },
     Row {
         service: "store",
@@ -245,7 +251,7 @@ const ROWS: &[Row] = &[
         path: |_| "/orders".into(),
         body: Some(|_, _| json!({"model": "phone-basic", "shipping_address": address()})),
         right: Right::Owner,
-        expect: ["401", "201", PENDING, "201"],
+        expect: ["401", "201", "401", "201"],
     },
     Row {
         service: "users",
@@ -253,7 +259,7 @@ const ROWS: &[Row] = &[
         path: |_| "/sessions".into(),
         body: None,
         right: Right::Owner,
-        expect: ["401", "204", PENDING, "204"],
+        expect: ["401", "204", "401", "204"],
     },
 ];
 
@@ -324,9 +330,29 @@ impl Fixture {
     fn token(&self, who: Who, right: Right) -> Option<&str> {
         match (who, right) {
             (Who::OtherUser, _) => Some(&self.bob.token),
-            (Who::RightCaller, Right::Owner) => Some(&self.ada.token),
+            (Who::RightCaller, Right::Owner | Right::Service(_)) => Some(&self.ada.token),
+            (Who::RightCaller, Right::Operator) => Some(self.credentials.operator_token()),
             _ => None,
         }
+    }
+
+    /// The service identity `who` presents to `service`: the granted
+    /// service's for the right caller; for a service not granted, one the
+    /// callee holds a key for if there is one (403), else any other (401).
+    fn identity(&self, who: Who, row: &Row, service: &str) -> Option<String> {
+        let caller = match (who, row.right) {
+            (Who::RightCaller, Right::Service(granted)) => granted,
+            // store holds a grant of users' (sessions), not of the contact: 403.
+            // Every service users holds a key for may check sessions: one it
+            // holds none for (devices) gets 401.
+            (Who::ServiceNotGranted, Right::Service(granted)) => match granted {
+                "mailer" => "store",
+                _ => "devices",
+            },
+            (Who::ServiceNotGranted, _) => ["devices", "store"].into_iter().find(|s| *s != service).unwrap_or("store"),
+            _ => return None,
+        };
+        Some(self.credentials.signer(caller).token(service))
     }
 
     /// The cell of `who` calling `row` on `service`: status, and a list's length.
@@ -336,6 +362,9 @@ impl Fixture {
         let mut request = self.http.request(method.parse().unwrap(), url);
         if let Some(token) = self.token(who, row.right) {
             request = request.bearer_auth(token);
+        }
+        if let Some(identity) = self.identity(who, row, service) {
+            request = request.header(kit::http::IDENTITY_HEADER, identity);
         }
         if let Some(body) = row.body {
             request = request.json(&body(self, who));
@@ -408,6 +437,8 @@ pub fn table(called: &[Called]) -> String {
         line.push(match c.right {
             Right::Anyone => "anyone".to_owned(),
             Right::Owner => "the owner's session".to_owned(),
+            Right::Service(s) => format!("{s}'s identity (+ the owner's session)"),
+            Right::Operator => "the operator token".to_owned(),
         });
         lines.push(line);
     }

@@ -113,10 +113,13 @@ impl Sessions {
         Sessions { client }
     }
 
-    /// users at `USERS_URL`, the variable its manifest's `[[asks]]` names.
+    /// users at `USERS_URL`, the variable its manifest's `[[asks]]` names,
+    /// asked with the service's identity (`FARE_SERVICE_KEY`), which users'
+    /// manifest must grant `GET /sessions/current`.
     pub fn from_config(config: &crate::Config) -> Result<Sessions, crate::KitError> {
         let url = config.require("USERS_URL", "the users service's base URL")?;
-        Ok(Sessions::new(ServiceClient::new("users", url, ClientOptions::default())?))
+        let signer = super::identity::Signer::from_config(config)?;
+        Ok(Sessions::new(ServiceClient::new("users", url, ClientOptions::default())?.signed(signer)))
     }
 
     /// The user whose session `token` is.

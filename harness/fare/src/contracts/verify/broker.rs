@@ -12,6 +12,7 @@ use pact_verifier::verification_result::VerificationMismatchResult;
 use pact_verifier::{ConsumerVersionSelector, FilterInfo, PactSource, PublishOptions};
 use tokio_util::sync::CancellationToken;
 
+use super::present::Present;
 use super::providers::Providers;
 use super::report::{InteractionVerification, PactVerification, VerifyReport};
 use super::standin::{StandIn, Tamper};
@@ -112,7 +113,7 @@ pub async fn verify_from_broker(
         vec![source],
         FilterInfo::None,
         vec![],
-        &verification_options(),
+        &verification_options(Present::new(provider, None, &manifests, &providers.credentials)),
         options.publish.then_some(&publish),
         &states,
         None,

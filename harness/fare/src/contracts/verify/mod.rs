@@ -18,12 +18,14 @@
 //! - `producers`: each provider's messages, made by its own builders.
 //! - `standin`: the message transport and provider states, served here.
 //! - `providers`: any service (with those it asks) and the third-party fakes, started for real.
+//! - `present`: the consumer's service identity and the operator token, added to each replayed request.
 //! - `broker`: `--broker`, the pacts a Pact Broker selects, verified the same way, results published.
 //! - `queue`: `--via-queue`, the real platform's published messages matched against the message pacts.
 //! - `report`: the typed result, the table, JUnit.
 //! - this file: options, errors, one `pact_verifier` run per pact.
 
 pub mod broker;
+pub mod present;
 pub mod producers;
 pub mod providers;
 pub mod queue;
@@ -37,14 +39,12 @@ use std::time::Duration;
 
 use pact_verifier::callback_executors::HttpRequestProviderStateExecutor;
 use pact_verifier::verification_result::{VerificationExecutionResult, VerificationMismatchResult};
-use pact_verifier::{
-    FilterInfo, MismatchResult, NullRequestFilterExecutor, PactSource, ProviderInfo, ProviderTransport,
-    VerificationOptions,
-};
+use pact_verifier::{FilterInfo, MismatchResult, PactSource, ProviderInfo, ProviderTransport, VerificationOptions};
 use tokio_util::sync::CancellationToken;
 
 use super::ContractsError;
 use super::pacts::{self, Kind, PactFile};
+use present::Present;
 use providers::Providers;
 pub use report::{InteractionVerification, Mismatch, Outcome, PactVerification, VerifyReport};
 pub use standin::{Answer, Tamper};
@@ -114,7 +114,8 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
         .map_err(|source| VerifyError::Io { what: "starting the verification stand-in".into(), source })?;
     let mut report = VerifyReport { pacts: Vec::new() };
     for pact in &pacts {
-        report.pacts.push(verify_pact(pact, &providers, &standin).await?);
+        let present = Present::new(&pact.provider, Some(&pact.consumer), &manifests, &providers.credentials);
+        report.pacts.push(verify_pact(pact, &providers, &standin, present).await?);
     }
     Ok(report)
 }
@@ -123,6 +124,7 @@ async fn verify_pact(
     pact: &PactFile,
     providers: &Providers,
     standin: &StandIn,
+    present: Present,
 ) -> Result<PactVerification, VerifyError> {
     let mut verification = PactVerification {
         path: pact.path.clone(),
@@ -141,7 +143,7 @@ async fn verify_pact(
         return Ok(verification);
     }
     let (info, states) = provider_setup(&pact.provider, http_url, standin);
-    let options = verification_options();
+    let options = verification_options(present);
     let source = vec![PactSource::File(pact.path.display().to_string())];
     let result =
         pact_verifier::verify_provider_async(info, source, FilterInfo::None, vec![], &options, None, &states, None)
@@ -177,8 +179,13 @@ fn provider_setup(
     (info, states)
 }
 
-fn verification_options() -> VerificationOptions<NullRequestFilterExecutor> {
-    VerificationOptions { coloured_output: false, request_timeout: 10_000, ..VerificationOptions::default() }
+fn verification_options(present: Present) -> VerificationOptions<Present> {
+    VerificationOptions {
+        coloured_output: false,
+        request_timeout: 10_000,
+        request_filter: Some(Arc::new(present)),
+        ..VerificationOptions::default()
+    }
 }
 
 fn transport(kind: &str, url: &str, path: Option<String>) -> ProviderTransport {

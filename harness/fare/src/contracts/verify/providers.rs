@@ -64,6 +64,9 @@ pub fn known() -> Vec<&'static str> {
 pub struct Providers {
     pub urls: BTreeMap<String, String>,
     pub states: BTreeMap<String, StateTarget>,
+    /// The run's keys and operator token, as `fare up` draws them: each
+    /// pact is replayed as its consumer, with an identity signed for it.
+    pub credentials: crate::runtime::Credentials,
     stop: CancellationToken,
     _moto: Option<fare_emulator::Emulator>,
     _db_dir: Option<tempfile::TempDir>,
@@ -83,6 +86,7 @@ impl Providers {
         let mut running = Providers {
             urls: BTreeMap::new(),
             states: BTreeMap::new(),
+            credentials: crate::runtime::Credentials::generate(),
             stop: stop.clone(),
             _moto: None,
             _db_dir: None,
@@ -159,6 +163,9 @@ impl Providers {
             .with("AWS_ENDPOINT_URL", endpoint)
             .with("FARE_NAMESPACE", NAMESPACE);
         if let Some(manifest) = manifests.iter().find(|m| m.name == service.name) {
+            for (key, value) in self.credentials.service_env(manifest) {
+                config = config.with(&key, value);
+            }
             let asked = manifest.asks.iter().map(|a| (&a.env, &a.service));
             for (env, other) in asked.chain(manifest.wraps.iter().map(|w| (&w.env, &w.third_party))) {
                 if let Some(url) = self.urls.get(other) {
