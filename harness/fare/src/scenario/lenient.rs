@@ -159,8 +159,10 @@ fn segments(field: &str) -> Vec<Segment> {
                 out.push(Segment::Key(rest[..open].to_owned()));
             }
             rest = &rest[open..];
-            while let Some(close) = rest.find(']') {
-                if let Ok(n) = rest[1..close].parse() {
+            // Each `[n]` in turn; text between or after the brackets is not a path.
+            while let Some(open) = rest.find('[') {
+                let Some(close) = rest[open..].find(']').map(|c| open + c) else { break };
+                if let Ok(n) = rest[open + 1..close].parse() {
                     out.push(Segment::Index(n));
                 }
                 rest = &rest[close + 1..];
@@ -189,5 +191,12 @@ mod tests {
         assert_eq!(locate(text, "fakes.carrier[0].respond"), Some((8, 7)));
         assert_eq!(locate(text, "steps[7]"), Some((2, 1)), "as deep as it goes");
         assert_eq!(locate(text, "nothing"), None);
+    }
+
+    #[test]
+    fn a_field_path_with_text_between_its_brackets_is_read_without_panicking() {
+        // Found by parsing_properties: a `]` after a multi-byte character.
+        assert!(matches!(segments("A[]ቊ]:")[..], [Segment::Key(_)]));
+        assert!(matches!(segments("a[1]x[2]")[..], [Segment::Key(_), Segment::Index(1), Segment::Index(2)]));
     }
 }
