@@ -194,4 +194,18 @@ proptest! {
         let _ = crate::Manifest::parse(Path::new("service.toml"), &text);
         let _ = crate::scenario::parse(Path::new("scenario.yaml"), &text);
     }
+
+    /// Arbitrary text rarely parses far enough to reach the error-locating code; text
+    /// made of the formats' own punctuation, keys and multi-byte letters does.
+    #[test]
+    fn no_structured_text_makes_a_parser_panic(
+        text in prop::collection::vec(prop::sample::select(vec![
+            "steps", "fakes", "status", "http", "- ", "  ", "\n", ":", " ", "[", "]", "{", "}", ",", "\"", "=",
+            "0", "7", "-1", "#", "ቊ", "é", "🉐", "[[", "]]", "type", "data", "version", "null", "true",
+        ]), 0..60).prop_map(|parts| parts.concat()),
+    ) {
+        let _ = kit::Envelope::from_json(&text);
+        let _ = crate::Manifest::parse(Path::new("service.toml"), &text);
+        let _ = crate::scenario::parse(Path::new("scenario.yaml"), &text);
+    }
 }
