@@ -12,7 +12,7 @@ use super::Cli;
 use crate::fakes::CarrierOptions;
 use crate::runtime::containers::Wanted;
 use crate::runtime::{
-    ControlSocket, Platform, PlatformState, QuietOptions, RestartOptions, RestartPolicy, ServiceStatus,
+    ControlSocket, Platform, PlatformState, QuietOptions, RestartOptions, RestartPolicy, ServiceStatus, StateError,
     SupervisorEvent, TICK, UpOptions, state_dir, wait_quiet,
 };
 
@@ -323,6 +323,12 @@ pub async fn down(root: &Path, ns: &Namespace) -> anyhow::Result<ExitCode> {
         Ok(state) => state,
         Err(e) => {
             eprintln!("fare: {e}");
+            if matches!(e, StateError::Stale { .. }) {
+                // Its services stopped with it (each dies with its parent);
+                // its state file and operator token open nothing any more.
+                PlatformState::remove(root, ns);
+                crate::terminal::progress(&format!("cleared the state of namespace {ns}"));
+            }
             remove_leftovers(ns).await?;
             return Ok(ExitCode::SUCCESS);
         }

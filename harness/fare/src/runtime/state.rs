@@ -80,6 +80,13 @@ pub struct PlatformState {
 pub enum StateError {
     #[error("no platform is running in namespace `{namespace}` (no {path}); start one with `fare up`")]
     NotRunning { namespace: Namespace, path: PathBuf },
+    /// The file is there, but the `fare up` that wrote it is not: it was
+    /// killed before it could clean up (`kill -9`, a lost terminal).
+    #[error(
+        "no platform is running in namespace `{namespace}`: the `fare up` that started it (pid {pid}) is gone \
+         and left {path} behind; `fare down` clears what is left, `fare up` starts a new one"
+    )]
+    Stale { namespace: Namespace, path: PathBuf, pid: u32 },
     #[error("{path} is not a platform state file")]
     Corrupt {
         path: PathBuf,
@@ -128,7 +135,7 @@ impl PlatformState {
         let state: PlatformState =
             serde_json::from_str(&text).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
         if !state.supervisor_is_running() {
-            return Err(StateError::NotRunning { namespace: namespace.clone(), path });
+            return Err(StateError::Stale { namespace: namespace.clone(), path, pid: state.supervisor_pid });
         }
         Ok(state)
     }
@@ -209,7 +216,14 @@ mod tests {
         for (recorded, running) in [(None, true), (Some(started), true), (Some(started + 1), false)] {
             state.supervisor_started = recorded;
             state.save(root.path()).unwrap();
-            assert_eq!(PlatformState::load(root.path(), &ns).is_ok(), running, "{recorded:?}");
+            match PlatformState::load(root.path(), &ns) {
+                Ok(_) => assert!(running, "{recorded:?}"),
+                Err(e) => {
+                    assert!(!running, "{recorded:?}: {e}");
+                    assert!(matches!(e, StateError::Stale { pid, .. } if pid == me), "{e}");
+                    assert!(e.to_string().contains(&format!("(pid {me}) is gone")), "{e}");
+                }
+            }
         }
     }
 }
