@@ -43,6 +43,7 @@ impl Default for StartOptions {
 pub struct Emulator {
     backend: Backend,
     child: Child,
+    port: u16,
     endpoint: String,
     log_file: PathBuf,
     remove_log: bool,
@@ -90,6 +91,7 @@ impl Emulator {
         let mut emulator = Emulator {
             backend,
             child,
+            port,
             endpoint: format!("http://127.0.0.1:{port}"),
             log_file,
             remove_log,
@@ -119,6 +121,35 @@ impl Emulator {
     /// How long the server took from spawn to its first good answer.
     pub fn ready_after(&self) -> Duration {
         self.ready_after
+    }
+
+    /// `Some(how)` once the server has exited without being asked to
+    /// (killed, crashed): `signal: 9 (SIGKILL)`, `exit status: 1`.
+    pub fn exited(&mut self) -> Option<String> {
+        self.child.try_wait().ok().flatten().map(|status| status.to_string())
+    }
+
+    /// Starts a fresh server of the same kind in place of this one, on the
+    /// same port, so the endpoint everyone was given still holds; the dead
+    /// one's log is kept beside the new one as `<log>.died`. The fresh
+    /// server knows nothing of what the dead one held (topics, queues,
+    /// messages): whoever restarts it provisions again.
+    pub fn restart(&mut self) -> Result<(), EmulatorError> {
+        let died = self.log_file.with_extension("log.died");
+        let _ = fs::rename(&self.log_file, &died);
+        let options = StartOptions {
+            backend: self.backend,
+            port: Some(self.port),
+            log_file: Some(self.log_file.clone()),
+            progress: false,
+            ..StartOptions::default()
+        };
+        let mut fresh = Emulator::start(&options)?;
+        fresh.remove_log = self.remove_log;
+        // The dead server's log is the fresh one's path now: not to be removed with it.
+        self.remove_log = false;
+        drop(std::mem::replace(self, fresh));
+        Ok(())
     }
 
     fn wait_ready(&mut self, port: u16, timeout: Duration, started: Instant) -> Result<(), EmulatorError> {
@@ -158,6 +189,13 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        // A server already reaped is not signalled: its pid may be another's now.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            if self.remove_log {
+                let _ = fs::remove_file(&self.log_file);
+            }
+            return;
+        }
         // SAFETY: plain kill(2) on a child we still own (not yet reaped).
         unsafe {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);

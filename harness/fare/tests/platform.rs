@@ -527,6 +527,45 @@ async fn with_restart_never_a_killed_service_stays_down_and_status_says_why() {
     platform.wait_for("tracking", Duration::ZERO, |s| s["state"] == "running" && s["ready"] == true).await;
 }
 
+/// The emulator is SIGKILLed under a running platform: the supervisor says
+/// so, starts a fresh one at the same endpoint and provisions it, and an
+/// order placed afterwards travels to delivered as before.
+#[tokio::test]
+async fn a_killed_emulator_comes_back_provisioned_and_orders_flow_again() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let platform = Detached::up_with_env(&format!("em{}", std::process::id()), &[], &[]);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let token = sign_up(&http, &platform.url("users")).await;
+    let before = PlatformState::load(&root(), &platform.ns).unwrap().emulator_pid.expect("fare started an emulator");
+    // SAFETY: kill(2) of the emulator fare started, which is still running.
+    assert_eq!(unsafe { libc::kill(before as libc::pid_t, libc::SIGKILL) }, 0);
+    let started = Instant::now();
+    while !platform.log().contains("the emulator is back") {
+        assert!(started.elapsed() < Duration::from_secs(60), "no emulator after 60 s:\n{}", platform.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = platform.log();
+    assert!(log.contains("the SNS/SQS emulator died (signal: 9 (SIGKILL))"), "{log}");
+    let after = PlatformState::load(&root(), &platform.ns).unwrap().emulator_pid.unwrap();
+    assert_ne!(after, before, "a new emulator process");
+
+    let order_id = place_order(&http, &platform.url("store"), &token, "em-order-1").await;
+    let order = format!("{}/orders/{order_id}", platform.url("store"));
+    let placed = Instant::now();
+    loop {
+        let seen = json_of(http.get(&order).bearer_auth(&token)).await;
+        if seen["status"] == "delivered" {
+            break;
+        }
+        assert!(placed.elapsed() < Duration::from_secs(60), "not delivered after 60 s: {seen:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // fare's record taps the new emulator too: the chain is there to trace.
+    let trace = platform.fare(&["trace", "em-order-1"]);
+    let tree = String::from_utf8_lossy(&trace.stdout);
+    assert!(tree.contains("package.delivered (by tracking)"), "{tree}{}", String::from_utf8_lossy(&trace.stderr));
+}
+
 /// `fare chaos --load`: orders in flight while services picked at random
 /// are SIGKILLed and brought back by the supervisor; the ledger read from
 /// the services' APIs has every effect exactly once per order.

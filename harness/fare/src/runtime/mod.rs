@@ -11,6 +11,7 @@ mod inherit;
 mod platform;
 mod process;
 mod quiet;
+mod revive;
 mod signal;
 mod socket;
 mod state;

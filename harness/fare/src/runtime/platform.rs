@@ -142,10 +142,10 @@ pub struct Platform {
     /// Sees every event, dead letter and span of the run (`fare trace`).
     recorder: Option<crate::trace::Recorder>,
     /// The bus of the run's namespace, connected once at start-up.
-    bus: Bus,
+    pub(super) bus: Bus,
     /// The topology the platform was started from.
-    topology: Topology,
-    emulator: Option<Emulator>,
+    pub(super) topology: Topology,
+    pub(super) emulator: Option<Emulator>,
     /// In container mode: the images, the network and the emulator's
     /// container; dropped after the services.
     pub(super) containers: Option<Containers>,

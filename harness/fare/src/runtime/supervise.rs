@@ -116,6 +116,12 @@ pub enum SupervisorEvent {
     RestartFailed { service: String, attempt: u32, error: String },
     /// The state file could not be written: `fare status` shows old news.
     StateNotSaved { error: String },
+    /// The SNS/SQS emulator fare started exited without being asked to.
+    EmulatorDied { how: String, next: Next },
+    /// The emulator runs again at the same endpoint, provisioned afresh.
+    EmulatorBack { took: Duration, changes: usize },
+    /// Starting the emulator again, or provisioning it, failed: it stays down.
+    EmulatorRestartFailed { error: String },
 }
 
 /// What follows a death.
@@ -153,6 +159,26 @@ impl fmt::Display for SupervisorEvent {
                 write!(f, "restarting {service} failed (attempt {attempt}): {error}")
             }
             SupervisorEvent::StateNotSaved { error } => write!(f, "the state file is out of date: {error}"),
+            SupervisorEvent::EmulatorDied { how, next } => {
+                write!(f, "the SNS/SQS emulator died ({how}); every topic, queue and message it held is gone")?;
+                match next {
+                    Next::RestartIn { .. } => {
+                        f.write_str("\nstarting it again at the same endpoint and provisioning it")
+                    }
+                    Next::KeepDown { why } => {
+                        write!(f, "\nkeeping it down: {why} (`fare down` then `fare up` starts over)")
+                    }
+                }
+            }
+            SupervisorEvent::EmulatorBack { took, changes } => write!(
+                f,
+                "the emulator is back at the same endpoint after {:.1} s, provisioned again ({changes} changes); \
+                 events still in the services' outboxes go out now, messages that were on its queues are lost",
+                took.as_secs_f64()
+            ),
+            SupervisorEvent::EmulatorRestartFailed { error } => {
+                write!(f, "starting the emulator again failed, it stays down: {error}")
+            }
         }
     }
 }
@@ -162,6 +188,9 @@ impl fmt::Display for SupervisorEvent {
 pub(crate) struct Supervisor {
     pub options: RestartOptions,
     watches: BTreeMap<String, Watch>,
+    /// The emulator died and is kept down (or could not be started again):
+    /// said once, not at every tick.
+    pub(super) emulator_down: bool,
 }
 
 #[derive(Debug, Default)]
@@ -181,7 +210,7 @@ struct Watch {
 
 impl Supervisor {
     pub fn new(options: RestartOptions) -> Supervisor {
-        Supervisor { options, watches: BTreeMap::new() }
+        Supervisor { options, watches: BTreeMap::new(), emulator_down: false }
     }
 
     /// Counts a crash of `service` noticed at `now`; says what follows.
@@ -279,9 +308,9 @@ impl Platform {
     /// again those whose backoff is over. Never blocks longer than a restart
     /// takes to be ready; call it every [`TICK`].
     pub async fn supervise_once(&mut self) -> Vec<SupervisorEvent> {
-        let mut events = Vec::new();
+        let mut events = self.revive_emulator().await;
         let now = Instant::now();
-        let mut changed = false;
+        let mut changed = !events.is_empty();
         for exit in self.crashed() {
             if let Some(recorder) = self.recorder() {
                 recorder.record_exit(exit.clone());

@@ -104,10 +104,7 @@ impl Recorder {
         shutdown: CancellationToken,
     ) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
-        let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
-        let tap = TapQueue::create(bus, &format!("{}-fare-tap", bus.namespace), &topics, None)
-            .await
-            .map_err(TraceError::Tap)?;
+        let tap = create_tap(bus, topology).await?;
         let (sweeps_tx, sweeps) = tokio::sync::watch::channel(0u64);
         let poke = Arc::new(tokio::sync::Notify::new());
         let lag = Lag { bus: bus.clone(), queue_url: tap.url().to_owned(), sweeps, poke: poke.clone() };
@@ -249,6 +246,21 @@ async fn trace_json(
 async fn trace_text(State((store, lag, _)): State<Shared>, Path(id): Path<String>) -> String {
     lag.caught_up(CATCH_UP).await;
     Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())).render_text()
+}
+
+/// The tap queue of `bus`'s namespace, subscribed to every topic of `topology`.
+async fn create_tap(bus: &Bus, topology: &Topology) -> Result<TapQueue, TraceError> {
+    let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
+    TapQueue::create(bus, &format!("{}-fare-tap", bus.namespace), &topics, None).await.map_err(TraceError::Tap)
+}
+
+impl Recorder {
+    /// Makes the tap again on an emulator that replaced a dead one: the
+    /// same name gives the same queue URL, which the recording task goes on
+    /// reading; the subscriptions are new.
+    pub async fn make_tap_again(&self, bus: &Bus, topology: &Topology) -> Result<(), TraceError> {
+        create_tap(bus, topology).await.map(drop)
+    }
 }
 
 /// Takes every event off the tap (a queue subscribed to every topic: it

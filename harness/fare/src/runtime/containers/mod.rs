@@ -91,6 +91,7 @@ pub struct Containers {
     pub namespace: String,
     emulator: Option<(fare_emulator::Backend, Unit)>,
     emulator_port: u16,
+    emulator_log: PathBuf,
     /// How long the emulator's container took to be ready.
     pub emulator_ready: Option<Duration>,
 }
@@ -132,19 +133,34 @@ impl Containers {
             namespace: options.namespace.to_owned(),
             emulator: None,
             emulator_port: 0,
+            emulator_log: options.logs.join("emulator.log"),
             emulator_ready: None,
         };
         if let Some(backend) = options.emulator {
             progress(&format!("starting the {} emulator's container", backend.name()));
             let started = Instant::now();
+            containers.emulator_port = free_port()?;
             let spec = containers.emulator_spec(backend)?;
-            containers.emulator_port = spec.host_port;
-            let log = options.logs.join("emulator.log");
-            let env = Default::default();
-            containers.emulator = Some((backend, Unit::start(&spec, &env, "emulator", log, false).await?));
+            let log = containers.emulator_log.clone();
+            containers.emulator =
+                Some((backend, Unit::start(&spec, &Default::default(), "emulator", log, false).await?));
             containers.emulator_ready = Some(started.elapsed());
         }
         Ok(containers)
+    }
+
+    /// Starts the emulator's container again after it ended, under the same
+    /// name and on the same host port, so both endpoints hold; the dead
+    /// one's log is kept as `emulator.log.died`. Returns how long it took.
+    pub async fn restart_emulator(&mut self) -> Result<Duration, ContainerError> {
+        let Some((backend, dead)) = self.emulator.take() else { return Ok(Duration::ZERO) };
+        drop(dead);
+        let started = Instant::now();
+        let _ = std::fs::rename(&self.emulator_log, self.emulator_log.with_extension("log.died"));
+        let spec = self.emulator_spec(backend)?;
+        let unit = Unit::start(&spec, &Default::default(), "emulator", self.emulator_log.clone(), false).await?;
+        self.emulator = Some((backend, unit));
+        Ok(started.elapsed())
     }
 
     fn emulator_spec(&self, backend: fare_emulator::Backend) -> Result<UnitSpec, ContainerError> {
@@ -159,7 +175,7 @@ impl Containers {
             namespace: self.namespace.clone(),
             cmd: Vec::new(),
             port: EMULATOR_PORT,
-            host_port: free_port()?,
+            host_port: self.emulator_port,
             ready_path: backend.ready_path().into(),
             binds: Vec::new(),
             startup: Duration::from_secs(120),

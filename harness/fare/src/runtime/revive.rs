@@ -1,0 +1,73 @@
+//! Bringing the SNS/SQS emulator back when it dies under a running
+//! platform. An emulator keeps everything in memory, so a dead one takes
+//! every topic, queue and message with it, and each service would fail to
+//! reach the bus until someone started over. The supervisor notices the
+//! death (a process that exited, a container that ended), starts a fresh
+//! emulator at the same endpoint, so no service needs telling, and
+//! provisions it from the topology again. What was on its queues is lost;
+//! what the services had not yet published waits in their outboxes and
+//! goes out once it is back. With `--restart never` it stays down, said
+//! once.
+
+use std::time::Instant;
+
+use super::Platform;
+use super::supervise::{Next, RestartPolicy, SupervisorEvent};
+
+impl Platform {
+    /// How the emulator fare started ended, if it has (and was not yet told).
+    fn emulator_exit(&mut self) -> Option<String> {
+        if self.supervisor.emulator_down {
+            return None;
+        }
+        match (&mut self.emulator, &self.containers) {
+            (Some(emulator), _) => emulator.exited(),
+            (None, Some(containers)) => containers.emulator().and_then(|unit| unit.exited()),
+            (None, None) => None,
+        }
+    }
+
+    /// Notices a dead emulator and, by the restart policy, starts it again
+    /// and provisions it; returns what happened, to be shown.
+    pub(super) async fn revive_emulator(&mut self) -> Vec<SupervisorEvent> {
+        let Some(how) = self.emulator_exit() else { return Vec::new() };
+        if self.supervisor.options.policy == RestartPolicy::Never {
+            self.supervisor.emulator_down = true;
+            let next = Next::KeepDown { why: format!("{how}; --restart never") };
+            return vec![SupervisorEvent::EmulatorDied { how, next }];
+        }
+        let mut events = vec![SupervisorEvent::EmulatorDied {
+            how,
+            next: Next::RestartIn { attempt: 1, delay: Default::default() },
+        }];
+        let started = Instant::now();
+        match self.restart_emulator().await {
+            Ok(changes) => events.push(SupervisorEvent::EmulatorBack { took: started.elapsed(), changes }),
+            Err(error) => {
+                self.supervisor.emulator_down = true;
+                events.push(SupervisorEvent::EmulatorRestartFailed { error });
+            }
+        }
+        events
+    }
+
+    /// A fresh emulator in the dead one's place, provisioned; the number of
+    /// changes provisioning made.
+    async fn restart_emulator(&mut self) -> Result<usize, String> {
+        if let Some(emulator) = &mut self.emulator {
+            emulator.restart().map_err(|e| e.to_string())?;
+            self.state.emulator_pid = Some(emulator.pid());
+        } else if let Some(containers) = &mut self.containers {
+            containers.restart_emulator().await.map_err(|e| e.to_string())?;
+        }
+        let ns = self.state.namespace.clone();
+        let desired = crate::provision::desired(&self.topology, &ns);
+        let changes =
+            crate::provision::converge(&self.bus, &ns, &desired, &mut |_| {}).await.map_err(|e| e.to_string())?;
+        // The recorder's tap was on the dead emulator too.
+        if let Some(recorder) = self.recorder() {
+            recorder.make_tap_again(&self.bus, &self.topology).await.map_err(|e| kit::error_chain(&e))?;
+        }
+        Ok(changes.len())
+    }
+}
