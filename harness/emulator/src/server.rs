@@ -124,9 +124,9 @@ impl Emulator {
     }
 
     /// `Some(how)` once the server has exited without being asked to
-    /// (killed, crashed): `signal: 9 (SIGKILL)`, `exit status: 1`.
-    pub fn exited(&mut self) -> Option<String> {
-        self.child.try_wait().ok().flatten().map(|status| status.to_string())
+    /// (killed, crashed).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Starts a fresh server of the same kind in place of this one, on the

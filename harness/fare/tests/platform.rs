@@ -545,7 +545,7 @@ async fn a_killed_emulator_comes_back_provisioned_and_orders_flow_again() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let log = platform.log();
-    assert!(log.contains("the SNS/SQS emulator died (signal: 9 (SIGKILL))"), "{log}");
+    assert!(log.contains("the SNS/SQS emulator died (signal 9 (SIGKILL))"), "{log}");
     let after = PlatformState::load(&root(), &platform.ns).unwrap().emulator_pid.unwrap();
     assert_ne!(after, before, "a new emulator process");
 

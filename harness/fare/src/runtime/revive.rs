@@ -21,7 +21,7 @@ impl Platform {
             return None;
         }
         match (&mut self.emulator, &self.containers) {
-            (Some(emulator), _) => emulator.exited(),
+            (Some(emulator), _) => emulator.exited().map(super::describe),
             (None, Some(containers)) => containers.emulator().and_then(|unit| unit.exited()),
             (None, None) => None,
         }
