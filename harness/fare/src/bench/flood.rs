@@ -139,10 +139,7 @@ impl LoginFlood {
                 .send()
                 .await
                 .map_err(BenchError::request("POST /users (the flood's accounts)"))?;
-            if !resp.status().is_success() {
-                let status = resp.status().as_u16();
-                return Err(BenchError::Refused { what: "POST /users (the flood's accounts)", status });
-            }
+            super::orders::check(resp.status(), "POST /users (the flood's accounts)")?;
             accounts.push(json!({"email": email, "password": password}));
         }
         let (stop, tally) = (CancellationToken::new(), Arc::new(Tally::default()));

@@ -142,7 +142,8 @@ impl Shopper {
     }
 }
 
-fn check(status: reqwest::StatusCode, what: &'static str) -> Result<(), BenchError> {
+/// `Ok` for a 2xx answer; else the refusal of `what`, with its status.
+pub(super) fn check(status: reqwest::StatusCode, what: &'static str) -> Result<(), BenchError> {
     if status.is_success() { Ok(()) } else { Err(BenchError::Refused { what, status: status.as_u16() }) }
 }
 
