@@ -12,6 +12,9 @@ use kit::EventType;
 use kit::http::{Endpoint, Grant};
 use serde::Deserialize;
 
+mod run;
+pub use run::{Binding, Contracts, Profile, Run};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -38,6 +41,14 @@ pub struct Manifest {
     /// The service's own settings: name → what it means.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// How fare builds and starts it; without one, fare cannot run it.
+    pub run: Option<Run>,
+    /// Other ways to run it, picked by `fare --profile NAME`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Its conventions for provider verification.
+    #[serde(default)]
+    pub contracts: Contracts,
     #[serde(skip)]
     pub path: PathBuf,
     /// The file's text: problems found later (by the topology) locate what
@@ -208,6 +219,11 @@ impl Manifest {
                 ));
             }
         }
+        for run in self.run.iter().chain(self.profiles.values().map(|p| &p.run)) {
+            if let Some((key, message)) = run.problem() {
+                return Err(invalid(key, message));
+            }
+        }
         for (key, env) in self.asks.iter().map(|a| ("asks", &a.env)).chain(self.wraps.iter().map(|w| ("wraps", &w.env)))
         {
             if !env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') || env.is_empty() {
@@ -222,6 +238,22 @@ impl Manifest {
 }
 
 impl Manifest {
+    /// How the service runs under `profile`: the profile's `[run]` where it
+    /// has one, its own `[run]` otherwise.
+    pub fn run_for(&self, profile: Option<&str>) -> Option<&Run> {
+        profile.and_then(|p| self.profiles.get(p)).map(|p| &p.run).or(self.run.as_ref())
+    }
+
+    /// `file:line` of the `[run]` table `profile` picks, for errors about starting it.
+    pub fn run_position(&self, profile: Option<&str>) -> String {
+        let header = match profile.filter(|p| self.profiles.contains_key(*p)) {
+            Some(p) => format!("[profiles.{p}.run]"),
+            None => "[run]".to_owned(),
+        };
+        let line = self.source.lines().position(|l| l.trim() == header).map_or(1, |i| i + 1);
+        format!("{}:{line}", self.path.display())
+    }
+
     /// The endpoints this manifest grants to `service`.
     pub fn granted_to(&self, service: &str) -> impl Iterator<Item = &Endpoint> {
         self.grants.iter().filter(move |g| g.service == service).flat_map(|g| &g.endpoints)

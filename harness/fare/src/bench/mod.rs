@@ -53,6 +53,8 @@ pub enum BenchError {
     #[error(transparent)]
     Up(#[from] crate::runtime::UpError),
     #[error(transparent)]
+    Build(#[from] crate::runtime::BuildError),
+    #[error(transparent)]
     Emulator(#[from] fare_emulator::EmulatorError),
     #[error(transparent)]
     Bus(#[from] kit::bus::BusError),
@@ -186,8 +188,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         None => crate::load_topology(&up.services_dir)?.0,
     };
     if options.build {
-        progress("building the services");
-        crate::runtime::build_services(&up.root, &topology)?;
+        crate::runtime::build_services(&topology, up.profile.as_deref(), &mut |line| progress(line))?;
     }
     let namespace = up.namespace.clone();
     let (endpoint, backend) = (up.endpoint.clone(), up.emulator());

@@ -138,6 +138,7 @@ pub(super) async fn own_platform(
         empty_stores: true,
         runtime: cli.runtime,
         rebuild: cli.rebuild,
+        profile: cli.profile.clone(),
         ..UpOptions::new(root, ns.clone())
     };
     let started = Instant::now();

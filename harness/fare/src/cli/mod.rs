@@ -54,6 +54,10 @@ pub struct Cli {
     /// With `--runtime containers`: build every image again.
     #[arg(long, global = true)]
     pub rebuild: bool,
+    /// Run each service as its manifest's `[profiles.NAME.run]` says, where
+    /// it has one (another implementation of it, say); `[run]` otherwise.
+    #[arg(long, global = true, env = "FARE_PROFILE")]
+    pub profile: Option<String>,
     /// Print results and errors only, no progress lines.
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

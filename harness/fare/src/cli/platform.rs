@@ -65,6 +65,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         restart: args.restart.options(),
         runtime: cli.runtime,
         rebuild: cli.rebuild,
+        profile: cli.profile.clone(),
         ..UpOptions::new(root, ns)
     };
     let started = Instant::now();
@@ -252,7 +253,7 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
     // Events a service's relay could not publish and moved aside.
     let mut set_aside = Vec::new();
     for s in &state.services {
-        let ok = crate::runtime::look_ready(&http, &s.name, &s.url).await == Look::Ready(());
+        let ok = crate::runtime::look_ready(&http, &s.name, &s.url, &s.ready).await == Look::Ready(());
         healthy.push(ok);
         let pending = http.get(format!("{}/pending", s.url)).send().await;
         let in_hand = match pending {
@@ -366,8 +367,7 @@ async fn remove_leftovers(ns: &Namespace) -> anyhow::Result<()> {
 pub async fn images(cli: &Cli, root: &Path, no_build: bool) -> anyhow::Result<ExitCode> {
     let (topology, _) = crate::load_topology(&cli.services)?;
     if !no_build {
-        crate::terminal::progress("building the services");
-        crate::runtime::build_services(root, &topology)?;
+        crate::runtime::build_services(&topology, cli.profile.as_deref(), &mut crate::terminal::progress)?;
     }
     let services: Vec<String> = topology.services().map(|m| m.name.clone()).collect();
     let target = crate::runtime::target_dir(root);

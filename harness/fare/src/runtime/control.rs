@@ -17,7 +17,8 @@ use super::process::{EXIT_LOOK, READY_LOOK, ServiceProcess, look_ready};
 /// How a service was started: enough to start it again the same way.
 #[derive(Debug, Clone)]
 pub(crate) struct Launch {
-    pub binary: PathBuf,
+    /// How its process starts (process mode).
+    pub start: super::process::Start,
     pub env: BTreeMap<String, String>,
     pub url: String,
     pub log: PathBuf,
@@ -40,17 +41,19 @@ pub enum ControlError {
     Running { name: String },
     #[error("{name} is not running")]
     Stopped { name: String },
-    #[error("restarting {name} from {binary}: {source}")]
+    #[error("restarting {name} (`{command}` in {dir}, as {declared_at} says): {source}")]
     Spawn {
         name: String,
-        binary: PathBuf,
+        command: String,
+        dir: PathBuf,
+        declared_at: String,
         #[source]
         source: std::io::Error,
     },
     #[error("{name} exited while restarting ({status}); last lines of {log}:\n{tail}")]
     Exited { name: String, status: String, log: PathBuf, tail: String },
-    #[error("{name} was not ready {waited:?} after restarting (GET {url}/ready)")]
-    NotReady { name: String, url: String, waited: Duration },
+    #[error("{name} was not ready {waited:?} after restarting (GET {url}{ready})")]
+    NotReady { name: String, url: String, ready: String, waited: Duration },
     #[error("setting the handler faults of {name}: {source}")]
     Faults {
         name: String,
@@ -148,11 +151,13 @@ impl Platform {
                 // The same port again: its URL is in the other services' settings.
                 let addr = launch.url.trim_start_matches("http://");
                 let spawned = std::net::TcpListener::bind(addr).and_then(|listener| {
-                    ServiceProcess::spawn(name, &launch.binary, &env, listener, launch.log.clone(), launch.echo)
+                    ServiceProcess::spawn(name, &launch.start, &env, listener, launch.log.clone(), launch.echo)
                 });
                 spawned.map_err(|source| ControlError::Spawn {
                     name: name.to_owned(),
-                    binary: launch.binary.clone(),
+                    command: launch.start.command.clone(),
+                    dir: launch.start.dir.clone(),
+                    declared_at: launch.start.declared_at.clone(),
                     source,
                 })?
             }
@@ -209,12 +214,17 @@ impl Platform {
             async move {
                 match exited {
                     Some(exited) => Err(exited),
-                    None => Ok(look_ready(http, name, &launch.url).await),
+                    None => Ok(look_ready(http, name, &launch.url, &launch.start.ready).await),
                 }
             }
         };
         wait_until(Instant::now() + READY_TIMEOUT, READY_LOOK, look).await.map_err(|w| {
-            w.into_error(|waited, _| ControlError::NotReady { name: name.to_owned(), url: launch.url.clone(), waited })
+            w.into_error(|waited, _| ControlError::NotReady {
+                name: name.to_owned(),
+                url: launch.url.clone(),
+                ready: launch.start.ready.clone(),
+                waited,
+            })
         })
     }
 }

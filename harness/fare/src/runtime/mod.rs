@@ -4,10 +4,13 @@
 //! (killed, frozen, thawed), and stopped together: as processes, or
 //! (`--runtime containers`) as containers (see [`containers`]).
 
+mod build;
 pub mod containers;
 mod control;
+pub mod convention;
 pub mod credentials;
 mod inherit;
+mod listening;
 mod platform;
 mod process;
 mod quiet;
@@ -17,10 +20,11 @@ mod socket;
 mod state;
 mod supervise;
 
+pub use build::{BuildError, build_services, start_of};
 pub use control::ControlError;
 pub use credentials::{Credentials, read_operator_token};
-pub use platform::{Platform, UpError, UpOptions, build_services, target_dir};
-pub use process::{ServiceProcess, look_ready};
+pub use platform::{Platform, UpError, UpOptions, target_dir};
+pub use process::{ServiceProcess, Start, look_ready};
 pub use quiet::{
     NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet, wait_quiet_on,
 };

@@ -52,6 +52,8 @@ pub struct UpOptions {
     pub runtime: super::Runtime,
     /// In container mode, build every image again.
     pub rebuild: bool,
+    /// Run each service as its manifest's `[profiles.NAME.run]` says, where it has one.
+    pub profile: Option<String>,
 }
 
 impl UpOptions {
@@ -79,6 +81,7 @@ impl UpOptions {
             empty_stores: false,
             runtime: super::Runtime::default(),
             rebuild: false,
+            profile: None,
         }
     }
 }
@@ -89,8 +92,8 @@ pub enum UpError {
     Load(#[from] crate::LoadError),
     #[error("a platform already runs in namespace `{0}` (`fare down` stops it, or pick another --namespace)")]
     AlreadyRunning(Namespace),
-    #[error("building the services failed ({status}); cargo's output is above")]
-    Build { status: std::process::ExitStatus },
+    #[error(transparent)]
+    Build(#[from] super::BuildError),
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -111,10 +114,22 @@ pub enum UpError {
         kit::suggest::did_you_mean(third_party, crate::scenario::load::FAKES)
     )]
     NoFake { service: String, third_party: String },
-    #[error("{service} exited during start-up ({status}); last lines of {log}:\n{tail}")]
-    Exited { service: String, status: String, log: PathBuf, tail: String },
-    #[error("not ready after {waited:?}: {}", .pending.join("; "))]
+    #[error("{service} exited during start-up ({status}), started by `{command}` ({declared_at}); last lines of {log}:\n{tail}")]
+    Exited { service: String, status: String, command: String, declared_at: String, log: PathBuf, tail: String },
+    #[error("not ready after {waited:?}: {}", .pending.join("\n"))]
     NotReady { waited: Duration, pending: Vec<String> },
+    #[error(
+        "{service} listens on {listening}, not on the port fare handed it (PORT={port}, HOST={host}); it must bind HOST:PORT from its environment ({declared_at}); last lines of {log}:\n{tail}"
+    )]
+    WrongPort {
+        service: String,
+        listening: String,
+        port: u16,
+        host: String,
+        declared_at: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error(transparent)]
     State(#[from] super::StateError),
     #[error(transparent)]
@@ -126,6 +141,35 @@ pub enum UpError {
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpError {
     let path = path.to_owned();
     move |source| UpError::Io { action, path, source }
+}
+
+/// The bus as fare provisioned it, and where the services reach it.
+struct BusSide<'a> {
+    endpoint: Option<&'a str>,
+    provisioned: &'a crate::provision::Current,
+}
+
+/// A service in process mode that listens, but not on the port it was
+/// handed: said at once, not after the readiness deadline.
+fn wrong_port(p: &ServiceProcess, launch: &Launch) -> Option<UpError> {
+    if launch.container.is_some() {
+        return None;
+    }
+    let port: u16 = launch.env.get("PORT")?.parse().ok()?;
+    let listening = super::listening::ports_of_group(p.pid());
+    if listening.is_empty() || listening.contains(&port) {
+        return None;
+    }
+    let shown: Vec<String> = listening.iter().map(|p| format!("port {p}")).collect();
+    Some(UpError::WrongPort {
+        service: p.name.clone(),
+        listening: shown.join(", "),
+        port,
+        host: launch.env.get("HOST").cloned().unwrap_or_default(),
+        declared_at: launch.start.declared_at.clone(),
+        log: p.log.clone(),
+        tail: p.log_tail(10),
+    })
 }
 
 /// A running platform. Dropping it stops everything it started.
@@ -174,9 +218,13 @@ impl Platform {
         if PlatformState::load(&options.root, ns).is_ok() {
             return Err(UpError::AlreadyRunning(ns.clone()));
         }
+        let profile = options.profile.as_deref();
+        // Every service's [run] is read before anything starts or builds.
+        for m in topology.services() {
+            super::build::start_of(m, profile)?;
+        }
         if options.build {
-            progress("building the services");
-            build_services(&options.root, &topology)?;
+            super::build_services(&topology, profile, &mut progress)?;
         }
         let dir = state_dir(&options.root, ns);
         // A run on a fresh emulator starts from empty databases too: state
@@ -266,6 +314,7 @@ impl Platform {
         })
         .await?;
         progress(&format!("{} changes applied", changes.len()));
+        let provisioned = crate::provision::read_current(&bus, &options.namespace).await?;
         // In container mode fare's own listeners are on the network's
         // gateway, which the containers reach; on loopback otherwise.
         let listen = platform.containers.as_ref().map_or(std::net::Ipv4Addr::LOCALHOST.into(), |c| c.gateway);
@@ -298,7 +347,8 @@ impl Platform {
         let token_file =
             platform.credentials.write_operator_token(&dir).map_err(io("writing the operator token to", &dir))?;
         progress(&format!("the operator token is in {} (yours alone to read)", token_file.display()));
-        platform.start_services(options, &topology, endpoint.as_deref(), &fakes, &dir, &service_env).await?;
+        let bus_side = BusSide { endpoint: endpoint.as_deref(), provisioned: &provisioned };
+        platform.start_services(options, &topology, &bus_side, &fakes, &dir, &service_env).await?;
         progress("waiting for every service to be ready");
         platform.wait_ready(options.ready_timeout).await?;
         platform.state.save(&options.root)?;
@@ -309,7 +359,7 @@ impl Platform {
         &mut self,
         options: &UpOptions,
         topology: &Topology,
-        endpoint: Option<&str>,
+        bus_side: &BusSide<'_>,
         fakes: &[RunningFake],
         dir: &Path,
         service_env: &BTreeMap<String, String>,
@@ -339,30 +389,31 @@ impl Platform {
             listeners.insert(m.name.clone(), listener);
         }
         let inside = self.containers.as_ref().and_then(|c| c.emulator_endpoint_inside());
-        let endpoint = inside.as_deref().or(endpoint);
-        let target = target_dir(&options.root);
+        let endpoint = inside.as_deref().or(bus_side.endpoint).filter(|e| *e != crate::AWS);
         let mut starting = Vec::new();
         for m in topology.services() {
+            let start = super::build::start_of(m, options.profile.as_deref())?;
             let (port, url) = urls[&m.name].clone();
             let container = specs.remove(&m.name);
             let (host, data) = match container {
-                Some(_) => ("0.0.0.0".to_owned(), Path::new("/data").join(format!("{}.sqlite", m.name))),
-                None => ("127.0.0.1".to_owned(), dir.join("data").join(format!("{}.sqlite", m.name))),
+                Some(_) => ("0.0.0.0", Path::new("/data").join(format!("{}.sqlite", m.name))),
+                None => ("127.0.0.1", dir.join("data").join(format!("{}.sqlite", m.name))),
             };
             let mut env = service_env.clone();
+            let ns = &options.namespace;
+            env.extend(super::convention::place_env(m, ns, &super::convention::Place { host, port, database: &data }));
+            env.extend(super::convention::bus_env(m, ns, bus_side.provisioned, endpoint));
             env.extend([
-                ("HOST".to_owned(), host),
-                ("PORT".to_owned(), port.to_string()),
-                ("DATABASE_PATH".to_owned(), data.display().to_string()),
-                ("FARE_NAMESPACE".to_owned(), options.namespace.as_str().to_owned()),
                 ("FARE_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
                 // A start-up error's message, not a stack trace, is what the
                 // last log lines should show; panics keep RUST_BACKTRACE.
                 ("RUST_LIB_BACKTRACE".to_owned(), "0".to_owned()),
             ]);
-            if let Some(endpoint) = endpoint.filter(|e| *e != crate::AWS) {
+            if let Some(endpoint) = endpoint {
                 env.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
             }
+            env.entry("AWS_REGION".to_owned())
+                .or_insert_with(|| std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()));
             for ask in &m.asks {
                 env.insert(ask.env.clone(), peers[&ask.service].clone());
             }
@@ -376,7 +427,6 @@ impl Platform {
                 })?;
                 env.insert(wrap.env.clone(), fake.url.clone());
             }
-            let binary = target.join("debug").join(&m.name);
             let log = dir.join("logs").join(format!("{}.log", m.name));
             let echo = options.echo_logs;
             if container.is_some() {
@@ -397,12 +447,12 @@ impl Platform {
                 starting.push(async move { ServiceProcess::start_container(&name, &spec, &env, url, log, echo).await });
             } else {
                 let listener = listeners.remove(&m.name).expect("one listener per service, bound above");
-                let process = ServiceProcess::spawn(&m.name, &binary, &env, listener, log.clone(), echo)
-                    .map_err(io("starting", &binary))?;
+                let process = ServiceProcess::spawn(&m.name, &start, &env, listener, log.clone(), echo)
+                    .map_err(io("starting", &start.dir))?;
                 self.services.push(process);
             }
             self.launches
-                .insert(m.name.clone(), Launch { binary, env, url, log, echo, faults: Default::default(), container });
+                .insert(m.name.clone(), Launch { start, env, url, log, echo, faults: Default::default(), container });
         }
         // Containers start side by side; each waits for its /health.
         for started in futures_util::future::join_all(starting).await {
@@ -416,6 +466,7 @@ impl Platform {
                 log: p.log.clone(),
                 status: ServiceStatus::Running,
                 restarts: 0,
+                ready: p.ready.clone(),
             });
         }
         Ok(())
@@ -426,20 +477,33 @@ impl Platform {
             reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("a plain client builds");
         let http = &http;
         let services = &mut self.services;
+        let launches = &self.launches;
         let look = || {
             // Exits are read here, as they need the processes; the future asks.
             let exited = services.iter_mut().find_map(|p| {
                 let status = p.exited()?;
-                Some(UpError::Exited { service: p.name.clone(), status, log: p.log.clone(), tail: p.log_tail(15) })
+                let start = &launches[&p.name].start;
+                Some(UpError::Exited {
+                    service: p.name.clone(),
+                    status,
+                    command: start.command.clone(),
+                    declared_at: start.declared_at.clone(),
+                    log: p.log.clone(),
+                    tail: p.log_tail(15),
+                })
             });
-            let urls: Vec<(String, String)> = services.iter().map(|p| (p.name.clone(), p.url.clone())).collect();
+            let wrong_port = exited.is_none().then(|| services.iter().find_map(|p| wrong_port(p, &launches[&p.name]))).flatten();
+            let urls: Vec<(String, String, String)> =
+                services.iter().map(|p| (p.name.clone(), p.url.clone(), p.ready.clone())).collect();
             async move {
-                if let Some(exited) = exited {
-                    return Err(exited);
+                if let Some(failed) = exited.or(wrong_port) {
+                    return Err(failed);
                 }
                 // Every service is asked at once: one after the other, a
                 // round took eight answers' time on a loaded machine.
-                let looks = futures_util::future::join_all(urls.iter().map(|(name, url)| look_ready(http, name, url)));
+                let looks = futures_util::future::join_all(
+                    urls.iter().map(|(name, url, ready)| look_ready(http, name, url, ready)),
+                );
                 let pending: Vec<String> = looks
                     .await
                     .into_iter()
@@ -451,9 +515,31 @@ impl Platform {
                 Ok(if pending.is_empty() { Look::Ready(()) } else { Look::Pending(pending) })
             }
         };
-        wait_until(Instant::now() + timeout, READY_LOOK, look)
-            .await
-            .map_err(|w| w.into_error(|waited, pending| UpError::NotReady { waited, pending }))
+        let waited = wait_until(Instant::now() + timeout, READY_LOOK, look).await;
+        waited.map_err(|w| {
+            w.into_error(|waited, pending| {
+                // Each service still waited for, with where it is declared and its last words.
+                let pending = pending
+                    .into_iter()
+                    .map(|why| {
+                        let name = why.split(':').next().unwrap_or_default();
+                        match (self.launches.get(name), self.services.iter().find(|p| p.name == name)) {
+                            (Some(launch), Some(p)) => format!(
+                                "{why} (GET {}{}; `{}`, {}); last lines of {}:\n{}",
+                                p.url,
+                                p.ready,
+                                launch.start.command,
+                                launch.start.declared_at,
+                                p.log.display(),
+                                p.log_tail(10)
+                            ),
+                            _ => why,
+                        }
+                    })
+                    .collect();
+                UpError::NotReady { waited, pending }
+            })
+        })
     }
 
     /// The bus of the platform's namespace.
@@ -510,26 +596,4 @@ impl Drop for Platform {
 /// Where cargo puts what it builds under `root`.
 pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
-}
-
-/// `cargo build` of every service of `topology`, as `fare up` does first.
-pub fn build_services(root: &Path, topology: &Topology) -> Result<(), UpError> {
-    let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root).arg("build");
-    // Under `cargo run` or `cargo test`, fare's environment describes fare's
-    // own package; build scripts that watch these (ring watches
-    // CARGO_MANIFEST_DIR) would rebuild, and every plain build after would
-    // rebuild again.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        let per_package = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE"];
-        if per_package.iter().any(|p| key.starts_with(p)) {
-            cmd.env_remove(key);
-        }
-    }
-    for m in topology.services() {
-        cmd.args(["-p", &m.name]);
-    }
-    let status = cmd.status().map_err(io("running cargo in", root))?;
-    if status.success() { Ok(()) } else { Err(UpError::Build { status }) }
 }

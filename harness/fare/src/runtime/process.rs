@@ -38,9 +38,9 @@ pub const EXIT_LOOK: Duration = Duration::from_millis(20);
 /// How often a wait for a service to be ready looks.
 pub const READY_LOOK: Duration = Duration::from_millis(50);
 
-/// One look at `name`'s `/ready` at `url`.
-pub async fn look_ready(http: &reqwest::Client, name: &str, url: &str) -> Look<(), String> {
-    let answer = match http.get(format!("{url}/ready")).send().await {
+/// One look at `name`'s readiness path `ready` (`/ready`) at `url`.
+pub async fn look_ready(http: &reqwest::Client, name: &str, url: &str, ready: &str) -> Look<(), String> {
+    let answer = match http.get(format!("{url}{ready}")).send().await {
         Ok(answer) => answer,
         Err(_) => return Look::Pending(format!("{name}: not answering on {url}")),
     };
@@ -50,8 +50,22 @@ pub async fn look_ready(http: &reqwest::Client, name: &str, url: &str) -> Look<(
     let status = answer.status();
     match answer.json::<kit::probe::Ready>().await {
         Ok(ready) => Look::Pending(format!("{name}: {ready}")),
-        Err(_) => Look::Pending(format!("{name}: /ready answered {status}")),
+        Err(_) => Look::Pending(format!("{name}: {ready} answered {status}")),
     }
+}
+
+/// How one service's process is started: its manifest's `[run]`, resolved.
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// Run by `sh -c`, in `dir`, as the leader of a process group of its own.
+    pub command: String,
+    pub dir: PathBuf,
+    pub listen: crate::manifest::Binding,
+    pub fault_hook: bool,
+    /// The readiness path.
+    pub ready: String,
+    /// `services/x/service.toml:14`, the `[run]` it came from.
+    pub declared_at: String,
 }
 
 #[derive(Debug)]
@@ -60,17 +74,20 @@ pub struct ServiceProcess {
     /// Where fare reaches it.
     pub url: String,
     pub log: PathBuf,
+    /// Its readiness path (`/ready`).
+    pub ready: String,
     run: Run,
 }
 
 #[derive(Debug)]
 enum Run {
     Child {
+        /// The leader of the service's process group (`sh -c`, or what it execs).
         child: Child,
         /// The threads copying the child's output into the log.
         pumps: Vec<std::thread::JoinHandle<()>>,
-        /// fare's end of the service's fault hook.
-        faults: UnixStream,
+        /// fare's end of the service's fault hook, if it speaks one.
+        faults: Option<UnixStream>,
     },
     Container {
         unit: Box<super::containers::Unit>,
@@ -117,14 +134,17 @@ impl ContainerHook {
 }
 
 impl ServiceProcess {
-    /// Starts `binary` with `env` added to fare's own environment, serving
-    /// on `listener`: the socket is bound here and handed to the service
-    /// (`FARE_LISTEN_FD`), so no other process can take its port between
-    /// choosing it and the service binding it. The service's end of its
-    /// fault hook is handed down the same way (`FARE_FAULT_FD`).
+    /// Starts `start.command` with `env` added to fare's own environment,
+    /// as the leader of a process group of its own, so that a signal (a
+    /// kill, a pause) reaches everything the command started (`go run`,
+    /// `bundle exec`). It serves on `listener`'s address: with `listen =
+    /// "fd"` the socket itself is handed down (`FARE_LISTEN_FD`), so no
+    /// other process can take the port in between; with `port` it is
+    /// released just before the start and the service binds `PORT`. A
+    /// service with a fault hook gets its end of it the same way (`FARE_FAULT_FD`).
     pub fn spawn(
         name: &str,
-        binary: &Path,
+        start: &Start,
         env: &BTreeMap<String, String>,
         listener: TcpListener,
         log: PathBuf,
@@ -132,21 +152,32 @@ impl ServiceProcess {
     ) -> std::io::Result<ServiceProcess> {
         let url = format!("http://{}", listener.local_addr()?);
         let file = Arc::new(Mutex::new(File::create(&log)?));
-        let fd = listener.as_raw_fd();
-        let (faults, theirs) = UnixStream::pair()?;
-        let hook_fd = theirs.as_raw_fd();
-        let mut cmd = Command::new(binary);
-        cmd.envs(env);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(&start.command).current_dir(&start.dir).envs(env).process_group(0);
         // Switches meant for one process and one run, whether exported in
         // fare's shell or asked for in `env`, never reach a service.
         for switch in kit::config::HARNESS_ONLY {
             cmd.env_remove(switch);
         }
-        cmd.env("FARE_LISTEN_FD", fd.to_string())
-            .env(kit::faults::FD_VAR, hook_fd.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut inherited = Vec::new();
+        let listener = match start.listen {
+            crate::manifest::Binding::Fd => {
+                cmd.env("FARE_LISTEN_FD", listener.as_raw_fd().to_string());
+                inherited.push(listener.as_raw_fd());
+                Some(listener)
+            }
+            crate::manifest::Binding::Port => None,
+        };
+        let (faults, theirs) = match start.fault_hook {
+            true => {
+                let (ours, theirs) = UnixStream::pair()?;
+                cmd.env(kit::faults::FD_VAR, theirs.as_raw_fd().to_string());
+                inherited.push(theirs.as_raw_fd());
+                (Some(ours), Some(theirs))
+            }
+            false => (None, None),
+        };
         // SAFETY: prctl and fcntl are async-signal-safe and touch no memory
         // of ours. PDEATHSIG stops the service if fare dies without stopping
         // it, so nothing outlives a killed `fare up`; clearing close-on-exec
@@ -156,14 +187,15 @@ impl ServiceProcess {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                for inherited in [fd, hook_fd] {
-                    if libc::fcntl(inherited, libc::F_SETFD, 0) != 0 {
+                for fd in &inherited {
+                    if libc::fcntl(*fd, libc::F_SETFD, 0) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
                 Ok(())
             });
         }
+        // A port the service binds itself is let go of at the last moment.
         let mut child = cmd.spawn()?;
         // The service has its own copies now; holding its end of the hook
         // would keep fare from seeing the service close it.
@@ -177,7 +209,8 @@ impl ServiceProcess {
         if let Some(err) = child.stderr.take() {
             pumps.push(pump(err, file, prefix, echo));
         }
-        Ok(ServiceProcess { name: name.to_owned(), url, log, run: Run::Child { child, pumps, faults } })
+        let run = Run::Child { child, pumps, faults };
+        Ok(ServiceProcess { name: name.to_owned(), url, log, ready: start.ready.clone(), run })
     }
 
     /// Starts the service in a container from `spec`, its output in `log`;
@@ -209,7 +242,8 @@ impl ServiceProcess {
             None => None,
         };
         let unit = super::containers::Unit::start(spec, &env, name, log.clone(), echo).await?;
-        Ok(ServiceProcess { name: name.to_owned(), url, log, run: Run::Container { unit: Box::new(unit), hook } })
+        let run = Run::Container { unit: Box::new(unit), hook };
+        Ok(ServiceProcess { name: name.to_owned(), url, log, ready: spec.ready_path.clone(), run })
     }
 
     /// Its container, in container mode.
@@ -220,11 +254,11 @@ impl ServiceProcess {
         }
     }
 
-    /// Sends `sig` to the service: to the child, or to the container's
-    /// main process (`docker kill --signal`).
+    /// Sends `sig` to the service: to its process group, or to the
+    /// container's main process (`docker kill --signal`).
     pub fn signal(&self, sig: libc::c_int) -> std::io::Result<()> {
         match &self.run {
-            Run::Child { child, .. } => super::signal(child.id(), sig),
+            Run::Child { child, .. } => super::signal(child.id(), sig).map(|()| super::signal_group(child.id(), sig)),
             Run::Container { unit, .. } => {
                 let name = match sig {
                     libc::SIGKILL => "SIGKILL",
@@ -242,7 +276,12 @@ impl ServiceProcess {
     /// no faults), and waits until the service has taken them.
     pub async fn set_faults(&self, rules: &FaultRules) -> Result<(), HookError> {
         let stream = match &self.run {
-            Run::Child { faults, .. } => faults.try_clone()?,
+            Run::Child { faults: Some(faults), .. } => faults.try_clone()?,
+            Run::Child { faults: None, .. } => {
+                return Err(HookError::Io(std::io::Error::other(
+                    "it speaks no fault hook (its manifest's [run] has no `fault_hook = true`)",
+                )));
+            }
             Run::Container { hook: Some(hook), .. } => hook.stream(HOOK_TIMEOUT).await?,
             Run::Container { hook: None, .. } => {
                 return Err(HookError::Io(std::io::Error::other("this container was started without a fault hook")));
@@ -268,6 +307,9 @@ impl ServiceProcess {
             Run::Container { unit, .. } => return unit.exited(),
         };
         let status = child.try_wait().ok().flatten()?;
+        // What the command started dies with it: a child left holding the
+        // port or the log's pipe would outlive the service fare saw die.
+        super::signal_group(child.id(), libc::SIGKILL);
         // The pipes close with the process: once the copying threads end,
         // its last words are in the log for `log_tail` to show.
         for pump in pumps.drain(..) {
@@ -290,13 +332,13 @@ impl ServiceProcess {
             Run::Child { child, .. } => child.id(),
             Run::Container { unit, .. } => return unit.stop(grace),
         };
-        // SAFETY: kill(2) on our own, not yet reaped, child.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGTERM);
-        }
+        // The whole group: the leader may be a shell waiting for the service.
+        super::signal_group(pid, libc::SIGTERM);
         if wait_until_blocking(Instant::now() + grace, EXIT_LOOK, || Ok::<_, ()>(self.look_exited())).is_ok() {
             return;
         }
+        super::signal_group(pid, libc::SIGKILL);
+        let _ = self.exited();
         if let Run::Child { child, .. } = &mut self.run {
             let _ = child.kill();
             let _ = child.wait();
@@ -366,7 +408,15 @@ for line in hook:
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let log = dir.path().join("hook.log");
         let env = BTreeMap::from([("FARE_PROVIDER_STATES".to_owned(), "1".to_owned())]);
-        let mut p = ServiceProcess::spawn("hook", &binary, &env, listener, log, false).unwrap();
+        let start = Start {
+            command: "exec ./hook.py".into(),
+            dir: dir.path().to_owned(),
+            listen: crate::manifest::Binding::Fd,
+            fault_hook: true,
+            ready: "/ready".into(),
+            declared_at: "hook/service.toml:1".into(),
+        };
+        let mut p = ServiceProcess::spawn("hook", &start, &env, listener, log, false).unwrap();
         let rules: FaultRules =
             serde_json::from_str(r#"{"rules":[{"event":"order.placed","action":"crash"}]}"#).unwrap();
         let set = p.set_faults(&rules).await;

@@ -270,6 +270,8 @@ async fn in_hand(http: &reqwest::Client, name: &str, url: &str) -> Option<Pendin
             }
             Err(e) => Some(Pending::Unreadable { what: format!("{name} /pending"), error: e.to_string() }),
         },
+        // A service that keeps no such count is judged by its queue alone.
+        Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => None,
         Ok(r) => Some(Pending::Unreadable { what: format!("{name} /pending"), error: r.status().to_string() }),
         Err(_) => Some(Pending::Unreachable { service: name.to_owned(), url: url.to_owned() }),
     }

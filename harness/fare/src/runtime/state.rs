@@ -18,6 +18,13 @@ pub struct ServiceState {
     /// How many times the supervisor started it again after it died.
     #[serde(default)]
     pub restarts: u32,
+    /// The path that answers 2xx once it is ready (its manifest's `[run] ready`).
+    #[serde(default = "default_ready")]
+    pub ready: String,
+}
+
+fn default_ready() -> String {
+    "/ready".to_owned()
 }
 
 /// What a service of a running platform is doing.
