@@ -84,6 +84,13 @@ impl Topology {
                     problems.push(problem(Severity::Error, m, &a.service, message));
                 }
             }
+            if m.run.is_none() {
+                let message = format!(
+                    "has no [run] table: fare cannot start {} (add `[run]` with `command = \"…\"`, the shell command that runs it in the foreground; see docs/services.md)",
+                    m.name
+                );
+                problems.push(Problem { severity: Severity::Warning, path: m.path.clone(), line: 1, column: 1, message });
+            }
             for e in &m.publishes {
                 if topology.listeners(e).is_empty() && !m.terminal.contains(e) {
                     let message =

@@ -287,6 +287,12 @@ pub fn matrix(topology: &Topology) -> Vec<Cell> {
 /// Whether `kind` makes sense at `hop`, and what it must show there.
 fn applies(topology: &Topology, hop: &Hop, kind: Kind) -> Option<Promise> {
     let service = hop.service.as_deref()?;
+    // Handler faults are set through the service's fault hook, which only
+    // a service that declares one speaks (the kit's, today).
+    let hooked = topology.service(service).and_then(|m| m.run_for(None)).is_some_and(|r| r.fault_hook);
+    if kind.injects() == Some(FaultKind::Handler) && !hooked {
+        return None;
+    }
     let third = wrapped(topology, service, &hop.event);
     let dead_letter = |reason| Some(Promise::Broken { dlq: Some(service.to_owned()), reason });
     match kind {

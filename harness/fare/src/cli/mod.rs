@@ -12,6 +12,7 @@ mod contracts;
 mod deploy;
 mod doctor;
 mod e2e;
+mod init;
 mod json;
 pub use e2e::CI_JUNIT;
 mod platform;
@@ -76,6 +77,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the manifest of an existing service (`services/NAME/service.toml`) from flags, and say what is missing.
+    Init(init::InitArgs),
     /// Show what `apply` would create, change and delete.
     Plan {
         /// Print the plan as JSON (schema in the README).
@@ -211,6 +214,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
         Command::Bench(args) => bench::bench(&cli, &root, ns, args).await,
         Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
+        Command::Init(args) => init::init(&cli.services, args),
         Command::Check { json: true } => json::check(&cli.services),
         Command::Check { .. } | Command::Graph { .. } => manifests(&cli),
         Command::Plan { .. } | Command::Apply | Command::Destroy => provision(&cli, &root, &ns).await,

@@ -48,6 +48,7 @@ pub fn start_of(m: &Manifest, profile: Option<&str>) -> Result<Start, BuildError
         fault_hook: run.fault_hook,
         ready: run.ready.clone(),
         declared_at,
+        provider_states: false,
     })
 }
 

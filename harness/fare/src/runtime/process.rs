@@ -66,6 +66,9 @@ pub struct Start {
     pub ready: String,
     /// `services/x/service.toml:14`, the `[run]` it came from.
     pub declared_at: String,
+    /// Hand it `FARE_PROVIDER_STATES=on`: only contract verification does,
+    /// for one run of a provider whose manifest declares a state URL.
+    pub provider_states: bool,
 }
 
 #[derive(Debug)]
@@ -158,6 +161,9 @@ impl ServiceProcess {
         // fare's shell or asked for in `env`, never reach a service.
         for switch in kit::config::HARNESS_ONLY {
             cmd.env_remove(switch);
+        }
+        if start.provider_states {
+            cmd.env("FARE_PROVIDER_STATES", "on");
         }
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut inherited = Vec::new();
@@ -415,6 +421,7 @@ for line in hook:
             fault_hook: true,
             ready: "/ready".into(),
             declared_at: "hook/service.toml:1".into(),
+            provider_states: false,
         };
         let mut p = ServiceProcess::spawn("hook", &start, &env, listener, log, false).unwrap();
         let rules: FaultRules =

@@ -26,6 +26,7 @@
 
 pub mod broker;
 pub mod present;
+mod processes;
 pub mod producers;
 pub mod providers;
 pub mod queue;
@@ -107,6 +108,7 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
     let services_dir = options.services_dir.clone().unwrap_or_else(workspace_services);
     let manifests = crate::manifest::load_all(&services_dir).map_err(ContractsError::from)?;
     let providers = Providers::start(&http, &manifests).await?;
+    let known = providers::known(&manifests);
     let stop = CancellationToken::new();
     let _stop_standin = stop.clone().drop_guard();
     let standin = StandIn::start(providers.states.clone(), options.tamper.clone(), stop)
@@ -115,7 +117,7 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
     let mut report = VerifyReport { pacts: Vec::new() };
     for pact in &pacts {
         let present = Present::new(&pact.provider, Some(&pact.consumer), &manifests, &providers.credentials);
-        report.pacts.push(verify_pact(pact, &providers, &standin, present).await?);
+        report.pacts.push(verify_pact(pact, &providers, &standin, present, &known).await?);
     }
     Ok(report)
 }
@@ -125,6 +127,7 @@ async fn verify_pact(
     providers: &Providers,
     standin: &StandIn,
     present: Present,
+    known: &[String],
 ) -> Result<PactVerification, VerifyError> {
     let mut verification = PactVerification {
         path: pact.path.clone(),
@@ -137,7 +140,7 @@ async fn verify_pact(
         let problem = format!(
             "fare starts no HTTP provider `{}` to replay this against (it starts {})",
             pact.provider,
-            providers::known().join(", ")
+            known.join(", ")
         );
         verification.interactions = unverified(pact, &[], &problem);
         return Ok(verification);

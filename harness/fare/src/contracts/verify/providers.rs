@@ -55,9 +55,26 @@ const SERVICES: &[Service] = &[
 /// The third parties, played by fare's fakes.
 const FAKES: &[&str] = &["fulfillment-center", "carrier", "mail-provider"];
 
-/// Every HTTP provider fare can start, by the name pacts give them.
-pub fn known() -> Vec<&'static str> {
-    SERVICES.iter().map(|s| s.name).chain(FAKES.iter().copied()).collect()
+/// Every HTTP provider fare can start, by the name pacts give them: the
+/// services above, those whose manifests declare a provider-state URL
+/// (started from their `[run]`, whatever their language) and the fakes.
+pub fn known(manifests: &[Manifest]) -> Vec<String> {
+    let by_run = manifests.iter().filter(|m| super::processes::startable(m)).map(|m| m.name.clone());
+    let mut known: Vec<String> = SERVICES.iter().map(|s| s.name.to_owned()).chain(by_run).collect();
+    known.sort();
+    known.dedup();
+    known.extend(FAKES.iter().map(|f| (*f).to_owned()));
+    known
+}
+
+/// Whether fare starts `name` in this process (a kit service it is built with).
+fn in_process(name: &str) -> bool {
+    SERVICES.iter().any(|s| s.name == name)
+}
+
+/// Whether fare can start `name` as a provider at all.
+fn startable(name: &str, manifests: &[Manifest]) -> bool {
+    in_process(name) || manifests.iter().any(|m| m.name == name && super::processes::startable(m))
 }
 
 /// Running providers: base URL and how to set states, by provider name.
@@ -68,6 +85,8 @@ pub struct Providers {
     /// pact is replayed as its consumer, with an identity signed for it.
     pub credentials: crate::runtime::Credentials,
     stop: CancellationToken,
+    /// Providers started from their manifests' `[run]`, stopped when dropped (before moto).
+    processes: Vec<crate::runtime::ServiceProcess>,
     _moto: Option<fare_emulator::Emulator>,
     _db_dir: Option<tempfile::TempDir>,
 }
@@ -88,6 +107,7 @@ impl Providers {
             states: BTreeMap::new(),
             credentials: crate::runtime::Credentials::generate(),
             stop: stop.clone(),
+            processes: Vec::new(),
             _moto: None,
             _db_dir: None,
         };
@@ -106,26 +126,49 @@ impl Providers {
         let moto = fare_emulator::start_moto()?;
         let dir =
             tempfile::tempdir().map_err(|source| VerifyError::Io { what: "a temporary directory".into(), source })?;
-        provision(moto.endpoint(), manifests).await?;
-        let mut left: Vec<&Service> = SERVICES.iter().filter(|s| services.contains(s.name)).collect();
+        let provisioned = provision(moto.endpoint(), manifests).await?;
+        let mut left: Vec<&String> = services.iter().collect();
+        // Where each running provider sets its states.
+        let mut state_urls: BTreeMap<String, String> = BTreeMap::new();
         // Each in turn once every service it asks runs: it needs their URLs.
         while !left.is_empty() {
-            let ready = left.iter().position(|s| asks(manifests, s.name).iter().all(|a| running.urls.contains_key(a)));
+            let ready = left.iter().position(|s| asks(manifests, s).iter().all(|a| running.urls.contains_key(a)));
             let Some(next) = ready.map(|i| left.remove(i)) else {
-                let names: Vec<&str> = left.iter().map(|s| s.name).collect();
+                let names: Vec<&str> = left.iter().map(|s| s.as_str()).collect();
                 return Err(VerifyError::Cycle { services: names.join(", ") });
             };
-            let url = running.start_service(next, manifests, moto.endpoint(), dir.path(), stop.clone()).await?;
+            let (url, states) = match SERVICES.iter().find(|s| s.name == next.as_str()) {
+                Some(service) => {
+                    let url = running.start_service(service, manifests, moto.endpoint(), dir.path(), stop.clone()).await?;
+                    let states = format!("{url}/_pact/state");
+                    (url, states)
+                }
+                None => {
+                    let m = manifests.iter().find(|m| &m.name == next).expect("with_asked keeps manifests' services");
+                    let place = super::processes::Place {
+                        endpoint: moto.endpoint(),
+                        namespace: NAMESPACE,
+                        provisioned: &provisioned,
+                        dir: dir.path(),
+                        urls: &running.urls,
+                    };
+                    let (process, states) = super::processes::start(m, &place, &running.credentials).await?;
+                    let url = process.url.clone();
+                    running.processes.push(process);
+                    (url, states)
+                }
+            };
             // A state the provider does not know may be one of a service it
             // asks (store asks users who holds a session token).
-            let mut targets = vec![Forward { service: next.name.to_owned(), url: format!("{url}/_pact/state") }];
-            for asked in asks(manifests, next.name) {
-                if let Some(url) = running.urls.get(&asked) {
-                    targets.push(Forward { service: asked, url: format!("{url}/_pact/state") });
+            let mut targets = vec![Forward { service: next.clone(), url: states.clone() }];
+            for asked in asks(manifests, next) {
+                if let Some(url) = state_urls.get(&asked) {
+                    targets.push(Forward { service: asked, url: url.clone() });
                 }
             }
-            running.states.insert(next.name.to_owned(), StateTarget::Forward(targets));
-            running.urls.insert(next.name.to_owned(), url);
+            running.states.insert(next.clone(), StateTarget::Forward(targets));
+            running.urls.insert(next.clone(), url);
+            state_urls.insert(next.clone(), states);
         }
         running._moto = Some(moto);
         running._db_dir = Some(dir);
@@ -195,11 +238,10 @@ const NAMESPACE: &str = "contracts";
 /// The services of `wanted` fare can start, and every service they ask, transitively.
 fn with_asked(wanted: &BTreeSet<String>, manifests: &[Manifest]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut todo: Vec<String> =
-        wanted.iter().filter(|w| SERVICES.iter().any(|s| s.name == w.as_str())).cloned().collect();
+    let mut todo: Vec<String> = wanted.iter().filter(|w| startable(w, manifests)).cloned().collect();
     while let Some(name) = todo.pop() {
         if out.insert(name.clone()) {
-            todo.extend(asks(manifests, &name).into_iter().filter(|a| SERVICES.iter().any(|s| s.name == a.as_str())));
+            todo.extend(asks(manifests, &name).into_iter().filter(|a| startable(a, manifests)));
         }
     }
     out
@@ -211,16 +253,16 @@ fn asks(manifests: &[Manifest], service: &str) -> Vec<String> {
 
 /// The topics and queues of the manifests, so each provider's consumer and
 /// relay find theirs as under `fare up`.
-async fn provision(endpoint: &str, manifests: &[Manifest]) -> Result<(), VerifyError> {
+async fn provision(endpoint: &str, manifests: &[Manifest]) -> Result<crate::provision::Current, VerifyError> {
     let config = Config::defaults("fare", &[]).with("AWS_ENDPOINT_URL", endpoint).with("FARE_NAMESPACE", NAMESPACE);
     let bus = kit::bus::Bus::connect(&config).await?;
     let (topology, _) = crate::topology::Topology::build(manifests.to_vec())?;
     let desired = crate::provision::desired(&topology, &bus.namespace);
     crate::provision::converge(&bus, &bus.namespace, &desired, &mut |_| {}).await?;
-    Ok(())
+    Ok(crate::provision::read_current(&bus, &bus.namespace).await?)
 }
 
-async fn wait_healthy(provider: &str, url: &str, within: Duration) -> Result<(), VerifyError> {
+pub(super) async fn wait_healthy(provider: &str, url: &str, within: Duration) -> Result<(), VerifyError> {
     let http = reqwest::Client::new();
     let look = || async {
         let healthy = http.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success());
