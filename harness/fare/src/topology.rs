@@ -89,7 +89,13 @@ impl Topology {
                     "has no [run] table: fare cannot start {} (add `[run]` with `command = \"…\"`, the shell command that runs it in the foreground; see docs/services.md)",
                     m.name
                 );
-                problems.push(Problem { severity: Severity::Warning, path: m.path.clone(), line: 1, column: 1, message });
+                problems.push(Problem {
+                    severity: Severity::Warning,
+                    path: m.path.clone(),
+                    line: 1,
+                    column: 1,
+                    message,
+                });
             }
             for e in &m.publishes {
                 if topology.listeners(e).is_empty() && !m.terminal.contains(e) {

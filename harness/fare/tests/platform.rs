@@ -606,3 +606,73 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     );
     assert!(report.held(), "{table}");
 }
+
+/// A service fare did not build, started by its manifest's `[run]` alone,
+/// that cannot start: a command that is not found, that exits at start,
+/// that never becomes ready, that listens on another port than it was
+/// handed. Each is said with the service, the manifest's line, the command
+/// and its last log lines, before the readiness deadline where it can be;
+/// and nothing it started is left running.
+#[tokio::test]
+async fn a_service_that_cannot_start_is_named_with_its_manifest_line_and_last_words() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let cases = [
+        ("exec no-such-server --port \"$PORT\"", "", "odd exited during start-up (exit status 127)", "not found"),
+        (
+            "echo 'cannot read odd.conf' >&2; exit 3",
+            "",
+            "odd exited during start-up (exit status 3)",
+            "cannot read odd.conf",
+        ),
+        (
+            "exec python3 -m http.server \"$PORT\" --bind 127.0.0.1",
+            "ready_timeout_seconds = 3\n",
+            "not ready after",
+            "odd: /ready answered 404 Not Found (GET http://127.0.0.1:",
+        ),
+        (
+            "exec python3 -m http.server 0 --bind 127.0.0.1",
+            "",
+            "odd listens on port ",
+            "not on the port fare handed it (PORT=",
+        ),
+    ];
+    for (i, (command, more, starts, says)) in cases.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("odd")).unwrap();
+        let marker = format!("fare-odd-{}-{i}", std::process::id());
+        let manifest = format!(
+            "name = \"odd\"\ndescription = \"a service fare did not build\"\n\n[run]\ncommand = '''{command} # {marker}'''\n{more}"
+        );
+        std::fs::write(dir.path().join("odd/service.toml"), manifest).unwrap();
+        let ns = Namespace::parse(&format!("odd{}x{i}", std::process::id())).unwrap();
+        let options = UpOptions {
+            services_dir: dir.path().to_owned(),
+            ready_timeout: std::time::Duration::from_secs(60),
+            ..common::up_options(&ns)
+        };
+        let started = std::time::Instant::now();
+        let err = Platform::up(&options, &mut |line| eprintln!("fare: {line}")).await.err().expect("it cannot start");
+        let text = err.to_string();
+        assert!(text.starts_with(starts), "case {i}: {text}");
+        assert!(text.contains(says), "case {i}: {text}");
+        assert!(text.contains("odd/service.toml:4"), "case {i}: the [run] table's line: {text}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(50), "case {i}: said within the deadline");
+        let left: Vec<u32> = processes_with(&marker);
+        assert_eq!(left, Vec::<u32>::new(), "case {i}: nothing it started is left running");
+        let _ = std::fs::remove_dir_all(state_dir(&common::root(), &ns));
+    }
+}
+
+/// The processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        if String::from_utf8_lossy(&cmdline).contains(marker) && pid != std::process::id() {
+            found.push(pid);
+        }
+    }
+    found
+}

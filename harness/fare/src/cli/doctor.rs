@@ -32,8 +32,6 @@ pub async fn doctor(cli: &Cli, root: &Path) -> anyhow::Result<ExitCode> {
             crate::runtime::private_dir(&dir)?;
             let options = ContainersOptions {
                 namespace: ns.as_str(),
-                target: &crate::runtime::target_dir(root),
-                services: Vec::new(),
                 rebuild: cli.rebuild,
                 emulator: Some(backend),
                 logs: &dir,

@@ -45,8 +45,11 @@ pub struct InitArgs {
 /// The manifest `args` describe, as TOML text.
 pub fn manifest_text(args: &InitArgs) -> String {
     let list = |items: &[String]| items.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>().join(", ");
-    let description =
-        if args.description.is_empty() { format!("{} (describe what it does)", args.name) } else { args.description.clone() };
+    let description = if args.description.is_empty() {
+        format!("{} (describe what it does)", args.name)
+    } else {
+        args.description.clone()
+    };
     let mut text = format!(
         "name = {:?}\ndescription = {:?}\npublishes = [{}]\n# Published events no service needs to hear.\nterminal = []\n",
         args.name,

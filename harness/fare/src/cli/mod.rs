@@ -109,11 +109,7 @@ pub enum Command {
     /// killed fare left of the namespace in the container engine.
     Down,
     /// Build (when missing, or with --rebuild) and list the images of `--runtime containers`.
-    Images {
-        /// Skip `cargo build` (the binaries in target/debug must be current).
-        #[arg(long)]
-        no_build: bool,
-    },
+    Images,
     /// Stop one service of the running platform; the supervisor leaves it stopped.
     Stop { service: String },
     /// Start a stopped (or down) service again, on its port, with its database and settings.
@@ -200,7 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => platform::up(&cli, &root, ns, args).await,
         Command::Status { json } => platform::status(&root, &ns, *json).await,
         Command::Down => platform::down(&root, &ns).await,
-        Command::Images { no_build } => platform::images(&cli, &root, *no_build).await,
+        Command::Images => platform::images(&cli).await,
         Command::Stop { service } => service::control(&root, &ns, Op::Stop, service).await,
         Command::Start { service } => service::control(&root, &ns, Op::Start, service).await,
         Command::Restart { service } => service::control(&root, &ns, Op::Restart, service).await,

@@ -361,19 +361,13 @@ async fn remove_leftovers(ns: &Namespace) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `fare images`: builds the images container mode needs (the base, each
-/// emulator's, the services'), if missing (all of them with `--rebuild`),
-/// and lists them.
-pub async fn images(cli: &Cli, root: &Path, no_build: bool) -> anyhow::Result<ExitCode> {
-    let (topology, _) = crate::load_topology(&cli.services)?;
-    if !no_build {
-        crate::runtime::build_services(&topology, cli.profile.as_deref(), &mut crate::terminal::progress)?;
-    }
-    let services: Vec<String> = topology.services().map(|m| m.name.clone()).collect();
-    let target = crate::runtime::target_dir(root);
+/// `fare images`: builds the images container mode needs (the base, which
+/// runs every service's command, and each emulator's), if missing (all of
+/// them with `--rebuild`), and lists them.
+pub async fn images(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut progress = crate::terminal::progress;
     // Every emulator's image: `--emulator` picks one when the platform starts.
-    let wanted = Wanted { emulators: &fare_emulator::Backend::ALL, services: &services, target: &target };
+    let wanted = Wanted { emulators: &fare_emulator::Backend::ALL };
     let (_, infos) = crate::runtime::containers::images::ensure(&wanted, cli.rebuild, &mut progress).await?;
     println!("{:<32} {:>8}  {:<6} {:>8}", "IMAGE", "SIZE", "", "TOOK");
     for i in infos {

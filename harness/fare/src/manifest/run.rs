@@ -135,7 +135,10 @@ mod tests {
         let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommand = \"a\"\nready = \"ready\"\n").unwrap_err();
         assert!(e.starts_with("services/x/service.toml:5: `ready`: \"ready\" is not a path"), "{e}");
         let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommand = \"a\"\nlisten = \"socket\"\n").unwrap_err();
-        assert!(e.starts_with("services/x/service.toml:5:10: `run.listen`") && e.contains("expected `port` or `fd`"), "{e}");
+        assert!(
+            e.starts_with("services/x/service.toml:5:10: `run.listen`") && e.contains("expected `port` or `fd`"),
+            "{e}"
+        );
         let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommandd = \"a\"\n").unwrap_err();
         assert!(e.contains("did you mean `command`?"), "{e}");
         let e = parse("name = \"x\"\ndescription = \"d\"\n[profiles.py.run]\ncommand = \"\"\n").unwrap_err();

@@ -47,6 +47,7 @@ pub fn start_of(m: &Manifest, profile: Option<&str>) -> Result<Start, BuildError
         listen: run.listen,
         fault_hook: run.fault_hook,
         ready: run.ready.clone(),
+        ready_timeout: run.ready_timeout_seconds.map(std::time::Duration::from_secs),
         declared_at,
         provider_states: false,
     })
@@ -136,7 +137,10 @@ mod tests {
         build_services(&t, None, &mut |l| said.push(l.to_owned())).unwrap();
         assert_eq!(std::fs::read_to_string(dir.path().join("builds.txt")).unwrap(), "built\n");
         assert_eq!(said, ["building a, b: echo built >> builds.txt"]);
-        let t = topology(dir.path(), &[("a", "name = \"a\"\ndescription = \"d\"\n\n[run]\ncommand = \"true\"\nbuild = \"exit 3\"\n")]);
+        let t = topology(
+            dir.path(),
+            &[("a", "name = \"a\"\ndescription = \"d\"\n\n[run]\ncommand = \"true\"\nbuild = \"exit 3\"\n")],
+        );
         let e = build_services(&t, None, &mut |_| {}).unwrap_err().to_string();
         assert!(e.starts_with("building a failed (exit status: 3): `exit 3` in "), "{e}");
         assert!(e.contains("a/service.toml:4)"), "{e}");
@@ -148,7 +152,10 @@ mod tests {
         let t = topology(dir.path(), &[("a", "name = \"a\"\ndescription = \"d\"\n")]);
         let e = build_services(&t, None, &mut |_| {}).unwrap_err().to_string();
         assert!(e.starts_with("a cannot be started: ") && e.contains("a/service.toml has no [run] table"), "{e}");
-        let t = topology(dir.path(), &[("a", "name = \"a\"\ndescription = \"d\"\n[run]\ncommand = \"x\"\ndir = \"nope\"\n")]);
+        let t = topology(
+            dir.path(),
+            &[("a", "name = \"a\"\ndescription = \"d\"\n[run]\ncommand = \"x\"\ndir = \"nope\"\n")],
+        );
         let e = build_services(&t, None, &mut |_| {}).unwrap_err().to_string();
         assert!(e.contains("a/nope does not exist: it is the `dir` of ") && e.contains("a/service.toml:3 (a)"), "{e}");
     }

@@ -33,12 +33,7 @@ pub struct Place<'a> {
 /// listens) and the ARN of each topic it publishes to, as provisioned in
 /// `current`. A queue URL is given on `endpoint`, the endpoint the service
 /// reaches the bus at (a container reaches it by another name than fare).
-pub fn bus_env(
-    m: &Manifest,
-    ns: &Namespace,
-    current: &Current,
-    endpoint: Option<&str>,
-) -> BTreeMap<String, String> {
+pub fn bus_env(m: &Manifest, ns: &Namespace, current: &Current, endpoint: Option<&str>) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let on_endpoint = |url: &str| match endpoint {
         Some(endpoint) => rebase(url, endpoint),

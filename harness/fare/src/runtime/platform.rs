@@ -114,7 +114,9 @@ pub enum UpError {
         kit::suggest::did_you_mean(third_party, crate::scenario::load::FAKES)
     )]
     NoFake { service: String, third_party: String },
-    #[error("{service} exited during start-up ({status}), started by `{command}` ({declared_at}); last lines of {log}:\n{tail}")]
+    #[error(
+        "{service} exited during start-up ({status}), started by `{command}` ({declared_at}); last lines of {log}:\n{tail}"
+    )]
     Exited { service: String, status: String, command: String, declared_at: String, log: PathBuf, tail: String },
     #[error("not ready after {waited:?}: {}", .pending.join("\n"))]
     NotReady { waited: Duration, pending: Vec<String> },
@@ -247,8 +249,6 @@ impl Platform {
             super::Runtime::Containers => {
                 let options = ContainersOptions {
                     namespace: ns.as_str(),
-                    target: &target_dir(&options.root),
-                    services: topology.services().map(|m| m.name.clone()).collect(),
                     rebuild: options.rebuild,
                     emulator: options.endpoint.is_none().then(|| options.emulator()),
                     logs: &dir.join("logs"),
@@ -374,7 +374,8 @@ impl Platform {
         for m in topology.services() {
             let localhost = Path::new("127.0.0.1");
             if let Some(containers) = &self.containers {
-                let spec = containers.service_spec(&m.name, &dir.join("data"), &dir.join("hooks"))?;
+                let start = super::build::start_of(m, options.profile.as_deref())?;
+                let spec = containers.service_spec(&m.name, &start, &dir.join("data"), &dir.join("hooks"))?;
                 urls.insert(m.name.clone(), (spec.port, format!("http://127.0.0.1:{}", spec.host_port)));
                 peers.insert(m.name.clone(), containers.url_inside(&m.name));
                 specs.insert(m.name.clone(), spec);
@@ -472,10 +473,18 @@ impl Platform {
         Ok(())
     }
 
+    /// Waits until every service answers its readiness path, each for as
+    /// long as its manifest's `ready_timeout_seconds` or `timeout`.
     async fn wait_ready(&mut self, timeout: Duration) -> Result<(), UpError> {
         let http =
             reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("a plain client builds");
         let http = &http;
+        let began = Instant::now();
+        let own = |launch: &Launch| launch.start.ready_timeout.unwrap_or(timeout);
+        let overall = self.launches.values().map(own).max().unwrap_or(timeout);
+        let deadlines: BTreeMap<String, Duration> =
+            self.launches.iter().map(|(name, launch)| (name.clone(), own(launch))).collect();
+        let deadlines = &deadlines;
         let services = &mut self.services;
         let launches = &self.launches;
         let look = || {
@@ -492,7 +501,8 @@ impl Platform {
                     tail: p.log_tail(15),
                 })
             });
-            let wrong_port = exited.is_none().then(|| services.iter().find_map(|p| wrong_port(p, &launches[&p.name]))).flatten();
+            let wrong_port =
+                exited.is_none().then(|| services.iter().find_map(|p| wrong_port(p, &launches[&p.name]))).flatten();
             let urls: Vec<(String, String, String)> =
                 services.iter().map(|p| (p.name.clone(), p.url.clone(), p.ready.clone())).collect();
             async move {
@@ -512,34 +522,51 @@ impl Platform {
                         Look::Ready(()) => None,
                     })
                     .collect();
+                // A service past its own deadline ends the wait.
+                let late: Vec<String> = pending
+                    .iter()
+                    .filter(|why| {
+                        let name = why.split(':').next().unwrap_or_default();
+                        deadlines.get(name).is_some_and(|d| began.elapsed() >= *d)
+                    })
+                    .cloned()
+                    .collect();
+                if !late.is_empty() {
+                    return Err(UpError::NotReady { waited: began.elapsed(), pending: late });
+                }
                 Ok(if pending.is_empty() { Look::Ready(()) } else { Look::Pending(pending) })
             }
         };
-        let waited = wait_until(Instant::now() + timeout, READY_LOOK, look).await;
-        waited.map_err(|w| {
-            w.into_error(|waited, pending| {
-                // Each service still waited for, with where it is declared and its last words.
-                let pending = pending
-                    .into_iter()
-                    .map(|why| {
-                        let name = why.split(':').next().unwrap_or_default();
-                        match (self.launches.get(name), self.services.iter().find(|p| p.name == name)) {
-                            (Some(launch), Some(p)) => format!(
-                                "{why} (GET {}{}; `{}`, {}); last lines of {}:\n{}",
-                                p.url,
-                                p.ready,
-                                launch.start.command,
-                                launch.start.declared_at,
-                                p.log.display(),
-                                p.log_tail(10)
-                            ),
-                            _ => why,
-                        }
-                    })
-                    .collect();
-                UpError::NotReady { waited, pending }
-            })
+        let waited = wait_until(Instant::now() + overall, READY_LOOK, look).await;
+        let error = match waited {
+            Ok(()) => return Ok(()),
+            Err(w) => w.into_error(|waited, pending| UpError::NotReady { waited, pending }),
+        };
+        Err(match error {
+            UpError::NotReady { waited, pending } => UpError::NotReady {
+                waited,
+                pending: pending.into_iter().map(|why| self.not_ready_detail(why)).collect(),
+            },
+            other => other,
         })
+    }
+
+    /// One service's line of a "not ready": what its readiness answered,
+    /// where it is declared, and its last words.
+    fn not_ready_detail(&self, why: String) -> String {
+        let name = why.split(':').next().unwrap_or_default();
+        match (self.launches.get(name), self.services.iter().find(|p| p.name == name)) {
+            (Some(launch), Some(p)) => format!(
+                "{why} (GET {}{}; `{}`, {}); last lines of {}:\n{}",
+                p.url,
+                p.ready,
+                launch.start.command,
+                launch.start.declared_at,
+                p.log.display(),
+                p.log_tail(10)
+            ),
+            _ => why,
+        }
     }
 
     /// The bus of the platform's namespace.

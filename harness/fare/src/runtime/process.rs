@@ -64,6 +64,8 @@ pub struct Start {
     pub fault_hook: bool,
     /// The readiness path.
     pub ready: String,
+    /// How long it may take to be ready, when its manifest says.
+    pub ready_timeout: Option<Duration>,
     /// `services/x/service.toml:14`, the `[run]` it came from.
     pub declared_at: String,
     /// Hand it `FARE_PROVIDER_STATES=on`: only contract verification does,
@@ -420,6 +422,7 @@ for line in hook:
             listen: crate::manifest::Binding::Fd,
             fault_hook: true,
             ready: "/ready".into(),
+            ready_timeout: None,
             declared_at: "hook/service.toml:1".into(),
             provider_states: false,
         };

@@ -139,7 +139,8 @@ impl Providers {
             };
             let (url, states) = match SERVICES.iter().find(|s| s.name == next.as_str()) {
                 Some(service) => {
-                    let url = running.start_service(service, manifests, moto.endpoint(), dir.path(), stop.clone()).await?;
+                    let url =
+                        running.start_service(service, manifests, moto.endpoint(), dir.path(), stop.clone()).await?;
                     let states = format!("{url}/_pact/state");
                     (url, states)
                 }

@@ -10,10 +10,13 @@
 //!   host's Python 3.13 fills (`pip wheel`), mounted into the build: the
 //!   build itself installs with `--no-index`. The image starts the server
 //!   as the host does (`Backend::serve`), on port 4566.
-//! - `fare-services`: the base with the service binaries fare just built.
+//! - No image per service: a service's container runs its manifest's
+//!   `[run] command` in the base, with its folder mounted read-only at the
+//!   same path (see `Containers::service_spec`), so a binary built on the
+//!   host and a Python module run alike.
 //!
 //! Each tag is a hash of what went into the image (the recipe, the pins,
-//! the binaries' size and modification time), so a second run finds every
+//! so a second run finds every
 //! image and builds nothing; `--rebuild` builds them again. The root
 //! filesystem and the wheelhouse are kept under fare's cache directory.
 
@@ -42,14 +45,12 @@ const PYTHON: &str = "3.13";
 /// The port an emulator's container serves on, whichever emulator it is.
 pub const EMULATOR_PORT: u16 = 4566;
 
-/// The images of one run, by reference (`fare-services:3f2a…`).
+/// The images of one run, by reference (`fare-base:3f2a…`).
 #[derive(Debug, Clone)]
 pub struct Images {
     pub base: String,
     /// The emulators' images asked for.
     pub emulators: Vec<(Backend, String)>,
-    /// The services' image, unless no service was asked for.
-    pub services: Option<String>,
 }
 
 impl Images {
@@ -64,10 +65,6 @@ impl Images {
 pub struct Wanted<'a> {
     /// The emulators whose images are needed (`fare-localstack`, `fare-moto`).
     pub emulators: &'a [Backend],
-    /// The services whose binaries go into `fare-services`; none: no such image.
-    pub services: &'a [String],
-    /// Where cargo put those binaries (`target/`, with them under `debug/`).
-    pub target: &'a Path,
 }
 
 /// One image as `fare images` lists it.
@@ -109,16 +106,7 @@ pub async fn ensure(
         infos.push(info);
     }
 
-    let services = match wanted.services {
-        [] => None,
-        names => {
-            let info = services_image(engine, &base, wanted.target, names, rebuild, progress).await?;
-            let reference = info.reference.clone();
-            infos.push(info);
-            Some(reference)
-        }
-    };
-    Ok((Images { base, emulators, services }, infos))
+    Ok((Images { base, emulators }, infos))
 }
 
 /// `fare-localstack` or `fare-moto`: the base with the backend's pinned
@@ -145,41 +133,6 @@ async fn emulator(
     })
     .await?;
     Ok((info.reference.clone(), info))
-}
-
-/// `fare-services`: the base with the binaries of `services` under
-/// `target/debug`, tagged by their size and modification time.
-async fn services_image(
-    engine: &Engine,
-    base: &str,
-    target: &Path,
-    services: &[String],
-    rebuild: bool,
-    progress: &mut dyn FnMut(&str),
-) -> Result<ImageInfo, ContainerError> {
-    let mut inputs = vec![base.to_owned(), "COPY bin /usr/local/bin".to_owned()];
-    let mut binaries = Vec::new();
-    for name in services {
-        let binary = target.join("debug").join(name);
-        let meta = std::fs::metadata(&binary).map_err(|source| ContainerError::Io {
-            action: "reading",
-            path: binary.clone(),
-            source,
-        })?;
-        let modified = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
-        inputs.push(format!("{name} {} {:?}", meta.len(), modified));
-        binaries.push((name.clone(), binary));
-    }
-    let tag = hash(&inputs.iter().map(String::as_str).collect::<Vec<_>>());
-    let file = format!("FROM {base}\nCOPY bin/ /usr/local/bin/\n");
-    build(engine, "fare-services", &tag, rebuild, progress, async |_| {
-        let mut image = GenericBuildableImage::new("fare-services", &tag).with_dockerfile_string(file.clone());
-        for (name, binary) in &binaries {
-            image = image.with_file(binary, format!("bin/{name}"));
-        }
-        Ok(image)
-    })
-    .await
 }
 
 /// Builds `name:tag` unless it exists (or `rebuild`); `recipe` prepares

@@ -99,10 +99,6 @@ pub struct Containers {
 /// What [`Containers::start`] needs.
 pub struct ContainersOptions<'a> {
     pub namespace: &'a str,
-    /// Where cargo put the service binaries (`target/`).
-    pub target: &'a Path,
-    /// The services that will run (none: no services image is needed).
-    pub services: Vec<String>,
     pub rebuild: bool,
     /// The emulator to start (none: an `--endpoint` was given).
     pub emulator: Option<fare_emulator::Backend>,
@@ -118,8 +114,7 @@ impl Containers {
         progress: &mut dyn FnMut(&str),
     ) -> Result<Containers, ContainerError> {
         let engine = Engine::get().await?;
-        let wanted =
-            Wanted { emulators: options.emulator.as_slice(), services: &options.services, target: options.target };
+        let wanted = Wanted { emulators: options.emulator.as_slice() };
         let (images, _) = images::ensure(&wanted, options.rebuild, progress).await?;
         for left in engine.remove_labelled(options.namespace).await? {
             progress(&format!("removed {left}, left by an earlier run"));
@@ -178,6 +173,8 @@ impl Containers {
             host_port: self.emulator_port,
             ready_path: backend.ready_path().into(),
             binds: Vec::new(),
+            read_only: Vec::new(),
+            working_dir: None,
             startup: Duration::from_secs(120),
             hook: None,
         })
@@ -217,27 +214,41 @@ impl Containers {
         format!("http://{}:{SERVICE_PORT}", self.host_of(service))
     }
 
-    /// How `service` is started: the services image, its binary, a host
-    /// port of its own, `data` (its database's directory) mounted at
-    /// `/data`, and `hooks/<service>` at `/run/fare`, where fare listens
-    /// for its fault hook (the kit's handler faults).
-    pub fn service_spec(&self, service: &str, data: &Path, hooks: &Path) -> Result<UnitSpec, ContainerError> {
-        let image =
-            self.images.services.clone().ok_or_else(|| ContainerError::NoImage { image: "fare-services".into() })?;
+    /// How `service` is started: its manifest's command (`start`) run by
+    /// `sh -c` in the base image, in its folder, mounted read-only at the
+    /// same path as on the host (a binary built there, a Python module, run
+    /// alike); a host port of its own; `data` (its database's directory)
+    /// mounted at `/data`; and, when it speaks the fault hook,
+    /// `hooks/<service>` at `/run/fare`, where fare listens for it.
+    pub fn service_spec(
+        &self,
+        service: &str,
+        start: &super::Start,
+        data: &Path,
+        hooks: &Path,
+    ) -> Result<UnitSpec, ContainerError> {
         let hook_dir = hooks.join(service);
+        let mut binds = vec![(data.to_owned(), "/data".to_owned())];
+        let hook = start.fault_hook.then(|| {
+            binds.push((hook_dir.clone(), HOOK_DIR.into()));
+            HookSocket { host: hook_dir.join(HOOK_SOCKET), inside: format!("{HOOK_DIR}/{HOOK_SOCKET}") }
+        });
+        let dir = start.dir.display().to_string();
         Ok(UnitSpec {
-            image,
+            image: self.images.base.clone(),
             name: self.host_of(service),
             network: self.network.clone(),
             namespace: self.namespace.clone(),
-            cmd: vec![format!("/usr/local/bin/{service}")],
+            cmd: vec!["sh".into(), "-c".into(), start.command.clone()],
             port: SERVICE_PORT,
             host_port: free_port()?,
             ready_path: "/health".into(),
-            binds: vec![(data.to_owned(), "/data".into()), (hook_dir.clone(), HOOK_DIR.into())],
+            binds,
+            read_only: vec![(start.dir.clone(), dir.clone())],
+            working_dir: Some(dir),
             // As long as process mode waits for a service (`--ready-timeout`'s default).
             startup: Duration::from_secs(120),
-            hook: Some(HookSocket { host: hook_dir.join(HOOK_SOCKET), inside: format!("{HOOK_DIR}/{HOOK_SOCKET}") }),
+            hook,
         })
     }
 }

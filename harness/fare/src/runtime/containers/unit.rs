@@ -25,7 +25,7 @@ use super::engine::{self, Engine, NAMESPACE_LABEL};
 /// What a container is started from; kept, so it can be started again alike.
 #[derive(Debug, Clone)]
 pub struct UnitSpec {
-    /// The image reference, `fare-services:3f2a…`.
+    /// The image reference, `fare-base:3f2a…`.
     pub image: String,
     /// The container's name: its host name on the network.
     pub name: String,
@@ -39,6 +39,10 @@ pub struct UnitSpec {
     pub ready_path: String,
     /// Host directories mounted into it (its database, say).
     pub binds: Vec<(PathBuf, String)>,
+    /// Host directories mounted into it read-only (its code).
+    pub read_only: Vec<(PathBuf, String)>,
+    /// Where its command runs, inside.
+    pub working_dir: Option<String>,
     pub startup: Duration,
     /// Where fare listens for its fault hook, if it has one.
     pub hook: Option<HookSocket>,
@@ -116,6 +120,13 @@ impl Unit {
             .with_log_consumer(consumer);
         for (host, inside) in &spec.binds {
             request = request.with_mount(Mount::bind_mount(host.display().to_string(), inside.clone()));
+        }
+        for (host, inside) in &spec.read_only {
+            let mount = Mount::bind_mount(host.display().to_string(), inside.clone());
+            request = request.with_mount(mount.with_access_mode(testcontainers::core::AccessMode::ReadOnly));
+        }
+        if let Some(dir) = &spec.working_dir {
+            request = request.with_working_dir(dir.clone());
         }
         for (key, value) in env {
             request = request.with_env_var(key.clone(), value.clone());
