@@ -108,9 +108,9 @@ fn a_file_with_several_mistakes_names_them_all_with_what_was_meant() {
         lines,
         [
             "DIR/typos.yaml:5:3: fakes.carier: no fake `carier`; did you mean `carrier`? (fare plays fulfillment-center, carrier, mail-provider)",
-            "DIR/typos.yaml:2:16: steps[0].http: no service `stor`; did you mean `store`? (services: collector, devices, fulfillment, invoice, mailer, store, tracking, users)",
-            "DIR/typos.yaml:3:23: steps[1].wait_for.event: no service publishes or hears `device.alocated`; did you mean `device.allocated`? (known: device.allocated, device.allocation_failed, invoice.issued, mail.sent, order.placed, package.delivered, shipment.lost, shipment.requested, user.registered)",
-            "DIR/typos.yaml:8:15: faults[0].handler: no service `fulfilment`; did you mean `fulfillment`? (services: collector, devices, fulfillment, invoice, mailer, store, tracking, users)",
+            "DIR/typos.yaml:2:16: steps[0].http: no service `stor`; did you mean `store`? (services: collector, devices, fulfillment, invoice, loyalty, mailer, store, tracking, users)",
+            "DIR/typos.yaml:3:23: steps[1].wait_for.event: no service publishes or hears `device.alocated`; did you mean `device.allocated`? (known: device.allocated, device.allocation_failed, invoice.issued, mail.sent, order.placed, package.delivered, points.awarded, shipment.lost, shipment.requested, user.registered)",
+            "DIR/typos.yaml:8:15: faults[0].handler: no service `fulfilment`; did you mean `fulfillment`? (services: collector, devices, fulfillment, invoice, loyalty, mailer, store, tracking, users)",
         ],
         "{shown}"
     );
@@ -161,8 +161,13 @@ fn every_scenario_reads_against_the_topology_and_the_exclusive_ones_are_known() 
     assert!(err.to_string().starts_with("no scenario named `no-such`"), "{err}");
 }
 
+/// The platform's tests that start a whole platform run one at a time: two
+/// at once on a small machine make each other's timings.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let ns = Namespace::parse(&format!("e2e{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
     let mut platform =
@@ -225,6 +230,8 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         ("fulfillment-killed-while-handling", "fulfillment", "shipment.requested", "crashed", Some(FaultKind::Kill)),
         ("fulfillment-stays-down", "fulfillment", "shipment.requested", "service_down", Some(FaultKind::Stop)),
         ("invoice-filters-the-order-out", "invoice", "invoice.issued", "filtered_out", Some(FaultKind::FilterOut)),
+        // A Python service, which sends fare no spans: named from its queue and its stop.
+        ("loyalty-stays-down", "loyalty", "points.awarded", "service_down", Some(FaultKind::Stop)),
         (BROKEN, "fulfillment", "shipment.requested", "dead_lettered", None),
     ];
     for (name, service, event, kind, fault) in expected_failures {
@@ -324,6 +331,36 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
         leaks.len()
     );
     assert_eq!(leaks, Vec::<String>::new());
+}
+
+/// invoice rewritten in Python (`--profile python`), behind the same
+/// manifest: every scenario of the project passes against it, and each
+/// chain has the shape of its snapshot, event for event, as with the Rust one.
+#[tokio::test]
+async fn every_scenario_passes_against_invoice_rewritten_in_python() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ns = Namespace::parse(&format!("py{}", std::process::id())).unwrap();
+    let options = fare::runtime::UpOptions { profile: Some("python".into()), ..common::up_options(&ns) };
+    let mut platform =
+        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+    let invoice = platform.state.services.iter().find(|s| s.name == "invoice").unwrap().log.clone();
+    let chosen = scenario::load_dir(&root().join("scenarios"), &[], &topology()).unwrap();
+    let target = Target::of(&platform).unwrap();
+    let report =
+        scenario::run_all(&target, &chosen, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
+    target.wait_quiet().await.unwrap();
+    let recorder = platform.recorder().unwrap();
+    recorder.caught_up(std::time::Duration::from_secs(10)).await;
+    let skeletons = common::skeletons(&report, recorder);
+    let log = std::fs::read_to_string(&invoice).unwrap();
+    platform.stop();
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
+    assert!(log.contains("INFO invoice: handled correlation_id="), "the Python invoice ran:\n{log}");
+    let summary = render::summary(&report);
+    for s in &report.scenarios {
+        assert_eq!(s.outcome, Outcome::Passed, "{} should pass against the Python invoice:\n{summary}", s.name);
+    }
+    common::assert_snapshots(&skeletons);
 }
 
 /// Every file under `dir`, read as text: (path, contents).

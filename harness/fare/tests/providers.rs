@@ -30,11 +30,17 @@ fn consumer_test(name: &str, dir: &Path, args: &[&str]) {
 }
 
 async fn verify(dir: &Path, providers: &[&str]) -> VerifyReport {
+    verify_as(dir, providers, None).await
+}
+
+/// [`verify`], the providers started under `profile`.
+async fn verify_as(dir: &Path, providers: &[&str], profile: Option<&str>) -> VerifyReport {
     // SAFETY: set before this test starts anything; Pact phones home unless told not to.
     unsafe { std::env::set_var("PACT_DO_NOT_TRACK", "true") };
     let options = VerifyOptions {
         providers: providers.iter().map(|p| (*p).to_owned()).collect(),
         services_dir: Some(common::root().join("services")),
+        profile: profile.map(str::to_owned),
         ..VerifyOptions::default()
     };
     verify_dir(dir, &options).await.unwrap()
@@ -72,6 +78,56 @@ async fn a_back_office_tools_pacts_verify_against_devices_invoice_and_tracking()
     for pair in ["backoffice → devices", "backoffice → invoice", "backoffice → tracking"] {
         assert!(table.contains(pair), "{pair} missing from\n{table}");
     }
+}
+
+/// loyalty, a Python service, writes its pacts with pact-python: as a
+/// consumer of users (HTTP) and of invoice's `invoice.issued` (a message
+/// its own handler takes), and the shop's `web` frontend's pact on it as a
+/// provider. The committed ones are what its test writes; each verifies
+/// against its real provider, loyalty itself started from its manifest's
+/// `[run]` with its states (and the session states forwarded to users).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_services_pact_python_pacts_verify_as_consumer_and_as_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = common::root().join("services/loyalty/tests/pacts.py");
+    let out = Command::new(pact_tools().bin("python")).arg(&script).arg(dir.path()).output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "pacts.py: {said}");
+    for committed in ["loyalty-users.json", "loyalty-invoice.json"] {
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(committed)).unwrap()).unwrap();
+        let kept: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(common::root().join("contracts/pacts").join(committed)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(written, kept, "contracts/pacts/{committed} is not what services/loyalty/tests/pacts.py writes");
+    }
+    let report = verify(dir.path(), &["users", "invoice", "loyalty"]).await;
+    let table = report::table(&report);
+    assert!(report.passed(), "{table}");
+    assert_eq!(report.pacts.len(), 3, "{table}");
+    for pair in ["loyalty → users", "loyalty → invoice", "web → loyalty"] {
+        assert!(table.contains(pair), "{pair} missing from\n{table}");
+    }
+}
+
+/// invoice rewritten in Python keeps invoice's pacts: every committed pact
+/// on invoice, and a back-office tool's, verify against the Python one,
+/// started from the manifest's `[profiles.python.run]`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoices_pacts_verify_against_its_python_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    consumer_test("backoffice", dir.path(), &[]);
+    let committed = common::root().join("contracts/pacts");
+    for pact in std::fs::read_dir(&committed).unwrap().flatten() {
+        if pact.file_name().to_string_lossy().ends_with("-invoice.json") {
+            std::fs::copy(pact.path(), dir.path().join(pact.file_name())).unwrap();
+        }
+    }
+    let report = verify_as(dir.path(), &["invoice"], Some("python")).await;
+    let table = report::table(&report);
+    assert!(report.passed(), "{table}");
+    assert!(table.contains("backoffice → invoice"), "{table}");
 }
 
 /// A state neither store nor the users it asks knows fails, and says every

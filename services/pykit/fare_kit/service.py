@@ -132,8 +132,9 @@ class Service:
                 with self.db() as db:
                     setup(db, {**match.groupdict(), **params})
                 return 200, {}
+        # 422 on `state`: fare then asks the services this one asks, which may know it.
         known = ", ".join(self.states)
-        return 400, {"error": f"{self.name} knows no provider state {state!r} (it knows: {known})"}
+        return 422, {"error": f"{self.name} knows no provider state {state!r} (it knows: {known})", "field": "state"}
 
     def serve(self):
         service = self

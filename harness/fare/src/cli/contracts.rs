@@ -88,7 +88,13 @@ pub enum ContractsCommand {
     CreateEnvironment(super::deploy::CreateEnvironmentArgs),
 }
 
-pub async fn run(services: &Path, ns: &Namespace, runtime: Runtime, args: &ContractsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    services: &Path,
+    ns: &Namespace,
+    runtime: Runtime,
+    profile: &Option<String>,
+    args: &ContractsArgs,
+) -> anyhow::Result<ExitCode> {
     if std::env::var_os("PACT_DO_NOT_TRACK").is_none() {
         // SAFETY: nothing else of fare runs yet, and the runtime's idle
         // workers read no environment. Pact phones home unless told not to.
@@ -135,6 +141,7 @@ pub async fn run(services: &Path, ns: &Namespace, runtime: Runtime, args: &Contr
                 let options = VerifyOptions {
                     providers: provider.clone(),
                     services_dir: Some(services.to_owned()),
+                    profile: profile.clone(),
                     ..VerifyOptions::default()
                 };
                 verify::verify_dir(&args.pacts, &options)

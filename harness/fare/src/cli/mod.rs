@@ -204,7 +204,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => service::logs(&root, &ns, args).await,
         Command::Quiet { timeout } => platform::quiet(&root, &ns, *timeout).await,
         Command::Doctor => doctor::doctor(&cli, &root).await,
-        Command::Contracts(args) => contracts::run(&cli.services, &ns, cli.runtime, args).await,
+        Command::Contracts(args) => contracts::run(&cli.services, &ns, cli.runtime, &cli.profile, args).await,
         Command::Broker(args) => broker::broker(&root, args).await,
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,

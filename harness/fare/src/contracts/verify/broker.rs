@@ -83,7 +83,7 @@ pub async fn verify_from_broker(
 ) -> Result<BrokerVerification, VerifyError> {
     let provider = &options.provider;
     let manifests = crate::manifest::load_all(&super::workspace_services()).map_err(ContractsError::from)?;
-    let providers = Providers::start(&BTreeSet::from([provider.clone()]), &manifests).await?;
+    let providers = Providers::start(&BTreeSet::from([provider.clone()]), &manifests, None).await?;
     let stop = CancellationToken::new();
     let _stop_standin = stop.clone().drop_guard();
     let standin = StandIn::start(providers.states.clone(), options.tamper.clone(), stop)

@@ -60,6 +60,9 @@ pub struct VerifyOptions {
     /// The manifests (which services each provider asks, and through which
     /// variable); the workspace's own `services/` when unset.
     pub services_dir: Option<PathBuf>,
+    /// Start each provider as its manifest's `[profiles.NAME.run]` says,
+    /// where it has one (and a state URL): another implementation of it.
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +110,7 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
     let http: BTreeSet<String> = pacts.iter().filter(|p| p.has_http()).map(|p| p.provider.clone()).collect();
     let services_dir = options.services_dir.clone().unwrap_or_else(workspace_services);
     let manifests = crate::manifest::load_all(&services_dir).map_err(ContractsError::from)?;
-    let providers = Providers::start(&http, &manifests).await?;
+    let providers = Providers::start(&http, &manifests, options.profile.as_deref()).await?;
     let known = providers::known(&manifests);
     let stop = CancellationToken::new();
     let _stop_standin = stop.clone().drop_guard();

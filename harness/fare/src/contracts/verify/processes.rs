@@ -3,7 +3,8 @@
 //! provider-state change URL, the one every Pact library's provider test
 //! knows: `POST {state, params, action}`) is started by its `[run]`, handed
 //! the same settings as under `fare up` plus `FARE_PROVIDER_STATES=on` for
-//! this one run, and replayed against like any other.
+//! this one run, and replayed against like any other. Under a profile
+//! (`fare --profile python contracts verify`), the profile's `[run]`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,9 +39,10 @@ pub async fn start(
     m: &Manifest,
     place: &Place<'_>,
     credentials: &Credentials,
+    profile: Option<&str>,
 ) -> Result<(ServiceProcess, String), VerifyError> {
     let io = |what: String| move |source| VerifyError::Io { what, source };
-    let start = crate::runtime::start_of(m, None).map_err(|e| VerifyError::Io {
+    let start = crate::runtime::start_of(m, profile).map_err(|e| VerifyError::Io {
         what: format!("starting {}", m.name),
         source: std::io::Error::other(e.to_string()),
     })?;

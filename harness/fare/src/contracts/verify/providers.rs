@@ -100,7 +100,13 @@ impl Drop for Providers {
 impl Providers {
     /// Starts those of `wanted` fare knows, each with the services it asks
     /// (by `manifests`); the others are left out (the caller reports them).
-    pub async fn start(wanted: &BTreeSet<String>, manifests: &[Manifest]) -> Result<Providers, VerifyError> {
+    /// Under `profile`, a service whose manifest runs otherwise there (and
+    /// declares its state URL) is started from that `[run]` instead.
+    pub async fn start(
+        wanted: &BTreeSet<String>,
+        manifests: &[Manifest],
+        profile: Option<&str>,
+    ) -> Result<Providers, VerifyError> {
         let stop = CancellationToken::new();
         let mut running = Providers {
             urls: BTreeMap::new(),
@@ -137,7 +143,11 @@ impl Providers {
                 let names: Vec<&str> = left.iter().map(|s| s.as_str()).collect();
                 return Err(VerifyError::Cycle { services: names.join(", ") });
             };
-            let (url, states) = match SERVICES.iter().find(|s| s.name == next.as_str()) {
+            let m = manifests.iter().find(|m| &m.name == next);
+            let by_profile = m
+                .is_some_and(|m| super::processes::startable(m) && profile.is_some_and(|p| m.profiles.contains_key(p)));
+            let in_process = SERVICES.iter().find(|s| s.name == next.as_str()).filter(|_| !by_profile);
+            let (url, states) = match in_process {
                 Some(service) => {
                     let url =
                         running.start_service(service, manifests, moto.endpoint(), dir.path(), stop.clone()).await?;
@@ -145,7 +155,7 @@ impl Providers {
                     (url, states)
                 }
                 None => {
-                    let m = manifests.iter().find(|m| &m.name == next).expect("with_asked keeps manifests' services");
+                    let m = m.expect("with_asked keeps the services of the manifests");
                     let place = super::processes::Place {
                         endpoint: moto.endpoint(),
                         namespace: NAMESPACE,
@@ -153,7 +163,7 @@ impl Providers {
                         dir: dir.path(),
                         urls: &running.urls,
                     };
-                    let (process, states) = super::processes::start(m, &place, &running.credentials).await?;
+                    let (process, states) = super::processes::start(m, &place, &running.credentials, profile).await?;
                     let url = process.url.clone();
                     running.processes.push(process);
                     (url, states)
