@@ -16,9 +16,11 @@ images *ARGS:
 status:
     cargo run -p fare -- status
 
-# Every test: unit, service integration against a real moto, provisioning, the whole platform.
+# Every test: unit, service integration against a real moto, provisioning, the whole platform;
+# then the Python services' own.
 test:
     cargo test --workspace
+    for dir in services/pykit/tests services/loyalty/tests services/invoice/python/tests; do python3 -m unittest discover -s "$dir"; done
 
 # The topology as a Mermaid flowchart.
 graph:

@@ -222,7 +222,7 @@ mod tests {
     fn manifest(name: &str, body: &str) -> Manifest {
         Manifest::parse(
             Path::new(&format!("services/{name}/service.toml")),
-            &format!("name = \"{name}\"\ndescription = \"d\"\n{body}"),
+            &format!("name = \"{name}\"\ndescription = \"d\"\n{body}\n[run]\ncommand = \"true\"\n"),
         )
         .unwrap()
     }
@@ -292,6 +292,20 @@ mod tests {
             "{err}"
         );
         assert!(Topology::build(vec![manifest("store", asks), manifest("users", &grant("store"))]).is_ok());
+    }
+
+    #[test]
+    fn a_manifest_without_run_warns_that_fare_cannot_start_it() {
+        let bare =
+            Manifest::parse(Path::new("services/a/service.toml"), "name = \"a\"\ndescription = \"d\"\n").unwrap();
+        let (_, warnings) = Topology::build(vec![bare]).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let shown = warnings[0].to_string();
+        assert!(
+            shown.starts_with("warning: services/a/service.toml:1:1: has no [run] table: fare cannot start a"),
+            "{shown}"
+        );
+        assert!(Topology::build(vec![manifest("a", "")]).unwrap().1.is_empty());
     }
 
     #[test]

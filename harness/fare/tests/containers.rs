@@ -36,11 +36,16 @@ fn asked(what: &str) -> bool {
     asked
 }
 
+/// The two platforms of scenarios run one after the other: side by side on
+/// a small machine they would make each other's timings.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scenarios_in_containers_match_their_snapshots_and_leave_nothing() {
     if !asked("the scenarios in containers") {
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let ns = Namespace::parse(&format!("ct{}", std::process::id())).unwrap();
     let options = UpOptions { runtime: Runtime::Containers, ..common::up_options(&ns) };
     let mut platform =
@@ -162,4 +167,41 @@ async fn left_in_the_engine(prefix: &str) -> Vec<String> {
             .map(|n| format!("network {:?}", n.name)),
     );
     left
+}
+
+/// invoice rewritten in Python runs in a container as the Rust one does (its
+/// manifest's command in the base image, its folder mounted): the scenarios
+/// that lean on invoice pass against it, with their snapshots, and leave nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn invoice_rewritten_in_python_runs_in_containers() {
+    if !asked("the Python invoice in containers") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ns = Namespace::parse(&format!("cp{}", std::process::id())).unwrap();
+    let options = UpOptions { runtime: Runtime::Containers, profile: Some("python".into()), ..common::up_options(&ns) };
+    let mut platform =
+        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+    let topology = fare::load_topology(&root().join("services")).unwrap().0;
+    let names: Vec<String> =
+        ["order-delivered", "poison-message", "duplicate-delivery", "loyalty-points"].map(String::from).to_vec();
+    let scenarios = scenario::load_dir(&root().join("scenarios"), &names, &topology).unwrap();
+    let target = Target::of(&platform).unwrap();
+    let report =
+        scenario::run_all(&target, &scenarios, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
+    target.wait_quiet().await.unwrap();
+    let recorder = platform.recorder().unwrap();
+    recorder.caught_up(std::time::Duration::from_secs(10)).await;
+    let skeletons = common::skeletons(&report, recorder);
+    let log = std::fs::read_to_string(platform.state_dir().join("logs/invoice.log")).unwrap_or_default();
+    platform.stop();
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
+    let left = Engine::get().await.unwrap().remove_labelled(ns.as_str()).await.unwrap();
+    let failed: Vec<String> =
+        report.scenarios.iter().filter(|s| s.failed()).map(|s| format!("{}:\n{}", s.name, s.failure_text())).collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert_eq!(report.scenarios.len(), names.len());
+    assert!(log.contains("INFO invoice: handled correlation_id="), "the Python invoice ran:\n{log}");
+    common::assert_snapshots(&skeletons);
+    assert_eq!(left, Vec::<String>::new(), "nothing of the namespace is left in the engine");
 }

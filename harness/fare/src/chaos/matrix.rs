@@ -262,8 +262,9 @@ fn collect(tree: &crate::scenario::model::Tree, out: &mut Vec<EventType>) {
     }
 }
 
-/// The whole matrix: every hop × every kind that applies to it.
-pub fn matrix(topology: &Topology) -> Vec<Cell> {
+/// The whole matrix: every hop × every kind that applies to it, the
+/// services run as `profile` picks (a handler fault needs a fault hook).
+pub fn matrix(topology: &Topology, profile: Option<&str>) -> Vec<Cell> {
     let hops = hops(topology);
     let mut cells = Vec::new();
     for kind in Kind::ALL {
@@ -276,7 +277,7 @@ pub fn matrix(topology: &Topology) -> Vec<Cell> {
             continue;
         }
         for hop in &hops {
-            if let Some(promise) = applies(topology, hop, kind) {
+            if let Some(promise) = applies(topology, hop, kind, profile) {
                 cells.push(Cell { hop: hop.clone(), kind, promise });
             }
         }
@@ -285,11 +286,11 @@ pub fn matrix(topology: &Topology) -> Vec<Cell> {
 }
 
 /// Whether `kind` makes sense at `hop`, and what it must show there.
-fn applies(topology: &Topology, hop: &Hop, kind: Kind) -> Option<Promise> {
+fn applies(topology: &Topology, hop: &Hop, kind: Kind, profile: Option<&str>) -> Option<Promise> {
     let service = hop.service.as_deref()?;
     // Handler faults are set through the service's fault hook, which only
     // a service that declares one speaks (the kit's, today).
-    let hooked = topology.service(service).and_then(|m| m.run_for(None)).is_some_and(|r| r.fault_hook);
+    let hooked = topology.service(service).and_then(|m| m.run_for(profile)).is_some_and(|r| r.fault_hook);
     if kind.injects() == Some(FaultKind::Handler) && !hooked {
         return None;
     }
@@ -437,7 +438,7 @@ mod tests {
     #[test]
     fn the_matrix_covers_every_listening_hop_and_every_kind() {
         let topology = reference();
-        let cells = matrix(&topology);
+        let cells = matrix(&topology, None);
         let hops = hops(&topology);
         assert!(cells.len() >= 40, "{} cells", cells.len());
         for hop in &hops {
@@ -456,7 +457,7 @@ mod tests {
 
     #[test]
     fn quick_covers_every_kind() {
-        let cells = matrix(&reference());
+        let cells = matrix(&reference(), None);
         let quick = quick(&cells);
         for kind in Kind::ALL {
             assert!(quick.iter().any(|c| c.kind == kind), "--quick lacks {kind}");
@@ -467,7 +468,7 @@ mod tests {
     #[test]
     fn disconnect_cuts_each_hops_service_off_in_containers_and_is_not_applicable_to_processes() {
         let topology = reference();
-        let cells = matrix(&topology);
+        let cells = matrix(&topology, None);
         let cut: Vec<&Hop> = cells.iter().filter(|c| c.kind == Kind::Disconnect).map(|c| &c.hop).collect();
         assert_eq!(cut, hops(&topology).iter().collect::<Vec<_>>(), "one cell per hop");
         let why = Kind::Disconnect.not_applicable(Runtime::Processes).unwrap_or_default();
@@ -491,10 +492,26 @@ mod tests {
     #[test]
     fn drop_follow_up_applies_only_where_a_follow_up_is_published() {
         let topology = reference();
-        let cells = matrix(&topology);
+        let cells = matrix(&topology, None);
         let drops: Vec<String> =
             cells.iter().filter(|c| c.kind == Kind::DropFollowUp).map(|c| c.hop.to_string()).collect();
         assert!(drops.contains(&"device.allocated → fulfillment".to_owned()), "{drops:?}");
         assert!(!drops.iter().any(|d| d.ends_with("→ store")), "store publishes nothing in answer: {drops:?}");
+    }
+
+    #[test]
+    fn handler_faults_go_only_to_services_that_speak_the_fault_hook() {
+        let handler = |cells: &[Cell], service: &str| {
+            cells
+                .iter()
+                .any(|c| c.kind.injects() == Some(FaultKind::Handler) && c.hop.service.as_deref() == Some(service))
+        };
+        let rust = matrix(&reference(), None);
+        assert!(handler(&rust, "invoice"), "the Rust invoice speaks the kit's hook");
+        assert!(!handler(&rust, "loyalty"), "loyalty (Python) declares no fault hook");
+        assert!(rust.iter().any(|c| c.kind == Kind::Kill && c.hop.service.as_deref() == Some("loyalty")));
+        let python = matrix(&reference(), Some("python"));
+        assert!(!handler(&python, "invoice"), "the Python invoice declares none either");
+        assert!(python.iter().any(|c| c.kind == Kind::Poison && c.hop.service.as_deref() == Some("invoice")));
     }
 }

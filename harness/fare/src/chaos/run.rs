@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn a_broken_cell_is_right_only_when_the_diagnosis_names_the_injected_fault_as_the_cause() {
         let topology = reference();
-        let cell = matrix::matrix(&topology)
+        let cell = matrix::matrix(&topology, None)
             .into_iter()
             .find(|c| {
                 c.kind == matrix::Kind::HandlerFailsAlways && c.hop.to_string() == "device.allocated → fulfillment"

@@ -64,7 +64,7 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     if let Some(orders) = args.load {
         return load(cli, root, &ns, args, orders, topology).await;
     }
-    let all = chaos::matrix(&topology);
+    let all = chaos::matrix(&topology, cli.profile.as_deref());
     let mut cells = if args.quick { chaos::quick(&all) } else { all };
     cells.retain(|c| args.kind.is_empty() || args.kind.contains(&c.kind));
     cells.retain(|c| args.event.is_empty() || args.event.iter().any(|e| e == c.hop.event.as_str()));
