@@ -110,7 +110,7 @@ fn check_names_the_line_and_what_was_meant_in_text_and_json() {
     let out = fare(&["check", "--json"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((&json["ok"], &json["services"]), (&true.into(), &8.into()), "{json:#}");
+    assert_eq!((&json["ok"], &json["services"]), (&true.into(), &9.into()), "{json:#}");
 }
 
 /// `command` run under a pseudo-terminal (`script`), as a person would see it.

@@ -162,6 +162,15 @@ const ROWS: &[Row] = &[
         right: Right::Owner,
         expect: ["401", "404", "401", "200"],
     },
+    // A Python service: its session check is fare_kit's, not the kit's.
+    Row {
+        service: "loyalty",
+        endpoint: "GET /points",
+        path: |_| "/points".into(),
+        body: None,
+        right: Right::Owner,
+        expect: ["401", "200", "401", "200"],
+    },
     Row {
         service: "invoice",
         endpoint: "GET /invoices",
@@ -305,11 +314,40 @@ pub fn mounted(services: &Path, names: &[String]) -> BTreeSet<(String, String)> 
         }
     }
     for name in names {
-        for e in routes_in(&read(&services.join(name).join("src/routes.rs"))) {
+        let rust = services.join(name).join("src/routes.rs");
+        let found = if rust.exists() { routes_in(&read(&rust)) } else { python_routes_in(&services.join(name)) };
+        for e in found {
             all.insert((name.clone(), e));
         }
     }
     all
+}
+
+/// `METHOD /path` of each `("METHOD", "/path", handler)` of a Python
+/// service's route table (fare_kit's `Service(routes=…)`), in every `.py` under `dir`.
+fn python_routes_in(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() && !path.ends_with("tests") {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                    let open = format!("(\"{method}\", \"/");
+                    for (at, _) in text.match_indices(&open) {
+                        let rest = &text[at + open.len() - 1..];
+                        if let Some(end) = rest.find('"') {
+                            found.push(format!("{method} {}", &rest[..end]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// One row as called: its cells in the order of [`Who::ALL`].
