@@ -51,7 +51,7 @@ pub enum BenchError {
     #[error(transparent)]
     Load(#[from] crate::LoadError),
     #[error(transparent)]
-    Up(#[from] crate::runtime::UpError),
+    Up(Box<crate::runtime::UpError>),
     #[error(transparent)]
     Build(#[from] crate::runtime::BuildError),
     #[error(transparent)]
@@ -78,6 +78,13 @@ pub enum BenchError {
     NoChain,
     #[error("{0}")]
     Task(String),
+}
+
+// Boxed: the platform's start error is large, and every bench result carries this type.
+impl From<crate::runtime::UpError> for BenchError {
+    fn from(e: crate::runtime::UpError) -> Self {
+        BenchError::Up(Box::new(e))
+    }
 }
 
 impl From<kit::bus::PublishError> for BenchError {
