@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::db::StoreError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
     #[error("binding {addr}: {source}")]
@@ -17,7 +19,7 @@ pub enum BrokerError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Store(#[from] kit::store::StoreError),
+    Store(#[from] StoreError),
     #[error("no {what} `{name}`")]
     NotFound { what: &'static str, name: String },
     #[error("{field}: {message}")]
@@ -49,7 +51,7 @@ impl IntoResponse for BrokerError {
             BrokerError::Invalid { field, .. } => (StatusCode::BAD_REQUEST, field.clone()),
             BrokerError::Conflict { field, .. } => (StatusCode::CONFLICT, field.clone()),
             BrokerError::Bind { .. } | BrokerError::Store(_) => {
-                tracing::error!(error = kit::error_chain(&self), "fare broker failed");
+                tracing::error!(error = error_chain(&self), "fare broker failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "error".to_owned())
             }
         };
@@ -61,4 +63,20 @@ impl IntoResponse for BrokerError {
         let body = json!({ "errors": { field: [message] } });
         (status, [("content-type", "application/hal+json")], body.to_string()).into_response()
     }
+}
+
+/// `error: its source: its source's source…`, a source left out when the
+/// text before already says it (as `#[error(transparent)]` and `{source}` do).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    out
 }

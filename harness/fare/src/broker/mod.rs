@@ -18,6 +18,7 @@
 //!
 //! # Layout
 //! - `schema.sql`: the tables (one migration).
+//! - `db`: the SQLite file: private to its owner, migrated, used off the async threads.
 //! - `model`: everything the broker knows, read at once for the decisions.
 //! - `store`: the writes (pacticipants, versions, pacts, verifications, deployments).
 //! - `select`: which pacts a provider verifies: selectors, pending, WIP.
@@ -26,6 +27,7 @@
 //! - `error`: [`BrokerError`], and how it answers a client.
 //! - `routes`: the HTTP API, one file per resource.
 
+mod db;
 mod error;
 mod hal;
 pub mod matrix;
@@ -37,9 +39,9 @@ mod store;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use kit::store::{Db, Migration};
 use tokio::net::TcpListener;
 
+use db::{Db, Migration};
 pub use error::BrokerError;
 pub use hal::encode as encode_segment;
 

@@ -11,9 +11,9 @@ mod publish;
 
 use axum::Router;
 use axum::routing::{get, post, put};
-use kit::store::Db;
 
 use super::BrokerError;
+use super::db::Db;
 use super::model::Snapshot;
 
 #[derive(Clone)]
