@@ -8,7 +8,6 @@
 //! - `access`: the authorisation rows the manifests' grants and operator endpoints imply.
 //! - `provision`: desired vs current resources, the plan between them, applying it.
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
-//! - `broker`: `fare broker`, a local stand-in for the Pact Broker (its HTTP API, one SQLite file).
 //! - `graph`: the topology drawn as DOT or SVG.
 //! - `millis`: durations serialised as whole milliseconds.
 //! - `junit`: JUnit XML for every report, and the one XML/HTML escaper.
@@ -21,11 +20,11 @@
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
-//! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it).
+//! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it); `fare broker`
+//!   serves the Pact Broker stand-in of the `fare-broker` crate.
 
 pub mod access;
 pub mod bench;
-pub mod broker;
 pub mod chaos;
 pub mod cli;
 pub mod contracts;

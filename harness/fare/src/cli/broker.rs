@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-
-use crate::broker::Broker;
+use fare_broker::Broker;
 
 #[derive(Debug, Args)]
 pub struct BrokerArgs {

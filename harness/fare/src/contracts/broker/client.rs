@@ -4,10 +4,9 @@
 
 use std::fmt;
 
+use fare_broker::encode_segment as encode;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-
-use crate::broker::encode_segment as encode;
 
 /// A secret that never prints.
 #[derive(Clone)]

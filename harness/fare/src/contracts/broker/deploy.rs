@@ -2,10 +2,10 @@
 //! CLI asks it, shown as a table), environments, and recording a
 //! deployment through the version's `pb:record-deployment` link.
 
+use fare_broker::encode_segment as encode;
 use serde_json::{Value, json};
 
 use super::{BrokerClient, ClientError};
-use crate::broker::encode_segment as encode;
 
 /// The broker's answer to can-i-deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::db::StoreError;
+use crate::db::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {

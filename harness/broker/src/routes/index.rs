@@ -3,7 +3,7 @@
 use axum::response::Response;
 use serde_json::json;
 
-use crate::broker::hal::{Base, ok};
+use crate::hal::{Base, ok};
 
 pub async fn index(base: Base) -> Response {
     ok(json!({

@@ -8,10 +8,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::App;
-use crate::broker::BrokerError;
-use crate::broker::hal::{Base, ok};
-use crate::broker::matrix::{self, Row};
-use crate::broker::model::{Snapshot, Version};
+use crate::BrokerError;
+use crate::hal::{Base, ok};
+use crate::matrix::{self, Row};
+use crate::model::{Snapshot, Version};
 
 /// One `q[]` of the query: a pacticipant and which of its versions.
 #[derive(Debug, Default)]

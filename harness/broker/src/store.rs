@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::BrokerError;
+use crate::BrokerError;
 
 pub fn ensure_pacticipant(conn: &Connection, name: &str) -> Result<i64, BrokerError> {
     if name.trim().is_empty() {

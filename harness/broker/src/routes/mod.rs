@@ -12,9 +12,9 @@ mod publish;
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use super::BrokerError;
-use super::db::Db;
-use super::model::Snapshot;
+use crate::BrokerError;
+use crate::db::Db;
+use crate::model::Snapshot;
 
 #[derive(Clone)]
 pub struct App {

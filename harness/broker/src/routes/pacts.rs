@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{App, parse_body};
-use crate::broker::hal::{Base, hal, ok};
-use crate::broker::model::Snapshot;
-use crate::broker::select::{self, Request};
-use crate::broker::{BrokerError, store};
+use crate::hal::{Base, hal, ok};
+use crate::model::Snapshot;
+use crate::select::{self, Request};
+use crate::{BrokerError, store};
 
 /// `GET /pacts/provider/{p}/latest`: the latest pact of each consumer.
 pub async fn latest(State(app): State<App>, base: Base, Path(provider): Path<String>) -> Result<Response, BrokerError> {

@@ -1,5 +1,6 @@
-//! `fare broker`: a local stand-in for the Pact Broker, for a laptop and for
-//! CI where no broker runs. It speaks the part of the Pact Broker's HTTP API
+//! A local stand-in for the Pact Broker, for a laptop and for CI where no
+//! broker runs: the library behind `fare broker`, which only binds it and
+//! serves it until stopped. It speaks the part of the Pact Broker's HTTP API
 //! that the clients use (fare's own, `pact_verifier`'s broker client and the
 //! official `pact` CLI), keeps everything in one SQLite file, and listens on
 //! loopback only: it has no authentication of its own, and accepts (and

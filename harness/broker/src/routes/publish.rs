@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{App, parse_body};
-use crate::broker::hal::{Base, ok};
-use crate::broker::{BrokerError, store};
+use crate::hal::{Base, ok};
+use crate::{BrokerError, store};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

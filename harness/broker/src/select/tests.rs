@@ -1,7 +1,7 @@
 //! Which pacts a provider verifies, on hand-made snapshots.
 
 use super::*;
-use crate::broker::model::{Deployment, Environment, Pacticipant, Verification};
+use crate::model::{Deployment, Environment, Pacticipant, Verification};
 
 /// A broker with provider `p` (main branch `main`) and consumer `c`
 /// (main branch `main`): c1 on main (pact A), c2 on `feat` (pact B),

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{App, parse_body};
-use crate::broker::hal::{Base, hal, ok};
-use crate::broker::model::Environment;
-use crate::broker::{BrokerError, store};
+use crate::hal::{Base, hal, ok};
+use crate::model::Environment;
+use crate::{BrokerError, store};
 
 pub async fn list(State(app): State<App>, base: Base) -> Result<Response, BrokerError> {
     let snap = app.snapshot().await?;

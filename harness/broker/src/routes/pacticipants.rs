@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{App, parse_body};
-use crate::broker::hal::{Base, hal, ok};
-use crate::broker::model::{Pacticipant, Snapshot, Version};
-use crate::broker::{BrokerError, store};
+use crate::hal::{Base, hal, ok};
+use crate::model::{Pacticipant, Snapshot, Version};
+use crate::{BrokerError, store};
 
 pub async fn list(State(app): State<App>, base: Base) -> Result<Response, BrokerError> {
     let snap = app.snapshot().await?;
@@ -148,7 +148,7 @@ pub async fn put_tag(
 
 fn pacticipant_doc(base: &Base, p: &Pacticipant) -> Value {
     let name = p.name.as_str();
-    let prefix = format!("/pacticipants/{}", crate::broker::hal::encode(name));
+    let prefix = format!("/pacticipants/{}", crate::hal::encode(name));
     json!({
         "name": name,
         "mainBranch": p.main_branch,

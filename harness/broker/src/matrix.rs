@@ -7,7 +7,7 @@
 //! to E must have a successful verification, whichever side P is on. A
 //! missing verification is a no, as it is for the Pact Broker.
 
-use super::model::{Snapshot, Verification, Version};
+use crate::model::{Snapshot, Verification, Version};
 
 /// One row of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub fn decide(snap: &Snapshot, version: &Version, others: &[&Version], target: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::model::{Pacticipant, Publication};
+    use crate::model::{Pacticipant, Publication};
 
     /// Consumer `c` 1 has pact `A` with provider `p`; `p` 1 verified it, `p` 2 failed it.
     fn snapshot() -> Snapshot {

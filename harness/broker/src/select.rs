@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::model::{Publication, Snapshot, Version};
+use crate::model::{Publication, Snapshot, Version};
 
 /// The request body, as `pact_verifier` and the Pact Broker name its fields.
 #[derive(Debug, Clone, Default, Deserialize)]
