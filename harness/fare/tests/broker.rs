@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use fare::contracts::broker::BrokerConfig;
 use fare::contracts::verify::broker::{BrokerVerifyOptions, verify_from_broker};
+use fare::contracts::verify::providers::Providers;
 use fare::contracts::verify::standin::StandIn;
 use fare::contracts::verify::{Answer, Tamper};
 use tokio_util::sync::CancellationToken;
@@ -186,8 +187,11 @@ async fn the_official_pact_cli_runs_the_same_flow_against_fare_broker() {
         assert!(text.contains("Pact published for"), "{text}");
     }
 
-    // devices' messages, as fare's stand-in produces them with devices' own
-    // builders; `broken` turns the breaking change on.
+    // devices' messages, made by the real devices' own builders (started
+    // from its manifest) and passed through fare's stand-in; `broken` turns
+    // the breaking change on.
+    let manifests = fare::manifest::load_all(&common::root().join("services")).unwrap();
+    let providers = Providers::start(&BTreeSet::from(["devices".to_owned()]), &manifests, None).await.unwrap();
     let broken = Arc::new(AtomicBool::new(false));
     let flag = broken.clone();
     let tamper: Tamper = Arc::new(move |_: &str, answer: &mut Answer| {
@@ -197,7 +201,7 @@ async fn the_official_pact_cli_runs_the_same_flow_against_fare_broker() {
     });
     let stop = CancellationToken::new();
     let _stop = stop.clone().drop_guard();
-    let standin = StandIn::start(BTreeMap::new(), Some(tamper), stop).await.unwrap();
+    let standin = StandIn::start(providers.targets(), Some(tamper), stop).await.unwrap();
     let port = standin.url.rsplit(':').next().unwrap().to_owned();
     let transport = format!("message:{port}/messages/devices");
     let verify = |version: &'static str| {

@@ -45,7 +45,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     ApplicationBuilder::new(NAME, db.clone())
         .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(db.clone()))
-        .provider_states(switches, states::STATES)
+        .provider_states(switches, states::STATES, states::MESSAGES)
         .consume(&bus, settings.consumer(&bus, NAME), events::EventHandler { db })
         .bind(&settings.host, settings.port)
         .await

@@ -1,6 +1,7 @@
 //! collector's provider states for contract verification (see
 //! [`kit::states`]): the events a consumer's pact takes for granted.
 
+use kit::messages::ProviderMessage;
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -28,4 +29,19 @@ fn published(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
         rusqlite::params![event_type, producer, count],
     )?;
     Ok(())
+}
+
+/// collector publishes nothing.
+pub const MESSAGES: &[ProviderMessage] = &[];
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

@@ -4,7 +4,7 @@
 async fn main() -> anyhow::Result<()> {
     let _telemetry = kit::telemetry::init(devices::NAME)?;
     let config = kit::Config::load(devices::NAME, devices::DEFAULTS)?;
-    let app = devices::build(&config).await?;
+    let app = devices::build_with(&config, kit::Switches::from_env()).await?;
     app.run_until_stopped(kit::shutdown_signal()).await?;
     Ok(())
 }

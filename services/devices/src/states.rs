@@ -1,6 +1,8 @@
 //! devices' provider states for contract verification (see [`kit::states`]):
 //! the stock a consumer's pact takes for granted.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -39,4 +41,58 @@ fn allocated(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
         [&id, model, order_id],
     )?;
     Ok(())
+}
+
+/// Every event devices publishes, as its builders make them ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[
+    ProviderMessage { event: "device.allocated", sample: device_allocated },
+    ProviderMessage { event: "device.allocation_failed", sample: allocation_failed },
+];
+
+/// The `order.placed` devices allocates for.
+fn order() -> Result<Envelope, SampleError> {
+    let address = serde_json::json!({
+        "name": "Ada Lovelace", "line1": "1 Analytical Road", "city": "London", "postal_code": "N1 1AA", "country": "GB"
+    });
+    let data = serde_json::json!({
+        "order_id": "o-1", "user_id": "u-1", "model": "phone-basic", "price_cents": 19900, "currency": "EUR",
+        "shipping_address": address
+    });
+    messages::cause("store", "order.placed", data)
+}
+
+fn device_allocated() -> Result<Envelope, SampleError> {
+    let order = order()?;
+    let address: crate::events::ShippingAddress = serde_json::from_value(order.data["shipping_address"].clone())?;
+    let data = crate::events::DeviceAllocated {
+        order_id: "o-1",
+        user_id: "u-1",
+        model: "phone-basic",
+        device_id: "d-1",
+        serial: "phone-basic-0001",
+        shipping_address: &address,
+    };
+    Ok(crate::events::device_allocated(&order, &data)?)
+}
+
+fn allocation_failed() -> Result<Envelope, SampleError> {
+    let data = crate::events::AllocationFailed {
+        order_id: "o-1",
+        user_id: "u-1",
+        model: "phone-basic",
+        reason: "out_of_stock",
+    };
+    Ok(crate::events::allocation_failed(&order()?, &data)?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

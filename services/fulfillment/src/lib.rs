@@ -51,7 +51,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     ApplicationBuilder::new(NAME, db.clone())
         .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(UserRecords { db: db.clone(), sessions }))
-        .provider_states(switches, states::STATES)
+        .provider_states(switches, states::STATES, states::MESSAGES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::DeviceAllocatedHandler { db, center })
         .bind(&settings.host, settings.port)

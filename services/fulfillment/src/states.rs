@@ -1,6 +1,8 @@
 //! fulfillment's provider states for contract verification (see
 //! [`kit::states`]): the shipments a consumer's pact takes for granted.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -28,4 +30,31 @@ fn shipped(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
 fn none(tx: &Transaction<'_>, _: &Values) -> Result<(), StateError> {
     tx.execute("DELETE FROM shipments", [])?;
     Ok(())
+}
+
+/// Every event fulfillment publishes, as its builder makes it ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[ProviderMessage { event: "shipment.requested", sample: shipment_requested }];
+
+fn shipment_requested() -> Result<Envelope, SampleError> {
+    let allocated = messages::cause("devices", "device.allocated", serde_json::json!({"order_id": "o-1"}))?;
+    let data = crate::events::ShipmentRequested {
+        order_id: "o-1",
+        user_id: "u-1",
+        shipment_id: "s-1",
+        tracking_number: "TRK-0001",
+        carrier: "fedex",
+    };
+    Ok(crate::events::shipment_requested(&allocated, &data)?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

@@ -1,6 +1,8 @@
 //! invoice's provider states for contract verification (see
 //! [`kit::states`]): the invoices a consumer's pact takes for granted.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -29,4 +31,28 @@ fn invoiced(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
 fn none(tx: &Transaction<'_>, _: &Values) -> Result<(), StateError> {
     tx.execute("DELETE FROM invoices", [])?;
     Ok(())
+}
+
+/// Every event invoice publishes, as its builders make it ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[ProviderMessage { event: "invoice.issued", sample: invoice_issued }];
+
+fn invoice_issued() -> Result<Envelope, SampleError> {
+    let data = serde_json::json!({
+        "order_id": "o-1", "user_id": "u-1", "model": "phone-basic", "price_cents": 19900, "currency": "EUR"
+    });
+    let order = messages::cause("store", "order.placed", data)?;
+    let invoice = crate::events::invoice_for(&order, "i-1".into())?;
+    Ok(crate::events::invoice_issued(&order, &invoice)?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

@@ -147,9 +147,15 @@ impl ApplicationBuilder {
         self
     }
 
-    /// Mounts `POST /_pact/state` over `states` if, and only if, `switches`
-    /// says so, and then says loudly that this process must never be served.
-    pub fn provider_states(self, switches: Switches, states: &'static [ProviderState]) -> Self {
+    /// Mounts `POST /_pact/state` over `states` and `POST /_pact/messages`
+    /// over `messages` if, and only if, `switches` says so, and then says
+    /// loudly that this process must never be served.
+    pub fn provider_states(
+        self,
+        switches: Switches,
+        states: &'static [ProviderState],
+        messages: &'static [crate::messages::ProviderMessage],
+    ) -> Self {
         if !switches.provider_states {
             return self;
         }
@@ -160,7 +166,8 @@ impl ApplicationBuilder {
             self.name
         );
         let router = crate::states::router(&self.name, self.db.clone(), states);
-        self.router(router)
+        let samples = crate::messages::router(&self.name, messages);
+        self.router(router).router(samples)
     }
 
     /// Publishes the outbox through `bus`.

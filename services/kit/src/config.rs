@@ -53,8 +53,8 @@ pub enum ConfigError {
 /// What a process started by fare is handed for one run, never a setting:
 /// [`Config::load`] skips them, and `fare up` strips them from the
 /// environment it passes down, so an exported one reaches no service.
-/// (`FARE_PROVIDER_STATES` is no switch any more; it stays listed so an old
-/// shell's export cannot come back to life.)
+/// (`FARE_PROVIDER_STATES` is read by [`crate::Switches::from_env`] alone,
+/// in a debug build, and only fare sets it, for one verification run.)
 pub const HARNESS_ONLY: &[&str] = &["FARE_PROVIDER_STATES", "FARE_LISTEN_FD", "FARE_FAULT_FD", "FARE_FAULT_SOCKET"];
 
 /// What the kit reads from the environment for every service, whichever it

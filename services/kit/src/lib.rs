@@ -17,7 +17,8 @@
 //! - `bus`: SNS/SQS clients, names, the publisher, the consumer loop, the outbox relay.
 //! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others, the session check.
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
-//! - `states`: provider states for contract verification, mounted only by a [`Switches`] set in code.
+//! - `states`: provider states for contract verification, mounted only by [`Switches`] (a debug build's `FARE_PROVIDER_STATES=on`).
+//! - `messages`: each event's sample, as the service's builder makes it, for Pact's message transport (same switch).
 //! - `probe`: what `/pending` answers, as a type the harness reads too.
 //! - `suggest`: "did you mean": the known name closest to a mistyped one.
 //! - `redact`: masks tokens, passwords, credentials and email addresses in any text or JSON.
@@ -32,6 +33,7 @@ pub mod config;
 pub mod envelope;
 pub mod faults;
 pub mod http;
+pub mod messages;
 pub mod probe;
 pub mod redact;
 pub mod states;

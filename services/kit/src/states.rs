@@ -12,10 +12,10 @@
 //! `{"user_id": "u-1", …}`. An unknown state is refused with every state
 //! the service knows, and the closest one to it.
 //!
-//! The route is mounted only when [`Switches::provider_states`] is on,
-//! which no variable, file or flag reaches: `fare contracts verify` sets it
-//! in code for the services it starts in its own process for one run. The
-//! service then says so loudly in its log.
+//! The route is mounted only when [`Switches::provider_states`] is on:
+//! `fare contracts verify` hands `FARE_PROVIDER_STATES=on` to the providers
+//! it starts, for one run, and only a debug build honours it
+//! ([`Switches::from_env`]). The service then says so loudly in its log.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -30,15 +30,31 @@ use serde_json::Value;
 use crate::http::ApiError;
 use crate::store::{Db, StoreError};
 
-/// What only code can switch on: nothing in the environment, a file or a
-/// flag reaches these, so a deployed service (its binary calls `build`)
-/// cannot be made to mount them.
+/// What a process is switched into for one run by whoever started it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Switches {
     /// Mounts `POST /_pact/state`, which writes the service's data as the
-    /// caller likes. `fare contracts verify` sets it, for the services it
-    /// starts in its own process for one run.
+    /// caller likes, and `POST /_pact/messages` (see [`crate::messages`]).
+    /// `fare contracts verify` hands `FARE_PROVIDER_STATES=on` to the
+    /// providers it starts, for that one run.
     pub provider_states: bool,
+}
+
+/// The variable that switches provider states on, for one run.
+pub const PROVIDER_STATES_VAR: &str = "FARE_PROVIDER_STATES";
+
+impl Switches {
+    /// The switches a binary's environment sets: `FARE_PROVIDER_STATES=on`,
+    /// honoured by a debug build only. A release build, the one deployed,
+    /// ignores it and says so: no environment a deployment is given can
+    /// mount a route that writes the service's data.
+    pub fn from_env() -> Switches {
+        let asked = std::env::var(PROVIDER_STATES_VAR).is_ok_and(|v| v == "on");
+        if asked && !cfg!(debug_assertions) {
+            tracing::warn!("{PROVIDER_STATES_VAR}=on is ignored: a release build never mounts provider states");
+        }
+        Switches { provider_states: asked && cfg!(debug_assertions) }
+    }
 }
 
 /// Why a state could not be set.
@@ -126,6 +142,17 @@ impl ProviderState {
         }
         Some(Values(values))
     }
+}
+
+/// The states of `states` that `catalog` (the platform's `CATALOG.md`,
+/// where the consumers' authors look for them) has no row `| service |
+/// `template`` for: what a service's own test holds empty.
+pub fn undocumented(service: &str, states: &[ProviderState], catalog: &str) -> Vec<String> {
+    states
+        .iter()
+        .map(|s| format!("| {service} | `{}`", s.template))
+        .filter(|row| !catalog.contains(row.as_str()))
+        .collect()
 }
 
 /// The states `service` knows, over its database.

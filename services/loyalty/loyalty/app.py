@@ -1,5 +1,6 @@
 """loyalty's handler, routes and provider states."""
 
+import sqlite3
 import uuid
 
 from fare_kit import envelope, identity, outbox
@@ -67,9 +68,29 @@ STATES = {
 }
 
 
+def sample_points_awarded():
+    """`points.awarded` as the handler stages it, for a sample `invoice.issued`, in a scratch database."""
+    invoice = {"id": "5d1c7a2e-0000-4b6f-8e3a-0a1b2c3d4e5f", "type": "invoice.issued", "version": 1,
+               "occurred_at": "2030-01-01T12:00:01.000000Z", "correlation_id": "contract-verification",
+               "causation_id": "3f2a6c1e-0000-4c1d-9e7f-0a1b2c3d4e5f", "producer": "invoice",
+               "data": {"id": "i-1", "order_id": "o-1", "user_id": "u-1", "amount_cents": 19900, "currency": "EUR",
+                        "issued_at": "2030-01-01T12:00:00.000000Z"}}
+    db = sqlite3.connect(":memory:")
+    with db:
+        db.executescript(SCHEMA)
+        awarded = award(db, invoice, {})
+    db.close()
+    return awarded
+
+
+# What it publishes, made by its own handler, for Pact's message transport.
+MESSAGES = {"points.awarded": sample_points_awarded}
+
+
 class Loyalty(Service):
     def __init__(self):
-        super().__init__(NAME, SCHEMA, handlers={"invoice.issued": award}, routes=[("GET", "/points", points)], states=STATES)
+        super().__init__(NAME, SCHEMA, handlers={"invoice.issued": award}, routes=[("GET", "/points", points)],
+                         states=STATES, messages=MESSAGES)
 
     def outbox(self):
         return outbox.count(self)

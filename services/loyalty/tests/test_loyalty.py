@@ -68,3 +68,10 @@ class Route(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Messages(unittest.TestCase):
+    def test_its_sample_points_awarded_is_made_by_its_own_handler(self):
+        awarded = app.MESSAGES["points.awarded"]()
+        self.assertEqual((awarded["type"], awarded["producer"]), ("points.awarded", "loyalty"))
+        self.assertEqual((awarded["data"]["points"], awarded["data"]["balance"]), (199, 199))

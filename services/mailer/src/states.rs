@@ -2,6 +2,8 @@
 //! [`kit::states`]): the mails a consumer's pact takes for granted. No
 //! address is written: a state's mail goes to a placeholder.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -27,4 +29,33 @@ fn sent(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
 fn none(tx: &Transaction<'_>, _: &Values) -> Result<(), StateError> {
     tx.execute("DELETE FROM mails", [])?;
     Ok(())
+}
+
+/// Every event mailer publishes, as its builder makes it ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[ProviderMessage { event: "mail.sent", sample: mail_sent }];
+
+fn mail_sent() -> Result<Envelope, SampleError> {
+    let registered = messages::cause("users", "user.registered", serde_json::json!({"user_id": "u-1"}))?;
+    let trigger_event_id = registered.id.to_string();
+    let data = crate::events::MailSent {
+        mail_id: "m-1",
+        user_id: "u-1",
+        template: "welcome",
+        trigger_event_id: &trigger_event_id,
+        trigger_event_type: registered.event_type.as_str(),
+        provider_message_id: "msg-1",
+    };
+    Ok(crate::events::mail_sent(&registered, &data)?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

@@ -2,6 +2,7 @@
 `/ready`, `/pending` and its own routes), its consumer, and a clean stop on
 SIGTERM."""
 
+import base64
 import json
 import logging
 import re
@@ -12,7 +13,7 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import config, consumer, identity
+from . import config, consumer, envelope, identity
 
 SECRET = re.compile(r"(Bearer\s+)\S+|([0-9a-f]{64})|([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
@@ -57,7 +58,7 @@ class Request:
 class Service:
     """One service: `routes` are (method, pattern, function(service, request) -> (status, body))."""
 
-    def __init__(self, name, schema, handlers=None, routes=(), states=None):
+    def __init__(self, name, schema, handlers=None, routes=(), states=None, messages=None):
         logging.basicConfig(level=logging.INFO, stream=sys.stdout, force=True)
         for h in logging.getLogger().handlers:
             h.setFormatter(Redacting(f"%(asctime)s %(levelname)s {name}: %(message)s"))
@@ -71,8 +72,11 @@ class Service:
         self.stopping = threading.Event()
         self.consumer = consumer.Consumer(self.database, handlers, self.stopping) if handlers else None
         self.routes = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", p) + "$"), f) for m, p, f in routes]
-        self.states = states if config.get("FARE_PROVIDER_STATES") == "on" else None
-        if self.states is not None:
+        verifying = config.get("FARE_PROVIDER_STATES") == "on"
+        self.states = states if verifying else None
+        # Each event type this service publishes -> a function making one, by the service's own code.
+        self.messages = (messages or {}) if verifying else None
+        if verifying:
             self.log.warning("PROVIDER STATES ARE ON: POST /_pact/state sets up data (contract verification only)")
         self.callers = identity.caller_keys()
 
@@ -108,6 +112,8 @@ class Service:
                 return 200, {"handling": handling, "outbox": self.outbox(), "work": 0, "outbox_dead": 0}
             if method == "POST" and request.path == "/_pact/state" and self.states is not None:
                 return self.set_state(request.json())
+            if method == "POST" and request.path == "/_pact/messages" and self.messages is not None:
+                return self.sample_message(request.json())
             for m, pattern, route in self.routes:
                 match = pattern.match(request.path)
                 if match and m == method:
@@ -136,6 +142,22 @@ class Service:
         known = ", ".join(self.states)
         return 422, {"error": f"{self.name} knows no provider state {state!r} (it knows: {known})", "field": "state"}
 
+    def sample_message(self, body):
+        """Pact's `message` transport: the event a description names (`a <type> event`), as this
+        service's own code makes it, and the attributes it publishes it with in `Pact-Message-Metadata`."""
+        description = str(body.get("description", ""))
+        event_type = description[2:-6] if description.startswith("a ") and description.endswith(" event") else description
+        make = self.messages.get(event_type)
+        if make is None:
+            known = ", ".join(f"`a {t} event`" for t in self.messages) or "none"
+            return 422, {"error": f"{self.name} publishes no `{event_type}`; its messages are {known}", "field": "description"}
+        event = make()
+        metadata = {"contentType": "application/json", "event_type": event["type"],
+                    "correlation_id": event["correlation_id"],
+                    "traceparent": envelope.traceparent(None, event["correlation_id"])}
+        header = base64.b64encode(json.dumps(metadata).encode()).decode()
+        return 200, event, {"Pact-Message-Metadata": header}
+
     def serve(self):
         service = self
 
@@ -146,9 +168,11 @@ class Service:
                 pass
 
             def reply(self, method):
-                status, body = service.answer(self, method)
+                status, body, *extra = service.answer(self, method)
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -61,7 +61,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     ApplicationBuilder::new(NAME, db.clone())
         .access(kit::http::Access::load(config, MANIFEST)?)
         .router(routes::router(state))
-        .provider_states(switches, states::STATES)
+        .provider_states(switches, states::STATES, states::MESSAGES)
         .relay(&bus)
         .consume(&bus, settings.consumer(&bus, NAME), events::StatusHandler { db })
         .bind(&settings.host, settings.port)

@@ -4,6 +4,8 @@
 //! left them. Who holds which session token is users' to say: store asks
 //! users, and `fare contracts verify` starts the real users beside it.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 use time::format_description::well_known::Rfc3339;
@@ -96,4 +98,40 @@ fn forget(tx: &Transaction<'_>, column: &'static str, value: &str) -> Result<(),
     )?;
     tx.execute(&format!("DELETE FROM orders WHERE {column} = ?1"), [value])?;
     Ok(())
+}
+
+/// Every event store publishes, as its builder makes it ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[ProviderMessage { event: "order.placed", sample: order_placed }];
+
+fn order_placed() -> Result<Envelope, SampleError> {
+    use crate::events::{OrderPlaced, ShippingAddress, Text};
+    let address = ShippingAddress {
+        name: Text::parse("Ada Lovelace")?,
+        line1: Text::parse("1 Analytical Road")?,
+        city: Text::parse("London")?,
+        postal_code: Text::parse("N1 1AA")?,
+        country: Text::parse("GB")?,
+    };
+    let currency: crate::Currency = "EUR".parse()?;
+    let data = OrderPlaced {
+        order_id: "o-1",
+        user_id: "u-1",
+        model: "phone-basic",
+        price_cents: 19900,
+        currency: &currency,
+        shipping_address: &address,
+    };
+    Ok(crate::events::order_placed(&data, messages::correlation(), Some("request-1".into()))?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

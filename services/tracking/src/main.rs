@@ -4,7 +4,7 @@
 async fn main() -> anyhow::Result<()> {
     let _telemetry = kit::telemetry::init(tracking::NAME)?;
     let config = kit::Config::load(tracking::NAME, tracking::DEFAULTS)?;
-    let app = tracking::build(&config).await?;
+    let app = tracking::build_with(&config, kit::Switches::from_env()).await?;
     app.run_until_stopped(kit::shutdown_signal()).await?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! tracking's provider states for contract verification (see
 //! [`kit::states`]): the parcels a consumer's pact takes for granted.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -40,4 +42,53 @@ fn parcel(tx: &Transaction<'_>, values: &Values) -> Result<(), StateError> {
         ],
     )?;
     Ok(())
+}
+
+/// Every event tracking publishes, as its builders make them ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[
+    ProviderMessage { event: "package.delivered", sample: package_delivered },
+    ProviderMessage { event: "shipment.lost", sample: shipment_lost },
+];
+
+/// The `shipment.requested` that started tracking.
+fn requested() -> Result<Envelope, SampleError> {
+    messages::cause("fulfillment", "shipment.requested", serde_json::json!({"order_id": "o-1"}))
+}
+
+fn package_delivered() -> Result<Envelope, SampleError> {
+    let requested = requested()?;
+    let data = crate::events::PackageDelivered {
+        order_id: "o-1",
+        user_id: "u-1",
+        shipment_id: "s-1",
+        tracking_number: "TRK-0001",
+        delivered_at: "2030-01-02T09:30:00Z",
+    };
+    Ok(crate::events::package_delivered(&data, requested.correlation_id.clone(), Some(requested.id.to_string()))?)
+}
+
+fn shipment_lost() -> Result<Envelope, SampleError> {
+    let requested = requested()?;
+    let data = crate::events::ShipmentLost {
+        order_id: "o-1",
+        user_id: "u-1",
+        shipment_id: "s-1",
+        tracking_number: "TRK-0001",
+        reason: crate::events::LostReason::Refused,
+        last_status: Some(404),
+        polls: 5,
+    };
+    Ok(crate::events::shipment_lost(&data, requested.correlation_id.clone(), Some(requested.id.to_string()))?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

@@ -79,7 +79,7 @@ pub async fn build_with(config: &Config, switches: Switches) -> Result<Applicati
     ApplicationBuilder::new(NAME, db)
         .access(kit::http::Access::load(config, MANIFEST)?)
         .router(router)
-        .provider_states(switches, states::STATES)
+        .provider_states(switches, states::STATES, states::MESSAGES)
         .relay(&bus)
         .task("session purge", move |stop| Box::pin(routes::purge_sessions(purge.0, purge.1, stop)))
         .bind(&settings.host, settings.port)

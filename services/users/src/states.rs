@@ -4,6 +4,8 @@
 //! sign-up and login hand out random ids and tokens and a pact needs the
 //! ones it recorded.
 
+use kit::Envelope;
+use kit::messages::{self, ProviderMessage, SampleError};
 use kit::states::{ProviderState, StateError, Values};
 use rusqlite::Transaction;
 
@@ -63,4 +65,25 @@ fn ensure_user(tx: &Transaction<'_>, user_id: &str) -> Result<(), StateError> {
         return Err(StateError::Conflict(format!("another user has the address of {user_id}")));
     }
     Ok(())
+}
+
+/// Every event users publishes, as its builder makes it ([`kit::messages`]).
+pub const MESSAGES: &[ProviderMessage] = &[ProviderMessage { event: "user.registered", sample: user_registered }];
+
+fn user_registered() -> Result<Envelope, SampleError> {
+    let contact =
+        crate::events::Contact { user_id: "u-1".into(), email: "ada@example.com".into(), name: "Ada Lovelace".into() };
+    Ok(crate::events::user_registered(&contact, messages::correlation(), Some("request-1".into()))?)
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn every_state_is_in_the_catalog_and_every_sample_builds() {
+        let catalog = include_str!("../../CATALOG.md");
+        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
+        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
+    }
 }

@@ -195,7 +195,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         None => crate::load_topology(&up.services_dir)?.0,
     };
     if options.build {
-        crate::runtime::build_services(&topology, up.profile.as_deref(), &mut |line| progress(line))?;
+        crate::runtime::build_services(topology.services(), up.profile.as_deref(), &mut |line| progress(line))?;
     }
     let namespace = up.namespace.clone();
     let (endpoint, backend) = (up.endpoint.clone(), up.emulator());

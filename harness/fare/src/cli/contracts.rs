@@ -55,13 +55,17 @@ pub enum ContractsCommand {
         #[command(flatten)]
         from_broker: super::deploy::VerifyBrokerArgs,
     },
-    /// Serve the providers' messages to Pact tooling until Ctrl-C: the
-    /// `message` transport (`POST /messages/PROVIDER` `{description,
-    /// providerStates}`), answered by each provider's own event builder.
+    /// Start providers as `verify` does and serve them to other Pact tooling
+    /// until Ctrl-C: the `message` transport (`POST /messages/PROVIDER`
+    /// `{description, providerStates}`, answered by the provider's own
+    /// builder) and provider states (`POST /states/PROVIDER`).
     Serve {
         /// The loopback port to listen on (0: any free one, printed).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// The providers to start (repeatable); every one fare can start when none.
+        #[arg(long)]
+        provider: Vec<String>,
     },
     /// Hold the pacts against what the last `fare e2e` and `fare chaos` ran:
     /// interactions not exercised, traffic without a pact, published
@@ -110,7 +114,7 @@ pub async fn run(
             write_junit(junit, || crate::contracts::junit(&report))?;
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        ContractsCommand::Serve { port } => serve(*port).await,
+        ContractsCommand::Serve { port, provider } => serve(services, profile, *port, provider).await,
         ContractsCommand::Publish(publish) => {
             super::deploy::publish(&super::workspace_root(services), &args.pacts, publish).await
         }
@@ -193,18 +197,28 @@ async fn coverage(
     Ok(if strict && !report.full() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// The message stand-in of `verify`, served on its own until a signal.
-async fn serve(port: u16) -> anyhow::Result<ExitCode> {
+/// The providers and the stand-in of `verify`, served until a signal.
+async fn serve(services: &Path, profile: &Option<String>, port: u16, wanted: &[String]) -> anyhow::Result<ExitCode> {
+    let manifests = crate::manifest::load_all(services)?;
+    let wanted: std::collections::BTreeSet<String> = if wanted.is_empty() {
+        verify::providers::known(&manifests).into_iter().collect()
+    } else {
+        wanted.iter().cloned().collect()
+    };
+    let providers = verify::providers::Providers::start(&wanted, &manifests, profile.as_deref()).await?;
     let stop = tokio_util::sync::CancellationToken::new();
     let _stop = stop.clone().drop_guard();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let standin = verify::standin::StandIn::start_on(addr, Default::default(), None, stop)
+    let standin = verify::standin::StandIn::start_on(addr, providers.targets(), None, stop)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let port = standin.url.rsplit(':').next().unwrap_or_default();
     println!("{}/messages/PROVIDER", standin.url);
+    for (name, url) in &providers.urls {
+        crate::terminal::progress(&format!("{name} at {url}"));
+    }
     crate::terminal::progress(&format!(
-        "serving each provider's messages; e.g. `pact verifier --transports message:{port}/messages/store \
+        "serving each provider's messages and states; e.g. `pact verifier --transports message:{port}/messages/store \
          --hostname 127.0.0.1 --provider-name store --file contracts/pacts/devices-store.json`; Ctrl-C stops"
     ));
     kit::shutdown_signal().await;

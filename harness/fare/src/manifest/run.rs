@@ -66,6 +66,12 @@ pub struct Contracts {
     /// The provider-state change URL's path (`POST {state, params, action}`),
     /// served when `FARE_PROVIDER_STATES=on` is handed to it.
     pub states: Option<String>,
+    /// The path of its message transport (`POST {description,
+    /// providerStates}` answered with the message and its metadata in
+    /// `Pact-Message-Metadata`, as Pact's `message` transport is), served
+    /// under the same switch. Without it, its messages are verified over
+    /// the real queue (`fare contracts verify --via-queue`).
+    pub messages: Option<String>,
 }
 
 fn default_ready() -> String {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use super::process::Start;
 use crate::manifest::Manifest;
-use crate::topology::Topology;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -53,18 +52,18 @@ pub fn start_of(m: &Manifest, profile: Option<&str>) -> Result<Start, BuildError
     })
 }
 
-/// Runs the `build` command of every service of `topology` under
-/// `profile`, each distinct (folder, command) once, in the order of the
-/// services' names; stops at the first that fails.
-pub fn build_services(
-    topology: &Topology,
+/// Runs the `build` command of every one of `services` under `profile`,
+/// each distinct (folder, command) once, in the order given; stops at the
+/// first that fails.
+pub fn build_services<'a>(
+    services: impl IntoIterator<Item = &'a Manifest>,
     profile: Option<&str>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), BuildError> {
     // (folder, command) -> (the services it builds, where the first declares it)
     let mut builds: BTreeMap<(PathBuf, String), (Vec<String>, String)> = BTreeMap::new();
     let mut order = Vec::new();
-    for m in topology.services() {
+    for m in services {
         let start = start_of(m, profile)?;
         let Some(command) = m.run_for(profile).and_then(|r| r.build.clone()) else { continue };
         let key = (start.dir.clone(), command);
@@ -113,6 +112,7 @@ fn build_command(command: &str, dir: &std::path::Path) -> std::process::Command 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::Topology;
 
     fn topology(dir: &std::path::Path, manifests: &[(&str, &str)]) -> Topology {
         for (name, text) in manifests {
@@ -134,14 +134,14 @@ mod tests {
             ],
         );
         let mut said = Vec::new();
-        build_services(&t, None, &mut |l| said.push(l.to_owned())).unwrap();
+        build_services(t.services(), None, &mut |l| said.push(l.to_owned())).unwrap();
         assert_eq!(std::fs::read_to_string(dir.path().join("builds.txt")).unwrap(), "built\n");
         assert_eq!(said, ["building a, b: echo built >> builds.txt"]);
         let t = topology(
             dir.path(),
             &[("a", "name = \"a\"\ndescription = \"d\"\n\n[run]\ncommand = \"true\"\nbuild = \"exit 3\"\n")],
         );
-        let e = build_services(&t, None, &mut |_| {}).unwrap_err().to_string();
+        let e = build_services(t.services(), None, &mut |_| {}).unwrap_err().to_string();
         assert!(e.starts_with("building a failed (exit status: 3): `exit 3` in "), "{e}");
         assert!(e.contains("a/service.toml:4)"), "{e}");
     }
@@ -150,13 +150,13 @@ mod tests {
     fn a_service_without_run_or_with_a_missing_dir_is_named_with_its_manifest() {
         let dir = tempfile::tempdir().unwrap();
         let t = topology(dir.path(), &[("a", "name = \"a\"\ndescription = \"d\"\n")]);
-        let e = build_services(&t, None, &mut |_| {}).unwrap_err().to_string();
+        let e = build_services(t.services(), None, &mut |_| {}).unwrap_err().to_string();
         assert!(e.starts_with("a cannot be started: ") && e.contains("a/service.toml has no [run] table"), "{e}");
         let t = topology(
             dir.path(),
             &[("a", "name = \"a\"\ndescription = \"d\"\n[run]\ncommand = \"x\"\ndir = \"nope\"\n")],
         );
-        let e = build_services(&t, None, &mut |_| {}).unwrap_err().to_string();
+        let e = build_services(t.services(), None, &mut |_| {}).unwrap_err().to_string();
         assert!(e.contains("a/nope does not exist: it is the `dir` of ") && e.contains("a/service.toml:3 (a)"), "{e}");
     }
 }

@@ -226,7 +226,7 @@ impl Platform {
             super::build::start_of(m, profile)?;
         }
         if options.build {
-            super::build_services(&topology, profile, &mut progress)?;
+            super::build_services(topology.services(), profile, &mut progress)?;
         }
         let dir = state_dir(&options.root, ns);
         // A run on a fresh emulator starts from empty databases too: state

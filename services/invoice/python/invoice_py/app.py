@@ -1,5 +1,6 @@
 """invoice's handler, route and provider states, as the Rust invoice has them."""
 
+import sqlite3
 import uuid
 
 from fare_kit import envelope, identity, outbox
@@ -75,9 +76,29 @@ STATES = {
 }
 
 
+def sample_invoice_issued():
+    """`invoice.issued` as the handler stages it, for a sample `order.placed`, in a scratch database."""
+    order = {"id": "3f2a6c1e-0000-4c1d-9e7f-0a1b2c3d4e5f", "type": "order.placed", "version": 1,
+             "occurred_at": "2030-01-01T12:00:00.000000Z", "correlation_id": "contract-verification",
+             "causation_id": "request-1", "producer": "store",
+             "data": {"order_id": "o-1", "user_id": "u-1", "model": "phone-basic", "price_cents": 19900,
+                      "currency": "EUR"}}
+    db = sqlite3.connect(":memory:")
+    with db:
+        db.executescript(SCHEMA)
+        issued = issue(db, order, {})
+    db.close()
+    return issued
+
+
+# What it publishes, made by its own handler, for Pact's message transport.
+MESSAGES = {"invoice.issued": sample_invoice_issued}
+
+
 class Invoice(Service):
     def __init__(self):
-        super().__init__(NAME, SCHEMA, handlers={"order.placed": issue}, routes=[("GET", "/invoices", invoices)], states=STATES)
+        super().__init__(NAME, SCHEMA, handlers={"order.placed": issue}, routes=[("GET", "/invoices", invoices)],
+                         states=STATES, messages=MESSAGES)
 
     def outbox(self):
         return outbox.count(self)

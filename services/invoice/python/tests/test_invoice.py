@@ -67,3 +67,11 @@ class Route(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Messages(unittest.TestCase):
+    def test_its_sample_invoice_issued_is_made_by_its_own_handler(self):
+        issued = app.MESSAGES["invoice.issued"]()
+        self.assertEqual((issued["type"], issued["producer"]), ("invoice.issued", "invoice"))
+        self.assertEqual(issued["data"]["amount_cents"], 19900)
+        envelope.parse(__import__("json").dumps(issued))

@@ -86,7 +86,7 @@ pub async fn verify_from_broker(
     let providers = Providers::start(&BTreeSet::from([provider.clone()]), &manifests, None).await?;
     let stop = CancellationToken::new();
     let _stop_standin = stop.clone().drop_guard();
-    let standin = StandIn::start(providers.states.clone(), options.tamper.clone(), stop)
+    let standin = StandIn::start(providers.targets(), options.tamper.clone(), stop)
         .await
         .map_err(|source| VerifyError::Io { what: "starting the verification stand-in".into(), source })?;
     let (info, states) = provider_setup(provider, providers.urls.get(provider), &standin);

@@ -1,23 +1,23 @@
 //! Provider verification (`fare contracts verify`): every committed pact
 //! replayed by `pact_verifier` against its real provider.
 //!
-//! - HTTP interactions go to the provider itself: any service of the
-//!   platform, built and started here with a temporary database, a moto
-//!   emulator, the services it asks and its state-change endpoint (switched
-//!   on in code, for this run only), whoever the consumer is (a service, a
+//! - HTTP interactions go to the provider itself: any service whose
+//!   manifest declares its provider-state URL, built and started from its
+//!   `[run]` with a temporary database, a moto emulator, the services it
+//!   asks and `FARE_PROVIDER_STATES=on` for this run only, whoever the consumer is (a service, a
 //!   frontend, a partner); the third parties' pacts go to the fakes `fare
 //!   up` and the scenarios run, so the fakes answer as the pacts say we rely on.
-//! - Message interactions go to an in-process stand-in that answers the
-//!   `message` transport with what the provider's own builder produces (the
-//!   function its handler stages the event with). In-process, because the
-//!   builders are plain functions: starting seven services on an emulator
-//!   to call one function each would add nothing but time, and would put a
-//!   verification-only route into every deployed service.
+//! - Message interactions go to the provider's own message transport (its
+//!   manifest's `[contracts] messages`, `POST {description,
+//!   providerStates}`, served under the same one-run switch as its states),
+//!   which answers with what its own builder makes, through a stand-in here
+//!   that explains a failure. A provider that serves none is verified over
+//!   the real queue instead (`--via-queue`).
 //!
 //! # Layout
-//! - `producers`: each provider's messages, made by its own builders.
-//! - `standin`: the message transport and provider states, served here.
+//! - `standin`: the message transport and provider states, passed on to each provider.
 //! - `providers`: any service (with those it asks) and the third-party fakes, started for real.
+//! - `processes`: one provider started from its manifest's `[run]`.
 //! - `present`: the consumer's service identity and the operator token, added to each replayed request.
 //! - `broker`: `--broker`, the pacts a Pact Broker selects, verified the same way, results published.
 //! - `queue`: `--via-queue`, the real platform's published messages matched against the message pacts.
@@ -27,7 +27,6 @@
 pub mod broker;
 pub mod present;
 mod processes;
-pub mod producers;
 pub mod providers;
 pub mod queue;
 pub mod report;
@@ -79,12 +78,8 @@ pub enum VerifyError {
     Provision(#[from] crate::provision::ProvisionError),
     #[error("the services ask each other in a circle: {services}")]
     Cycle { services: String },
-    #[error("starting {provider}: {source}")]
-    Provider {
-        provider: String,
-        #[source]
-        source: kit::KitError,
-    },
+    #[error(transparent)]
+    Build(#[from] crate::runtime::BuildError),
     #[error("{provider} at {url} was not healthy within {within:?}")]
     NotReady { provider: String, url: String, within: Duration },
     #[error("{what}: {source}")]
@@ -107,14 +102,14 @@ pub async fn verify_dir(pacts_dir: &Path, options: &VerifyOptions) -> Result<Ver
         .into_iter()
         .filter(|p| options.providers.is_empty() || options.providers.contains(&p.provider))
         .collect();
-    let http: BTreeSet<String> = pacts.iter().filter(|p| p.has_http()).map(|p| p.provider.clone()).collect();
+    let wanted: BTreeSet<String> = pacts.iter().map(|p| p.provider.clone()).collect();
     let services_dir = options.services_dir.clone().unwrap_or_else(workspace_services);
     let manifests = crate::manifest::load_all(&services_dir).map_err(ContractsError::from)?;
-    let providers = Providers::start(&http, &manifests, options.profile.as_deref()).await?;
+    let providers = Providers::start(&wanted, &manifests, options.profile.as_deref()).await?;
     let known = providers::known(&manifests);
     let stop = CancellationToken::new();
     let _stop_standin = stop.clone().drop_guard();
-    let standin = StandIn::start(providers.states.clone(), options.tamper.clone(), stop)
+    let standin = StandIn::start(providers.targets(), options.tamper.clone(), stop)
         .await
         .map_err(|source| VerifyError::Io { what: "starting the verification stand-in".into(), source })?;
     let mut report = VerifyReport { pacts: Vec::new() };

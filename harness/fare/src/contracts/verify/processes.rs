@@ -34,13 +34,23 @@ pub struct Place<'a> {
     pub urls: &'a BTreeMap<String, String>,
 }
 
-/// Starts `m`; its process (stopped when dropped) and its state-change URL.
+/// A provider started from its `[run]`.
+pub struct Started {
+    /// Stopped when dropped.
+    pub process: ServiceProcess,
+    /// Its provider-state change URL.
+    pub states: String,
+    /// Its message transport's URL, if its manifest declares one.
+    pub messages: Option<String>,
+}
+
+/// Starts `m` from its `[run]` (or `profile`'s), with provider states on.
 pub async fn start(
     m: &Manifest,
     place: &Place<'_>,
     credentials: &Credentials,
     profile: Option<&str>,
-) -> Result<(ServiceProcess, String), VerifyError> {
+) -> Result<Started, VerifyError> {
     let io = |what: String| move |source| VerifyError::Io { what, source };
     let start = crate::runtime::start_of(m, profile).map_err(|e| VerifyError::Io {
         what: format!("starting {}", m.name),
@@ -69,6 +79,7 @@ pub async fn start(
         tracing::warn!(provider = %m.name, log = %process.log_tail(15), "not healthy");
         return Err(e);
     }
-    let url = format!("{}{states}", process.url);
-    Ok((process, url))
+    let states = format!("{}{states}", process.url);
+    let messages = m.contracts.messages.as_ref().map(|path| format!("{}{path}", process.url));
+    Ok(Started { process, states, messages })
 }

@@ -2,9 +2,10 @@
 //! service's HTTP API, served in this process on a loopback port:
 //!
 //! - `POST /messages/{provider}` `{"description", "providerStates"}`: the
-//!   `message` transport. It answers with the message the provider's builder
-//!   produces (`producers`), and its SNS attributes as base64 JSON in
-//!   `Pact-Message-Metadata`.
+//!   `message` transport, passed to the provider's own (its manifest's
+//!   `[contracts] messages`), whose answer (the message, and its SNS
+//!   attributes as base64 JSON in `Pact-Message-Metadata`) comes back
+//!   through here so a test can tamper with it and a failure is explained.
 //! - `POST /states/{provider}` `{"state", "params", "action"}`: a provider
 //!   state, forwarded to the provider's own state endpoint (then to those
 //!   of the services it asks, for a state it does not know), or set
@@ -25,12 +26,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-use super::producers;
 
 /// What a provider answers the message transport: the body and the
 /// metadata (SNS message attributes, and `contentType`).
@@ -61,10 +59,19 @@ pub struct Forward {
     pub url: String,
 }
 
+/// Where each provider's states are set and its messages made.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub states: BTreeMap<String, StateTarget>,
+    /// Each provider's message transport URL.
+    pub messages: BTreeMap<String, String>,
+}
+
 #[derive(Clone)]
 struct Shared {
     tamper: Option<Tamper>,
     states: Arc<BTreeMap<String, StateTarget>>,
+    messages: Arc<BTreeMap<String, String>>,
     notes: Arc<Mutex<Vec<Note>>>,
     http: reqwest::Client,
 }
@@ -84,23 +91,25 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    pub async fn start(
-        states: BTreeMap<String, StateTarget>,
-        tamper: Option<Tamper>,
-        stop: CancellationToken,
-    ) -> std::io::Result<StandIn> {
-        StandIn::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), states, tamper, stop).await
+    pub async fn start(targets: Targets, tamper: Option<Tamper>, stop: CancellationToken) -> std::io::Result<StandIn> {
+        StandIn::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), targets, tamper, stop).await
     }
 
     /// [`StandIn::start`] on `addr`: what `fare contracts serve` runs for
     /// the official `pact verifier` and any other Pact tooling.
     pub async fn start_on(
         addr: SocketAddr,
-        states: BTreeMap<String, StateTarget>,
+        targets: Targets,
         tamper: Option<Tamper>,
         stop: CancellationToken,
     ) -> std::io::Result<StandIn> {
-        let shared = Shared { tamper, states: Arc::new(states), notes: Arc::default(), http: reqwest::Client::new() };
+        let shared = Shared {
+            tamper,
+            states: Arc::new(targets.states),
+            messages: Arc::new(targets.messages),
+            notes: Arc::default(),
+            http: reqwest::Client::new(),
+        };
         let router = Router::new()
             .route("/messages/{provider}", post(message))
             .route("/states/{provider}", post(state))
@@ -127,41 +136,20 @@ impl Shared {
     }
 }
 
-#[derive(Deserialize)]
-struct MessageRequest {
-    description: String,
-}
-
-async fn message(
-    State(shared): State<Shared>,
-    Path(provider): Path<String>,
-    Json(req): Json<MessageRequest>,
-) -> Response {
-    // The consumers' tests name every message "a <event type> event".
-    let Some(event_type) = req.description.strip_prefix("a ").and_then(|d| d.strip_suffix(" event")) else {
-        let problem = format!("`{}` names no event: expected `a <event type> event`", req.description);
-        return shared.note(&provider, &req.description, problem);
+async fn message(State(shared): State<Shared>, Path(provider): Path<String>, Json(req): Json<Value>) -> Response {
+    let description = req["description"].as_str().unwrap_or_default().to_owned();
+    let Some(url) = shared.messages.get(&provider) else {
+        let problem = format!(
+            "{provider} serves no message transport here: declare `messages = \"/_pact/messages\"` under \
+             [contracts] in its manifest and serve it, or verify its messages over the real queue with `--via-queue`"
+        );
+        return shared.note(&provider, &description, problem);
     };
-    let event = match producers::produce(&provider, event_type) {
-        Ok(event) => event,
-        Err(e) => return shared.note(&provider, &req.description, kit::error_chain(&e)),
+    let answer = match ask_for_message(&shared.http, url, &req).await {
+        Ok(answer) => answer,
+        Err(problem) => return shared.note(&provider, &description, format!("{provider}'s {url}: {problem}")),
     };
-    // The body as the outbox stores and the relay publishes it.
-    let body = match event
-        .to_json()
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
-    {
-        Ok(body) => body,
-        Err(e) => return shared.note(&provider, &req.description, format!("serialising the envelope: {e}")),
-    };
-    // The attributes `kit::bus::Publisher` sets on every event.
-    let mut metadata = Map::new();
-    metadata.insert("contentType".into(), "application/json".into());
-    metadata.insert("event_type".into(), event.event_type.as_str().into());
-    metadata.insert("correlation_id".into(), event.correlation_id.as_str().into());
-    metadata.insert("traceparent".into(), kit::telemetry::traceparent(&event.correlation_id).into());
-    let mut answer = Answer { body, metadata };
+    let mut answer = answer;
     if let Some(tamper) = &shared.tamper {
         tamper(&provider, &mut answer);
     }
@@ -172,6 +160,30 @@ async fn message(
         headers.insert("pact-message-metadata", value);
     }
     (StatusCode::OK, headers, Json(answer.body)).into_response()
+}
+
+/// The provider's answer to the message transport: its body, and its
+/// metadata decoded; the reason, when it did not give one.
+async fn ask_for_message(http: &reqwest::Client, url: &str, req: &Value) -> Result<Answer, String> {
+    let resp = http.post(url).json(req).send().await.map_err(|e| kit::error_chain(&e))?;
+    let status = resp.status();
+    let header = resp.headers().get("pact-message-metadata").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = resp.text().await.map_err(|e| kit::error_chain(&e))?;
+    if !status.is_success() {
+        let body: Value = serde_json::from_str(&text).unwrap_or_default();
+        let error = body["error"].as_str().map(str::to_owned).unwrap_or(text);
+        return Err(format!("answered {status}: {error}"));
+    }
+    let body: Value = serde_json::from_str(&text).map_err(|e| format!("the message is not JSON: {e}"))?;
+    let metadata = match header {
+        None => Map::new(),
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
+            .ok_or("its Pact-Message-Metadata header is not base64 JSON of an object")?,
+    };
+    Ok(Answer { body, metadata })
 }
 
 async fn state(State(shared): State<Shared>, Path(provider): Path<String>, Json(req): Json<Value>) -> Response {
