@@ -94,6 +94,10 @@ pub struct Ask {
 pub struct Wrap {
     pub third_party: String,
     pub env: String,
+    /// The file describing the fake fare plays it with (see
+    /// `fakes::spec`), relative to the manifest.
+    #[serde(default)]
+    pub fake: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -43,7 +43,6 @@ pub use procs::Usage;
 pub use report::table;
 pub use stats::Spread;
 
-use crate::fakes::CarrierOptions;
 use crate::runtime::{Platform, UpOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +200,8 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     let (endpoint, backend) = (up.endpoint.clone(), up.emulator());
     let up = UpOptions {
         build: false,
-        carrier: CarrierOptions { polls_until_delivered: 0 },
+        // The bench's chains end at the first poll of the carrier.
+        fake_vars: [("carrier.polls_until_delivered".to_owned(), "0".to_owned())].into(),
         topology: Some(topology.clone()),
         empty_stores: true,
         ..up

@@ -12,7 +12,6 @@ use anyhow::Context;
 use kit::bus::Namespace;
 
 use super::Cli;
-use crate::fakes::CarrierOptions;
 use crate::runtime::{Platform, PlatformState, UpOptions, state_dir};
 use crate::scenario::render::{self, TerminalProgress};
 use crate::scenario::{self, RunOptions, Target};
@@ -132,7 +131,6 @@ pub(super) async fn own_platform(
         endpoint: cli.endpoint.clone(),
         backend: cli.backend(),
         build: own.build,
-        carrier: CarrierOptions { polls_until_delivered: 1 },
         restart: own.restart,
         topology: Some(own.topology.clone()),
         empty_stores: true,

@@ -9,7 +9,6 @@ use kit::bus::Namespace;
 use kit::probe::Look;
 
 use super::Cli;
-use crate::fakes::CarrierOptions;
 use crate::runtime::containers::Wanted;
 use crate::runtime::{
     ControlSocket, Platform, PlatformState, QuietOptions, RestartOptions, RestartPolicy, ServiceStatus, StateError,
@@ -24,9 +23,10 @@ pub struct UpArgs {
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     no_build: bool,
-    /// How many polls the fake carrier answers `in_transit` before `delivered`.
-    #[arg(long, default_value_t = 2)]
-    carrier_polls: u32,
+    /// Set a var of a fake for this run, as `carrier.polls_until_delivered=3`
+    /// (FAKE.VAR=VALUE; repeatable; each fake's file lists its vars).
+    #[arg(long = "fake-var", value_name = "FAKE.VAR=VALUE", value_parser = parse_fake_var)]
+    fake_vars: Vec<(String, String)>,
     /// Seconds to wait for every service to be ready.
     #[arg(long, default_value_t = 60)]
     ready_timeout: u64,
@@ -60,7 +60,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
         backend: cli.backend(),
         build: !args.no_build,
         echo_logs: std::env::var_os("FARE_SUPERVISED").is_none(),
-        carrier: CarrierOptions { polls_until_delivered: args.carrier_polls },
+        fake_vars: args.fake_vars.iter().cloned().collect(),
         ready_timeout: Duration::from_secs(args.ready_timeout),
         restart: args.restart.options(),
         runtime: cli.runtime,
@@ -391,6 +391,14 @@ pub async fn quiet(root: &Path, ns: &Namespace, timeout: u64) -> anyhow::Result<
             eprintln!("fare: {e}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// `FAKE.VAR=VALUE`, split at the first `=`.
+fn parse_fake_var(given: &str) -> Result<(String, String), String> {
+    match given.split_once('=') {
+        Some((name, value)) if name.contains('.') => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{given}`: expected FAKE.VAR=VALUE, as `carrier.polls_until_delivered=3`")),
     }
 }
 

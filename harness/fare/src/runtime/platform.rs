@@ -17,7 +17,7 @@ use super::control::Launch;
 use super::process::{READY_LOOK, ServiceProcess, look_ready};
 use super::state::{FakeState, PlatformState, ServiceState, ServiceStatus, state_dir};
 use super::supervise::{RestartOptions, Supervisor};
-use crate::fakes::{self, CarrierOptions, RunningFake};
+use crate::fakes::{self, FakeVars, RunningFake};
 use crate::topology::Topology;
 
 #[derive(Debug, Clone)]
@@ -35,7 +35,8 @@ pub struct UpOptions {
     pub build: bool,
     /// Echo the services' logs on stdout, prefixed by name.
     pub echo_logs: bool,
-    pub carrier: CarrierOptions,
+    /// Values of the fakes' vars for this run (`carrier.polls_until_delivered`).
+    pub fake_vars: FakeVars,
     pub ready_timeout: Duration,
     /// What the supervisor does when a service dies.
     pub restart: RestartOptions,
@@ -73,7 +74,7 @@ impl UpOptions {
             backend: None,
             build: true,
             echo_logs: false,
-            carrier: CarrierOptions::default(),
+            fake_vars: FakeVars::new(),
             ready_timeout: Duration::from_secs(120),
             restart: RestartOptions::default(),
             otlp_forward: crate::trace::OtlpTarget::from_env(),
@@ -110,10 +111,12 @@ pub enum UpError {
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
     #[error(
-        "{service} wraps `{third_party}`, which fare has no fake for{} (it has: fulfillment-center, carrier, mail-provider)",
-        kit::suggest::did_you_mean(third_party, crate::scenario::load::FAKES)
+        "{service} wraps `{third_party}`, which no manifest gives a fake for (add `fake = \"FILE\"` to that [[wraps]], a fake described as data; fakes: {})",
+        if .known.is_empty() { "none".to_owned() } else { .known.join(", ") }
     )]
-    NoFake { service: String, third_party: String },
+    NoFake { service: String, third_party: String, known: Vec<String> },
+    #[error(transparent)]
+    Fakes(#[from] crate::fakes::FakesError),
     #[error(
         "{service} exited during start-up ({status}), started by `{command}` ({declared_at}); last lines of {log}:\n{tail}"
     )]
@@ -318,11 +321,9 @@ impl Platform {
         // In container mode fare's own listeners are on the network's
         // gateway, which the containers reach; on loopback otherwise.
         let listen = platform.containers.as_ref().map_or(std::net::Ipv4Addr::LOCALHOST.into(), |c| c.gateway);
-        let fakes = fakes::start_all_on(listen, options.carrier, platform.fakes.clone())
-            .await
-            .map_err(io("starting the third-party fakes on", Path::new(&listen.to_string())))?;
-        platform.state.fakes =
-            fakes.iter().map(|f| FakeState { name: f.name.to_owned(), url: f.url.clone() }).collect();
+        let specs = fakes::declared(topology.services())?;
+        let fakes = fakes::start_all_on(listen, &specs, &options.fake_vars, platform.fakes.clone()).await?;
+        platform.state.fakes = fakes.iter().map(|f| FakeState { name: f.name.clone(), url: f.url.clone() }).collect();
         // The recorder stops with the fakes: both are the run's background.
         let forward = options.otlp_forward.clone();
         if let Some(target) = &forward {
@@ -425,6 +426,7 @@ impl Platform {
                 let fake = fakes.iter().find(|f| f.name == wrap.third_party).ok_or_else(|| UpError::NoFake {
                     service: m.name.clone(),
                     third_party: wrap.third_party.clone(),
+                    known: fakes.iter().map(|f| f.name.clone()).collect(),
                 })?;
                 env.insert(wrap.env.clone(), fake.url.clone());
             }

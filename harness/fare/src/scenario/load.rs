@@ -7,9 +7,6 @@ use std::path::{Path, PathBuf};
 use super::model::{ChainExpectation, Fault, Process, Scenario, ScenarioFile, Step, Tree};
 use crate::topology::Topology;
 
-/// The third parties fare plays, by the names manifests wrap them under.
-pub const FAKES: [&str; 3] = ["fulfillment-center", "carrier", "mail-provider"];
-
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("reading {path}: {source}")]
@@ -163,6 +160,10 @@ pub fn load_dir(dir: &Path, names: &[String], topology: &Topology) -> Result<Vec
 pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
     let mut problems = Vec::new();
     let is_service = |name: &str| topology.service(name).is_some();
+    // The third parties the manifests give a fake for, by the names they wrap them under.
+    let fake_names = crate::fakes::names(topology.services());
+    let fake_refs: Vec<&str> = fake_names.iter().map(String::as_str).collect();
+    let fakes_known = &fake_refs[..];
     let events = topology.events();
     let known_events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
     let event = |field: String, e: &kit::EventType| -> Option<ScenarioError> {
@@ -174,18 +175,18 @@ pub fn check(s: &Scenario, topology: &Topology) -> Result<(), ScenarioError> {
         Some(ScenarioError::invalid(s, field, e.as_str(), message))
     };
     for fake in s.file.fakes.keys() {
-        if !FAKES.contains(&fake.as_str()) {
-            let hint = kit::suggest::did_you_mean(fake, FAKES);
-            let message = format!("no fake `{fake}`{hint} (fare plays {})", FAKES.join(", "));
+        if !fakes_known.contains(&fake.as_str()) {
+            let hint = kit::suggest::did_you_mean(fake, fakes_known.iter().copied());
+            let message = format!("no fake `{fake}`{hint} (the manifests' fakes: {})", fakes_known.join(", "));
             problems.push(ScenarioError::invalid(s, format!("fakes.{fake}"), fake, message));
         }
     }
     let service = |field: String, name: &str, allow_fakes: bool| -> Option<ScenarioError> {
-        if is_service(name) || (allow_fakes && FAKES.contains(&name)) {
+        if is_service(name) || (allow_fakes && fakes_known.contains(&name)) {
             return None;
         }
         let known: Vec<&str> = topology.services().map(|m| m.name.as_str()).collect();
-        let fakes = if allow_fakes { &FAKES[..] } else { &[] };
+        let fakes = if allow_fakes { fakes_known } else { &[] };
         let hint = kit::suggest::did_you_mean(name, known.iter().chain(fakes).copied());
         let message = format!("no service `{name}`{hint} (services: {})", known.join(", "));
         Some(ScenarioError::invalid(s, field, name, message))

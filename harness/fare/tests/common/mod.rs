@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use fare::fakes::CarrierOptions;
 use fare::runtime::UpOptions;
 use kit::bus::Namespace;
 
@@ -12,10 +11,10 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// A platform in `ns` whose carrier delivers at the first poll, as `fare e2e` starts it.
+/// A platform in `ns`, as `fare e2e` starts it.
 #[allow(dead_code, reason = "not every test binary starts a platform")]
 pub fn up_options(ns: &Namespace) -> UpOptions {
-    UpOptions { carrier: CarrierOptions { polls_until_delivered: 1 }, ..UpOptions::new(&root(), ns.clone()) }
+    UpOptions::new(&root(), ns.clone())
 }
 
 /// Each scenario's chains as traced, ids and times left out: what

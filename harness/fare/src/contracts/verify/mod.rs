@@ -80,6 +80,8 @@ pub enum VerifyError {
     Cycle { services: String },
     #[error(transparent)]
     Build(#[from] crate::runtime::BuildError),
+    #[error(transparent)]
+    Fakes(#[from] crate::fakes::FakesError),
     #[error("{provider} at {url} was not healthy within {within:?}")]
     NotReady { provider: String, url: String, within: Duration },
     #[error("{what}: {source}")]

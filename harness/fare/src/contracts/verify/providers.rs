@@ -20,18 +20,15 @@ use tokio_util::sync::CancellationToken;
 use super::VerifyError;
 use super::processes::{self, Place};
 use super::standin::{Forward, StateTarget};
-use crate::fakes::{self, CarrierOptions};
+use crate::fakes;
 use crate::manifest::Manifest;
-
-/// The third parties, played by fare's fakes.
-const FAKES: &[&str] = &["fulfillment-center", "carrier", "mail-provider"];
 
 /// Every provider fare can start, by the name pacts give them: the
 /// services whose manifests declare a provider-state URL and the fakes.
 pub fn known(manifests: &[Manifest]) -> Vec<String> {
     let mut known: Vec<String> = manifests.iter().filter(|m| processes::startable(m)).map(|m| m.name.clone()).collect();
     known.sort();
-    known.extend(FAKES.iter().map(|f| (*f).to_owned()));
+    known.extend(fakes::names(manifests));
     known
 }
 
@@ -87,8 +84,9 @@ impl Providers {
         let wraps = |name: &str| {
             manifests.iter().any(|m| services.contains(&m.name) && m.wraps.iter().any(|w| w.third_party == name))
         };
-        if FAKES.iter().any(|f| wanted.contains(*f) || wraps(f)) {
-            running.start_fakes().await?;
+        let third_parties = fakes::names(manifests);
+        if third_parties.iter().any(|f| wanted.contains(f) || wraps(f)) {
+            running.start_fakes(manifests).await?;
         }
         if services.is_empty() {
             return Ok(running);
@@ -151,17 +149,17 @@ impl Providers {
         super::standin::Targets { states: self.states.clone(), messages: self.messages.clone() }
     }
 
-    async fn start_fakes(&mut self) -> Result<(), VerifyError> {
-        let carrier = CarrierOptions::default();
-        let started = fakes::start_all(carrier, self.stop.clone())
-            .await
-            .map_err(|source| VerifyError::Io { what: "starting the third-party fakes".into(), source })?;
+    async fn start_fakes(&mut self, manifests: &[Manifest]) -> Result<(), VerifyError> {
+        let specs = fakes::declared(manifests)?;
+        let started = fakes::start_all(&specs, &fakes::FakeVars::new(), self.stop.clone()).await?;
         for fake in started {
-            self.urls.insert(fake.name.to_owned(), fake.url.clone());
-        }
-        if let Some(url) = self.urls.get("carrier") {
-            let target = StateTarget::Carrier { url: url.clone(), polls: carrier.polls_until_delivered };
-            self.states.insert("carrier".into(), target);
+            // A fake sets its states itself, as its file describes them.
+            let states = format!("{}/__fare/state", fake.url);
+            self.states.insert(
+                fake.name.clone(),
+                StateTarget::Forward(vec![Forward { service: fake.name.clone(), url: states }]),
+            );
+            self.urls.insert(fake.name, fake.url);
         }
         Ok(())
     }

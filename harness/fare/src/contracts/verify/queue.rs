@@ -109,7 +109,6 @@ pub async fn verify_via_queue(
 pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> Result<Capture, QueueError> {
     let up = UpOptions {
         build: options.build,
-        carrier: crate::fakes::CarrierOptions { polls_until_delivered: 1 },
         services_dir: options.services_dir.clone(),
         runtime: options.runtime,
         ..UpOptions::new(&options.root, options.namespace.clone())

@@ -8,9 +8,9 @@
 //!   through here so a test can tamper with it and a failure is explained.
 //! - `POST /states/{provider}` `{"state", "params", "action"}`: a provider
 //!   state, forwarded to the provider's own state endpoint (then to those
-//!   of the services it asks, for a state it does not know), or set
-//!   on a third-party fake through what the fake does anyway (a parcel is
-//!   delivered once the carrier was asked often enough).
+//!   of the services it asks, for a state it does not know), or to a
+//!   third-party fake's `/__fare/state`, which sets the states its file
+//!   describes.
 //!
 //! The verifier only sees a status code when either goes wrong, so the
 //! reason is kept here, per provider and description or state, for the
@@ -48,8 +48,6 @@ pub enum StateTarget {
     /// POSTed as they come to the provider's state-change endpoint; one it
     /// does not know, to the next (the services it asks), in turn.
     Forward(Vec<Forward>),
-    /// The carrier fake at this URL answers `delivered` after `polls` polls.
-    Carrier { url: String, polls: u32 },
 }
 
 /// A service's state-change endpoint.
@@ -195,7 +193,6 @@ async fn state(State(shared): State<Shared>, Path(provider): Path<String>, Json(
     }
     match shared.states.get(&provider) {
         Some(StateTarget::Forward(targets)) => forward(&shared, &provider, &name, targets, &req).await,
-        Some(StateTarget::Carrier { url, polls }) => carrier(&shared, &name, url, *polls).await,
         None => shared.note(&provider, &name, format!("{provider} has no provider states here")),
     }
 }
@@ -223,34 +220,4 @@ async fn forward(shared: &Shared, provider: &str, name: &str, targets: &[Forward
         return shared.note(provider, name, format!("{} answered {status}: {error}", target.service));
     }
     shared.note(provider, name, unknown.join("; and "))
-}
-
-/// "parcel N was delivered": asked about often enough, the fake carrier
-/// reports it delivered. "parcel N is in transit": a parcel it was never
-/// asked about is.
-async fn carrier(shared: &Shared, name: &str, url: &str, polls: u32) -> Response {
-    let parcel = |suffix: &str| name.strip_prefix("parcel ").and_then(|r| r.strip_suffix(suffix)).map(str::to_owned);
-    if parcel(" is in transit").is_some() {
-        return Json(json!({})).into_response();
-    }
-    let Some(number) = parcel(" was delivered") else {
-        let known = "`parcel N is in transit`, `parcel N was delivered`";
-        let hint =
-            kit::suggest::did_you_mean_template(name, &["parcel N is in transit", "parcel N was delivered"], |w| {
-                w == "N"
-            });
-        return shared.note(
-            "carrier",
-            name,
-            format!("the carrier fake knows no provider state `{name}`{hint}; it knows {known}"),
-        );
-    };
-    for _ in 0..polls {
-        if let Err(e) =
-            shared.http.get(format!("{url}/tracking/{number}")).send().await.and_then(|r| r.error_for_status())
-        {
-            return shared.note("carrier", name, format!("polling the carrier fake: {}", kit::error_chain(&e)));
-        }
-    }
-    Json(json!({})).into_response()
 }
