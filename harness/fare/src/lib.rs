@@ -16,7 +16,7 @@
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
-//! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
+//! - `scenario`: end-to-end scenarios: model, runner, checks, reports, partitions (`--partition hash:M/N`).
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
