@@ -17,6 +17,7 @@
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports, partitions (`--partition hash:M/N`).
+//! - `merge`: the JUnit and records of a partitioned run's partitions made one (`fare report merge`).
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
@@ -35,6 +36,7 @@ pub mod fakes;
 pub mod graph;
 pub mod junit;
 pub mod manifest;
+pub mod merge;
 pub mod millis;
 pub mod provision;
 pub mod runtime;

@@ -12,10 +12,12 @@ use anyhow::Context;
 use kit::bus::Namespace;
 
 use super::Cli;
+use super::platform::Keep;
 use crate::fakes::CarrierOptions;
 use crate::runtime::{Platform, PlatformState, UpOptions, state_dir};
 use crate::scenario::render::{self, TerminalProgress};
 use crate::scenario::{self, Partition, RunOptions, RunReport, Share, Target};
+use crate::trace::SavedRecord;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct E2eArgs {
@@ -50,6 +52,10 @@ pub struct E2eArgs {
     /// the partitions' reports one.
     #[arg(long, value_name = "KIND:M/N", env = "FARE_PARTITION")]
     pub partition: Option<Partition>,
+    /// Also write the run's record here (it is always kept in
+    /// .fare/<namespace>-e2e/record.json), for `fare report merge --record`.
+    #[arg(long, value_name = "FILE", conflicts_with = "attach")]
+    pub record: Option<PathBuf>,
     #[command(flatten)]
     pub restart: super::platform::RestartArgs,
 }
@@ -70,8 +76,12 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     }
     let options = RunOptions { jobs: args.jobs };
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
+    let mut kept = Ok(());
     let (mut report, reports_dir) = if scenarios.is_empty() {
         // Nothing to start: the reports say so, and merge with the others.
+        if let Some(path) = &args.record {
+            SavedRecord::default().write(path).context("--record")?;
+        }
         let ns = own_namespace(&ns, "e2e")?;
         (RunReport::nothing(ns.to_string()), state_dir(root, &ns).join("reports"))
     } else if args.attach {
@@ -88,7 +98,8 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         progress_line(&format!("{} scenarios", scenarios.len()));
         let target = Target::of(&platform)?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
-        super::platform::stop(platform);
+        let ran = report.scenarios.iter().map(|s| s.name.clone()).collect();
+        kept = super::platform::stop_keeping(platform, Keep { scenarios: ran, copy: args.record.as_deref() });
         (report, state_dir(root, &ns).join("reports"))
     };
     report.share = share;
@@ -108,6 +119,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     } else {
         print!("{}", render::summary(&report));
     }
+    kept?;
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -200,7 +212,10 @@ mod tests {
             assert!(text.contains("--partition") && text.contains(bad), "{text}");
             assert!(text.contains("`count:M/N` or `hash:M/N`"), "{text}");
         }
-        let Command::E2e(args) = parse(&["--partition", "hash:2/3"]).unwrap().command else { panic!("not e2e") };
+        let Command::E2e(args) = parse(&["--partition", "hash:2/3", "--record", "r.json"]).unwrap().command else {
+            panic!("not e2e")
+        };
         assert_eq!(args.partition.map(|p| p.to_string()).as_deref(), Some("hash:2/3"));
+        assert!(parse(&["--attach", "--record", "r.json"]).is_err(), "an attached run keeps no record");
     }
 }
