@@ -96,23 +96,26 @@ impl Document {
     }
 
     pub fn totals(&self) -> Totals {
-        let sum = |count: fn(&Suite) -> usize| self.suites.iter().map(count).sum();
+        Totals::of(self.time, &self.suites)
+    }
+}
+
+impl Totals {
+    fn of(time: Option<Duration>, suites: &[Suite]) -> Totals {
+        let sum = |count: fn(&Suite) -> usize| suites.iter().map(count).sum();
         Totals {
             tests: sum(|s| s.cases.len()),
             failures: sum(Suite::failures),
             errors: sum(Suite::errors),
             skipped: sum(Suite::skipped),
-            time_ms: self.time.map(|t| (t.as_micros() + 500) / 1000),
+            time_ms: time.map(|t| (t.as_micros() + 500) / 1000),
         }
     }
 }
 
 /// The document: `testsuites` named `name`, with the totals of `suites`.
 pub fn render(name: &str, time: Option<Duration>, suites: &[Suite]) -> String {
-    let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let failures: usize = suites.iter().map(Suite::failures).sum();
-    let errors: usize = suites.iter().map(Suite::errors).sum();
-    let skipped: usize = suites.iter().map(Suite::skipped).sum();
+    let Totals { tests, failures, errors, skipped, .. } = Totals::of(time, suites);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\"{}>\n",

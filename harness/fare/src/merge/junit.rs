@@ -70,22 +70,19 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::scenario::report::{Line, Outcome, RunReport, ScenarioReport};
+    use crate::scenario::failure::Failure;
+    use crate::scenario::report::{Held, Line, Outcome, RunReport, ScenarioReport};
     use crate::scenario::{Partition, render};
 
     fn scenario(name: &str, outcome: Outcome, took_ms: u64) -> ScenarioReport {
-        let failed = matches!(outcome, Outcome::Failed);
-        let check = Line {
-            what: "chain main".into(),
-            took: Duration::from_millis(3),
-            chain: Some("main".into()),
-            result: match failed {
-                true => crate::scenario::report::Held::Failed(crate::scenario::failure::Failure::Harness {
-                    error: "missing order.placed > device.allocated & <more>".into(),
-                }),
-                false => crate::scenario::report::Held::Done("as expected".into()),
-            },
+        let result = match outcome {
+            Outcome::Failed => {
+                Held::Failed(Failure::Harness { error: "missing order.placed > device.allocated & <more>".into() })
+            }
+            _ => Held::Done("as expected".into()),
         };
+        let check =
+            Line { what: "chain main".into(), took: Duration::from_millis(3), chain: Some("main".into()), result };
         ScenarioReport {
             name: name.into(),
             file: PathBuf::from(format!("scenarios/{name}.yaml")),
