@@ -41,8 +41,10 @@ pub struct MergeArgs {
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let ReportCommand::Merge(args) = &args.command;
     let n = args.inputs.len();
+    // Each message already says what its sources say: once is enough.
+    let said_once = |e: merge::MergeError| anyhow::anyhow!(kit::error_chain(&e));
     if let Some(out) = &args.junit {
-        let merged = merge::junit::merge_files(&args.inputs)?;
+        let merged = merge::junit::merge_files(&args.inputs).map_err(said_once)?;
         super::e2e::write(out, &merged.render())?;
         let t = merged.totals();
         let time = t.time_ms.map(|ms| format!(" in {:.1}s", ms as f64 / 1000.0)).unwrap_or_default();
@@ -56,8 +58,8 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(out) = &args.record {
-        let merged = merge::record::merge_files(&args.inputs)?;
-        merged.write(out)?;
+        let merged = merge::record::merge_files(&args.inputs).map_err(said_once)?;
+        merged.write(out).map_err(|e| anyhow::anyhow!(kit::error_chain(&e)))?;
         println!(
             "{}: {} scenarios, {} events, {} spans, from {n} records",
             out.display(),
