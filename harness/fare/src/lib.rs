@@ -10,12 +10,13 @@
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
 //! - `graph`: the topology drawn as DOT or SVG.
 //! - `millis`: durations serialised as whole milliseconds.
-//! - `junit`: JUnit XML for every report, and the one XML/HTML escaper.
+//! - `junit`: JUnit XML for every report, written and read back, and the one XML/HTML escaper.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
-//! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
+//! - `scenario`: end-to-end scenarios: model, runner, checks, reports, partitions (`--partition hash:M/N`).
+//! - `merge`: the JUnit and records of a partitioned run's partitions made one (`fare report merge`).
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
@@ -34,6 +35,7 @@ pub mod fakes;
 pub mod graph;
 pub mod junit;
 pub mod manifest;
+pub mod merge;
 pub mod millis;
 pub mod provision;
 pub mod runtime;

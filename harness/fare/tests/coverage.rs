@@ -26,26 +26,12 @@ fn span(service: &str, name: &str, attributes: &[(&str, &str)]) -> SpanRecord {
     }
 }
 
-/// `provider`'s `event_type` as a committed pact's example shows it.
-fn example(provider: &str, event_type: &str) -> kit::Envelope {
-    let description = format!("a {event_type} event");
-    for entry in std::fs::read_dir(pacts()).unwrap().flatten() {
-        let pact: serde_json::Value = serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
-        if pact["provider"]["name"] != provider {
-            continue;
-        }
-        let interactions = pact["interactions"].as_array().cloned().unwrap_or_default();
-        if let Some(i) = interactions.iter().find(|i| i["description"] == description.as_str()) {
-            return kit::Envelope::from_json(&i["contents"]["content"].to_string()).unwrap();
-        }
-    }
-    panic!("no committed pact shows {provider}'s {event_type}")
-}
-
 /// `provider`'s event, as its pact's example shows it, published and handled by `consumer`.
 fn published(record: &mut SavedRecord, provider: &str, event_type: &str, consumer: &str) -> Published {
     // Pacts' examples share ids; each event published in a run has its own.
-    let mut event = example(provider, event_type);
+    let all = fare::contracts::pacts::load_dir(&pacts()).unwrap();
+    let example = fare::contracts::pacts::example_event(&all, provider, event_type).unwrap();
+    let mut event = kit::Envelope::from_json(&example.to_string()).unwrap();
     event.id = uuid::Uuid::new_v4();
     let attributes = BTreeMap::from([("event_type".to_owned(), event_type.to_owned())]);
     let id = event.id.to_string();

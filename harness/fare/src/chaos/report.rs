@@ -170,7 +170,7 @@ pub fn junit(report: &ChaosReport) -> String {
                 (_, Some(why)) => Verdict::Skipped(why.clone()),
                 (Some(j), _) if !c.passed() => Verdict::Failed {
                     message: j.why.clone().unwrap_or_else(|| "the cell did not hold".into()),
-                    kind: Some(if j.promise_held { "diagnosis" } else { "promise" }),
+                    kind: Some(if j.promise_held { "diagnosis" } else { "promise" }.into()),
                     text: c.report.as_ref().map(|r| r.failure_text()),
                 },
                 _ => Verdict::Passed,

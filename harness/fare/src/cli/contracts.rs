@@ -176,7 +176,7 @@ async fn coverage(
     let records: Vec<PathBuf> = if records.is_empty() {
         ["e2e", "chaos"]
             .iter()
-            .filter_map(|suffix| Namespace::parse(&format!("{ns}-{suffix}").chars().take(40).collect::<String>()).ok())
+            .filter_map(|suffix| super::e2e::own_namespace(ns, suffix).ok())
             .map(|run| crate::runtime::state_dir(&root, &run).join(crate::trace::SavedRecord::FILE))
             .filter(|path| path.exists())
             .collect()

@@ -12,9 +12,11 @@ use anyhow::Context;
 use kit::bus::Namespace;
 
 use super::Cli;
+use super::platform::Keep;
 use crate::runtime::{Platform, PlatformState, UpOptions, state_dir};
 use crate::scenario::render::{self, TerminalProgress};
-use crate::scenario::{self, RunOptions, Target};
+use crate::scenario::{self, Partition, RunOptions, RunReport, Share, Target};
+use crate::trace::SavedRecord;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct E2eArgs {
@@ -43,6 +45,16 @@ pub struct E2eArgs {
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     pub no_build: bool,
+    /// Run one partition of the scenarios, for a run sharded across CI
+    /// runners: `count:M/N` deals them round-robin in name order, `hash:M/N`
+    /// by a stable hash of each name (FNV-1a). `fare report merge` makes
+    /// the partitions' reports one.
+    #[arg(long, value_name = "KIND:M/N", env = "FARE_PARTITION")]
+    pub partition: Option<Partition>,
+    /// Also write the run's record here (it is always kept in
+    /// .fare/<namespace>-e2e/record.json), for `fare report merge --record`.
+    #[arg(long, value_name = "FILE", conflicts_with = "attach")]
+    pub record: Option<PathBuf>,
     #[command(flatten)]
     pub restart: super::platform::RestartArgs,
 }
@@ -50,12 +62,28 @@ pub struct E2eArgs {
 pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyhow::Result<ExitCode> {
     let (topology, _) = crate::load_topology(&cli.services)?;
     let dir = if args.dir.is_absolute() { args.dir.clone() } else { root.join(&args.dir) };
-    let scenarios = scenario::load_dir(&dir, &args.scenarios, &topology)?;
-    anyhow::ensure!(!scenarios.is_empty(), "no scenario in {}", dir.display());
+    let all = scenario::load_dir(&dir, &args.scenarios, &topology)?;
+    anyhow::ensure!(!all.is_empty(), "no scenario in {}", dir.display());
+    let share = args.partition.map(|partition| Share { partition, of: all.len() });
+    let scenarios = match &args.partition {
+        Some(partition) => partition.select(all, |s| s.name.as_str()),
+        None => all,
+    };
+    let progress_line = crate::terminal::progress;
+    if let Some(share) = &share {
+        progress_line(&format!("e2e: {}", share.line(scenarios.len())));
+    }
     let options = RunOptions { jobs: args.jobs };
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
-    let progress_line = crate::terminal::progress;
-    let (report, reports_dir) = if args.attach {
+    let mut kept = Ok(());
+    let (mut report, reports_dir) = if scenarios.is_empty() {
+        // Nothing to start: the reports say so, and merge with the others.
+        if let Some(path) = &args.record {
+            SavedRecord::default().write(path).context("--record")?;
+        }
+        let ns = own_namespace(&ns, "e2e")?;
+        (RunReport::nothing(ns.to_string()), state_dir(root, &ns).join("reports"))
+    } else if args.attach {
         let state = PlatformState::load(root, &ns)?;
         let operator = crate::runtime::read_operator_token(root, &ns);
         let target = Target::new(&state, &ns, topology.clone(), operator).await?;
@@ -69,9 +97,11 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         progress_line(&format!("{} scenarios", scenarios.len()));
         let target = Target::of(&platform)?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
-        super::platform::stop(platform);
+        let ran = report.scenarios.iter().map(|s| s.name.clone()).collect();
+        kept = super::platform::stop_keeping(platform, Keep { scenarios: ran, copy: args.record.as_deref() });
         (report, state_dir(root, &ns).join("reports"))
     };
+    report.share = share;
     let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));
     if let Some(path) = &junit {
         write(path, &render::junit(&report))?;
@@ -88,6 +118,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     } else {
         print!("{}", render::summary(&report));
     }
+    kept?;
     Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -123,9 +154,7 @@ pub(super) async fn own_platform(
     ns: &Namespace,
     own: Own<'_>,
 ) -> anyhow::Result<(Platform, Namespace)> {
-    let suffix = own.suffix;
-    let ns = Namespace::parse(&format!("{}-{suffix}", ns.as_str()).chars().take(40).collect::<String>())
-        .with_context(|| format!("the {suffix} namespace"))?;
+    let ns = own_namespace(ns, own.suffix)?;
     let up = UpOptions {
         services_dir: cli.services.clone(),
         endpoint: cli.endpoint.clone(),
@@ -147,10 +176,44 @@ pub(super) async fn own_platform(
     Ok((platform, ns))
 }
 
+/// The namespace of the platform [`own_platform`] starts: `<ns>-<suffix>`,
+/// cut to a namespace's 40 characters.
+pub(super) fn own_namespace(ns: &Namespace, suffix: &str) -> anyhow::Result<Namespace> {
+    Namespace::parse(&format!("{}-{suffix}", ns.as_str()).chars().take(40).collect::<String>())
+        .with_context(|| format!("the {suffix} namespace"))
+}
+
 /// Writes a report, creating its directory.
 pub(super) fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["fare", "e2e"], args].concat())
+    }
+
+    #[test]
+    fn a_bad_partition_names_the_flag_and_the_form_expected() {
+        for bad in ["hash:0/3", "hash:4/3", "foo:1/2", "1/2", "count:1/0", "hash:one/3"] {
+            let err = parse(&["--partition", bad]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
+            let text = err.to_string();
+            assert!(text.contains("--partition") && text.contains(bad), "{text}");
+            assert!(text.contains("`count:M/N` or `hash:M/N`"), "{text}");
+        }
+        let Command::E2e(args) = parse(&["--partition", "hash:2/3", "--record", "r.json"]).unwrap().command else {
+            panic!("not e2e")
+        };
+        assert_eq!(args.partition.map(|p| p.to_string()).as_deref(), Some("hash:2/3"));
+        assert!(parse(&["--attach", "--record", "r.json"]).is_err(), "an attached run keeps no record");
+    }
 }

@@ -16,6 +16,7 @@ mod init;
 mod json;
 pub use e2e::CI_JUNIT;
 mod platform;
+mod report;
 mod service;
 mod trace;
 
@@ -130,6 +131,8 @@ pub enum Command {
     Chaos(chaos::ChaosArgs),
     /// Time the platform carrying orders (throughput, chain latency, where it goes) beside the emulator alone.
     Bench(bench::BenchArgs),
+    /// Merge the reports of a run's partitions (`fare e2e --partition`, one per CI runner) into one.
+    Report(report::ReportArgs),
     /// Print the causal tree of a chain of the running platform (and its broken hop).
     Trace(trace::TraceArgs),
     /// Hold the pacts in contracts/pacts against the manifests, and verify them against the providers.
@@ -209,6 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::E2e(args) => e2e::e2e(&cli, &root, ns, args).await,
         Command::Chaos(args) => chaos::chaos(&cli, &root, ns, args).await,
         Command::Bench(args) => bench::bench(&cli, &root, ns, args).await,
+        Command::Report(args) => report::report(args),
         Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
         Command::Init(args) => init::init(&cli.services, args),
         Command::Check { json: true } => json::check(&cli.services),

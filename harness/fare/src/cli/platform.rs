@@ -125,13 +125,41 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
 /// record of the run is left in its namespace's directory, for `fare
 /// contracts coverage`.
 pub(super) fn stop(platform: Platform) {
+    // Without a copy to write, nothing can fail.
+    let _ = stop_keeping(platform, Keep::default());
+}
+
+/// What the run's record says it is of, and where else it goes.
+#[derive(Debug, Default)]
+pub(super) struct Keep<'a> {
+    /// The scenarios run, by name.
+    pub scenarios: Vec<String>,
+    /// A copy, for a CI job to pick up (`fare e2e --record FILE`).
+    pub copy: Option<&'a Path>,
+}
+
+/// [`stop`], with the record as `keep` says; `Err` when its copy could
+/// not be written (the platform is stopped all the same).
+pub(super) fn stop_keeping(platform: Platform, keep: Keep<'_>) -> anyhow::Result<()> {
     let forwarded = platform.recorder().and_then(|r| r.forwarded());
-    if let Some(recorder) = platform.recorder() {
-        let path = platform.state_dir().join(crate::trace::SavedRecord::FILE);
-        match recorder.saved().write(&path) {
-            Ok(()) => crate::terminal::progress(&format!("the run's record in {}", path.display())),
-            Err(e) => eprintln!("fare: could not keep the run's record: {}", kit::error_chain(&e)),
+    let mut copied = Ok(());
+    match platform.recorder() {
+        Some(recorder) => {
+            let record = crate::trace::SavedRecord { scenarios: keep.scenarios, ..recorder.saved() };
+            let path = platform.state_dir().join(crate::trace::SavedRecord::FILE);
+            match record.write(&path) {
+                Ok(()) => crate::terminal::progress(&format!("the run's record in {}", path.display())),
+                Err(e) => eprintln!("fare: could not keep the run's record: {}", kit::error_chain(&e)),
+            }
+            if let Some(copy) = keep.copy {
+                copied = record.write(copy).context("--record");
+                if copied.is_ok() {
+                    crate::terminal::progress(&format!("the run's record also in {}", copy.display()));
+                }
+            }
         }
+        None if keep.copy.is_some() => copied = Err(anyhow::anyhow!("--record: this platform ran without a recorder")),
+        None => {}
     }
     platform.stop();
     if let Some(f) = forwarded.filter(|f| f.failed + f.dropped > 0) {
@@ -140,6 +168,7 @@ pub(super) fn stop(platform: Platform) {
             f.sent, f.failed, f.dropped
         );
     }
+    copied
 }
 
 /// Runs `fare up` as a background supervisor and waits until it is ready.

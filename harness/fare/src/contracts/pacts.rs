@@ -26,6 +26,8 @@ pub struct Interaction {
     pub kind: Kind,
     /// An HTTP interaction's request line and the status it answers.
     pub http: Option<HttpShape>,
+    /// A message interaction's example: the message as the consumer's test wrote it.
+    pub example: Option<Value>,
 }
 
 /// What an HTTP interaction asks and is answered: enough to recognise it in traffic.
@@ -93,7 +95,18 @@ fn interaction(json: &Value) -> Interaction {
         path: json["request"]["path"].as_str().unwrap_or("/").to_owned(),
         status: json["response"]["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
     });
-    Interaction { description, kind, http }
+    let example = matches!(kind, Kind::Message { .. }).then(|| json["contents"]["content"].clone());
+    Interaction { description, kind, http, example }
+}
+
+/// The example of `provider`'s `event_type` in the first of `pacts` that has one.
+pub fn example_event(pacts: &[PactFile], provider: &str, event_type: &str) -> Option<Value> {
+    pacts.iter().filter(|p| p.provider == provider).find_map(|p| {
+        p.interactions.iter().find_map(|i| match &i.kind {
+            Kind::Message { event_type: Some(e) } if e == event_type => i.example.clone(),
+            _ => None,
+        })
+    })
 }
 
 /// Every `*.json` under `dir`, sorted by name.

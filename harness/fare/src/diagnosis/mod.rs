@@ -312,4 +312,4 @@ impl fmt::Display for Diagnosis {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

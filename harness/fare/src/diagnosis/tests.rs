@@ -66,7 +66,8 @@ fn follow(cause: &Envelope, by: &str, t: &str) -> Envelope {
     cause.follow(by, event(t), &1).unwrap()
 }
 
-fn span(service: &str, name: &str, id: &str, parent: &str, attrs: &[(&str, &str)]) -> SpanRecord {
+/// A span as a service exports it (the merge's tests make records of them too).
+pub(crate) fn span(service: &str, name: &str, id: &str, parent: &str, attrs: &[(&str, &str)]) -> SpanRecord {
     SpanRecord {
         service: service.into(),
         name: name.into(),

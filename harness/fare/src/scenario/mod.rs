@@ -14,6 +14,7 @@
 //! - `faults`: stopping services, duplicating events, poison messages.
 //! - `chain`: the chain expected (written or derived), as event paths.
 //! - `run`: one scenario; `schedule`: many, side by side where they can be.
+//! - `partition`: the share of the scenarios one CI runner takes (`--partition hash:M/N`).
 //! - `failure`: why a step or check did not hold, as data.
 //! - `report`: the typed results; `render`: terminal, JUnit XML, HTML.
 
@@ -25,6 +26,7 @@ mod http;
 mod lenient;
 pub mod load;
 pub mod model;
+pub mod partition;
 pub mod render;
 pub mod report;
 pub mod run;
@@ -34,6 +36,7 @@ pub mod template;
 
 pub use load::{ScenarioError, load, load_dir, parse};
 pub use model::Scenario;
+pub use partition::{Partition, PartitionError, Share};
 pub use report::{Outcome, RunReport, ScenarioReport};
 pub use schedule::{Progress, RunOptions, Silent, run_all};
 pub use target::{Target, TargetError, e2e_env};

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::failure::Failure;
+use super::partition::Share;
 use crate::diagnosis::Diagnosis;
 use crate::trace::{ChainDiff, DeadLetter, Trace};
 
@@ -156,9 +157,18 @@ pub struct RunReport {
     #[serde(with = "crate::millis")]
     pub took: Duration,
     pub scenarios: Vec<ScenarioReport>,
+    /// The partition this run was, when it was one (`--partition`).
+    pub share: Option<Share>,
 }
 
 impl RunReport {
+    /// A run of no scenario: a partition that got none of them.
+    pub fn nothing(namespace: String) -> RunReport {
+        let started_at =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        RunReport { namespace, started_at, took: Duration::ZERO, scenarios: Vec::new(), share: None }
+    }
+
     pub fn passed(&self) -> usize {
         self.scenarios.iter().filter(|s| s.outcome == Outcome::Passed).count()
     }

@@ -124,5 +124,6 @@ async fn scenarios_of(
         started_at,
         took: started.elapsed(),
         scenarios: reports.into_iter().flatten().collect(),
+        share: None,
     }
 }

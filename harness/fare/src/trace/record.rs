@@ -154,7 +154,7 @@ impl Recorder {
                 attributes: store.attributes.get(&event.id.to_string()).cloned().unwrap_or_default(),
             })
             .collect();
-        super::SavedRecord { events, spans: store.spans.clone() }
+        super::SavedRecord { events, spans: store.spans.clone(), scenarios: Vec::new() }
     }
 
     /// Every span received so far, from every chain.

@@ -24,6 +24,11 @@ pub struct Published {
 pub struct SavedRecord {
     pub events: Vec<Published>,
     pub spans: Vec<SpanRecord>,
+    /// The scenarios the run ran, by name (none for `fare up` and `fare
+    /// chaos`, nor in a record written before they were kept): what tells
+    /// the records of a partitioned run apart when they are merged.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ pub fn junit(report: &RunReport) -> String {
             let verdict = match &s.outcome {
                 Outcome::Failed => Verdict::Failed {
                     message: s.failures().next().map(|l| format!("{}: {}", l.what, l.result)).unwrap_or_default(),
-                    kind: Some("ScenarioFailed"),
+                    kind: Some("ScenarioFailed".into()),
                     text: Some(s.failure_text()),
                 },
                 Outcome::Skipped(why) => Verdict::Skipped(why.clone()),

@@ -87,5 +87,8 @@ pub fn summary(report: &RunReport) -> String {
         report.skipped(),
         report.took.as_secs_f64()
     ));
+    if let Some(share) = &report.share {
+        out.push_str(&format!("{}\n", share.line(report.scenarios.len())));
+    }
     out
 }
