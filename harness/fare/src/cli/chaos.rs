@@ -51,7 +51,7 @@ pub struct ChaosArgs {
     /// With --load: seeds the random kill points and services (default: random; printed).
     #[arg(long, requires = "load")]
     pub seed: Option<u64>,
-    /// With --load: print the report as JSON (see the README) instead of the table.
+    /// With --load: print the report as JSON (see docs/json.md) instead of the table.
     #[arg(long, requires = "load")]
     pub json: bool,
     /// Skip `cargo build` (the binaries in target/debug must be current).

@@ -45,7 +45,7 @@ pub enum ContractsCommand {
         /// against every message pact (exit 2 if it cannot run).
         #[arg(long)]
         via_queue: bool,
-        /// Print the result as JSON instead of a table (schema in the README).
+        /// Print the result as JSON instead of a table (schema in docs/json.md).
         #[arg(long)]
         json: bool,
         /// Instead: verify the pacts a Pact Broker selects for the one --provider, and

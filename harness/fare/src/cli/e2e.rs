@@ -33,7 +33,7 @@ pub struct E2eArgs {
     /// under the directory holding services/).
     #[arg(long)]
     pub junit: Option<PathBuf>,
-    /// Print the summary as JSON on standard output (schema in the README).
+    /// Print the summary as JSON on standard output (schema in docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// Write the HTML report here (default: .fare/<namespace>/reports/e2e-<time>.html).

@@ -1,5 +1,5 @@
 //! `--json`: what `plan`, `check`, `contracts verify` and `e2e` print for
-//! scripts, one schema each (documented in the README, "JSON output"). Each
+//! scripts, one schema each (documented in docs/json.md). Each
 //! is a view of the same typed result the terminal view reads.
 
 use std::path::Path;

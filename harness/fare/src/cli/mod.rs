@@ -74,7 +74,7 @@ pub struct Cli {
 pub enum Command {
     /// Check the manifests against each other; exit 1 if they disagree.
     Check {
-        /// Print the result as JSON (schema in the README).
+        /// Print the result as JSON (schema in docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -82,7 +82,7 @@ pub enum Command {
     Init(init::InitArgs),
     /// Show what `apply` would create, change and delete.
     Plan {
-        /// Print the plan as JSON (schema in the README).
+        /// Print the plan as JSON (schema in docs/json.md).
         #[arg(long)]
         json: bool,
     },
