@@ -269,3 +269,109 @@ mod tests {
         assert_eq!(pick(&[Some(0), None], 0), 1, "an answer of zero times is never given");
     }
 }
+
+#[cfg(test)]
+mod served {
+    use std::path::Path;
+
+    use super::*;
+
+    fn platform_fake(name: &str) -> FakeSpec {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services/fakes");
+        FakeSpec::load(&dir.join(format!("{name}.yaml"))).unwrap()
+    }
+
+    async fn serve(spec: FakeSpec, vars: &[(&str, &str)]) -> String {
+        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let router = router(spec, &vars).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn the_carrier_takes_turns_per_parcel_and_a_state_moves_one_on() {
+        let url = serve(platform_fake("carrier"), &[("polls_until_delivered", "2")]).await;
+        let http = reqwest::Client::new();
+        let status = |tn: &'static str| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let body: Value = http.get(format!("{url}/tracking/{tn}")).send().await.unwrap().json().await.unwrap();
+                assert_eq!(body["tracking_number"], tn);
+                body["status"].as_str().unwrap().to_owned()
+            }
+        };
+        assert_eq!(
+            [status("A").await, status("A").await, status("A").await],
+            ["in_transit", "in_transit", "delivered"]
+        );
+        assert_eq!(status("B").await, "in_transit", "each parcel has its own turn");
+        let state = json!({"state": "parcel C was delivered", "action": "setup"});
+        assert!(http.post(format!("{url}/__fare/state")).json(&state).send().await.unwrap().status().is_success());
+        assert_eq!(status("C").await, "delivered");
+        let unknown = json!({"state": "parcel C was lost"});
+        let resp = http.post(format!("{url}/__fare/state")).json(&unknown).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["field"], "state");
+        assert!(body["error"].as_str().unwrap().contains("knows no provider state `parcel C was lost`"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn the_fulfillment_center_replays_a_key_and_refuses_a_request_without_one() {
+        let url = serve(platform_fake("fulfillment-center"), &[]).await;
+        let http = reqwest::Client::new();
+        let order = json!({"reference": "o-1", "device_serial": "s-1", "model": "m", "ship_to": {"city": "London"}});
+        let ship = |key: &'static str| {
+            let (http, url, order) = (http.clone(), url.clone(), order.clone());
+            async move {
+                let resp =
+                    http.post(format!("{url}/fulfillment-orders")).header("Idempotency-Key", key).json(&order).send();
+                let resp = resp.await.unwrap();
+                (resp.status(), resp.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, first) = ship("k-1").await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(first["tracking_number"], "TRK000000001");
+        assert_eq!(first["ship_to"], json!({"city": "London"}), "a whole-string placeholder keeps the JSON value");
+        assert_eq!(ship("k-1").await.1, first, "a retried request gets the first answer again");
+        assert_eq!(ship("k-2").await.1["shipment_id"], "shp-000002");
+        let resp = http.post(format!("{url}/fulfillment-orders")).json(&order).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "the idempotency-key header is required");
+        let resp = http.get(format!("{url}/nowhere")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// A route that replays gives a repeated key its first answer, drawn
+    /// `{uuid}` and all; one that does not draws again.
+    #[tokio::test]
+    async fn replay_keeps_a_keys_first_answer() {
+        let spec = |replay: bool| {
+            let text = format!(
+                "name: x\nroutes:\n  - method: POST\n    path: /a\n    key: '{{header.k}}'\n    replay: {replay}\n    answers: [{{status: 201, body: {{id: '{{uuid}}'}}}}]\n"
+            );
+            FakeSpec::parse(&text, Path::new("x.yaml")).unwrap()
+        };
+        for replay in [true, false] {
+            let url = serve(spec(replay), &[]).await;
+            let http = reqwest::Client::new();
+            let mut ids = Vec::new();
+            for _ in 0..2 {
+                let resp = http.post(format!("{url}/a")).header("k", "same").send().await.unwrap();
+                ids.push(resp.json::<Value>().await.unwrap()["id"].clone());
+            }
+            assert_eq!(ids[0] == ids[1], replay, "replay: {replay}: {ids:?}");
+        }
+    }
+
+    #[test]
+    fn a_var_a_fake_does_not_have_is_refused_with_those_it_has() {
+        let vars = [("polls".to_owned(), "2".to_owned())].into();
+        let e = router(platform_fake("carrier"), &vars).err().unwrap().to_string();
+        assert!(e.ends_with("no var `polls` to set (its vars: polls_until_delivered)"), "{e}");
+    }
+}
