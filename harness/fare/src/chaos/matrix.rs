@@ -168,36 +168,22 @@ pub struct Cell {
 /// A third party as one service wraps it: the request to fail and what a
 /// refusal looks like.
 struct Wrapped {
-    third_party: &'static str,
+    third_party: String,
     matcher: Value,
     refusal: u16,
     /// The service gives up in a background poller, not by dead-lettering.
     background: bool,
 }
 
+/// How the third party `service` wraps fails the hop of `event`, as its
+/// fake's file says (`chaos:`); `None` when it says nothing for that hop.
 fn wrapped(topology: &Topology, service: &str, event: &EventType) -> Option<Wrapped> {
     let m = topology.service(service)?;
-    let third_party = m.wraps.first()?.third_party.as_str();
-    let (third_party, matcher, refusal, background) = match third_party {
-        "fulfillment-center" => {
-            ("fulfillment-center", json!({"method": "POST", "path": "/fulfillment-orders"}), 422, false)
-        }
-        "carrier" => ("carrier", json!({"method": "GET", "path": "/tracking/*"}), 404, true),
-        "mail-provider" => {
-            // One mail per trigger: only the one this hop sends fails.
-            let template = match event.as_str() {
-                "user.registered" => "welcome",
-                "order.placed" => "order_confirmation",
-                "package.delivered" => "delivered",
-                _ => return None,
-            };
-            let matcher =
-                json!({"method": "POST", "path": "/messages", "body_contains": format!("\"template\":\"{template}\"")});
-            ("mail-provider", matcher, 422, false)
-        }
-        _ => return None,
-    };
-    Some(Wrapped { third_party, matcher, refusal, background })
+    let third_party = &m.wraps.first()?.third_party;
+    let spec = crate::fakes::declared([m]).ok()?.into_iter().find(|s| &s.name == third_party)?;
+    let chaos = spec.chaos?;
+    let matcher = serde_json::to_value(chaos.matcher_for(event.as_str())?).ok()?;
+    Some(Wrapped { third_party: spec.name, matcher, refusal: chaos.refuse, background: chaos.background })
 }
 
 /// What `service` publishes in answer to `event`, as the topology derives it.
@@ -371,7 +357,7 @@ impl Cell {
                         Kind::ThirdParty5xx => json!([{"status": 503, "body": {"error": "chaos"}}]),
                         _ => json!([{"status": t.refusal, "body": {"error": "chaos refuses"}}]),
                     };
-                    fakes.insert(t.third_party.to_owned(), json!([{"match": t.matcher, "respond": respond}]));
+                    fakes.insert(t.third_party, json!([{"match": t.matcher, "respond": respond}]));
                 }
             }
             Kind::Kill => faults.push(json!({"kill": service, "when": event, "chain": chain})),

@@ -60,8 +60,48 @@ pub struct FakeSpec {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub states: Vec<State>,
+    /// How `fare chaos` breaks this third party, if it may.
+    #[serde(default)]
+    pub chaos: Option<Chaos>,
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// How the fault matrix makes this third party fail a hop: the requests
+/// its rules match, and the status it refuses them with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chaos {
+    /// The requests a hop's fault answers (`{method, path, headers, body_contains}`).
+    #[serde(rename = "match")]
+    pub matcher: super::Matcher,
+    /// The 4xx it refuses with (the 5xx cells answer 503).
+    pub refuse: u16,
+    /// The wrapping service gives up in a background poller, not by
+    /// dead-lettering the event it was handling.
+    #[serde(default)]
+    pub background: bool,
+    /// Per hop event, a narrower match (one mail per trigger: only the mail
+    /// this hop sends fails); when given, a hop whose event is not listed
+    /// has no third-party cell.
+    #[serde(default)]
+    pub by_event: BTreeMap<String, super::Matcher>,
+}
+
+impl Chaos {
+    /// The match for the hop of `event`: `match`, narrowed by `by_event`.
+    pub fn matcher_for(&self, event: &str) -> Option<super::Matcher> {
+        if self.by_event.is_empty() {
+            return Some(self.matcher.clone());
+        }
+        let narrow = self.by_event.get(event)?;
+        let mut m = self.matcher.clone();
+        m.method = narrow.method.clone().or(m.method);
+        m.path = narrow.path.clone().or(m.path);
+        m.headers.extend(narrow.headers.clone());
+        m.body_contains = narrow.body_contains.clone().or(m.body_contains);
+        Some(m)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +226,11 @@ impl FakeSpec {
                     out.extend(check(format!("{at}.answers[{j}].body"), &text));
                 }
             }
+        }
+        if let Some(chaos) = &self.chaos
+            && !(400..=499).contains(&chaos.refuse)
+        {
+            out.push(format!("chaos.refuse: {} is not a 4xx status", chaos.refuse));
         }
         for (i, s) in self.states.iter().enumerate() {
             let at = format!("states[{i}]");
