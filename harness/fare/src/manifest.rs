@@ -25,6 +25,10 @@ pub struct Manifest {
     /// Published events that no service is expected to hear.
     #[serde(default)]
     pub terminal: Vec<EventType>,
+    /// It hears events only to observe them (metrics, audit) and publishes
+    /// nothing: no chain depends on it, so `fare chaos` leaves its hops out.
+    #[serde(default)]
+    pub observer: bool,
     pub queue: Option<QueueSettings>,
     #[serde(default)]
     pub listens: Vec<Listen>,

@@ -22,10 +22,13 @@ pub const ROOTS: [&str; 2] = ["order.placed", "user.registered"];
 /// stock, a shipment given up).
 pub const ALTERNATIVES: [&str; 2] = ["device.allocation_failed", "shipment.lost"];
 
-/// The collector hears every event and publishes nothing: nothing in the
-/// chain depends on it, so a fault there cannot break a chain and only
-/// repeats what the other hops show. It is left out of the hops.
-const SINK: &str = "collector";
+/// A service its manifest calls an observer (`observer = true`: the
+/// reference platform's collector) hears events and publishes nothing:
+/// nothing in a chain depends on it, so a fault there cannot break a chain
+/// and only repeats what the other hops show. It is left out of the hops.
+fn observer(m: &crate::manifest::Manifest) -> bool {
+    m.observer && m.publishes.is_empty()
+}
 
 /// One fault kind, with how it is injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -221,7 +224,7 @@ pub fn root_of(topology: &Topology, event: &EventType) -> EventType {
 }
 
 /// Every (event → listening service) pair of the chains from [`ROOTS`],
-/// without the alternative ends and the collector.
+/// without the alternative ends and any observer.
 pub fn hops(topology: &Topology) -> Vec<Hop> {
     let mut hops = Vec::new();
     for root in ROOTS.iter().filter_map(|e| EventType::parse(e).ok()) {
@@ -230,7 +233,7 @@ pub fn hops(topology: &Topology) -> Vec<Hop> {
         for event in events {
             for (listener, _) in topology.listeners(&event) {
                 let hop = Hop { event: event.clone(), service: Some(listener.name.clone()) };
-                if listener.name != SINK && !hops.contains(&hop) {
+                if !observer(listener) && !hops.contains(&hop) {
                     hops.push(hop);
                 }
             }
