@@ -3,6 +3,7 @@
 //! every fault kind that makes sense there, and what each cell must show.
 
 use std::fmt;
+use std::sync::Arc;
 
 use kit::EventType;
 use serde_json::{Value, json};
@@ -12,15 +13,10 @@ use crate::scenario::chain;
 use crate::topology::Topology;
 use crate::trace::FaultKind;
 
+use super::workload::Workload;
+
 /// How long a `disconnect` cell keeps the service cut off.
 const DISCONNECTED: u64 = 5;
-
-/// The events a chain starts with: an order, and the sign-up before it.
-pub const ROOTS: [&str; 2] = ["order.placed", "user.registered"];
-
-/// Alternative ends that the happy chain does not take (devices out of
-/// stock, a shipment given up).
-pub const ALTERNATIVES: [&str; 2] = ["device.allocation_failed", "shipment.lost"];
 
 /// A service its manifest calls an observer (`observer = true`: the
 /// reference platform's collector) hears events and publishes nothing:
@@ -166,6 +162,8 @@ pub struct Cell {
     pub hop: Hop,
     pub kind: Kind,
     pub promise: Promise,
+    /// The chains it drives, to which it adds its fault.
+    pub workload: Arc<Workload>,
 }
 
 /// A third party as one service wraps it: the request to fail and what a
@@ -190,16 +188,22 @@ fn wrapped(topology: &Topology, service: &str, event: &EventType) -> Option<Wrap
 }
 
 /// What `service` publishes in answer to `event`, as the topology derives it.
-pub fn follow_ups(topology: &Topology, service: &str, event: &EventType) -> Vec<EventType> {
+pub fn follow_ups(topology: &Topology, workload: &Workload, service: &str, event: &EventType) -> Vec<EventType> {
     let Some(m) = topology.service(service) else { return Vec::new() };
-    let root = root_of(topology, event);
+    let root = root_of(topology, workload, event);
     let mut causes = Vec::new();
-    path_to(topology, &root, event, &mut causes);
+    path_to(topology, workload, &root, event, &mut causes);
     m.publishes.iter().filter(|e| !causes.contains(e) && *e != event).cloned().collect()
 }
 
 /// The events from `root` down to `event` (inclusive) in the derived chain.
-fn path_to(topology: &Topology, root: &EventType, event: &EventType, out: &mut Vec<EventType>) -> bool {
+fn path_to(
+    topology: &Topology,
+    workload: &Workload,
+    root: &EventType,
+    event: &EventType,
+    out: &mut Vec<EventType>,
+) -> bool {
     fn walk(tree: &crate::scenario::model::Tree, event: &EventType, out: &mut Vec<EventType>) -> bool {
         for (e, children) in &tree.0 {
             out.push(e.clone());
@@ -210,26 +214,23 @@ fn path_to(topology: &Topology, root: &EventType, event: &EventType, out: &mut V
         }
         false
     }
-    walk(&chain::derive(topology, root, &alternatives()), event, out)
+    walk(&chain::derive(topology, root, &workload.alternatives), event, out)
 }
 
-fn alternatives() -> Vec<EventType> {
-    ALTERNATIVES.iter().filter_map(|e| EventType::parse(e).ok()).collect()
+/// The root of the workload's chain `event` belongs to (the first chain's, if none).
+pub fn root_of(topology: &Topology, workload: &Workload, event: &EventType) -> EventType {
+    let roots = workload.chains.iter().map(|c| &c.root);
+    let found = roots.clone().find(|r| path_to(topology, workload, r, event, &mut Vec::new()));
+    found.or(workload.chains.first().map(|c| &c.root)).cloned().unwrap_or_else(|| event.clone())
 }
 
-/// The root of the chain `event` belongs to.
-pub fn root_of(topology: &Topology, event: &EventType) -> EventType {
-    let roots: Vec<EventType> = ROOTS.iter().filter_map(|e| EventType::parse(e).ok()).collect();
-    roots.iter().find(|r| path_to(topology, r, event, &mut Vec::new())).cloned().unwrap_or_else(|| roots[0].clone())
-}
-
-/// Every (event → listening service) pair of the chains from [`ROOTS`],
+/// Every (event → listening service) pair of the workload's chains,
 /// without the alternative ends and any observer.
-pub fn hops(topology: &Topology) -> Vec<Hop> {
+pub fn hops(topology: &Topology, workload: &Workload) -> Vec<Hop> {
     let mut hops = Vec::new();
-    for root in ROOTS.iter().filter_map(|e| EventType::parse(e).ok()) {
+    for root in workload.chains.iter().map(|c| &c.root) {
         let mut events = Vec::new();
-        collect(&chain::derive(topology, &root, &alternatives()), &mut events);
+        collect(&chain::derive(topology, root, &workload.alternatives), &mut events);
         for event in events {
             for (listener, _) in topology.listeners(&event) {
                 let hop = Hop { event: event.clone(), service: Some(listener.name.clone()) };
@@ -253,21 +254,22 @@ fn collect(tree: &crate::scenario::model::Tree, out: &mut Vec<EventType>) {
 
 /// The whole matrix: every hop × every kind that applies to it, the
 /// services run as `profile` picks (a handler fault needs a fault hook).
-pub fn matrix(topology: &Topology, profile: Option<&str>) -> Vec<Cell> {
-    let hops = hops(topology);
+pub fn matrix(topology: &Topology, workload: &Arc<Workload>, profile: Option<&str>) -> Vec<Cell> {
+    let hops = hops(topology, workload);
+    let cell = |hop: Hop, kind: Kind, promise: Promise| Cell { hop, kind, promise, workload: workload.clone() };
     let mut cells = Vec::new();
     for kind in Kind::ALL {
         if kind.per_event() {
             let mut events: Vec<EventType> = hops.iter().map(|h| h.event.clone()).collect();
             events.dedup();
             for event in events {
-                cells.push(Cell { hop: Hop { event, service: None }, kind, promise: Promise::Recovers });
+                cells.push(cell(Hop { event, service: None }, kind, Promise::Recovers));
             }
             continue;
         }
         for hop in &hops {
-            if let Some(promise) = applies(topology, hop, kind, profile) {
-                cells.push(Cell { hop: hop.clone(), kind, promise });
+            if let Some(promise) = applies(topology, workload, hop, kind, profile) {
+                cells.push(cell(hop.clone(), kind, promise));
             }
         }
     }
@@ -275,7 +277,7 @@ pub fn matrix(topology: &Topology, profile: Option<&str>) -> Vec<Cell> {
 }
 
 /// Whether `kind` makes sense at `hop`, and what it must show there.
-fn applies(topology: &Topology, hop: &Hop, kind: Kind, profile: Option<&str>) -> Option<Promise> {
+fn applies(topology: &Topology, workload: &Workload, hop: &Hop, kind: Kind, profile: Option<&str>) -> Option<Promise> {
     let service = hop.service.as_deref()?;
     // Handler faults are set through the service's fault hook, which only
     // a service that declares one speaks (the kit's, today).
@@ -288,7 +290,7 @@ fn applies(topology: &Topology, hop: &Hop, kind: Kind, profile: Option<&str>) ->
     match kind {
         Kind::HandlerFails | Kind::Kill | Kind::Hung | Kind::Disconnect => Some(Promise::Recovers),
         Kind::HandlerFailsAlways => dead_letter("dead_lettered"),
-        Kind::DropFollowUp => (!follow_ups(topology, service, &hop.event).is_empty())
+        Kind::DropFollowUp => (!follow_ups(topology, workload, service, &hop.event).is_empty())
             .then_some(Promise::Broken { dlq: None, reason: "handled_without_follow_up" }),
         Kind::Poison => Some(Promise::Quarantined { dlq: service.to_owned() }),
         Kind::ThirdParty5xxWhile => third.map(|_| Promise::Recovers),
@@ -321,15 +323,14 @@ impl Cell {
         format!("chaos-{}-{}-{}", self.kind, self.hop.event, service).replace('.', "-")
     }
 
-    /// The label of the chain the hop is in: `main` (the order) or `signup`.
-    pub fn chain(&self, topology: &Topology) -> &'static str {
-        if root_of(topology, &self.hop.event).as_str() == ROOTS[1] { "signup" } else { "main" }
+    /// The label of the workload's chain the hop is in (`main`, or as the workload names it).
+    pub fn chain(&self, topology: &Topology) -> String {
+        self.workload.label_of(&root_of(topology, &self.workload, &self.hop.event)).to_owned()
     }
 
     /// The scenario, as a document the scenario loader reads (so the cell
-    /// is checked exactly as a scenario file is): one user signs up and
-    /// places one order, in chains of their own; the fault is scoped to
-    /// them; the expectations are the happy path's.
+    /// is checked exactly as a scenario file is): the workload's chains and
+    /// happy-path expectations, with the fault scoped to the hop's chain.
     pub fn document(&self, topology: &Topology) -> Value {
         let service = self.hop.service.clone().unwrap_or_default();
         let event = self.hop.event.to_string();
@@ -377,41 +378,23 @@ impl Cell {
         if let Promise::Quarantined { dlq } = &self.promise {
             dead_letters.insert(dlq.clone(), json!(1));
         }
-        let address = json!({"name": "Ada", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
-        let credentials = json!({"email": "{{email}}", "password": "correct horse battery"});
-        let mut signup = credentials.clone();
-        signup["name"] = json!("Ada");
-        json!({
-            "description": format!("{}: {} at {}", self.name(), self.kind, self.hop),
-            "vars": {"email": "ada.{{scenario}}.{{run}}@example.com"},
-            "fakes": fakes,
-            "faults": faults,
-            "steps": [
-                {"name": "sign up", "http": "POST users /users", "chain": "signup", "body": signup, "status": 201,
-                 "capture": {"user_id": "user_id"}},
-                {"name": "log in", "http": "POST users /sessions", "body": credentials, "status": 201,
-                 "capture": {"token": "token"}},
-                {"name": "place the order", "http": "POST store /orders", "auth": "{{token}}",
-                 "body": {"model": "phone-basic", "shipping_address": address}, "status": 201,
-                 "capture": {"order_id": "order_id"}},
-                {"wait_for": {"event": "package.delivered"}},
-            ],
-            "expect": {
-                "chain": {"derive": ROOTS[0], "except": ALTERNATIVES},
-                "chains": {"signup": {"derive": ROOTS[1], "except": ALTERNATIVES}},
-                "http": [
-                    {"name": "the order is delivered", "http": "GET store /orders/{{order_id}}", "auth": "{{token}}",
-                     "response": {"status": "delivered"}},
-                    {"name": "exactly one invoice", "http": "GET invoice /invoices?order_id={{order_id}}",
-                     "auth": "{{token}}", "length": 1},
-                    {"name": "exactly one shipment", "http": "GET fulfillment /shipments?order_id={{order_id}}",
-                     "auth": "{{token}}", "length": 1},
-                    {"name": "one mail per trigger", "http": "GET mailer /mails?user_id={{user_id}}",
-                     "auth": "{{token}}", "length": 3},
-                ],
-                "dead_letters": dead_letters,
-            },
-        })
+        // The workload's scenario, with the cell's fault, fakes and dead letters added.
+        let mut doc = self.workload.document.clone();
+        doc["description"] = json!(format!("{}: {} at {}", self.name(), self.kind, self.hop));
+        let add = |doc: &mut Value, at: &str, more: Vec<Value>| {
+            let list = doc[at].as_array().cloned().unwrap_or_default();
+            doc[at] = Value::Array(list.into_iter().chain(more).collect());
+        };
+        add(&mut doc, "faults", faults);
+        for (fake, rules) in fakes {
+            let mut all = doc["fakes"][fake.as_str()].as_array().cloned().unwrap_or_default();
+            all.extend(rules.as_array().cloned().unwrap_or_default());
+            doc["fakes"][fake.as_str()] = Value::Array(all);
+        }
+        for (dlq, n) in dead_letters {
+            doc["expect"]["dead_letters"][dlq.as_str()] = n;
+        }
+        doc
     }
 }
 
@@ -427,8 +410,8 @@ mod tests {
     #[test]
     fn the_matrix_covers_every_listening_hop_and_every_kind() {
         let topology = reference();
-        let cells = matrix(&topology, None);
-        let hops = hops(&topology);
+        let cells = matrix(&topology, &super::super::workload::reference(), None);
+        let hops = hops(&topology, &super::super::workload::reference());
         assert!(cells.len() >= 40, "{} cells", cells.len());
         for hop in &hops {
             assert!(cells.iter().any(|c| c.hop == *hop), "no cell at {hop}");
@@ -446,7 +429,7 @@ mod tests {
 
     #[test]
     fn quick_covers_every_kind() {
-        let cells = matrix(&reference(), None);
+        let cells = matrix(&reference(), &super::super::workload::reference(), None);
         let quick = quick(&cells);
         for kind in Kind::ALL {
             assert!(quick.iter().any(|c| c.kind == kind), "--quick lacks {kind}");
@@ -457,9 +440,13 @@ mod tests {
     #[test]
     fn disconnect_cuts_each_hops_service_off_in_containers_and_is_not_applicable_to_processes() {
         let topology = reference();
-        let cells = matrix(&topology, None);
+        let cells = matrix(&topology, &super::super::workload::reference(), None);
         let cut: Vec<&Hop> = cells.iter().filter(|c| c.kind == Kind::Disconnect).map(|c| &c.hop).collect();
-        assert_eq!(cut, hops(&topology).iter().collect::<Vec<_>>(), "one cell per hop");
+        assert_eq!(
+            cut,
+            hops(&topology, &super::super::workload::reference()).iter().collect::<Vec<_>>(),
+            "one cell per hop"
+        );
         let why = Kind::Disconnect.not_applicable(Runtime::Processes).unwrap_or_default();
         assert!(why.contains("--runtime containers"), "{why}");
         for kind in Kind::ALL {
@@ -481,7 +468,7 @@ mod tests {
     #[test]
     fn drop_follow_up_applies_only_where_a_follow_up_is_published() {
         let topology = reference();
-        let cells = matrix(&topology, None);
+        let cells = matrix(&topology, &super::super::workload::reference(), None);
         let drops: Vec<String> =
             cells.iter().filter(|c| c.kind == Kind::DropFollowUp).map(|c| c.hop.to_string()).collect();
         assert!(drops.contains(&"device.allocated → fulfillment".to_owned()), "{drops:?}");
@@ -495,11 +482,11 @@ mod tests {
                 .iter()
                 .any(|c| c.kind.injects() == Some(FaultKind::Handler) && c.hop.service.as_deref() == Some(service))
         };
-        let rust = matrix(&reference(), None);
+        let rust = matrix(&reference(), &super::super::workload::reference(), None);
         assert!(handler(&rust, "invoice"), "the Rust invoice speaks the kit's hook");
         assert!(!handler(&rust, "loyalty"), "loyalty (Python) declares no fault hook");
         assert!(rust.iter().any(|c| c.kind == Kind::Kill && c.hop.service.as_deref() == Some("loyalty")));
-        let python = matrix(&reference(), Some("python"));
+        let python = matrix(&reference(), &super::super::workload::reference(), Some("python"));
         assert!(!handler(&python, "invoice"), "the Python invoice declares none either");
         assert!(python.iter().any(|c| c.kind == Kind::Poison && c.hop.service.as_deref() == Some("invoice")));
     }

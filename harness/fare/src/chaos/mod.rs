@@ -1,5 +1,5 @@
-//! `fare chaos`: the fault matrix. Generated from the topology (every hop
-//! of the order chain, an event and a service that listens to it, × every
+//! `fare chaos`: the fault matrix. Generated from the topology and the
+//! platform's workload (every hop of the chains it drives, an event and a service that listens to it, × every
 //! fault kind that applies there), each cell is an end-to-end scenario that
 //! places one order in chains of its own with the fault scoped to them. A
 //! cell passes when (a) the platform keeps its promise (a recoverable fault:
@@ -14,14 +14,17 @@
 //! - `report`: the typed results; the table, the totals, JUnit; the load's table.
 //! - `load`: `--load N`: orders in flight while services are killed at random points.
 //! - `ledger`: the effects of those orders, counted from the services' own APIs.
+//! - `workload`: the chains the matrix drives, a scenario the platform keeps (`scenarios/chaos/cell.yaml`).
 
 pub mod ledger;
 pub mod load;
 pub mod matrix;
 pub mod report;
 pub mod run;
+pub mod workload;
 
 pub use load::{LoadOptions, LoadReport};
 pub use matrix::{Cell, Hop, Kind, Promise, matrix, quick};
 pub use report::{CellReport, ChaosReport, Totals};
 pub use run::run;
+pub use workload::Workload;

@@ -9,11 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kit::EventType;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::matrix::{self, ALTERNATIVES, Cell, Promise};
+use super::matrix::{self, Cell, Promise};
 use super::report::{CellReport, ChaosReport, Judgement};
 use crate::runtime::Platform;
 use crate::scenario::model::ChainExpectation;
@@ -144,13 +143,13 @@ pub fn judge(cell: &Cell, topology: &Topology, report: &ScenarioReport) -> Judge
 /// derived without the hop's follow-ups), that the record lacks.
 fn rest_missing(cell: &Cell, topology: &Topology, report: &ScenarioReport) -> Vec<String> {
     let service = cell.hop.service.as_deref().unwrap_or_default();
-    let cut = matrix::follow_ups(topology, service, &cell.hop.event);
+    let workload = &cell.workload;
+    let cut = matrix::follow_ups(topology, workload, service, &cell.hop.event);
     let mut missing = Vec::new();
     for c in &report.chains {
-        let root = if c.label == "signup" { matrix::ROOTS[1] } else { matrix::ROOTS[0] };
-        let Ok(root) = EventType::parse(root) else { continue };
-        let mut except: Vec<EventType> = ALTERNATIVES.iter().filter_map(|e| EventType::parse(e).ok()).collect();
-        if matrix::root_of(topology, &cell.hop.event) == root {
+        let Some(root) = workload.chains.iter().find(|w| w.label == c.label).map(|w| w.root.clone()) else { continue };
+        let mut except = workload.alternatives.clone();
+        if matrix::root_of(topology, workload, &cell.hop.event) == root {
             except.extend(cut.iter().cloned());
         }
         let expected = scenario::chain::expected_paths(&ChainExpectation::Derive { root, except }, topology);
@@ -215,7 +214,7 @@ mod tests {
     #[test]
     fn a_broken_cell_is_right_only_when_the_diagnosis_names_the_injected_fault_as_the_cause() {
         let topology = reference();
-        let cell = matrix::matrix(&topology, None)
+        let cell = matrix::matrix(&topology, &super::super::workload::reference(), None)
             .into_iter()
             .find(|c| {
                 c.kind == matrix::Kind::HandlerFailsAlways && c.hop.to_string() == "device.allocated → fulfillment"

@@ -57,6 +57,10 @@ pub struct ChaosArgs {
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     pub no_build: bool,
+    /// The chains every cell drives, a scenario whose expectations are the
+    /// happy path's (default: scenarios/chaos/cell.yaml).
+    #[arg(long, value_name = "FILE", env = "FARE_CHAOS_WORKLOAD")]
+    pub workload: Option<std::path::PathBuf>,
 }
 
 pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> anyhow::Result<ExitCode> {
@@ -64,7 +68,9 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     if let Some(orders) = args.load {
         return load(cli, root, &ns, args, orders, topology).await;
     }
-    let all = chaos::matrix(&topology, cli.profile.as_deref());
+    let path = args.workload.clone().unwrap_or_else(|| chaos::Workload::default_path(root));
+    let workload = Arc::new(chaos::Workload::load(&path)?);
+    let all = chaos::matrix(&topology, &workload, cli.profile.as_deref());
     let mut cells = if args.quick { chaos::quick(&all) } else { all };
     cells.retain(|c| args.kind.is_empty() || args.kind.contains(&c.kind));
     cells.retain(|c| args.event.is_empty() || args.event.iter().any(|e| e == c.hop.event.as_str()));
