@@ -321,6 +321,7 @@ async fn captured() -> &'static Capture {
                 namespace: kit::bus::Namespace::parse(&format!("pactq{}", std::process::id())).unwrap(),
                 build: true,
                 runtime: Default::default(),
+                flows: QueueOptions::flows_of(workspace()),
             };
             queue::capture(&options, &mut |line| eprintln!("fare: {line}")).await.unwrap()
         })

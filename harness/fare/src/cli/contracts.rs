@@ -45,6 +45,10 @@ pub enum ContractsCommand {
         /// against every message pact (exit 2 if it cannot run).
         #[arg(long)]
         via_queue: bool,
+        /// With --via-queue: the scenarios that make every provider publish
+        /// every event it has a pact for (default: scenarios/contracts).
+        #[arg(long, value_name = "DIR", requires = "via_queue")]
+        flows: Option<PathBuf>,
         /// Print the result as JSON instead of a table (schema in docs/json.md).
         #[arg(long)]
         json: bool,
@@ -124,7 +128,7 @@ pub async fn run(
         ContractsCommand::Verify { provider, broker: true, from_broker, .. } => {
             super::deploy::verify(&super::workspace_root(services), provider, from_broker).await
         }
-        ContractsCommand::Verify { provider, junit, via_queue, json, .. } => {
+        ContractsCommand::Verify { provider, junit, via_queue, json, flows, .. } => {
             // pact_verifier prints its own progress on standard output,
             // which --json keeps for the JSON alone: it goes to stderr then.
             let diverted = json.then(StdoutToStderr::divert);
@@ -136,6 +140,7 @@ pub async fn run(
                     namespace: Namespace::parse(&format!("pactq{}", std::process::id()))?,
                     build: true,
                     runtime,
+                    flows: flows.clone().unwrap_or_else(|| QueueOptions::flows_of(&super::workspace_root(services))),
                 };
                 let progress = &mut |line: &str| crate::terminal::progress(line);
                 verify::queue::verify_via_queue(&args.pacts, provider, &options, progress).await.with_context(|| {

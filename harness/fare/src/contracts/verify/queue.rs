@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use kit::bus::{AwsError, Namespace, TapQueue};
 use pact_models::content_types::ContentType;
@@ -22,12 +21,11 @@ use pact_models::interaction::Interaction;
 use pact_models::prelude::OptionalBody;
 use pact_models::v4::async_message::AsynchronousMessage;
 use pact_models::v4::message_parts::MessageContents;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::report::{InteractionVerification, Mismatch, Outcome, PactVerification, VerifyReport};
 use crate::contracts::ContractsError;
 use crate::contracts::pacts::{self, Kind};
-use crate::fakes::{FakeClient, Matcher, Reply, Rule};
 use crate::runtime::{NotQuiet, Platform, QuietOptions, UpError, UpOptions, wait_quiet};
 
 #[derive(Debug, Clone)]
@@ -43,6 +41,16 @@ pub struct QueueOptions {
     /// Where the platform runs: processes, or containers (with the runtime's
     /// default emulator: LocalStack).
     pub runtime: crate::runtime::Runtime,
+    /// The scenarios that make every provider publish every event it has a
+    /// pact for ([`QueueOptions::flows_of`]: `scenarios/contracts/`).
+    pub flows: PathBuf,
+}
+
+impl QueueOptions {
+    /// The platform's flows under `root`.
+    pub fn flows_of(root: &Path) -> PathBuf {
+        root.join("scenarios/contracts")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +61,16 @@ pub enum QueueError {
     Up(#[from] UpError),
     #[error("the capture queue on every topic")]
     Capture(#[source] AwsError),
-    #[error("flow `{step}`: {problem}")]
-    Flow { step: &'static str, problem: String },
+    #[error("the flows in {}: {source}", dir.display())]
+    Flows {
+        dir: PathBuf,
+        #[source]
+        source: crate::scenario::ScenarioError,
+    },
+    #[error("the flows did not run as written, so not every message was published: {failed}")]
+    FlowFailed { failed: String },
+    #[error("reaching the platform: {0}")]
+    Target(String),
     #[error("the platform did not settle after the flows: {0}")]
     NotQuiet(#[from] NotQuiet),
     #[error("{} is not a pact pact_models can read: {message}", path.display())]
@@ -125,10 +141,18 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
             .map_err(QueueError::Capture)?;
         let urls: BTreeMap<String, String> =
             platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
-        progress("driving the flows: sign-up, log-in, an order, an order out of stock, a parcel the carrier refuses");
-        let carrier =
-            platform.state.fakes.iter().find(|f| f.name == "carrier").map(|f| FakeClient::new(&f.name, &f.url));
-        flows(&urls, carrier.as_ref(), options.namespace.as_str()).await?;
+        let flows = crate::scenario::load::load_dir(&options.flows, &[], platform.topology())
+            .map_err(|source| QueueError::Flows { dir: options.flows.clone(), source })?;
+        let names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+        progress(&format!("driving the flows of {}: {}", options.flows.display(), names.join(", ")));
+        let target = crate::scenario::Target::of(&platform).map_err(|e| QueueError::Target(kit::error_chain(&e)))?;
+        let silent = std::sync::Arc::new(crate::scenario::Silent);
+        let run = crate::scenario::run_all(&target, &flows, None, &Default::default(), silent).await;
+        let failed: Vec<String> =
+            run.scenarios.iter().filter(|r| r.failed()).map(|r| format!("{}:\n{}", r.name, r.failure_text())).collect();
+        if !failed.is_empty() {
+            return Err(QueueError::FlowFailed { failed: failed.join("\n") });
+        }
         let services: Vec<(String, String)> = urls.into_iter().collect();
         wait_quiet(bus, &services, &QuietOptions::default()).await?;
         let messages = queue.drain().await;
@@ -145,60 +169,6 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
     platform.stop();
     let _ = std::fs::remove_dir_all(crate::runtime::state_dir(&options.root, &options.namespace));
     result
-}
-
-/// The HTTP calls that make every provider publish every event it has a
-/// pact for: user.registered (and a welcome mail.sent); order.placed and all
-/// it leads to, through package.delivered; device.allocation_failed; and an
-/// order whose parcel the carrier refuses (404, in that chain only) until
-/// tracking gives it up: shipment.lost.
-async fn flows(urls: &BTreeMap<String, String>, carrier: Option<&FakeClient>, run: &str) -> Result<(), QueueError> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| QueueError::Flow { step: "an HTTP client", problem: kit::error_chain(&e) })?;
-    let url = |service: &str| urls.get(service).cloned().unwrap_or_default();
-    let email = format!("ada.{run}@example.com");
-    let password = "correct horse battery";
-    let sign_up = json!({"email": email, "password": password, "name": "Ada"});
-    call("sign up", http.post(format!("{}/users", url("users"))), sign_up).await?;
-    let log_in = json!({"email": email, "password": password});
-    let session = call("log in", http.post(format!("{}/sessions", url("users"))), log_in).await?;
-    let token = session["token"].as_str().unwrap_or_default().to_owned();
-    let address =
-        json!({"name": "Ada", "line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU", "country": "GB"});
-    for (step, model) in [("place an order", "phone-basic"), ("place an order out of stock", "phone-fold")] {
-        let request = http.post(format!("{}/orders", url("store"))).bearer_auth(&token);
-        call(step, request, json!({"model": model, "shipping_address": address})).await?;
-    }
-    let step = "place an order whose parcel the carrier refuses";
-    let carrier = carrier.ok_or_else(|| QueueError::Flow { step, problem: "no carrier fake runs".into() })?;
-    let lost = format!("contracts-{run}-lost");
-    let refuse = Rule {
-        matcher: Matcher { method: Some("GET".into()), path: Some("/tracking/*".into()), ..Matcher::default() },
-        respond: vec![Reply {
-            status: Some(404),
-            body: Some(json!({"error": "unknown tracking number"})),
-            ..Reply::default()
-        }],
-        scope: Some(lost.clone()),
-    };
-    carrier.install(&refuse).await.map_err(|e| QueueError::Flow { step, problem: kit::error_chain(&e) })?;
-    let request = http.post(format!("{}/orders", url("store"))).bearer_auth(&token).header("X-Correlation-ID", &lost);
-    call(step, request, json!({"model": "phone-basic", "shipping_address": address})).await?;
-    Ok(())
-}
-
-/// One flow step: `request` with `body`, which must answer 2xx with JSON.
-async fn call(step: &'static str, request: reqwest::RequestBuilder, body: Value) -> Result<Value, QueueError> {
-    let fail = |problem: String| QueueError::Flow { step, problem };
-    let resp = request.json(&body).send().await.map_err(|e| fail(kit::error_chain(&e)))?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| fail(kit::error_chain(&e)))?;
-    if !status.is_success() {
-        return Err(fail(format!("answered {status}: {text}")));
-    }
-    serde_json::from_str(&text).map_err(|e| fail(format!("answered {status} with no JSON ({e}): {text}")))
 }
 
 /// Matches every message interaction of the pacts under `pacts_dir` (those
