@@ -27,7 +27,9 @@ pub(super) async fn e2e(
 ) -> anyhow::Result<Result<(RunReport, PathBuf), ExitCode>> {
     let known: Vec<&str> = topology.services().map(|m| m.name.as_str()).collect();
     let file = TargetFile::load(file, &known)?;
+    // Like a platform's, the run's directory is its owner's alone.
     let reports = state_dir(root, &own_namespace(&file.namespace, "remote")?).join("reports");
+    crate::runtime::private_dir(&reports).with_context(|| format!("creating {}", reports.display()))?;
     crate::terminal::progress(&format!(
         "e2e: {} scenarios against {} ({})",
         scenarios.len(),

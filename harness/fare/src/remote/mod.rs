@@ -184,3 +184,40 @@ fn not_applicable(s: &Scenario, target: &str, why: &[NotApplicable], when: WhenN
     };
     ScenarioReport { outcome, steps, ..ScenarioReport::of(s, String::new()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn elsewhere(observe: &str) -> Elsewhere {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let (topology, _) = crate::load_topology(&root.join("services")).unwrap();
+        let text = format!("namespace = \"s\"\nendpoint = \"aws\"\n[services]\nstore = \"http://s\"\n{observe}");
+        let file = TargetFile::parse(Path::new("staging.toml"), &text, &["store"], &|_| None).unwrap();
+        Elsewhere { file, topology }
+    }
+
+    /// A run that saw no span says so, whether none was asked for or none
+    /// came; one that saw less of the topics or left its tap says that too.
+    #[test]
+    fn the_notes_say_what_the_run_did_not_see() {
+        let removed = Closed::Removed { tap: "s-fare-tap-1".into(), subscriptions: 10 };
+        let notes = elsewhere("").notes(0, &[], &removed);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("no spans: staging.toml names no OTLP receiver ([observe] otlp), so each diagnosis rests on the events fare's tap saw"), "{notes:?}");
+        let with = elsewhere("[observe]\notlp = \"127.0.0.1:4318\"\n");
+        assert!(with.notes(0, &[], &removed)[0].starts_with("no span reached fare's OTLP receiver on 127.0.0.1:4318"));
+        assert_eq!(with.notes(12, &[], &removed), Vec::<String>::new(), "spans came: nothing to say");
+        let left = Closed::Left { tap: "s-fare-tap-1".into(), why: "not removed within 60s".into() };
+        let notes = with.notes(12, &["s-points-awarded".into()], &left);
+        assert_eq!(
+            notes,
+            [
+                "namespace s lacks topics the manifests imply, so no event of theirs was seen: s-points-awarded",
+                "the tap queue s-fare-tap-1 may be left behind (not removed within 60s): delete it and its subscriptions by hand",
+            ]
+        );
+    }
+}
