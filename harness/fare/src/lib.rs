@@ -16,6 +16,7 @@
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports, partitions (`--partition hash:M/N`).
+//! - `remote`: scenarios against an environment fare did not start (`fare e2e --target FILE`).
 //! - `merge`: the JUnit and records of a partitioned run's partitions made one (`fare report merge`).
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
@@ -38,6 +39,7 @@ pub mod manifest;
 pub mod merge;
 pub mod millis;
 pub mod provision;
+pub mod remote;
 pub mod runtime;
 pub mod scenario;
 pub mod terminal;
@@ -70,10 +72,22 @@ pub const AWS: &str = "aws";
 
 /// A bus for `ns` at `endpoint`; `None` or [`AWS`] is real AWS.
 pub async fn connect(endpoint: &Option<String>, ns: &kit::bus::Namespace) -> Result<kit::bus::Bus, kit::bus::BusError> {
+    connect_in(endpoint, None, ns).await
+}
+
+/// [`connect`], in `region` when given (else `AWS_REGION`, else `us-east-1`).
+pub async fn connect_in(
+    endpoint: &Option<String>,
+    region: Option<&str>,
+    ns: &kit::bus::Namespace,
+) -> Result<kit::bus::Bus, kit::bus::BusError> {
     let mut config = kit::Config::load("fare", &[])?.with("FARE_NAMESPACE", ns.as_str());
     config = match endpoint.as_deref() {
         Some(AWS) | None => config.with("AWS_ENDPOINT_URL", ""),
         Some(url) => config.with("AWS_ENDPOINT_URL", url),
     };
+    if let Some(region) = region {
+        config = config.with("AWS_REGION", region);
+    }
     kit::bus::Bus::connect(&config).await
 }

@@ -4,12 +4,15 @@
 //! with those of `tests/scenarios/` failing on purpose so that each
 //! diagnosis (service, event, reason) is checked. No credential the
 //! scenarios handled is left in a log, the record, a report or a pact.
+//! And a second `fare`, knowing only a target file, runs them against a
+//! platform it did not start (`fare e2e --target`).
 
 mod common;
 
 use common::root;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use fare::diagnosis::{Evidence, Hop, Reason};
 use fare::runtime::{NotQuiet, Platform};
@@ -17,6 +20,7 @@ use fare::scenario::failure::Failure;
 use fare::scenario::{self, Outcome, RunOptions, ScenarioError, Silent, Target, render};
 use fare::trace::FaultKind;
 use kit::bus::Namespace;
+use serde_json::{Value, json};
 
 fn topology() -> fare::Topology {
     fare::load_topology(&root().join("services")).unwrap().0
@@ -378,4 +382,186 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
         }
     }
     found
+}
+
+/// An environment fare did not start, stood in for by a platform this test
+/// starts (with `fare e2e`'s settings, its spans forwarded to a port picked
+/// here). A second `fare`, a copy of the binary in a directory of its own
+/// that holds the manifests, the scenarios and a target file written from
+/// what the stand-in's operator knows (URLs, endpoint, namespace) and
+/// nothing of the first's state, runs every scenario of the project against
+/// it: those that can run there pass; those that program fakes or act on
+/// processes are reported not applicable, in the terminal, JSON and JUnit.
+/// Ctrl-C in mid-run leaves no tap behind. With one service of the
+/// stand-in stopped, the run names it as the broken hop from the tapped
+/// events, dead letters and /health alone (its target file names no span
+/// receiver), and says so.
+#[tokio::test]
+async fn scenarios_run_against_an_environment_fare_did_not_start_through_a_target_file_alone() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let started = std::time::Instant::now();
+    // First, while the binary is the one this test was built with.
+    let elsewhere = Elsewhere::new();
+    let ns = Namespace::parse(&format!("rm{}", std::process::id())).unwrap();
+    let spans = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let forward = fare::trace::OtlpTarget { url: format!("http://{spans}/v1/traces"), headers: Vec::new() };
+    let options = fare::runtime::UpOptions { otlp_forward: Some(forward), ..common::up_options(&ns) };
+    let mut standin =
+        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+    elsewhere.target("stand-in.toml", &standin.state, Some(spans));
+    elsewhere.target("no-spans.toml", &standin.state, None);
+    let bus = fare::connect(&standin.state.endpoint, &ns).await.unwrap();
+    let taps = format!("{ns}-fare-tap-");
+
+    // Every scenario: those that can run there pass, the others are not applicable.
+    let out = elsewhere.fare(&["e2e", "--target", "stand-in.toml", "--json", "--junit", "junit.xml"]).await;
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", out.text()));
+    assert_eq!(out.status.code(), Some(0), "{}", out.text());
+    let scenarios = scenario::load_dir(&root().join("scenarios"), &[], &topology()).unwrap();
+    assert!(scenarios.len() >= 12, "{} scenarios", scenarios.len());
+    for s in &scenarios {
+        let seen = summary["scenarios"].as_array().unwrap().iter().find(|r| r["name"] == s.name.as_str());
+        let seen = seen.unwrap_or_else(|| panic!("{} not reported: {}", s.name, out.text()));
+        let (result, reason) = (seen["result"].as_str().unwrap(), seen["reason"].as_str().unwrap_or_default());
+        if !s.file.fakes.is_empty() {
+            assert_eq!(result, "skipped", "{}: {seen:#}", s.name);
+            assert!(reason.starts_with("not applicable to stand-in: it programs "), "{}: {reason}", s.name);
+        } else if s.needs_control().is_some() {
+            assert_eq!(result, "skipped", "{}: {seen:#}", s.name);
+            assert!(reason.contains("a process fare did not start") || reason.contains("stop store"), "{reason}");
+        } else {
+            assert_eq!(result, "passed", "{} should pass there: {}", s.name, out.text());
+        }
+    }
+    assert!(summary["passed"].as_u64().unwrap() >= 7, "{summary:#}");
+    assert_eq!(summary["notes"], json!([]), "spans reached the second fare through the stand-in's forwarding");
+    let junit = std::fs::read_to_string(elsewhere.dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("<skipped message=\"not applicable to stand-in: it programs fulfillment-center"), "{junit}");
+    let html = elsewhere.dir.path().join(format!(".fare/{ns}-remote/reports"));
+    assert_eq!(std::fs::read_dir(&html).unwrap().count(), 1, "the report is the second fare's own");
+    assert_eq!(bus.queues(&taps).await.unwrap(), Vec::<String>::new(), "the run's tap is removed");
+
+    // Ctrl-C once its tap exists: the tap and its subscriptions go all the same.
+    let child = elsewhere.command(&["e2e", "--target", "stand-in.toml", "order-delivered"]).spawn().unwrap();
+    let asked = std::time::Instant::now();
+    let tap = loop {
+        if let Some(url) = bus.queues(&taps).await.unwrap().pop() {
+            break url;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(60), "no tap queue appeared");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let tap_arn = bus.queue_arn(&tap).await.unwrap();
+    fare::runtime::signal(child.id().unwrap(), libc::SIGINT).unwrap();
+    let out = Ran::of(child).await;
+    assert_eq!(out.status.code(), Some(2), "{}", out.text());
+    assert!(out.text().contains("fare: interrupted; removed the tap queue"), "{}", out.text());
+    assert_eq!(bus.queues(&taps).await.unwrap(), Vec::<String>::new(), "{}", out.text());
+    for topic in bus.topics().await.unwrap() {
+        let subscriptions = bus.subscriptions(&topic).await.unwrap();
+        assert!(subscriptions.iter().all(|s| s.endpoint != tap_arn), "{topic} still delivers to {tap_arn}");
+    }
+
+    // One service of the stand-in down: named as the broken hop, without spans.
+    standin.stop_service("fulfillment").await.unwrap();
+    let out = elsewhere.fare(&["e2e", "--target", "no-spans.toml", "order-delivered", "--json"]).await;
+    standin.stop();
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
+    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = &summary["scenarios"][0];
+    assert_eq!(failed["result"], "failed", "{summary:#}");
+    let hop = &failed["diagnosis"][0]["hops"][0];
+    assert_eq!(hop["hop"]["service"], "fulfillment", "{hop:#}");
+    assert_eq!(hop["hop"]["expected"], "shipment.requested", "{hop:#}");
+    assert_eq!(hop["reason"]["kind"], "service_down", "{hop:#}");
+    let notes = summary["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().starts_with("no spans: ")), "{notes:?}");
+    eprintln!("remote runs against the stand-in: {:.0}s in all", started.elapsed().as_secs_f64());
+}
+
+/// A second fare, elsewhere: a directory holding a copy of the binary, the
+/// manifests (`services/*/service.toml` alone), the scenarios and target
+/// files. It runs with no environment but `PATH` and `HOME`.
+struct Elsewhere {
+    dir: tempfile::TempDir,
+}
+
+impl Elsewhere {
+    fn new() -> Elsewhere {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = |from: &std::path::Path, to: std::path::PathBuf| {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(from, to).unwrap();
+        };
+        copy(std::path::Path::new(env!("CARGO_BIN_EXE_fare")), dir.path().join("bin/fare"));
+        for entry in std::fs::read_dir(root().join("services")).unwrap() {
+            let manifest = entry.unwrap().path().join("service.toml");
+            if manifest.is_file() {
+                let name = manifest.parent().unwrap().file_name().unwrap().to_owned();
+                copy(&manifest, dir.path().join("services").join(name).join("service.toml"));
+            }
+        }
+        for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                copy(&path, dir.path().join("scenarios").join(path.file_name().unwrap()));
+            }
+        }
+        Elsewhere { dir }
+    }
+
+    /// Writes the target file `name` for the platform `state` describes.
+    fn target(&self, name: &str, state: &fare::runtime::PlatformState, spans: Option<std::net::SocketAddr>) {
+        let mut text = format!(
+            "name = \"stand-in\"\nnamespace = \"{}\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n\n[services]\n",
+            state.namespace,
+            state.endpoint.as_deref().unwrap()
+        );
+        for s in &state.services {
+            text.push_str(&format!("{} = \"{}\"\n", s.name, s.url));
+        }
+        if let Some(addr) = spans {
+            text.push_str(&format!("\n[observe]\notlp = \"{addr}\"\n"));
+        }
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(self.dir.path().join("bin/fare"));
+        command
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(["PATH", "HOME"].iter().filter_map(|k| Some((k, std::env::var_os(k)?))))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs `fare ARGS...` to its end (within a bound), without holding up
+    /// this test's runtime, which serves the stand-in's fakes and recorder.
+    async fn fare(&self, args: &[&str]) -> Ran {
+        Ran::of(self.command(args).spawn().unwrap()).await
+    }
+}
+
+/// A finished `fare`: its exit status and what it printed.
+struct Ran {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Ran {
+    async fn of(child: tokio::process::Child) -> Ran {
+        let out = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output()).await;
+        let out = out.expect("fare ran within 300 s").unwrap();
+        Ran { status: out.status, stdout: out.stdout, stderr: out.stderr }
+    }
+
+    fn text(&self) -> String {
+        format!("{}{}", String::from_utf8_lossy(&self.stderr), String::from_utf8_lossy(&self.stdout))
+    }
 }

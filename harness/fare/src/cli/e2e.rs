@@ -1,6 +1,7 @@
 //! `fare e2e [SCENARIO...]`: start the platform (or attach to a running
-//! one), run the scenarios, write the reports; exit 0 when all passed, 1
-//! when one failed, 2 when fare could not run them.
+//! one, or go to an environment fare did not start: `--target FILE`, in
+//! `remote.rs`), run the scenarios, write the reports; exit 0 when all
+//! passed, 1 when one failed, 2 when fare could not run them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use kit::bus::Namespace;
 
 use super::Cli;
 use super::platform::Keep;
+use crate::remote::WhenNotApplicable;
 use crate::runtime::{Platform, PlatformState, UpOptions, state_dir};
 use crate::scenario::render::{self, TerminalProgress};
 use crate::scenario::{self, Partition, RunOptions, RunReport, Share, Target};
@@ -29,6 +31,16 @@ pub struct E2eArgs {
     /// starting one (scenarios that stop services are then skipped).
     #[arg(long)]
     pub attach: bool,
+    /// Run against an environment fare did not start, which this target
+    /// file describes (TOML, or YAML; docs/remote.md): its services' URLs,
+    /// its SNS/SQS endpoint, region and namespace, where fare receives its
+    /// spans. Scenarios that program fakes or act on processes are not
+    /// applicable there.
+    #[arg(long, value_name = "FILE", env = "FARE_TARGET", conflicts_with_all = ["attach", "no_build"])]
+    pub target: Option<PathBuf>,
+    /// With --target: what a scenario that cannot run there becomes.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = WhenNotApplicable::Skip, requires = "target")]
+    pub not_applicable: WhenNotApplicable,
     /// Write a JUnit XML report here (default when `CI` is set: target/e2e-junit.xml
     /// under the directory holding services/).
     #[arg(long)]
@@ -83,6 +95,11 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         }
         let ns = own_namespace(&ns, "e2e")?;
         (RunReport::nothing(ns.to_string()), state_dir(root, &ns).join("reports"))
+    } else if let Some(file) = &args.target {
+        match super::remote::e2e(root, file, &topology, &scenarios, args, progress).await? {
+            Ok(ran) => ran,
+            Err(interrupted) => return Ok(interrupted),
+        }
     } else if args.attach {
         let state = PlatformState::load(root, &ns)?;
         let operator = crate::runtime::read_operator_token(root, &ns);
@@ -215,5 +232,24 @@ mod tests {
         };
         assert_eq!(args.partition.map(|p| p.to_string()).as_deref(), Some("hash:2/3"));
         assert!(parse(&["--attach", "--record", "r.json"]).is_err(), "an attached run keeps no record");
+    }
+
+    #[test]
+    fn a_target_file_excludes_attaching_and_building_and_alone_takes_not_applicable() {
+        let Command::E2e(args) = parse(&["--target", "staging.toml", "--not-applicable", "fail"]).unwrap().command
+        else {
+            panic!("not e2e")
+        };
+        assert_eq!(args.target.as_deref(), Some(std::path::Path::new("staging.toml")));
+        assert_eq!(args.not_applicable, super::WhenNotApplicable::Fail);
+        let Command::E2e(args) = parse(&[]).unwrap().command else { panic!("not e2e") };
+        assert_eq!(args.not_applicable, super::WhenNotApplicable::Skip, "the default needs no --target");
+        for bad in [
+            &["--target", "s.toml", "--attach"][..],
+            &["--target", "s.toml", "--no-build"],
+            &["--not-applicable", "fail"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -108,7 +108,7 @@ pub fn verify(report: &VerifyReport) -> Value {
     json!({"passed": report.passed(), "pacts": pacts})
 }
 
-/// `fare e2e --json`: `{passed, failed, skipped, took_ms, junit, html, scenarios: [{name, file,
+/// `fare e2e --json`: `{passed, failed, skipped, took_ms, notes, junit, html, scenarios: [{name, file,
 /// result, reason, took_ms, quiet_after_ms, correlation_id, failures: [{what, detail, chain, failure}],
 /// diagnosis}]}`.
 pub fn e2e(report: &RunReport, junit: Option<&Path>, html: &Path) -> Value {
@@ -141,6 +141,7 @@ pub fn e2e(report: &RunReport, junit: Option<&Path>, html: &Path) -> Value {
         "failed": report.failed(),
         "skipped": report.skipped(),
         "took_ms": report.took.as_millis() as u64,
+        "notes": report.notes,
         "junit": junit,
         "html": html,
         "scenarios": scenarios,

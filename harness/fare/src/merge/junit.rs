@@ -109,6 +109,7 @@ mod tests {
             took: scenarios.iter().map(|s| s.took).sum(),
             scenarios,
             share: None,
+            notes: Vec::new(),
         }
     }
 

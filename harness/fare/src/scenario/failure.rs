@@ -61,6 +61,10 @@ pub enum Failure {
     DeadLetters { wrong: Vec<DeadLetterCount> },
     /// The harness could not do what the step asked of it.
     Harness { error: String },
+    /// The scenario cannot run on this platform (it programs a fake, or
+    /// acts on processes, fare does not have there), and was failed on
+    /// purpose rather than skipped (`fare e2e --target … --not-applicable fail`).
+    NotApplicable { reason: String },
 }
 
 /// `error`'s whole chain, as a report may show it: redacted.
@@ -145,6 +149,7 @@ impl fmt::Display for Failure {
                 write!(f, "{}", parts.join(", "))
             }
             Failure::Harness { error } => write!(f, "{error}"),
+            Failure::NotApplicable { reason } => write!(f, "{reason}"),
         }
     }
 }

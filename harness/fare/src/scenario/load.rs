@@ -55,7 +55,7 @@ impl ScenarioError {
 }
 
 /// `line:column`, `line` or `?`, as known.
-fn position(line: Option<usize>, column: Option<usize>) -> String {
+pub(crate) fn position(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!("{l}:{c}"),
         (Some(l), None) => l.to_string(),
@@ -64,7 +64,7 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 /// The 1-based line and column where `needle` first appears as a word.
-fn position_of(source: &str, needle: &str) -> Option<(usize, usize)> {
+pub(crate) fn position_of(source: &str, needle: &str) -> Option<(usize, usize)> {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.');
     source.lines().enumerate().find_map(|(i, l)| {
         l.match_indices(needle)

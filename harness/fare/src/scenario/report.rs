@@ -118,6 +118,26 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// The report of `s` under `correlation_id`, before anything ran: passed, so far.
+    pub fn of(s: &super::Scenario, correlation_id: String) -> ScenarioReport {
+        ScenarioReport {
+            name: s.name.clone(),
+            file: s.path.clone(),
+            description: s.file.description.clone(),
+            correlation_id,
+            outcome: Outcome::Passed,
+            took: Default::default(),
+            quiet_after: None,
+            steps: Vec::new(),
+            checks: Vec::new(),
+            chains: Vec::new(),
+            dead_letters: Vec::new(),
+            diagnosis: Vec::new(),
+            verdict_after: None,
+            secrets: Vec::new(),
+        }
+    }
+
     pub fn failed(&self) -> bool {
         self.outcome == Outcome::Failed
     }
@@ -136,7 +156,7 @@ impl ScenarioReport {
         for d in &self.diagnosis {
             out.push_str(&format!("  {}\n", d.to_string().replace('\n', "\n  ")));
         }
-        if self.diagnosis.is_empty() {
+        if self.diagnosis.is_empty() && !self.chains.is_empty() {
             out.push_str("  no broken hop found: every chain is as expected\n");
         }
         if let Some(v) = self.verdict_after {
@@ -159,6 +179,10 @@ pub struct RunReport {
     pub scenarios: Vec<ScenarioReport>,
     /// The partition this run was, when it was one (`--partition`).
     pub share: Option<Share>,
+    /// What the reader of every diagnosis of the run should know: how
+    /// fare observed the platform, when it saw less of it than usual (an
+    /// environment that sends it no spans, `fare e2e --target`).
+    pub notes: Vec<String>,
 }
 
 impl RunReport {
@@ -166,7 +190,7 @@ impl RunReport {
     pub fn nothing(namespace: String) -> RunReport {
         let started_at =
             time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-        RunReport { namespace, started_at, took: Duration::ZERO, scenarios: Vec::new(), share: None }
+        RunReport { namespace, started_at, took: Duration::ZERO, scenarios: Vec::new(), share: None, notes: Vec::new() }
     }
 
     pub fn passed(&self) -> usize {

@@ -49,22 +49,7 @@ pub async fn run_one(
     let started = Instant::now();
     let began_unix_nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos().max(0) as u64;
     let base = base_id(&s.name, run);
-    let mut report = ScenarioReport {
-        name: s.name.clone(),
-        file: s.path.clone(),
-        description: s.file.description.clone(),
-        correlation_id: base.clone(),
-        outcome: Outcome::Passed,
-        took: Default::default(),
-        quiet_after: None,
-        steps: Vec::new(),
-        checks: Vec::new(),
-        chains: Vec::new(),
-        dead_letters: Vec::new(),
-        diagnosis: Vec::new(),
-        verdict_after: None,
-        secrets: Vec::new(),
-    };
+    let mut report = ScenarioReport::of(s, base.clone());
     if let (Some(why), None) = (s.needs_control(), control) {
         report.outcome = Outcome::Skipped(format!("{why}: run it on a platform `fare e2e` starts (not --attach)"));
         return report;

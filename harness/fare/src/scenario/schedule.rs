@@ -125,5 +125,6 @@ async fn scenarios_of(
         took: started.elapsed(),
         scenarios: reports.into_iter().flatten().collect(),
         share: None,
+        notes: Vec::new(),
     }
 }

@@ -79,19 +79,29 @@ impl Target {
     fn build(state: &PlatformState, bus: Bus, topology: Topology) -> Result<Target, TargetError> {
         let recorder =
             state.recorder_url.clone().ok_or_else(|| TargetError::NoRecorder(state.namespace.to_string()))?;
+        let services = state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
+        let target = Target::elsewhere(bus, topology, services, recorder);
+        Ok(Target { fakes: state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect(), ..target })
+    }
+
+    /// A platform whose services answer at `services` (name → base URL)
+    /// and whose record a recorder of this fare's keeps at `recorder`, with
+    /// no fakes and no operator token: an environment fare did not start
+    /// (`fare e2e --target`) sets those it has.
+    pub fn elsewhere(bus: Bus, topology: Topology, services: BTreeMap<String, String>, recorder: String) -> Target {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
-        Ok(Target {
+        Target {
             bus,
             topology,
-            services: state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect(),
-            fakes: state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect(),
+            services,
+            fakes: BTreeMap::new(),
             http,
             quiet: QuietOptions { timeout: Duration::from_secs(120), ..QuietOptions::default() },
             quiet_gate: Arc::default(),
             queues: Arc::default(),
             recorder,
             operator: None,
-        })
+        }
     }
 
     /// The chain of `correlation_id` as recorded. `fresh` waits until the

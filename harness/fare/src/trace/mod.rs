@@ -33,7 +33,7 @@ mod tree;
 pub use forward::{ForwardStats, OtlpTarget};
 pub use otlp::SpanRecord;
 pub use paths::{ChainDiff, EventPath, Paths};
-pub use record::{Recorder, TraceError};
+pub use record::{Recorder, RecorderOptions, Spans, TapTopics, TraceError};
 pub use saved::{Published, SavedError, SavedRecord};
 #[cfg(test)]
 pub(crate) use store::Store;

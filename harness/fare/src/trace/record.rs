@@ -30,8 +30,12 @@ use crate::topology::Topology;
 pub enum TraceError {
     #[error("the recorder's tap on every topic")]
     Tap(#[source] AwsError),
-    #[error("binding the trace receiver: {0}")]
-    Bind(#[source] std::io::Error),
+    #[error("binding the recorder's listener on {addr}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Records one namespace's events, spans and dead letters.
@@ -39,8 +43,12 @@ pub enum TraceError {
 pub struct Recorder {
     store: Arc<Mutex<Store>>,
     url: String,
+    /// Where spans are received: `url`, another address, or nowhere.
+    spans_url: Option<String>,
     tap: Lag,
     forwarder: Option<Forwarder>,
+    /// Takes events off the tap, and removes it at shutdown.
+    tap_task: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 /// How far the record is behind: the events still waiting on the tap's
@@ -80,6 +88,58 @@ impl Lag {
     }
 }
 
+/// Where a recorder listens, what its tap is, and where spans go on to.
+#[derive(Debug, Clone)]
+pub struct RecorderOptions {
+    /// The record's API (`/traces`, `/faults`); port 0 picks a free one.
+    pub api: std::net::SocketAddr,
+    /// Where the services' OTLP/HTTP spans are received.
+    pub spans: Spans,
+    /// The tap queue's name.
+    pub tap: String,
+    /// The topics the tap listens to.
+    pub topics: TapTopics,
+    /// Every export received is also forwarded here.
+    pub forward: Option<OtlpTarget>,
+}
+
+/// Where a recorder receives spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spans {
+    /// On the API's own address: services fare starts export there.
+    WithApi,
+    /// On an address of their own, with nothing else served on it: the
+    /// services of an environment fare did not start export there, and
+    /// the record stays on loopback.
+    At(std::net::SocketAddr),
+    /// Nowhere: the record holds events and dead letters only.
+    None,
+}
+
+/// What a recorder's tap is subscribed to.
+#[derive(Debug, Clone)]
+pub enum TapTopics {
+    /// Every topic of the topology, created if missing (fare's own platform).
+    Topology,
+    /// These topics, by ARN, which exist already (an environment fare did
+    /// not provision: it creates no topic there).
+    Existing(Vec<String>),
+}
+
+impl RecorderOptions {
+    /// A recorder of the platform fare starts, listening on `ip`, its tap
+    /// named after the namespace.
+    pub fn of_platform(ip: std::net::IpAddr, ns: &kit::bus::Namespace, forward: Option<OtlpTarget>) -> Self {
+        RecorderOptions {
+            api: (ip, 0).into(),
+            spans: Spans::WithApi,
+            tap: tap_name(ns),
+            topics: TapTopics::Topology,
+            forward,
+        }
+    }
+}
+
 impl Recorder {
     /// Subscribes a tap queue to every topic of `topology`, starts watching
     /// the dead-letter queues, and listens for OTLP spans on a free port;
@@ -103,32 +163,78 @@ impl Recorder {
         forward: Option<OtlpTarget>,
         shutdown: CancellationToken,
     ) -> Result<Recorder, TraceError> {
+        Recorder::start_with(&RecorderOptions::of_platform(ip, &bus.namespace, forward), bus, topology, shutdown).await
+    }
+
+    /// A recorder as `options` say. When `shutdown` fires everything stops
+    /// and the tap is removed; [`Recorder::tap_removed`] waits for that.
+    pub async fn start_with(
+        options: &RecorderOptions,
+        bus: &Bus,
+        topology: &Topology,
+        shutdown: CancellationToken,
+    ) -> Result<Recorder, TraceError> {
         let store = Arc::new(Mutex::new(Store::default()));
-        let tap = create_tap(bus, topology).await?;
+        // Bound before the tap exists: an address in use leaves nothing behind.
+        let listener = bind(options.api).await?;
+        let url = url_of(&listener, options.api)?;
+        let otlp = match options.spans {
+            Spans::At(addr) => {
+                let otlp = bind(addr).await?;
+                let url = url_of(&otlp, addr)?;
+                Some((otlp, url))
+            }
+            Spans::WithApi | Spans::None => None,
+        };
+        let tap = match &options.topics {
+            TapTopics::Topology => create_tap(bus, &options.tap, topology).await?,
+            TapTopics::Existing(arns) => {
+                TapQueue::create_on(bus, &options.tap, arns, None).await.map_err(TraceError::Tap)?
+            }
+        };
         let (sweeps_tx, sweeps) = tokio::sync::watch::channel(0u64);
         let poke = Arc::new(tokio::sync::Notify::new());
         let lag = Lag { bus: bus.clone(), queue_url: tap.url().to_owned(), sweeps, poke: poke.clone() };
-        let listener = tokio::net::TcpListener::bind((ip, 0)).await.map_err(TraceError::Bind)?;
-        let url = format!("http://{}", listener.local_addr().map_err(TraceError::Bind)?);
-        let forwarder = forward.map(|target| Forwarder::start(target, shutdown.clone()));
-        let router = Router::new()
-            .route("/v1/traces", post(receive_spans))
+        let forwarder = options.forward.clone().map(|target| Forwarder::start(target, shutdown.clone()));
+        let state = (store.clone(), lag.clone(), forwarder.clone());
+        let mut router = Router::new()
             .route("/traces/{correlation_id}", get(trace_json))
             .route("/traces/{correlation_id}/text", get(trace_text))
-            .route("/faults", post(receive_fault))
-            .with_state((store.clone(), lag.clone(), forwarder.clone()));
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
-        });
+            .route("/faults", post(receive_fault));
+        if options.spans == Spans::WithApi {
+            router = router.route("/v1/traces", post(receive_spans));
+        }
+        serve(listener, router.with_state(state.clone()), &shutdown);
+        let spans_url = match otlp {
+            Some((otlp, url)) => {
+                serve(otlp, Router::new().route("/v1/traces", post(receive_spans)).with_state(state), &shutdown);
+                Some(url)
+            }
+            None => (options.spans == Spans::WithApi).then(|| url.clone()),
+        };
         let dead_letter_queues: Vec<(String, String)> = topology
             .services()
             .filter(|m| m.queue.is_some())
             .map(|m| (m.name.clone(), bus.namespace.dead_letter_queue(&m.name)))
             .collect();
-        tokio::spawn(record_events(tap, store.clone(), shutdown.clone()));
+        let tap_task = tokio::spawn(record_events(tap, store.clone(), shutdown.clone()));
         tokio::spawn(watch_dead_letters(bus.clone(), dead_letter_queues, store.clone(), (sweeps_tx, poke), shutdown));
-        Ok(Recorder { store, url, tap: lag, forwarder })
+        let tap_task = Arc::new(tokio::sync::Mutex::new(Some(tap_task)));
+        Ok(Recorder { store, url, spans_url, tap: lag, forwarder, tap_task })
+    }
+
+    /// Waits until the tap is removed, once the `shutdown` the recorder
+    /// was started with has fired: for a fare that must not leave its tap
+    /// on an environment it does not own.
+    pub async fn tap_removed(&self) {
+        if let Some(task) = self.tap_task.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Where spans are received, if anywhere.
+    pub fn spans_url(&self) -> Option<&str> {
+        self.spans_url.as_deref()
     }
 
     /// The base URL services export spans to (`OTEL_EXPORTER_OTLP_ENDPOINT`)
@@ -248,10 +354,32 @@ async fn trace_text(State((store, lag, _)): State<Shared>, Path(id): Path<String
     Trace::build(&id, &store.lock().unwrap_or_else(|p| p.into_inner())).render_text()
 }
 
-/// The tap queue of `bus`'s namespace, subscribed to every topic of `topology`.
-async fn create_tap(bus: &Bus, topology: &Topology) -> Result<TapQueue, TraceError> {
+/// The name of the tap of the platform fare runs in `ns`.
+fn tap_name(ns: &kit::bus::Namespace) -> String {
+    format!("{ns}-fare-tap")
+}
+
+/// The tap queue `name`, subscribed to every topic of `topology`.
+async fn create_tap(bus: &Bus, name: &str, topology: &Topology) -> Result<TapQueue, TraceError> {
     let topics: Vec<String> = topology.events().iter().map(|e| bus.namespace.topic(e)).collect();
-    TapQueue::create(bus, &format!("{}-fare-tap", bus.namespace), &topics, None).await.map_err(TraceError::Tap)
+    TapQueue::create(bus, name, &topics, None).await.map_err(TraceError::Tap)
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, TraceError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| TraceError::Bind { addr, source })
+}
+
+/// `http://IP:PORT` of a bound listener (asked for as `asked`).
+fn url_of(listener: &tokio::net::TcpListener, asked: std::net::SocketAddr) -> Result<String, TraceError> {
+    let addr = listener.local_addr().map_err(|source| TraceError::Bind { addr: asked, source })?;
+    Ok(format!("http://{addr}"))
+}
+
+fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: &CancellationToken) {
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+    });
 }
 
 impl Recorder {
@@ -259,7 +387,7 @@ impl Recorder {
     /// same name gives the same queue URL, which the recording task goes on
     /// reading; the subscriptions are new.
     pub async fn make_tap_again(&self, bus: &Bus, topology: &Topology) -> Result<(), TraceError> {
-        create_tap(bus, topology).await.map(drop)
+        create_tap(bus, &tap_name(&bus.namespace), topology).await.map(drop)
     }
 }
 

@@ -23,9 +23,25 @@ impl TapQueue {
     /// (created if missing, as a publisher may not have made them yet),
     /// with `filter` as the subscriptions' filter policy when given.
     pub async fn create(bus: &Bus, name: &str, topics: &[String], filter: Option<&str>) -> Result<TapQueue, AwsError> {
+        let mut topic_arns = Vec::new();
+        for topic in topics {
+            topic_arns.push(bus.create_topic(topic, None).await?);
+        }
+        TapQueue::create_on(bus, name, &topic_arns, filter).await
+    }
+
+    /// Creates the queue `name` and subscribes it to topics that exist, by
+    /// ARN, creating none: for an environment the harness does not own,
+    /// where it may add its tap but nothing else.
+    pub async fn create_on(
+        bus: &Bus,
+        name: &str,
+        topic_arns: &[String],
+        filter: Option<&str>,
+    ) -> Result<TapQueue, AwsError> {
         let url = bus.create_queue(name, &Default::default(), &[]).await?;
         let mut tap = TapQueue { bus: bus.clone(), url, subscriptions: Vec::new() };
-        let created = tap.subscribe(topics, filter).await;
+        let created = tap.subscribe(topic_arns, filter).await;
         match created {
             Ok(()) => Ok(tap),
             Err(e) => {
@@ -35,19 +51,15 @@ impl TapQueue {
         }
     }
 
-    async fn subscribe(&mut self, topics: &[String], filter: Option<&str>) -> Result<(), AwsError> {
+    async fn subscribe(&mut self, topic_arns: &[String], filter: Option<&str>) -> Result<(), AwsError> {
         let arn = self.bus.queue_arn(&self.url).await?;
-        let mut topic_arns = Vec::new();
-        for topic in topics {
-            topic_arns.push(self.bus.create_topic(topic, None).await?);
-        }
         // Real SNS delivers to a queue only if the queue's policy lets the
         // topic send; emulators deliver either way.
         let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
             "Action": "sqs:SendMessage", "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arns}}}]});
         let attributes = [("Policy".to_owned(), policy.to_string())].into();
         self.bus.set_queue_attributes(&self.url, &attributes).await?;
-        for topic_arn in &topic_arns {
+        for topic_arn in topic_arns {
             self.subscriptions.push(self.bus.subscribe(topic_arn, &arn, filter).await?);
         }
         Ok(())

@@ -33,6 +33,9 @@ pub fn html(report: &RunReport, topology: &Topology) -> String {
         escape(&report.started_at),
         report.took.as_secs_f64()
     ));
+    for note in &report.notes {
+        out.push_str(&format!("<p class=\"skip\">note: {}</p>\n", escape(note)));
+    }
     out.push_str("<table><tr><th>scenario</th><th>result</th><th>time</th><th>quiet after</th></tr>\n");
     for s in &report.scenarios {
         let quiet = s.quiet_after.map(|q| format!("{} ms", q.as_millis())).unwrap_or_else(|| "-".into());

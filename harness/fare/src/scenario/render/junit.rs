@@ -14,7 +14,7 @@ pub fn junit(report: &RunReport) -> String {
                 Outcome::Failed => Verdict::Failed {
                     message: s.failures().next().map(|l| format!("{}: {}", l.what, l.result)).unwrap_or_default(),
                     kind: Some("ScenarioFailed".into()),
-                    text: Some(s.failure_text()),
+                    text: Some(with_notes(s.failure_text(), &report.notes)),
                 },
                 Outcome::Skipped(why) => Verdict::Skipped(why.clone()),
                 Outcome::Passed => Verdict::Passed,
@@ -37,4 +37,13 @@ pub fn junit(report: &RunReport) -> String {
     let suite =
         Suite { name: "e2e".into(), cases, time: Some(report.took), timestamp: Some(report.started_at.clone()) };
     render("fare e2e", Some(report.took), &[suite])
+}
+
+/// A failure report and, below its diagnosis, what the run's notes say of
+/// how it was observed.
+fn with_notes(mut text: String, notes: &[String]) -> String {
+    for note in notes {
+        text.push_str(&format!("  note: {note}\n"));
+    }
+    text
 }

@@ -80,6 +80,9 @@ pub fn summary(report: &RunReport) -> String {
             Outcome::Passed => {}
         }
     }
+    for note in &report.notes {
+        out.push_str(&format!("\nnote: {note}\n"));
+    }
     out.push_str(&format!(
         "\n{} passed, {} failed, {} skipped in {:.1}s\n",
         report.passed(),
