@@ -49,7 +49,11 @@ async fn the_scenarios_in_containers_match_their_snapshots_and_leave_nothing() {
     let ns = Namespace::parse(&format!("ct{}", std::process::id())).unwrap();
     let options = UpOptions { runtime: Runtime::Containers, ..common::up_options(&ns) };
     let mut platform =
-        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+        Platform::up_with_env(&options, &scenario::e2e_env(&common::root().join("scenarios")).unwrap(), &mut |l| {
+            eprintln!("fare: {l}")
+        })
+        .await
+        .unwrap();
     let topology = fare::load_topology(&root().join("services")).unwrap().0;
     let mut scenarios = scenario::load_dir(&root().join("scenarios"), &[], &topology).unwrap();
     let broken = scenario::load_dir(&root().join("harness/fare/tests/scenarios-containers"), &[], &topology).unwrap();
@@ -181,7 +185,11 @@ async fn invoice_rewritten_in_python_runs_in_containers() {
     let ns = Namespace::parse(&format!("cp{}", std::process::id())).unwrap();
     let options = UpOptions { runtime: Runtime::Containers, profile: Some("python".into()), ..common::up_options(&ns) };
     let mut platform =
-        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+        Platform::up_with_env(&options, &scenario::e2e_env(&common::root().join("scenarios")).unwrap(), &mut |l| {
+            eprintln!("fare: {l}")
+        })
+        .await
+        .unwrap();
     let topology = fare::load_topology(&root().join("services")).unwrap().0;
     let names: Vec<String> =
         ["order-delivered", "poison-message", "duplicate-delivery", "loyalty-points"].map(String::from).to_vec();

@@ -175,7 +175,11 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
     let ns = Namespace::parse(&format!("e2e{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
     let mut platform =
-        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+        Platform::up_with_env(&options, &scenario::e2e_env(&common::root().join("scenarios")).unwrap(), &mut |l| {
+            eprintln!("fare: {l}")
+        })
+        .await
+        .unwrap();
     // Every scenario of the project, and those that must fail.
     let mut chosen = scenario::load_dir(&root().join("scenarios"), &[], &topology()).unwrap();
     let broken = scenario::load_dir(&root().join("harness/fare/tests/scenarios"), &[], &topology()).unwrap();
@@ -346,7 +350,11 @@ async fn every_scenario_passes_against_invoice_rewritten_in_python() {
     let ns = Namespace::parse(&format!("py{}", std::process::id())).unwrap();
     let options = fare::runtime::UpOptions { profile: Some("python".into()), ..common::up_options(&ns) };
     let mut platform =
-        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+        Platform::up_with_env(&options, &scenario::e2e_env(&common::root().join("scenarios")).unwrap(), &mut |l| {
+            eprintln!("fare: {l}")
+        })
+        .await
+        .unwrap();
     let invoice = platform.state.services.iter().find(|s| s.name == "invoice").unwrap().log.clone();
     let chosen = scenario::load_dir(&root().join("scenarios"), &[], &topology()).unwrap();
     let target = Target::of(&platform).unwrap();
@@ -407,7 +415,11 @@ async fn scenarios_run_against_an_environment_fare_did_not_start_through_a_targe
     let forward = fare::trace::OtlpTarget { url: format!("http://{spans}/v1/traces"), headers: Vec::new() };
     let options = fare::runtime::UpOptions { otlp_forward: Some(forward), ..common::up_options(&ns) };
     let mut standin =
-        Platform::up_with_env(&options, &scenario::e2e_env(), &mut |l| eprintln!("fare: {l}")).await.unwrap();
+        Platform::up_with_env(&options, &scenario::e2e_env(&common::root().join("scenarios")).unwrap(), &mut |l| {
+            eprintln!("fare: {l}")
+        })
+        .await
+        .unwrap();
     elsewhere.target("stand-in.toml", &standin.state, Some(spans));
     elsewhere.target("no-spans.toml", &standin.state, None);
     let bus = fare::connect(&standin.state.endpoint, &ns).await.unwrap();

@@ -574,7 +574,7 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let _one = ONE_AT_A_TIME.lock().await;
     let ns = Namespace::parse(&format!("ld{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
-    let mut env = fare::scenario::e2e_env();
+    let mut env = fare::scenario::e2e_env(&common::root().join("scenarios")).unwrap();
     env.insert("TRACKING_DEADLINE_SECONDS".into(), "600".into());
     let mut platform = Platform::up_with_env(&options, &env, &mut |l| eprintln!("fare: {l}")).await.unwrap();
     let topology = fare::load_topology(&root().join("services")).unwrap().0;

@@ -50,6 +50,8 @@ pub enum BenchError {
     #[error(transparent)]
     Load(#[from] crate::LoadError),
     #[error(transparent)]
+    Settings(#[from] crate::scenario::ScenarioError),
+    #[error(transparent)]
     Up(Box<crate::runtime::UpError>),
     #[error(transparent)]
     Build(#[from] crate::runtime::BuildError),
@@ -178,11 +180,11 @@ pub struct Ratios {
 /// The settings of the benchmark's platform: the carrier says delivered
 /// at the first poll, polled every 20 ms, with stock for every order (of
 /// every round).
-fn bench_env(orders: usize) -> BTreeMap<String, String> {
-    let mut env = crate::scenario::e2e_env();
+fn bench_env(root: &std::path::Path, orders: usize) -> Result<BTreeMap<String, String>, BenchError> {
+    let mut env = crate::scenario::e2e_env(&root.join("scenarios"))?;
     env.insert("TRACKING_POLL_INTERVAL_MS".into(), "20".into());
     env.insert("DEVICES_STOCK".into(), format!("phone-basic={}", orders + 10));
-    env
+    Ok(env)
 }
 
 /// Runs the benchmark on the platform `up` describes (its namespace is the bench's own).
@@ -209,7 +211,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     progress("starting the platform (timed)");
     let started = Instant::now();
     let rounds = if options.login_flood > 0 { 2 } else { 1 };
-    let env = bench_env(options.orders * rounds);
+    let env = bench_env(&up.root, options.orders * rounds)?;
     let platform = Platform::up_with_env(&up, &env, &mut |line| progress(line)).await?;
     let up_times = UpTimes {
         up_ms: started.elapsed().as_secs_f64() * 1000.0,

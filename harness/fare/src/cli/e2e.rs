@@ -186,7 +186,7 @@ pub(super) async fn own_platform(
         ..UpOptions::new(root, ns.clone())
     };
     let started = Instant::now();
-    let mut env = scenario::e2e_env();
+    let mut env = scenario::e2e_env(&root.join("scenarios"))?;
     env.extend(own.overrides);
     let platform = Platform::up_with_env(&up, &env, &mut crate::terminal::progress).await?;
     crate::terminal::progress(&format!("platform ready in {:.1}s", started.elapsed().as_secs_f64()));

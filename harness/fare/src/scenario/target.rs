@@ -3,6 +3,7 @@
 //! starts its own platform with.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use tokio::sync::Mutex;
 
 use kit::bus::{Bus, BusError, Namespace};
 
+use super::load::ScenarioError;
 use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet_on};
 use crate::topology::Topology;
 use crate::trace::{InjectedFault, Trace};
@@ -180,25 +182,62 @@ impl Target {
     }
 }
 
-/// The settings of the platform `fare e2e` starts, beyond `fare up`'s:
-/// failed deliveries come back at once (a failing message reaches its
-/// dead-letter queue in seconds, not half a minute), the carrier is polled
-/// often, the store sells `phone-fold`, of which devices has none (the
-/// out-of-stock scenario orders it), and devices holds enough stock for a
-/// whole fault matrix of orders (each `fare chaos` cell places one; the
-/// 50 of `fare up` ran out after 57 cells). A parcel the carrier never
-/// answers for is given up after 8 s, not 14 days (within the 10 s after
-/// which unchanged pending work is stuck): a chain whose carrier
-/// fails for good must not keep the whole platform from going quiet.
-pub fn e2e_env() -> BTreeMap<String, String> {
-    [
-        ("FARE_RETRY_BASE_SECONDS", "0"),
-        ("TRACKING_POLL_INTERVAL_MS", "200"),
-        ("STORE_CATALOG", "phone-basic=19900,phone-pro=99900,phone-fold=149900"),
-        ("DEVICES_STOCK", "phone-basic=1000,phone-pro=200"),
-        ("TRACKING_DEADLINE_SECONDS", "8"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+/// The settings of the platform fare's own runs start (`fare e2e`,
+/// `fare chaos`, `--via-queue`, `fare bench`), beyond `fare up`'s: failed
+/// deliveries come back at once (a failing message reaches its dead-letter
+/// queue in seconds, not half a minute), and whatever the platform keeps in
+/// `settings.toml` beside its scenarios (`scenarios_dir`), each a variable
+/// and its value as text.
+pub fn e2e_env(scenarios_dir: &Path) -> Result<BTreeMap<String, String>, ScenarioError> {
+    let mut env = BTreeMap::from([("FARE_RETRY_BASE_SECONDS".to_owned(), "0".to_owned())]);
+    let path = scenarios_dir.join("settings.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(env),
+        Err(source) => return Err(ScenarioError::Read { path, source }),
+    };
+    let invalid = |field: String, at: Option<(usize, usize)>, message: String| ScenarioError::Invalid {
+        path: path.clone(),
+        line: at.map(|a| a.0),
+        column: at.map(|a| a.1),
+        field,
+        message,
+    };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let at = e.span().map(|s| {
+            let before = &text[..s.start];
+            (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+        });
+        invalid("the file".into(), at, e.message().to_owned())
+    })?;
+    for (key, value) in table {
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => value.to_string(),
+            other => {
+                let at = super::load::position_of(&text, &key);
+                return Err(invalid(key, at, format!("expected a value as text, not a {}", other.type_str())));
+            }
+        };
+        env.insert(key, value);
+    }
+    Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_platforms_settings_come_from_beside_its_scenarios_and_a_bad_one_is_located() {
+        let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        let env = e2e_env(&scenarios).unwrap();
+        assert_eq!(env["FARE_RETRY_BASE_SECONDS"], "0");
+        assert_eq!(env["TRACKING_DEADLINE_SECONDS"], "8");
+        let none = tempfile::tempdir().unwrap();
+        assert_eq!(e2e_env(none.path()).unwrap().len(), 1, "a platform without settings gets fare's own");
+        std::fs::write(none.path().join("settings.toml"), "A = \"1\"\nB = [1, 2]\n").unwrap();
+        let e = e2e_env(none.path()).unwrap_err().to_string();
+        assert!(e.ends_with("settings.toml:2:1: B: expected a value as text, not a array"), "{e}");
+    }
 }

@@ -130,7 +130,8 @@ pub async fn capture(options: &QueueOptions, progress: &mut dyn FnMut(&str)) -> 
         ..UpOptions::new(&options.root, options.namespace.clone())
     };
     // A catalog with a model devices never stocks: the allocation_failed flow.
-    let env = crate::scenario::e2e_env();
+    let env = crate::scenario::e2e_env(&options.root.join("scenarios"))
+        .map_err(|source| QueueError::Flows { dir: options.root.join("scenarios"), source })?;
     let platform = Platform::up_with_env(&up, &env, progress).await?;
     // Whatever happens next, the platform is stopped and its state removed.
     let result = async {
