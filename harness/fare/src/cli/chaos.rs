@@ -82,7 +82,7 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     let progress = Arc::new(TerminalProgress::new(cells.len()));
     let options = RunOptions { jobs: args.jobs };
     let report = chaos::run(&target, &cells, &mut platform, &options, progress).await;
-    super::platform::stop(platform);
+    super::platform::stop(platform).await;
     print!("{}", report::table(&report));
     if let Some(path) = &args.junit {
         super::e2e::write(path, &report::junit(&report))?;

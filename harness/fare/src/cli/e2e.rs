@@ -70,7 +70,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         progress_line(&format!("{} scenarios", scenarios.len()));
         let target = Target::of(&platform)?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
-        super::platform::stop(platform);
+        super::platform::stop(platform).await;
         (report, state_dir(root, &ns).join("reports"))
     };
     let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));

@@ -110,7 +110,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
     }
     drop(socket);
     progress("stopping");
-    stop(platform);
+    stop(platform).await;
     progress("stopped; nothing left running");
     // A service that crashed is a check that failed, even if it came back.
     if deaths > 0 {
@@ -122,13 +122,18 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
 
 /// Stops `platform`, and says so if spans meant for the user's OTLP
 /// collector were lost on the way (fare's own record has them all). The
-/// record of the run is left in its namespace's directory, for `fare
-/// contracts coverage`.
-pub(super) fn stop(platform: Platform) {
+/// record of the run, with what the fakes answered, is left in its
+/// namespace's directory, for `fare contracts coverage` and `fare trace`.
+pub(super) async fn stop(platform: Platform) {
     let forwarded = platform.recorder().and_then(|r| r.forwarded());
     if let Some(recorder) = platform.recorder() {
         let path = platform.state_dir().join(crate::trace::SavedRecord::FILE);
-        match recorder.saved().write(&path) {
+        let mut saved = recorder.saved();
+        // The fakes keep what they answered: it goes when they stop.
+        let fakes: Vec<(String, String)> =
+            platform.state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect();
+        saved.add_fakes(&fakes).await;
+        match saved.write(&path) {
             Ok(()) => crate::terminal::progress(&format!("the run's record in {}", path.display())),
             Err(e) => eprintln!("fare: could not keep the run's record: {}", kit::error_chain(&e)),
         }
