@@ -16,6 +16,7 @@
 //! - `run`: one scenario; `schedule`: many, side by side where they can be.
 //! - `failure`: why a step or check did not hold, as data.
 //! - `report`: the typed results; `render`: terminal, JUnit XML, HTML.
+//! - `write`: a scenario written from the record of one chain (`fare trace --as-scenario`).
 
 pub mod chain;
 pub mod expect;
@@ -31,6 +32,7 @@ pub mod run;
 pub mod schedule;
 pub mod target;
 pub mod template;
+pub mod write;
 
 pub use load::{ScenarioError, load, load_dir, parse};
 pub use model::Scenario;
