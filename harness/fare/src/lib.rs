@@ -17,6 +17,7 @@
 //! - `diagnosis`: the broken hops of a chain, why, and on what evidence.
 //! - `scenario`: end-to-end scenarios: model, runner, checks, reports.
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
+//! - `replay`: a run's seed, the one generator its random choices come from, and a replay held against it.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
@@ -36,6 +37,7 @@ pub mod junit;
 pub mod manifest;
 pub mod millis;
 pub mod provision;
+pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod terminal;

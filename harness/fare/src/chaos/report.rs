@@ -252,6 +252,9 @@ pub fn load_table(report: &super::LoadReport) -> String {
         report.drain_ms as f64 / 1e3,
         report.seed
     );
+    if let Some(d) = &report.diverged {
+        let _ = writeln!(out, "{d}");
+    }
     let verdict = if report.held() { "every effect exactly once" } else { "NOT every effect exactly once" };
     let _ = writeln!(out, "{verdict}");
     out

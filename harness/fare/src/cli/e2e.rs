@@ -46,6 +46,10 @@ pub struct E2eArgs {
     pub no_build: bool,
     #[command(flatten)]
     pub restart: super::platform::RestartArgs,
+    /// Replay the run of this seed: say where the faults struck otherwise
+    /// than in the recorded run (default: a fresh seed, printed, for runs with faults).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyhow::Result<ExitCode> {
@@ -54,6 +58,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     let scenarios = scenario::load_dir(&dir, &args.scenarios, &topology)?;
     anyhow::ensure!(!scenarios.is_empty(), "no scenario in {}", dir.display());
     let options = RunOptions { jobs: args.jobs };
+    let seed = super::replay::for_scenarios(&scenarios, args.seed, "e2e");
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
     let progress_line = crate::terminal::progress;
     let (report, reports_dir) = if args.attach {
@@ -73,6 +78,10 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         super::platform::stop(platform).await;
         (report, state_dir(root, &ns).join("reports"))
     };
+    if let (Some(seed), Some(dir)) = (seed, reports_dir.parent()) {
+        let moments = crate::replay::fault_moments(&report.scenarios);
+        super::replay::keep(dir, "e2e", seed, args.seed.is_some(), moments);
+    }
     let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));
     if let Some(path) = &junit {
         write(path, &render::junit(&report))?;

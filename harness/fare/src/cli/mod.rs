@@ -16,6 +16,7 @@ mod init;
 mod json;
 pub use e2e::CI_JUNIT;
 mod platform;
+mod replay;
 mod service;
 mod trace;
 
