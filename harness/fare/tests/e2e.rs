@@ -389,6 +389,13 @@ async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_w
     let fakes: Vec<(String, String)> = platform.state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect();
     record.add_fakes(&fakes).await;
 
+    // The report of the failed run offers, per failed chain, the command that writes it.
+    let html = render::html(&first, &topology());
+    for s in &first.scenarios {
+        let command =
+            format!("fare --namespace {ns} trace {} --as-scenario {}-regression.yaml", s.correlation_id, s.name);
+        assert!(html.contains(&command), "{command} in the HTML report");
+    }
     let dir = tempfile::tempdir().unwrap();
     let hop_of = |s: &scenario::ScenarioReport| {
         let hop = s.diagnosis.iter().flat_map(|d| &d.hops).next().unwrap_or_else(|| panic!("{}: no hop", s.name));

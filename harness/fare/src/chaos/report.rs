@@ -139,6 +139,12 @@ pub fn table(report: &ChaosReport) -> String {
         if let Some(why) = c.judgement.as_ref().and_then(|j| j.why.as_ref()).filter(|_| c.failed()) {
             let _ = writeln!(out, "    ✗ {why}");
         }
+        // A cell that did not hold, kept as a scenario of its own.
+        for (_, command) in
+            c.report.iter().filter(|_| c.failed()).flat_map(|r| r.regression_commands(&report.namespace))
+        {
+            let _ = writeln!(out, "    as a scenario: {command}");
+        }
         if let Some(why) = &c.skipped {
             let first = why.lines().next().unwrap_or_default();
             let _ = writeln!(out, "    skipped: {first}");
