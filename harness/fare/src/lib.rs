@@ -19,6 +19,7 @@
 //! - `remote`: scenarios against an environment fare did not start (`fare e2e --target FILE`).
 //! - `merge`: the JUnit and records of a partitioned run's partitions made one (`fare report merge`).
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
+//! - `replay`: a run's seed, the one generator its random choices come from, and a replay held against it.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
@@ -40,6 +41,7 @@ pub mod merge;
 pub mod millis;
 pub mod provision;
 pub mod remote;
+pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod terminal;

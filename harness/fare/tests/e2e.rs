@@ -375,6 +375,87 @@ async fn every_scenario_passes_against_invoice_rewritten_in_python() {
     common::assert_snapshots(&skeletons);
 }
 
+/// Two scenarios of `tests/scenarios/` that fail on purpose (a third party
+/// that fails for good, a handler fault) each become, from their chain's
+/// record, a scenario file written as `fare trace ID --as-scenario
+/// --expect-topology` writes it: the loader reads it, it holds none of the
+/// credentials the original handled, it fails at the same broken hop for
+/// the same reason, and it passes once its fault is taken away.
+#[tokio::test]
+async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_without_its_fault() {
+    use fare::scenario::write::{ExpectFrom, WriteOptions, write};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ns = Namespace::parse(&format!("wr{}", std::process::id())).unwrap();
+    let mut platform = Platform::up_with_env(
+        &common::up_options(&ns),
+        &scenario::e2e_env(&common::root().join("scenarios")).unwrap(),
+        &mut |l| eprintln!("fare: {l}"),
+    )
+    .await
+    .unwrap();
+    let target = Target::of(&platform).unwrap();
+    let names = ["expects-delivered-but-fulfillment-fails".to_owned(), "fulfillment-drops-its-follow-up".to_owned()];
+    let originals = scenario::load_dir(&root().join("harness/fare/tests/scenarios"), &names, &topology()).unwrap();
+    let first =
+        scenario::run_all(&target, &originals, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
+    target.wait_quiet().await.unwrap();
+    platform.recorder().unwrap().caught_up(std::time::Duration::from_secs(10)).await;
+    let mut record = platform.recorder().unwrap().saved();
+    let fakes: Vec<(String, String)> = platform.state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect();
+    record.add_fakes(&fakes).await;
+
+    // The report of the failed run offers, per failed chain, the command that writes it.
+    let html = render::html(&first, &topology());
+    for s in &first.scenarios {
+        let command =
+            format!("fare --namespace {ns} trace {} --as-scenario {}-regression.yaml", s.correlation_id, s.name);
+        assert!(html.contains(&command), "{command} in the HTML report");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hop_of = |s: &scenario::ScenarioReport| {
+        let hop = s.diagnosis.iter().flat_map(|d| &d.hops).next().unwrap_or_else(|| panic!("{}: no hop", s.name));
+        (hop.hop.service.clone(), hop.hop.after.clone(), hop.hop.expected.clone(), hop.kind())
+    };
+    let mut written = Vec::new();
+    let mut without_fault = Vec::new();
+    for s in &first.scenarios {
+        assert_eq!(s.outcome, Outcome::Failed, "{}: {}", s.name, s.failure_text());
+        let options = WriteOptions { expect: ExpectFrom::Topology { except: None }, command: None };
+        let w = write(&record, &s.correlation_id, &topology(), &options).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        eprintln!("written from {}:\n{}", s.name, w.yaml);
+        for secret in &s.secrets {
+            assert!(!w.yaml.contains(secret.as_str()), "{}: a credential of the run in\n{}", s.name, w.yaml);
+        }
+        let path = dir.path().join(format!("{}-regression.yaml", s.name));
+        std::fs::write(&path, &w.yaml).unwrap();
+        written.push(path.display().to_string());
+        // The fault taken away: the fakes' rules and the injected faults.
+        let mut doc: serde_norway::Value = serde_norway::from_str(&w.yaml).unwrap();
+        let map = doc.as_mapping_mut().unwrap();
+        assert!(map.remove("fakes").is_some() || map.remove("faults").is_some(), "{}: no fault written", s.name);
+        let path = dir.path().join(format!("{}-fixed.yaml", s.name));
+        std::fs::write(&path, serde_norway::to_string(&doc).unwrap()).unwrap();
+        without_fault.push(path.display().to_string());
+    }
+    // `fare e2e FILE` takes a path wherever the file is.
+    let rerun = scenario::load_dir(&root().join("scenarios"), &written, &topology()).unwrap();
+    let fixed = scenario::load_dir(&root().join("scenarios"), &without_fault, &topology()).unwrap();
+    rerun.iter().chain(&fixed).for_each(|s| assert!(s.path.starts_with(dir.path()), "{}", s.path.display()));
+    let again = scenario::run_all(&target, &rerun, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
+    let healed =
+        scenario::run_all(&target, &fixed, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
+    platform.stop();
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
+
+    for (original, replay) in first.scenarios.iter().zip(&again.scenarios) {
+        assert_eq!(replay.outcome, Outcome::Failed, "{}: {}", replay.name, replay.failure_text());
+        assert_eq!(hop_of(replay), hop_of(original), "{}:\n{}", replay.name, replay.failure_text());
+    }
+    for s in &healed.scenarios {
+        assert_eq!(s.outcome, Outcome::Passed, "{} without its fault:\n{}", s.name, s.failure_text());
+    }
+}
+
 /// Every file under `dir`, read as text: (path, contents).
 fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut found = Vec::new();

@@ -580,13 +580,20 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let topology = fare::load_topology(&root().join("services")).unwrap().0;
     let operator = Some(platform.credentials().operator_token().to_owned());
     let target = fare::scenario::Target::new(&platform.state, &ns, topology, operator).await.unwrap();
-    let load = fare::chaos::LoadOptions { orders: 16, kills: 2, users: 4, seed: 11 };
+    let seed = fare::replay::Seed::new(Some(11));
+    let load = fare::chaos::LoadOptions { orders: 16, kills: 2, users: 4, seed };
     let report = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
     platform.stop();
     let _ = std::fs::remove_dir_all(state_dir(&root(), &ns));
     let table = fare::chaos::report::load_table(&report);
     eprintln!("{table}");
     assert_eq!(report.kills.len(), 2, "{table}");
+    // The kills the seed planned, where it planned them: what a replay with it does again.
+    let struck: Vec<(&str, usize)> = report.kills.iter().map(|k| (k.service.as_str(), k.point)).collect();
+    let planned: Vec<(&str, usize)> = report.plan.iter().map(|k| (k.service.as_str(), k.point)).collect();
+    assert_eq!(struck, planned, "{table}");
+    let services: Vec<String> = target.services.keys().cloned().collect();
+    assert_eq!(report.plan, fare::chaos::load::plan(seed, &services, 16, 2), "{table}");
     assert!(report.kills.iter().all(|k| k.back_after_ms.is_some()), "every killed service came back:\n{table}");
     assert_eq!(report.placed.len(), 16, "{table}");
     let effects: Vec<(&str, usize)> = report.ledger.rows.iter().map(|r| (r.effect, r.found)).collect();

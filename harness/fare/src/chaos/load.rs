@@ -12,13 +12,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::ledger::{self, Ledger, Placed};
+use crate::replay::{Choice, Seed};
 use crate::runtime::{Platform, SupervisorEvent, supervising};
 use crate::scenario::Target;
 
@@ -31,13 +31,42 @@ pub struct LoadOptions {
     /// Users placing the orders side by side, each one order at a time.
     pub users: usize,
     /// Seeds the random points and services, to replay a run.
-    pub seed: u64,
+    pub seed: Seed,
+}
+
+/// One SIGKILL of the plan a seed makes: which service, once the load has
+/// come how far (orders placed, then orders delivered, each counted once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedKill {
+    pub service: String,
+    pub point: usize,
+}
+
+/// The kills of a load of `orders` orders on `services`, from `seed`:
+/// `kills` points from a tenth to nine tenths of the way (`2 × orders`:
+/// every order placed, then delivered), in order, each of a service picked
+/// at random. The same seed plans the same kills.
+pub fn plan(seed: Seed, services: &[String], orders: usize, kills: usize) -> Vec<PlannedKill> {
+    if services.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = seed.rng();
+    let end = 2 * orders;
+    let (low, high) = (end / 10, (end * 9 / 10).max(end / 10 + 1));
+    let mut points: Vec<usize> = (0..kills).map(|_| rng.random_range(low..high)).collect();
+    points.sort_unstable();
+    points
+        .into_iter()
+        .map(|point| PlannedKill { service: services[rng.random_range(0..services.len())].clone(), point })
+        .collect()
 }
 
 /// One SIGKILL and what followed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Kill {
     pub service: String,
+    /// How far the load was to come before it (orders placed plus delivered).
+    pub point: usize,
     pub pid: u32,
     /// Orders placed when it happened.
     pub after_orders: usize,
@@ -52,7 +81,9 @@ pub struct Kill {
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
     pub asked: usize,
-    pub seed: u64,
+    pub seed: Seed,
+    /// The kills the seed planned.
+    pub plan: Vec<PlannedKill>,
     /// The orders the store accepted.
     pub placed: Vec<Placed>,
     /// Orders that could not be placed, and why.
@@ -66,12 +97,29 @@ pub struct LoadReport {
     pub drain_ms: u128,
     /// What was still pending if the platform never went quiet.
     pub not_drained: Option<String>,
+    /// Where this run, a replay of a recorded one, first came out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<crate::replay::Divergence>,
 }
 
 impl LoadReport {
     /// Every order accepted and every effect exactly once.
     pub fn held(&self) -> bool {
         self.refused.is_empty() && self.not_drained.is_none() && self.ledger.holds()
+    }
+
+    /// What the run chose and where each kill struck: what a replay with
+    /// its seed must come out the same on.
+    pub fn choices(&self) -> Vec<Choice> {
+        let end = 2 * self.asked;
+        let planned = self.plan.iter().enumerate().map(|(n, k)| {
+            Choice::new(format!("kill {}", n + 1), format!("{} once the load is {} of {end} along", k.service, k.point))
+        });
+        let struck = self.kills.iter().enumerate().map(|(n, k)| {
+            let what = format!("{} with {} orders placed and {} delivered", k.service, k.after_orders, k.delivered);
+            Choice::new(format!("kill {} struck", n + 1), what)
+        });
+        planned.chain(struck).collect()
     }
 }
 
@@ -106,6 +154,7 @@ pub async fn run(
     let users: Vec<User> = users.into_iter().collect::<Result<_, _>>().map_err(LoadError::SignUp)?;
 
     let services: Vec<String> = target.services.keys().cloned().collect();
+    let plan = plan(options.seed, &services, options.orders, options.kills);
     let control = Mutex::new(platform);
     let placed_count = AtomicUsize::new(0);
     let started = Instant::now();
@@ -121,7 +170,7 @@ pub async fn run(
         (results, placing_ms)
     };
     let progress = Progress { client: &client, users: &users, placed: &placed_count, asked: options.orders };
-    let killing = kill_at_random(&control, &services, options, &progress, started, say);
+    let killing = kill_as_planned(&control, &plan, options.orders, &progress, started, say);
     let ((results, placing_ms), kills) =
         supervising(&control, &on_event, async { tokio::join!(placing, killing) }).await;
     let mut placed = Vec::new();
@@ -156,6 +205,7 @@ pub async fn run(
     Ok(LoadReport {
         asked: options.orders,
         seed: options.seed,
+        plan,
         placed,
         refused,
         reconciled,
@@ -164,6 +214,7 @@ pub async fn run(
         placing_ms,
         drain_ms,
         not_drained,
+        diverged: None,
     })
 }
 
@@ -198,25 +249,20 @@ impl Progress<'_> {
 /// How long a kill point waits for the load to move before it gives up.
 const NO_PROGRESS: Duration = Duration::from_secs(60);
 
-/// SIGKILLs a service picked at random at random points of the load's
-/// progress (from a tenth to nine tenths of the way from the first order
-/// placed to the last one delivered), and waits until it runs again before
-/// the next, so one kill is one crash and not a crash loop.
-async fn kill_at_random(
+/// SIGKILLs each planned service once the load's progress reaches its
+/// point (see [`plan`]), and waits until it runs again before the next, so
+/// one kill is one crash and not a crash loop.
+async fn kill_as_planned(
     control: &Mutex<&mut Platform>,
-    services: &[String],
-    options: &LoadOptions,
+    plan: &[PlannedKill],
+    orders: usize,
     progress: &Progress<'_>,
     started: Instant,
     say: &(dyn Fn(&str) + Sync),
 ) -> Vec<Kill> {
-    let mut rng = StdRng::seed_from_u64(options.seed);
-    let end = 2 * options.orders;
-    let (low, high) = (end / 10, (end * 9 / 10).max(end / 10 + 1));
-    let mut points: Vec<usize> = (0..options.kills).map(|_| rng.random_range(low..high)).collect();
-    points.sort_unstable();
+    let end = 2 * orders;
     let mut kills = Vec::new();
-    for point in points {
+    for PlannedKill { service, point } in plan.iter().cloned() {
         let (mut last, mut moved) = (progress.now().await, Instant::now());
         while last < point {
             if moved.elapsed() > NO_PROGRESS {
@@ -229,7 +275,6 @@ async fn kill_at_random(
                 (last, moved) = (now, Instant::now());
             }
         }
-        let service = services[rng.random_range(0..services.len())].clone();
         let killed = Instant::now();
         let pid = match control.lock().await.kill_service(&service) {
             Ok(pid) => pid,
@@ -244,6 +289,7 @@ async fn kill_at_random(
         let back = back_again(control, &service, pid).await;
         kills.push(Kill {
             service,
+            point,
             pid,
             after_orders,
             delivered,
@@ -426,5 +472,28 @@ impl Client {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn services() -> Vec<String> {
+        ["devices", "fulfillment", "invoice", "mailer", "store", "tracking", "users"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn the_same_seed_plans_the_same_kills_at_the_same_points() {
+        let seed = Seed::new(Some(20_260_101));
+        let plan_of = |seed| plan(seed, &services(), 50, 2);
+        let first = plan_of(seed);
+        assert_eq!(first.len(), 2);
+        assert_eq!(plan_of(seed), first, "a replay with the seed kills the same services at the same points");
+        assert!(first.windows(2).all(|w| w[0].point <= w[1].point), "in the order the load reaches them");
+        assert!(first.iter().all(|k| (10..90).contains(&k.point)), "from a tenth to nine tenths of 100: {first:?}");
+        let others: Vec<Vec<PlannedKill>> = (1..=20).map(|s| plan_of(Seed::new(Some(s)))).collect();
+        assert!(others.iter().any(|p| *p != first), "another seed, other choices");
+        assert!(plan(seed, &[], 50, 2).is_empty(), "nothing to kill, no kill");
     }
 }

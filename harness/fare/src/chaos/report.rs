@@ -139,6 +139,12 @@ pub fn table(report: &ChaosReport) -> String {
         if let Some(why) = c.judgement.as_ref().and_then(|j| j.why.as_ref()).filter(|_| c.failed()) {
             let _ = writeln!(out, "    ✗ {why}");
         }
+        // A cell that did not hold, kept as a scenario of its own.
+        for (_, command) in
+            c.report.iter().filter(|_| c.failed()).flat_map(|r| r.regression_commands(&report.namespace))
+        {
+            let _ = writeln!(out, "    as a scenario: {command}");
+        }
         if let Some(why) = &c.skipped {
             let first = why.lines().next().unwrap_or_default();
             let _ = writeln!(out, "    skipped: {first}");
@@ -252,6 +258,9 @@ pub fn load_table(report: &super::LoadReport) -> String {
         report.drain_ms as f64 / 1e3,
         report.seed
     );
+    if let Some(d) = &report.diverged {
+        let _ = writeln!(out, "{d}");
+    }
     let verdict = if report.held() { "every effect exactly once" } else { "NOT every effect exactly once" };
     let _ = writeln!(out, "{verdict}");
     out

@@ -48,8 +48,10 @@ pub struct ChaosArgs {
     /// With --load: users placing orders side by side, each one at a time.
     #[arg(long, default_value_t = 10, requires = "load")]
     pub users: usize,
-    /// With --load: seeds the random kill points and services (default: random; printed).
-    #[arg(long, requires = "load")]
+    /// Replay the run of this seed: the same kills at the same points with
+    /// --load, and, for the matrix and the load alike, say where this run
+    /// came out otherwise than the recorded one (default: a fresh seed, printed).
+    #[arg(long)]
     pub seed: Option<u64>,
     /// With --load: print the report as JSON (see docs/json.md) instead of the table.
     #[arg(long, requires = "load")]
@@ -82,13 +84,16 @@ pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> a
     let restart = crate::runtime::RestartOptions::default();
     let overrides = BTreeMap::new();
     let own = super::e2e::Own { suffix: "chaos", build: !args.no_build, restart, topology: &topology, overrides };
-    let (mut platform, _) = super::e2e::own_platform(cli, root, &ns, own).await?;
+    let seed = super::replay::seed(args.seed, "chaos");
+    let (mut platform, ns) = super::e2e::own_platform(cli, root, &ns, own).await?;
     crate::terminal::progress(&format!("{} chaos cells", cells.len()));
     let target = Target::of(&platform)?;
     let progress = Arc::new(TerminalProgress::new(cells.len()));
     let options = RunOptions { jobs: args.jobs };
     let report = chaos::run(&target, &cells, &mut platform, &options, progress).await;
-    super::platform::stop(platform);
+    super::platform::stop(platform).await;
+    let moments = crate::replay::fault_moments(report.cells.iter().filter_map(|c| c.report.as_ref()));
+    super::replay::keep(&crate::runtime::state_dir(root, &ns), "chaos", seed, args.seed.is_some(), moments);
     print!("{}", report::table(&report));
     if let Some(path) = &args.junit {
         super::e2e::write(path, &report::junit(&report))?;
@@ -111,14 +116,14 @@ async fn load(
         orders,
         kills: args.kills,
         users: args.users.min(orders),
-        seed: args.seed.unwrap_or_else(rand::random),
+        seed: super::replay::seed(args.seed, "load"),
     };
     let restart = crate::runtime::RestartOptions::default();
     // Parcels stay in transit while tracking is down: the e2e settings' 8 s
     // deadline would give them up as lost, which is not what a load measures.
     let overrides = [("TRACKING_DEADLINE_SECONDS".to_owned(), "600".to_owned())].into();
     let own = super::e2e::Own { suffix: "load", build: !args.no_build, restart, topology: &topology, overrides };
-    let (mut platform, _) = super::e2e::own_platform(cli, root, ns, own).await?;
+    let (mut platform, ns) = super::e2e::own_platform(cli, root, ns, own).await?;
     let target = Target::of(&platform)?;
     crate::terminal::progress(&format!(
         "{orders} orders from {} users, {} SIGKILLs at random points (seed {})",
@@ -126,7 +131,9 @@ async fn load(
     ));
     let report = chaos::load::run(&target, &mut platform, &options, &crate::terminal::progress).await;
     platform.stop();
-    let report = report?;
+    let mut report = report?;
+    let dir = crate::runtime::state_dir(root, &ns);
+    report.diverged = super::replay::keep(&dir, "load", options.seed, args.seed.is_some(), report.choices());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

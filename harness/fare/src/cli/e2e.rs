@@ -69,6 +69,10 @@ pub struct E2eArgs {
     pub record: Option<PathBuf>,
     #[command(flatten)]
     pub restart: super::platform::RestartArgs,
+    /// Replay the run of this seed: say where the faults struck otherwise
+    /// than in the recorded run (default: a fresh seed, printed, for runs with faults).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyhow::Result<ExitCode> {
@@ -86,6 +90,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         progress_line(&format!("e2e: {}", share.line(scenarios.len())));
     }
     let options = RunOptions { jobs: args.jobs };
+    let seed = super::replay::for_scenarios(&scenarios, args.seed, "e2e");
     let progress = Arc::new(TerminalProgress::new(scenarios.len()));
     let mut kept = Ok(());
     let (mut report, reports_dir) = if scenarios.is_empty() {
@@ -115,10 +120,14 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         let target = Target::of(&platform)?;
         let report = scenario::run_all(&target, &scenarios, Some(&mut platform), &options, progress).await;
         let ran = report.scenarios.iter().map(|s| s.name.clone()).collect();
-        kept = super::platform::stop_keeping(platform, Keep { scenarios: ran, copy: args.record.as_deref() });
+        kept = super::platform::stop_keeping(platform, Keep { scenarios: ran, copy: args.record.as_deref() }).await;
         (report, state_dir(root, &ns).join("reports"))
     };
     report.share = share;
+    if let (Some(seed), Some(dir)) = (seed, reports_dir.parent()) {
+        let moments = crate::replay::fault_moments(&report.scenarios);
+        super::replay::keep(dir, "e2e", seed, args.seed.is_some(), moments);
+    }
     let junit = args.junit.clone().or_else(|| on_ci().then(|| root.join(CI_JUNIT)));
     if let Some(path) = &junit {
         write(path, &render::junit(&report))?;

@@ -17,6 +17,7 @@ mod json;
 pub use e2e::CI_JUNIT;
 mod platform;
 mod remote;
+mod replay;
 mod report;
 mod service;
 mod trace;

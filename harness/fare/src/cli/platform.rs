@@ -110,7 +110,7 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
     }
     drop(socket);
     progress("stopping");
-    stop(platform);
+    stop(platform).await;
     progress("stopped; nothing left running");
     // A service that crashed is a check that failed, even if it came back.
     if deaths > 0 {
@@ -122,11 +122,11 @@ pub async fn up(cli: &Cli, root: &Path, ns: Namespace, args: &UpArgs) -> anyhow:
 
 /// Stops `platform`, and says so if spans meant for the user's OTLP
 /// collector were lost on the way (fare's own record has them all). The
-/// record of the run is left in its namespace's directory, for `fare
-/// contracts coverage`.
-pub(super) fn stop(platform: Platform) {
+/// record of the run, with what the fakes answered, is left in its
+/// namespace's directory, for `fare contracts coverage` and `fare trace`.
+pub(super) async fn stop(platform: Platform) {
     // Without a copy to write, nothing can fail.
-    let _ = stop_keeping(platform, Keep::default());
+    let _ = stop_keeping(platform, Keep::default()).await;
 }
 
 /// What the run's record says it is of, and where else it goes.
@@ -140,12 +140,16 @@ pub(super) struct Keep<'a> {
 
 /// [`stop`], with the record as `keep` says; `Err` when its copy could
 /// not be written (the platform is stopped all the same).
-pub(super) fn stop_keeping(platform: Platform, keep: Keep<'_>) -> anyhow::Result<()> {
+pub(super) async fn stop_keeping(platform: Platform, keep: Keep<'_>) -> anyhow::Result<()> {
     let forwarded = platform.recorder().and_then(|r| r.forwarded());
     let mut copied = Ok(());
     match platform.recorder() {
         Some(recorder) => {
-            let record = crate::trace::SavedRecord { scenarios: keep.scenarios, ..recorder.saved() };
+            let mut record = crate::trace::SavedRecord { scenarios: keep.scenarios, ..recorder.saved() };
+            // The fakes keep what they answered: it goes when they stop.
+            let fakes: Vec<(String, String)> =
+                platform.state.fakes.iter().map(|f| (f.name.clone(), f.url.clone())).collect();
+            record.add_fakes(&fakes).await;
             let path = platform.state_dir().join(crate::trace::SavedRecord::FILE);
             match record.write(&path) {
                 Ok(()) => crate::terminal::progress(&format!("the run's record in {}", path.display())),

@@ -1,5 +1,5 @@
-//! Run records of one run's partitions made one: every event, span and
-//! scenario of each, which `fare contracts coverage --record` reads as it
+//! Run records of one run's partitions made one: every event, span,
+//! scenario, dead letter, exit, fault, rule and fake answer of each, which `fare contracts coverage --record` reads as it
 //! reads an unpartitioned run's. A scenario, or an event (by its id), in
 //! two inputs is refused.
 
@@ -30,6 +30,14 @@ pub fn merge(records: Vec<(PathBuf, SavedRecord)>) -> Result<SavedRecord, MergeE
         merged.events.extend(record.events);
         merged.spans.extend(record.spans);
         merged.scenarios.extend(record.scenarios);
+        merged.dead_letters.extend(record.dead_letters);
+        merged.exits.extend(record.exits);
+        merged.faults.extend(record.faults);
+        merged.rules.extend(record.rules);
+        // Each partition ran its own fakes: their logs add up.
+        for (fake, logged) in record.fakes {
+            merged.fakes.entry(fake).or_default().extend(logged);
+        }
     }
     merged.scenarios.sort();
     Ok(merged)
@@ -70,6 +78,7 @@ mod tests {
                 ),
             ],
             scenarios: vec![scenario.to_owned()],
+            ..SavedRecord::default()
         }
     }
 

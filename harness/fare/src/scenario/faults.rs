@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use super::model::Fault;
 use super::target::Target;
 use crate::runtime::{Platform, Process, Settled, Settling};
-use crate::trace::{FaultKind, InjectedFault};
+use crate::trace::{Asked, FaultKind, InjectedFault};
 
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -179,6 +179,11 @@ pub struct OnProcesses<'a, 'p> {
 }
 
 impl OnProcesses<'_, '_> {
+    /// How the fault was asked for, as the record keeps it: on this chain's events.
+    fn asked(&self, when: Option<&EventType>) -> Asked {
+        Asked { chain: Some(self.correlation_id.to_owned()), when: when.map(ToString::to_string), ..Asked::default() }
+    }
+
     async fn once(&self, event: Option<&EventType>) -> Result<(), FaultError> {
         match event {
             Some(e) => seen(self.target, self.correlation_id, e, DEADLINE, self.gate, Waiter::Fault).await,
@@ -228,11 +233,13 @@ async fn take_down(
     restart_when: Option<&EventType>,
 ) -> Result<String, FaultError> {
     at.once(when).await?;
+    let asked = Asked { restart_when: restart_when.map(ToString::to_string), ..at.asked(when) };
     let (did, fault) = match (how, restart_when) {
         (Down::Kill, None) => {
             let pid = at.control.lock().await.kill_service(service)?;
             let fault =
-                InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed, for the restart policy to bring back");
+                InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed, for the restart policy to bring back")
+                    .asked(asked);
             at.target.record_fault(&fault).await?;
             // Down until the policy has it running again: a process of another pid.
             let who = Process::Service(service.to_owned());
@@ -257,12 +264,12 @@ async fn take_down(
             let pid = at.control.lock().await.kill_and_hold(service).await?;
             (
                 format!("(pid {pid}) SIGKILLed"),
-                InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed and held down"),
+                InjectedFault::now(FaultKind::Kill, service, "was SIGKILLed and held down").asked(asked),
             )
         }
         (Down::Stop, _) => {
             at.control.lock().await.stop_service(service).await?;
-            ("stopped".to_owned(), InjectedFault::now(FaultKind::Stop, service, "was stopped"))
+            ("stopped".to_owned(), InjectedFault::now(FaultKind::Stop, service, "was stopped").asked(asked))
         }
     };
     // Recorded open: if the restart never comes, it lasts.
@@ -295,7 +302,8 @@ pub async fn pause(
     at.once(when).await?;
     let frozen = at.gate.freeze();
     let pid = at.control.lock().await.freeze(process).await?;
-    let fault = InjectedFault::now(FaultKind::Pause, &process.to_string(), "was frozen");
+    let asked = Asked { seconds: Some(hold.as_secs()), ..at.asked(when) };
+    let fault = InjectedFault::now(FaultKind::Pause, &process.to_string(), "was frozen").asked(asked);
     let recorded = at.target.record_fault(&fault).await;
     // The outage is the fault: its length is what is injected, not a wait.
     tokio::time::sleep(hold).await;
@@ -324,7 +332,9 @@ pub async fn disconnect(
     at.once(when).await?;
     let cut = at.gate.freeze();
     let pid = at.control.lock().await.set_connected(process, false).await?;
-    let fault = InjectedFault::now(FaultKind::Disconnect, &process.to_string(), "was cut off from the network");
+    let asked = Asked { seconds: Some(hold.as_secs()), ..at.asked(when) };
+    let fault =
+        InjectedFault::now(FaultKind::Disconnect, &process.to_string(), "was cut off from the network").asked(asked);
     let recorded = at.target.record_fault(&fault).await;
     // The outage is the fault: its length is what is injected, not a wait.
     tokio::time::sleep(hold).await;
@@ -372,7 +382,8 @@ impl Tap {
                         .map_err(|source| FaultError::Publish { event: event.clone(), source })?;
                 }
                 let what = format!("had its {event} published {times} more time(s), with the same id");
-                let fault = InjectedFault::now(FaultKind::Duplicate, &envelope.producer, what);
+                let asked = Asked { times: Some(times), ..Asked::default() };
+                let fault = InjectedFault::now(FaultKind::Duplicate, &envelope.producer, what).asked(asked);
                 target.record_fault(&fault.on(event).in_chain(correlation_id).blow()).await?;
                 return Ok(format!("{event} {} published {times} more time(s)", envelope.id));
             }
@@ -401,7 +412,9 @@ pub async fn poison(target: &Target, service: &str, body: &str, correlation_id: 
     let queue = target.bus.namespace.queue(service);
     let url = target.bus.queue_url(&queue).await?;
     target.bus.send(&url, body, &[("correlation_id", correlation_id)]).await?;
-    let fault = InjectedFault::now(FaultKind::Poison, service, "had a message no handler can read put on its queue");
+    let asked = Asked { body: Some(kit::redact::text(body).into_owned()), ..Asked::default() };
+    let fault = InjectedFault::now(FaultKind::Poison, service, "had a message no handler can read put on its queue")
+        .asked(asked);
     target.record_fault(&fault.in_chain(correlation_id).blow()).await?;
     Ok(format!("poison put on {queue}"))
 }
@@ -426,7 +439,8 @@ pub async fn handler(
     let rules = with_rule(platform.faults(service)?.clone(), rule);
     platform.set_faults(service, &rules).await?;
     let what = format!("had its handler {action} on {on}");
-    let fault = InjectedFault::now(FaultKind::Handler, service, what).on(on).in_chain(correlation_id);
+    let asked = Asked { action: Some(action.clone()), ..Asked::default() };
+    let fault = InjectedFault::now(FaultKind::Handler, service, what).on(on).in_chain(correlation_id).asked(asked);
     target.record_fault(&fault).await?;
     Ok((format!("{service} will {action} on {on} in {correlation_id}"), fault))
 }

@@ -118,8 +118,35 @@ pub fn load(path: &Path, topology: &Topology) -> Result<Scenario, ScenarioError>
     Ok(scenario)
 }
 
-/// Every `*.yaml` directly in `dir`, by name; only `names` when given.
+/// Every `*.yaml` directly in `dir`, by name; only `names` when given. A
+/// name that is the path of a scenario file (one `fare trace
+/// --as-scenario` wrote, say) is read from there, wherever it is.
 pub fn load_dir(dir: &Path, names: &[String], topology: &Topology) -> Result<Vec<Scenario>, ScenarioError> {
+    let is_file = |n: &String| {
+        let path = Path::new(n);
+        path.extension().is_some_and(|x| x == "yaml" || x == "yml") && path.is_file()
+    };
+    let (files, names): (Vec<String>, Vec<String>) = names.iter().cloned().partition(is_file);
+    let mut chosen = Vec::new();
+    let mut errors = Vec::new();
+    for file in &files {
+        match load(Path::new(file), topology) {
+            Ok(s) => chosen.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !files.is_empty() && names.is_empty() {
+        ScenarioError::all(errors)?;
+        return Ok(chosen);
+    }
+    let mut named = load_named(dir, &names, topology)?;
+    ScenarioError::all(errors)?;
+    named.extend(chosen);
+    Ok(named)
+}
+
+/// Every `*.yaml` directly in `dir`, by name; only `names` when given.
+fn load_named(dir: &Path, names: &[String], topology: &Topology) -> Result<Vec<Scenario>, ScenarioError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read { path: dir.to_owned(), source })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

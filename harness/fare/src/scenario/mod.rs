@@ -17,6 +17,7 @@
 //! - `partition`: the share of the scenarios one CI runner takes (`--partition hash:M/N`).
 //! - `failure`: why a step or check did not hold, as data.
 //! - `report`: the typed results; `render`: terminal, JUnit XML, HTML.
+//! - `write`: a scenario written from the record of one chain (`fare trace --as-scenario`).
 
 pub mod chain;
 pub mod expect;
@@ -33,6 +34,7 @@ pub mod run;
 pub mod schedule;
 pub mod target;
 pub mod template;
+pub mod write;
 
 pub use load::{ScenarioError, load, load_dir, parse};
 pub use model::Scenario;

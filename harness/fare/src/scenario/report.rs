@@ -147,6 +147,33 @@ impl ScenarioReport {
         self.steps.iter().chain(&self.checks).filter(|l| !l.ok())
     }
 
+    /// For each failed chain (each with a broken hop; else the main one):
+    /// its label and the command that writes a scenario from its record
+    /// that fails until the chain completes.
+    pub fn regression_commands(&self, namespace: &str) -> Vec<(String, String)> {
+        if !self.failed() {
+            return Vec::new();
+        }
+        let mut chains: Vec<(&str, &str)> =
+            self.diagnosis.iter().map(|d| (d.label.as_str(), d.correlation_id.as_str())).collect();
+        if chains.is_empty() {
+            chains.push(("main", &self.correlation_id));
+        }
+        chains.dedup();
+        let file = |label: &str| match label {
+            "main" => format!("{}-regression.yaml", self.name),
+            label => format!("{}-{label}-regression.yaml", self.name),
+        };
+        chains
+            .into_iter()
+            .map(|(label, id)| {
+                let command =
+                    format!("fare --namespace {namespace} trace {id} --as-scenario {} --expect-topology", file(label));
+                (label.to_owned(), command)
+            })
+            .collect()
+    }
+
     /// The failure report: what did not hold, the diagnosis, the chain seen.
     pub fn failure_text(&self) -> String {
         let mut out = String::new();

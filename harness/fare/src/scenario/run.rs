@@ -22,7 +22,7 @@ use super::template::Vars;
 use crate::diagnosis::{self, Diagnosis, Environment, Evidence, Expected};
 use crate::fakes::{FakeClient, Rule};
 use crate::runtime::Platform;
-use crate::trace::{ChainDiff, DeadLetter, InjectedFault};
+use crate::trace::{ChainDiff, DeadLetter, InjectedFault, ProgrammedRule};
 
 /// The correlation id of one chain of a scenario run.
 pub fn correlation_id(base: &str, label: &Label) -> String {
@@ -214,6 +214,10 @@ async fn program_fakes(target: &Target, s: &Scenario, base: &str, lines: &mut Ve
             let rule = Rule { matcher: rule.matcher.clone(), respond: rule.respond.clone(), scope };
             let result = client.install(&rule).await.map(|()| format!("{} replies", rule.respond.len()));
             lines.push(Line::new(format!("program {fake}"), t, result.map_err(|e| Failure::harness(&e))));
+            let kept = ProgrammedRule { fake: fake.clone(), rule };
+            if let Err(e) = target.record_rule(&kept).await {
+                lines.push(Line::new(format!("record the rule given to {fake}"), t, Err(Failure::harness(&e))));
+            }
         }
     }
     programmed

@@ -14,7 +14,7 @@ use kit::bus::{Bus, BusError, Namespace};
 use super::load::ScenarioError;
 use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet_on};
 use crate::topology::Topology;
-use crate::trace::{InjectedFault, Trace};
+use crate::trace::{InjectedFault, ProgrammedRule, Trace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -120,10 +120,19 @@ impl Target {
     /// Records a fault injected into the platform (again, under the same
     /// id, when it ends), for the diagnosis to name.
     pub async fn record_fault(&self, fault: &InjectedFault) -> Result<(), RecordError> {
-        let url = format!("{}/faults", self.recorder);
-        let what = format!("recording the fault on {}", fault.target);
+        self.record("faults", fault, format!("recording the fault on {}", fault.target)).await
+    }
+
+    /// Records a rule given to a fake, which the fake forgets when the
+    /// scenario ends: a scenario written from the record answers the same.
+    pub async fn record_rule(&self, rule: &ProgrammedRule) -> Result<(), RecordError> {
+        self.record("rules", rule, format!("recording the rule given to {}", rule.fake)).await
+    }
+
+    async fn record(&self, what_of: &str, body: &impl serde::Serialize, what: String) -> Result<(), RecordError> {
+        let url = format!("{}/{what_of}", self.recorder);
         let error = |source| RecordError { what: what.clone(), url: url.clone(), source };
-        let resp = self.http.post(&url).json(fault).send().await.map_err(error)?;
+        let resp = self.http.post(&url).json(body).send().await.map_err(error)?;
         resp.error_for_status().map(|_| ()).map_err(error)
     }
 

@@ -20,7 +20,9 @@
 //! - `render`: the tree as text, and the skeleton snapshots hold.
 //! - `paths`: a chain as a multiset of event paths, and two of them compared.
 //! - `saved`: the whole record of a run as one file, for what reads it after the run.
+//! - `edge`: the requests that entered the platform from outside, as their spans tell them.
 
+mod edge;
 mod forward;
 mod otlp;
 mod paths;
@@ -30,12 +32,13 @@ mod saved;
 mod store;
 mod tree;
 
+pub use edge::{Exchange, in_family};
 pub use forward::{ForwardStats, OtlpTarget};
 pub use otlp::SpanRecord;
 pub use paths::{ChainDiff, EventPath, Paths};
 pub use record::{Recorder, RecorderOptions, Spans, TapTopics, TraceError};
-pub use saved::{Published, SavedError, SavedRecord};
+pub use saved::{ProgrammedRule, Published, SavedError, SavedRecord};
 #[cfg(test)]
 pub(crate) use store::Store;
-pub use store::{DeadLetter, FaultKind, InjectedFault, ServiceExit};
+pub use store::{Asked, DeadLetter, FaultKind, InjectedFault, ServiceExit};
 pub use tree::{Call, EventNode, Outcome, Receipt, Request, Trace, Work};

@@ -200,7 +200,9 @@ impl Recorder {
         let mut router = Router::new()
             .route("/traces/{correlation_id}", get(trace_json))
             .route("/traces/{correlation_id}/text", get(trace_text))
-            .route("/faults", post(receive_fault));
+            .route("/faults", post(receive_fault))
+            .route("/rules", post(receive_rule))
+            .route("/record", get(record_json));
         if options.spans == Spans::WithApi {
             router = router.route("/v1/traces", post(receive_spans));
         }
@@ -251,16 +253,7 @@ impl Recorder {
     /// Everything recorded so far, every chain, as one document: what
     /// `fare e2e` and `fare chaos` leave for `fare contracts coverage`.
     pub fn saved(&self) -> super::SavedRecord {
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        let events = store
-            .events
-            .iter()
-            .map(|event| super::Published {
-                event: event.clone(),
-                attributes: store.attributes.get(&event.id.to_string()).cloned().unwrap_or_default(),
-            })
-            .collect();
-        super::SavedRecord { events, spans: store.spans.clone(), scenarios: Vec::new() }
+        saved_of(&self.store.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Every span received so far, from every chain.
@@ -324,6 +317,42 @@ async fn receive_spans(State((store, _, forwarder)): State<Shared>, body: Bytes)
 async fn receive_fault(State((store, _, _)): State<Shared>, Json(fault): Json<InjectedFault>) -> StatusCode {
     store.lock().unwrap_or_else(|p| p.into_inner()).record_fault(fault);
     StatusCode::NO_CONTENT
+}
+
+/// A rule a scenario gave a fake: the fake forgets it when the scenario ends.
+async fn receive_rule(State((store, _, _)): State<Shared>, Json(rule): Json<super::ProgrammedRule>) -> StatusCode {
+    store.lock().unwrap_or_else(|p| p.into_inner()).rules.push(rule);
+    StatusCode::NO_CONTENT
+}
+
+/// Everything recorded, once the tap has caught up: what `fare trace
+/// --as-scenario` reads a chain and the requests before it from.
+async fn record_json(State((store, lag, _)): State<Shared>) -> Json<super::SavedRecord> {
+    lag.caught_up(CATCH_UP).await;
+    let store = store.lock().unwrap_or_else(|p| p.into_inner());
+    Json(saved_of(&store))
+}
+
+/// Everything in `store`, as one document.
+fn saved_of(store: &Store) -> super::SavedRecord {
+    let events = store
+        .events
+        .iter()
+        .map(|event| super::Published {
+            event: event.clone(),
+            attributes: store.attributes.get(&event.id.to_string()).cloned().unwrap_or_default(),
+        })
+        .collect();
+    super::SavedRecord {
+        events,
+        spans: store.spans.clone(),
+        dead_letters: store.dead.clone(),
+        exits: store.exits.clone(),
+        faults: store.faults.clone(),
+        rules: store.rules.clone(),
+        fakes: Default::default(),
+        scenarios: Vec::new(),
+    }
 }
 
 /// `?fresh=false` answers with what is recorded now, without waiting for

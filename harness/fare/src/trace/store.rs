@@ -89,6 +89,31 @@ pub struct InjectedFault {
     /// scenario clears it). Equal to `from` for a blow (a kill left to the
     /// restart policy, a poison message put on a queue).
     pub until_unix_nanos: Option<u64>,
+    /// How it was asked for, beyond its kind and target, when a scenario
+    /// asked: what it takes to ask for it again (`fare trace --as-scenario`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Asked>,
+}
+
+/// What a scenario's fault said that its kind, target and times do not:
+/// the events it waited on, how long, how often, what a handler did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Asked {
+    /// The chain whose events it waited on (a fault on processes hits every chain).
+    pub chain: Option<String>,
+    /// The event it waited for before it took effect.
+    pub when: Option<String>,
+    /// The event it waited for before it ended (a stop or kill held down).
+    pub restart_when: Option<String>,
+    /// How long a freeze or a cut lasted.
+    pub seconds: Option<u64>,
+    /// How many more times an event was published.
+    pub times: Option<u32>,
+    /// What a handler did.
+    pub action: Option<kit::faults::FaultAction>,
+    /// The poison put on a queue, masked.
+    pub body: Option<String>,
 }
 
 impl InjectedFault {
@@ -103,7 +128,14 @@ impl InjectedFault {
             correlation_id: None,
             from_unix_nanos: now_unix_nanos(),
             until_unix_nanos: None,
+            asked: None,
         }
+    }
+
+    /// As a scenario asked for it.
+    pub fn asked(mut self, asked: Asked) -> InjectedFault {
+        self.asked = Some(asked);
+        self
     }
 
     /// Acting on the events of type `event` only.
@@ -169,6 +201,8 @@ pub(crate) struct Store {
     pub(crate) dead: Vec<DeadLetter>,
     pub(crate) exits: Vec<ServiceExit>,
     pub(crate) faults: Vec<InjectedFault>,
+    /// The rules scenarios programmed the fakes with.
+    pub(crate) rules: Vec<super::saved::ProgrammedRule>,
 }
 
 impl Store {

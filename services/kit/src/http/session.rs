@@ -162,7 +162,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
         let ctx = RequestContext::from_request_parts(parts, state).await?;
         let token = super::bearer(&parts.headers).ok_or(AuthError::Missing)?;
-        Ok(Sessions::from_ref(state).who(token, &ctx.correlation_id).await?)
+        let caller = Sessions::from_ref(state).who(token, &ctx.correlation_id).await?;
+        super::correlation::record_user(&caller.user_id);
+        Ok(caller)
     }
 }
 

@@ -49,13 +49,13 @@ pub fn html(report: &RunReport, topology: &Topology) -> String {
     }
     out.push_str("</table>\n");
     for s in &report.scenarios {
-        scenario(&mut out, s, topology);
+        scenario(&mut out, s, topology, &report.namespace);
     }
     out.push_str("</body></html>\n");
     out
 }
 
-fn scenario(out: &mut String, s: &ScenarioReport, topology: &Topology) {
+fn scenario(out: &mut String, s: &ScenarioReport, topology: &Topology, namespace: &str) {
     let open = if s.failed() { " open" } else { "" };
     out.push_str(&format!(
         "<details id=\"{}\"{open}><summary>{} — {}</summary>\n<p>{}<br><code>{}</code> · correlation id <code>{}</code></p>\n",
@@ -84,6 +84,15 @@ fn scenario(out: &mut String, s: &ScenarioReport, topology: &Topology) {
             }
             out.push_str("</div>\n");
         }
+    }
+    let commands = s.regression_commands(namespace);
+    if !commands.is_empty() {
+        out.push_str("<p class=\"regression\">Keep this failure from coming back: a scenario written from the record, \
+                      failing until the chain completes (without <code>--expect-topology</code>: the chain as seen)</p><ul>");
+        for (label, command) in commands {
+            out.push_str(&format!("<li>chain {}: <code>{}</code></li>", escape(&label), escape(&command)));
+        }
+        out.push_str("</ul>\n");
     }
     let broken: Vec<(String, String)> = s
         .diagnosis
