@@ -256,7 +256,7 @@ impl Detached {
     fn up_with_env(ns: &str, flags: &[&str], env: &[(&str, &str)]) -> Detached {
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let detached = Detached { ns: Namespace::parse(ns).unwrap(), env };
-        let mut args = vec!["up", "--detach", "--carrier-polls", "1"];
+        let mut args = vec!["up", "--detach", "--fake-var", "carrier.polls_until_delivered=1"];
         args.extend(flags);
         let out = detached.fare(&args);
         assert!(out.status.success(), "fare up: {}", String::from_utf8_lossy(&out.stderr));
