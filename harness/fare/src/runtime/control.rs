@@ -12,22 +12,9 @@ use kit::faults::{FaultRules, HookError};
 use kit::probe::wait_until;
 
 use super::Platform;
-use super::process::{EXIT_LOOK, READY_LOOK, ServiceProcess, look_ready};
-
-/// How a service was started: enough to start it again the same way.
-#[derive(Debug, Clone)]
-pub(crate) struct Launch {
-    /// How its process starts (process mode).
-    pub start: super::process::Start,
-    pub env: BTreeMap<String, String>,
-    pub url: String,
-    pub log: PathBuf,
-    pub echo: bool,
-    /// How its container is started, in container mode.
-    pub container: Option<super::containers::UnitSpec>,
-    /// The rules of its fault hook; empty: none.
-    pub faults: FaultRules,
-}
+use super::part::PartError;
+use super::process::{EXIT_LOOK, READY_LOOK, look_ready};
+use super::runner::{Launch, StartError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -82,6 +69,32 @@ pub enum ControlError {
     NotAContainer { process: String },
 }
 
+impl ControlError {
+    /// `name` could not be started again as `launch` says.
+    fn starting(name: &str, launch: &Launch, error: StartError) -> ControlError {
+        match error {
+            StartError::Bind(source) | StartError::Spawn(source) => ControlError::Spawn {
+                name: name.to_owned(),
+                command: launch.start.command.clone(),
+                dir: launch.start.dir.clone(),
+                declared_at: launch.start.declared_at.clone(),
+                source,
+            },
+            StartError::Container(source) => ControlError::Container { process: name.to_owned(), source },
+        }
+    }
+
+    /// `process`, running as `pid`, would not do what it was asked.
+    pub(super) fn part(process: &str, pid: u32, error: PartError) -> ControlError {
+        let process = process.to_owned();
+        match error {
+            PartError::Signal { sig, source } => ControlError::Signal { process, pid, sig, source },
+            PartError::Container(source) => ControlError::Container { process, source },
+            PartError::NotAContainer => ControlError::NotAContainer { process },
+        }
+    }
+}
+
 /// How long a stopped service gets to finish what it has in hand.
 const GRACE: Duration = Duration::from_secs(10);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -108,7 +121,7 @@ impl Platform {
         };
         let mut process = self.services.remove(i);
         // It has not exited (checked just above); one that just did needs no signal.
-        let _ = process.signal(libc::SIGTERM);
+        let _ = process.terminate();
         // Past the grace period, killed below.
         let look = || std::future::ready(Ok::<_, ()>(process.look_exited()));
         let _ = wait_until(Instant::now() + GRACE, EXIT_LOOK, look).await;
@@ -140,28 +153,8 @@ impl Platform {
         keep_log(&launch.log);
         let mut env = launch.env.clone();
         env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let process = match &launch.container {
-            Some(spec) => {
-                let (url, log) = (launch.url.clone(), launch.log.clone());
-                ServiceProcess::start_container(name, spec, &env, url, log, launch.echo)
-                    .await
-                    .map_err(|source| ControlError::Container { process: name.to_owned(), source })?
-            }
-            None => {
-                // The same port again: its URL is in the other services' settings.
-                let addr = launch.url.trim_start_matches("http://");
-                let spawned = std::net::TcpListener::bind(addr).and_then(|listener| {
-                    ServiceProcess::spawn(name, &launch.start, &env, listener, launch.log.clone(), launch.echo)
-                });
-                spawned.map_err(|source| ControlError::Spawn {
-                    name: name.to_owned(),
-                    command: launch.start.command.clone(),
-                    dir: launch.start.dir.clone(),
-                    declared_at: launch.start.declared_at.clone(),
-                    source,
-                })?
-            }
-        };
+        let started = self.runner.start(name, &launch, &env).await;
+        let process = started.map_err(|e| ControlError::starting(name, &launch, e))?;
         let pid = process.pid();
         self.services.push(process);
         self.wait_restarted(name, &launch).await?;

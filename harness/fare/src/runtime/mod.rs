@@ -1,24 +1,44 @@
-//! Running the platform as processes: the emulator, the third-party fakes
-//! and every service, started together, watched (a service that dies is
-//! started again by the restart policy), signalled one by one as faults
-//! (killed, frozen, thawed), and stopped together: as processes, or
+//! Running the platform: the emulator, the third-party fakes and every
+//! service, started together, watched (a service that dies is started again
+//! by the restart policy), signalled one by one as faults (killed, frozen,
+//! thawed, cut off), and stopped together: as processes, or
 //! (`--runtime containers`) as containers (see [`containers`]).
+//!
+//! Processes and containers sit behind one interface: a `Runner` holds the
+//! emulator and starts the services, each a `Part` (`runner.rs`, `part.rs`).
+//! [`Platform`], the supervisor and the faults use only that interface; the
+//! runtime is chosen once, in `up.rs`.
+//!
+//! # Layout
+//! - `up`: `fare up` as a sequence of named steps; `ready`: its last, waiting until every service is ready.
+//! - `platform`: the running [`Platform`], its options and errors.
+//! - `runner`, `part`: the runtime interface; `processes` and `containers` implement it.
+//! - `process`: one service as fare holds it; `child`: a service as a child process.
+//! - `control`, `signal`, `revive`, `supervise`: stopping and starting services, faults, the emulator's revival, the restart policy.
+//! - `build`, `convention`, `credentials`, `inherit`, `listening`: what a service is built and started with.
+//! - `quiet`, `socket`, `state`: waiting for quiet, the control socket, the state file.
 
 mod build;
+mod child;
 pub mod containers;
 mod control;
 pub mod convention;
 pub mod credentials;
 mod inherit;
 mod listening;
+mod part;
 mod platform;
 mod process;
+mod processes;
 mod quiet;
+mod ready;
 mod revive;
+mod runner;
 mod signal;
 mod socket;
 mod state;
 mod supervise;
+mod up;
 
 pub use build::{BuildError, build_services, start_of};
 pub use control::ControlError;

@@ -20,11 +20,7 @@ impl Platform {
         if self.supervisor.emulator_down {
             return None;
         }
-        match (&mut self.emulator, &self.containers) {
-            (Some(emulator), _) => emulator.exited().map(super::describe),
-            (None, Some(containers)) => containers.emulator().and_then(|unit| unit.exited()),
-            (None, None) => None,
-        }
+        self.runner.emulator_mut()?.exited()
     }
 
     /// Notices a dead emulator and, by the restart policy, starts it again
@@ -54,12 +50,8 @@ impl Platform {
     /// A fresh emulator in the dead one's place, provisioned; the number of
     /// changes provisioning made.
     async fn restart_emulator(&mut self) -> Result<usize, String> {
-        if let Some(emulator) = &mut self.emulator {
-            emulator.restart().map_err(|e| e.to_string())?;
-            self.state.emulator_pid = Some(emulator.pid());
-        } else if let Some(containers) = &mut self.containers {
-            containers.restart_emulator().await.map_err(|e| e.to_string())?;
-        }
+        self.runner.restart_emulator().await.map_err(|e| e.to_string())?;
+        self.state.emulator_pid = self.runner.emulator_process().map(|e| e.pid());
         let ns = self.state.namespace.clone();
         let desired = crate::provision::desired(&self.topology, &ns);
         let changes =

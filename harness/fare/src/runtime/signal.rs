@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use kit::probe::{Look, wait_until};
 
+use super::part::Part;
 use super::{ControlError, Platform};
 
 /// A process of the platform a fault can freeze: one service, or the
@@ -87,13 +88,14 @@ impl Platform {
     /// The pid of `process` while it runs (in container mode, of the
     /// container's main process, as the host sees it).
     pub fn pid_of(&mut self, process: &Process) -> Result<u32, ControlError> {
+        self.part(process).map(|part| part.pid())
+    }
+
+    /// What `process` runs as, while it runs.
+    fn part(&mut self, process: &Process) -> Result<&dyn Part, ControlError> {
         match process {
-            Process::Emulator => match (self.emulator(), self.containers.as_ref().and_then(|c| c.emulator())) {
-                (Some(e), _) => Ok(e.pid()),
-                (None, Some(unit)) => Ok(unit.pid()),
-                (None, None) => Err(ControlError::NoEmulator),
-            },
-            Process::Service(name) => self.running(name).map(|p| p.pid()),
+            Process::Emulator => self.runner.emulator().ok_or(ControlError::NoEmulator),
+            Process::Service(name) => self.running(name).map(|p| p.part()),
         }
     }
 
@@ -110,12 +112,7 @@ impl Platform {
     pub fn kill_service(&mut self, name: &str) -> Result<u32, ControlError> {
         let p = self.running(name)?;
         let pid = p.pid();
-        p.signal(libc::SIGKILL).map_err(|source| ControlError::Signal {
-            process: name.to_owned(),
-            pid,
-            sig: libc::SIGKILL,
-            source,
-        })?;
+        p.kill().map_err(|e| ControlError::part(name, pid, e))?;
         Ok(pid)
     }
 
@@ -145,34 +142,18 @@ impl Platform {
     }
 
     async fn set_frozen(&mut self, process: &Process, frozen: bool) -> Result<u32, ControlError> {
-        let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
-        let pid = self.pid_of(process)?;
-        let unit = match process {
-            Process::Emulator => self.containers.as_ref().and_then(|c| c.emulator()),
-            Process::Service(name) => self.running(name)?.container(),
-        };
-        if let Some(unit) = unit {
-            let paused = unit.pause(frozen).await;
-            return paused
-                .map(|()| pid)
-                .map_err(|e| ControlError::Container { process: process.to_string(), source: e });
-        }
-        signal(pid, sig).map_err(|source| ControlError::Signal { process: process.to_string(), pid, sig, source })?;
+        let part = self.part(process)?;
+        let pid = part.pid();
+        part.pause(frozen).await.map_err(|e| ControlError::part(&process.to_string(), pid, e))?;
         Ok(pid)
     }
 
     /// Cuts the container of `process` off the run's network (or connects
     /// it again): it runs, but reaches nothing and nothing reaches it.
     pub async fn set_connected(&mut self, process: &Process, connected: bool) -> Result<u32, ControlError> {
-        let pid = self.pid_of(process)?;
-        let unit = match process {
-            Process::Emulator => self.containers.as_ref().and_then(|c| c.emulator()),
-            Process::Service(name) => self.running(name)?.container(),
-        };
-        let Some(unit) = unit else { return Err(ControlError::NotAContainer { process: process.to_string() }) };
-        unit.connect(connected)
-            .await
-            .map_err(|e| ControlError::Container { process: process.to_string(), source: e })?;
+        let part = self.part(process)?;
+        let pid = part.pid();
+        part.connect(connected).await.map_err(|e| ControlError::part(&process.to_string(), pid, e))?;
         Ok(pid)
     }
 }

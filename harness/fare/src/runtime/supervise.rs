@@ -347,7 +347,7 @@ impl Platform {
                     // Killed, so the next look counts it as a crash and backs off.
                     if let Some(p) = self.services.iter().find(|p| p.name == service) {
                         // Still running (not ready, not exited).
-                        let _ = p.signal(libc::SIGKILL);
+                        let _ = p.kill();
                     }
                     events.push(SupervisorEvent::RestartFailed { service, attempt, error: e.to_string() });
                 }

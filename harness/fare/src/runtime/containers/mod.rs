@@ -20,9 +20,13 @@
 //! - `engine`: the engine connection (and the API-version shim testcontainers needs on older engines), labels, cleanup.
 //! - `images`: the images built here from local inputs, tagged by the hash of those inputs.
 //! - `unit`: one container of the platform: start, watch, stop, kill, pause, disconnect.
+//! - `service`: a container as a part of the platform (a service with its fault hook, or the emulator).
+//! - `runner`: the container runtime behind the platform's runner interface.
 
 pub mod engine;
 pub mod images;
+mod runner;
+mod service;
 mod unit;
 
 use std::net::IpAddr;
@@ -31,6 +35,7 @@ use std::time::{Duration, Instant};
 
 pub use engine::{Engine, NAMESPACE_LABEL};
 pub use images::{EMULATOR_PORT, ImageInfo, Images, Wanted};
+pub(crate) use runner::ContainerRunner;
 pub use unit::{HookSocket, Unit, UnitSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +202,10 @@ impl Containers {
     /// The emulator's container, while it runs.
     pub fn emulator(&self) -> Option<&Unit> {
         self.emulator.as_ref().map(|(_, unit)| unit)
+    }
+
+    pub fn emulator_mut(&mut self) -> Option<&mut Unit> {
+        self.emulator.as_mut().map(|(_, unit)| unit)
     }
 
     /// Which emulator runs in a container, if one does.
