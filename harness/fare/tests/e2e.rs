@@ -97,7 +97,7 @@ fn names_the_topology_does_not_know_are_refused_with_their_line() {
     let (_, shown) = error_of("fake.yaml", "steps: []\nfakes:\n  fedex:\n    - respond: [{status: 500}]\n");
     assert!(
         shown.contains(
-            "fake.yaml:3:3: fakes.fedex: no fake `fedex` (fare plays fulfillment-center, carrier, mail-provider)"
+            "fake.yaml:3:3: fakes.fedex: no fake `fedex` (the manifests' fakes: carrier, fulfillment-center, mail-provider)"
         ),
         "{shown}"
     );
@@ -111,7 +111,7 @@ fn a_file_with_several_mistakes_names_them_all_with_what_was_meant() {
     assert_eq!(
         lines,
         [
-            "DIR/typos.yaml:5:3: fakes.carier: no fake `carier`; did you mean `carrier`? (fare plays fulfillment-center, carrier, mail-provider)",
+            "DIR/typos.yaml:5:3: fakes.carier: no fake `carier`; did you mean `carrier`? (the manifests' fakes: carrier, fulfillment-center, mail-provider)",
             "DIR/typos.yaml:2:16: steps[0].http: no service `stor`; did you mean `store`? (services: collector, devices, fulfillment, invoice, loyalty, mailer, store, tracking, users)",
             "DIR/typos.yaml:3:23: steps[1].wait_for.event: no service publishes or hears `device.alocated`; did you mean `device.allocated`? (known: device.allocated, device.allocation_failed, invoice.issued, mail.sent, order.placed, package.delivered, points.awarded, shipment.lost, shipment.requested, user.registered)",
             "DIR/typos.yaml:8:15: faults[0].handler: no service `fulfilment`; did you mean `fulfillment`? (services: collector, devices, fulfillment, invoice, loyalty, mailer, store, tracking, users)",
