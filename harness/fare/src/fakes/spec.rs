@@ -124,7 +124,13 @@ pub struct Route {
     /// A repeated key gets its first answer again, as an idempotent API does.
     #[serde(default)]
     pub replay: bool,
+    #[serde(default)]
     pub answers: Vec<Answer>,
+    /// Instead of answers: every key's first answer of the route of this
+    /// name (one that replays), in the order the keys came, as a JSON
+    /// array: what a third party lists of what it was given.
+    #[serde(default)]
+    pub list: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,8 +198,20 @@ impl FakeSpec {
             if r.method.parse::<axum::http::Method>().is_err() || r.method.is_empty() {
                 out.push(format!("{at}.method: `{}` is not an HTTP method", r.method));
             }
-            if r.answers.is_empty() {
-                out.push(format!("{at}.answers: give at least one answer"));
+            match (&r.list, r.answers.is_empty()) {
+                (None, true) => out.push(format!("{at}.answers: give at least one answer (or `list: ROUTE`)")),
+                (Some(_), false) => out.push(format!("{at}: give `answers` or `list`, not both")),
+                (Some(name), true) => {
+                    let listed = self.routes.iter().find(|o| o.name.as_deref() == Some(name.as_str()));
+                    match listed {
+                        Some(o) if o.replay => {}
+                        Some(_) => {
+                            out.push(format!("{at}.list: route `{name}` does not replay, so it keeps no answers"))
+                        }
+                        None => out.push(format!("{at}.list: no route named `{name}`")),
+                    }
+                }
+                (None, false) => {}
             }
             for req in &r.require {
                 if !["header.", "query.", "body."].iter().any(|p| req.starts_with(p)) {

@@ -130,6 +130,9 @@ async fn answer(State(stub): State<Arc<Stub>>, req: Request) -> Response {
     let json_body: Option<Value> = serde_json::from_slice(&bytes).ok();
     let cx = context(&stub, path, &parts.uri, &parts.headers, json_body.as_ref());
     let route = &stub.spec.routes[index];
+    if let Some(listed) = &route.list {
+        return respond(StatusCode::OK, &BTreeMap::new(), listing(&stub, listed));
+    }
     if let Some(missing) = route.require.iter().find(|r| cx.lookup(r).is_none_or(|v| v.is_null())) {
         return error(StatusCode::BAD_REQUEST, required(missing));
     }
@@ -157,6 +160,17 @@ async fn answer(State(stub): State<Arc<Stub>>, req: Request) -> Response {
         return respond(first.0, &first.1, first.2);
     }
     respond(status, &headers, body)
+}
+
+/// Every key's first answer of the route named `name`, in the order the keys came.
+fn listing(stub: &Stub, name: &str) -> Value {
+    let Some(index) = stub.spec.routes.iter().position(|r| r.name.as_deref() == Some(name)) else {
+        return Value::Array(Vec::new());
+    };
+    let states = stub.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut turns: Vec<&Turn> = states[index].turns.values().filter(|t| t.first.is_some()).collect();
+    turns.sort_by_key(|t| t.seq);
+    Value::Array(turns.iter().filter_map(|t| t.first.as_ref().map(|f| f.2.clone())).collect())
 }
 
 /// Which answer the request after `answered` others of its key gets.
@@ -338,6 +352,9 @@ mod served {
         assert_eq!(first["ship_to"], json!({"city": "London"}), "a whole-string placeholder keeps the JSON value");
         assert_eq!(ship("k-1").await.1, first, "a retried request gets the first answer again");
         assert_eq!(ship("k-2").await.1["shipment_id"], "shp-000002");
+        let listed: Value = http.get(format!("{url}/fulfillment-orders")).send().await.unwrap().json().await.unwrap();
+        let references: Vec<&Value> = listed.as_array().unwrap().iter().map(|s| &s["shipment_id"]).collect();
+        assert_eq!(references, [&json!("shp-000001"), &json!("shp-000002")], "one per key, a retry not again");
         let resp = http.post(format!("{url}/fulfillment-orders")).json(&order).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         let body: Value = resp.json().await.unwrap();
