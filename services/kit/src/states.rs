@@ -155,6 +155,23 @@ pub fn undocumented(service: &str, states: &[ProviderState], catalog: &str) -> V
         .collect()
 }
 
+/// A service's own test that its `states` are in the catalog at
+/// `catalog` (a path from the calling file, as `include_str!` takes it)
+/// and that every one of its `messages` builds as listed:
+/// `kit::provider_checks!(crate::NAME, STATES, MESSAGES, "../../CATALOG.md");`.
+#[macro_export]
+macro_rules! provider_checks {
+    ($name:expr, $states:expr, $messages:expr, $catalog:literal) => {
+        #[cfg(test)]
+        #[test]
+        fn provider_states_are_in_the_catalog_and_every_sample_builds() {
+            let catalog = include_str!($catalog);
+            assert_eq!($crate::states::undocumented($name, $states, catalog), Vec::<String>::new());
+            assert_eq!($crate::messages::faulty_samples($name, $messages), Vec::<String>::new());
+        }
+    };
+}
+
 /// The states `service` knows, over its database.
 #[derive(Clone)]
 struct Registry {

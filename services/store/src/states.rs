@@ -124,14 +124,5 @@ fn order_placed() -> Result<Envelope, SampleError> {
     Ok(crate::events::order_placed(&data, messages::correlation(), Some("request-1".into()))?)
 }
 
-#[cfg(test)]
-mod catalog {
-    use super::*;
-
-    #[test]
-    fn every_state_is_in_the_catalog_and_every_sample_builds() {
-        let catalog = include_str!("../../CATALOG.md");
-        assert_eq!(kit::states::undocumented(crate::NAME, STATES, catalog), Vec::<String>::new());
-        assert_eq!(kit::messages::faulty_samples(crate::NAME, MESSAGES), Vec::<String>::new());
-    }
-}
+// Every state is in services/CATALOG.md and every sample builds.
+kit::provider_checks!(crate::NAME, STATES, MESSAGES, "../../CATALOG.md");
