@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::VerifyError;
 use super::processes::{self, Place};
-use super::standin::{Forward, StateTarget};
+use super::standin::Forward;
 use crate::fakes;
 use crate::manifest::Manifest;
 
@@ -40,7 +40,7 @@ fn startable(name: &str, manifests: &[Manifest]) -> bool {
 /// Running providers: base URL and how to set states, by provider name.
 pub struct Providers {
     pub urls: BTreeMap<String, String>,
-    pub states: BTreeMap<String, StateTarget>,
+    pub states: BTreeMap<String, Vec<Forward>>,
     /// Each provider's message transport, where its manifest declares one.
     pub messages: BTreeMap<String, String>,
     /// The run's keys and operator token, as `fare up` draws them: each
@@ -135,7 +135,7 @@ impl Providers {
                     targets.push(Forward { service: asked, url: url.clone() });
                 }
             }
-            running.states.insert(next.clone(), StateTarget::Forward(targets));
+            running.states.insert(next.clone(), targets);
             running.urls.insert(next.clone(), url);
             state_urls.insert(next.clone(), states);
         }
@@ -155,10 +155,7 @@ impl Providers {
         for fake in started {
             // A fake sets its states itself, as its file describes them.
             let states = format!("{}/__fare/state", fake.url);
-            self.states.insert(
-                fake.name.clone(),
-                StateTarget::Forward(vec![Forward { service: fake.name.clone(), url: states }]),
-            );
+            self.states.insert(fake.name.clone(), vec![Forward { service: fake.name.clone(), url: states }]);
             self.urls.insert(fake.name, fake.url);
         }
         Ok(())

@@ -42,15 +42,9 @@ pub struct Answer {
 /// shows what a provider that renamed a field or dropped an attribute gets.
 pub type Tamper = Arc<dyn Fn(&str, &mut Answer) + Send + Sync>;
 
-/// How a provider's states are set.
-#[derive(Debug, Clone)]
-pub enum StateTarget {
-    /// POSTed as they come to the provider's state-change endpoint; one it
-    /// does not know, to the next (the services it asks), in turn.
-    Forward(Vec<Forward>),
-}
-
-/// A service's state-change endpoint.
+/// A state-change endpoint: a provider's, or a service's it asks, or a
+/// fake's. A provider's states are POSTed as they come to the first of its
+/// list; one that does not know a state passes it to the next, in turn.
 #[derive(Debug, Clone)]
 pub struct Forward {
     pub service: String,
@@ -60,7 +54,7 @@ pub struct Forward {
 /// Where each provider's states are set and its messages made.
 #[derive(Debug, Clone, Default)]
 pub struct Targets {
-    pub states: BTreeMap<String, StateTarget>,
+    pub states: BTreeMap<String, Vec<Forward>>,
     /// Each provider's message transport URL.
     pub messages: BTreeMap<String, String>,
 }
@@ -68,7 +62,7 @@ pub struct Targets {
 #[derive(Clone)]
 struct Shared {
     tamper: Option<Tamper>,
-    states: Arc<BTreeMap<String, StateTarget>>,
+    states: Arc<BTreeMap<String, Vec<Forward>>>,
     messages: Arc<BTreeMap<String, String>>,
     notes: Arc<Mutex<Vec<Note>>>,
     http: reqwest::Client,
@@ -192,7 +186,7 @@ async fn state(State(shared): State<Shared>, Path(provider): Path<String>, Json(
         return Json(json!({})).into_response();
     }
     match shared.states.get(&provider) {
-        Some(StateTarget::Forward(targets)) => forward(&shared, &provider, &name, targets, &req).await,
+        Some(targets) => forward(&shared, &provider, &name, targets, &req).await,
         None => shared.note(&provider, &name, format!("{provider} has no provider states here")),
     }
 }
