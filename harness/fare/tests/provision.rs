@@ -2,7 +2,7 @@
 //! nothing, removed declarations are removed, namespaces do not touch each
 //! other, and an event published to a provisioned topic reaches its queue.
 //! The trace recorder, on such a namespace, records every dead letter,
-//! however many are waiting.
+//! however many are waiting, and waits for one another reader holds.
 
 use std::path::Path;
 
@@ -134,4 +134,40 @@ async fn the_recorder_records_every_dead_letter_however_many_wait() {
     let missing: Vec<usize> = (0..25).filter(|i| recorder.trace(&format!("dl-{i}")).dead_letters.len() != 1).collect();
     shutdown.cancel();
     assert!(missing.is_empty(), "dead letters not recorded: {missing:?}");
+}
+
+/// A second reader of the same dead-letter queue (another fare watching the
+/// same environment, an operator's tool) may hold a dead letter hidden for
+/// a moment. A record read then waits until it is back, rather than answer
+/// without it; and the recorder's own sweep leaves every message visible.
+#[tokio::test]
+async fn a_dead_letter_another_reader_holds_is_waited_for_and_sweeps_hide_nothing() {
+    let moto = fare_emulator::start_moto().unwrap();
+    let bus = bus(moto.endpoint(), "held").await;
+    let t = topology(&[("store", STORE), ("invoice", INVOICE)]);
+    converge(&bus, &t).await;
+    let dlq = bus.queue_url(&bus.namespace.dead_letter_queue("invoice")).await.unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let recorder = fare::trace::Recorder::start(&bus, &t, None, shutdown.clone()).await.unwrap();
+    recorder.caught_up(std::time::Duration::from_secs(5)).await;
+
+    // Twelve: more than one peek returns, so the sweep pages and releases.
+    for i in 0..12 {
+        bus.send(&dlq, "not an event", &[("correlation_id", &format!("seen-{i}"))]).await.unwrap();
+    }
+    recorder.caught_up(std::time::Duration::from_secs(5)).await;
+    assert_eq!(bus.depth(&dlq).await.unwrap().in_flight, 0, "the sweep released what it paged past");
+
+    bus.send(&dlq, "not an event", &[("correlation_id", "held")]).await.unwrap();
+    let other = kit::bus::Receive { visibility_seconds: Some(2), wait_seconds: 0, max: 10 };
+    let mut held = Vec::new();
+    while held.len() < 13 {
+        held.extend(bus.receive(&dlq, other).await.unwrap());
+    }
+    recorder.caught_up(std::time::Duration::from_secs(5)).await;
+    let found = recorder.trace("held").dead_letters.len();
+    let seen = (0..12).filter(|i| recorder.trace(&format!("seen-{i}")).dead_letters.len() == 1).count();
+    shutdown.cancel();
+    assert_eq!(found, 1, "the dead letter the other reader held was waited for");
+    assert_eq!(seen, 12);
 }

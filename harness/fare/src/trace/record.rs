@@ -448,15 +448,18 @@ async fn record_events(tap: TapQueue, store: Arc<Mutex<Store>>, shutdown: Cancel
     tap.remove().await;
 }
 
-/// How long a swept dead letter stays hidden: long enough for one sweep to
-/// read every batch of its queue, short enough to leave the queue as it was.
+/// How long a dead letter stays hidden while a sweep pages past it: long
+/// enough for one sweep to read every batch of its queue. Released at the
+/// sweep's end.
 const HIDE_SWEPT: i32 = 2;
 /// Batches read from one dead-letter queue in one sweep, at most.
 const MAX_BATCHES: usize = 100;
 
 /// Reads every message of the dead-letter queues (they stay there) and
-/// records each once; counts each full sweep in `sweeps`, and
-/// sweeps again at once when poked.
+/// records each once; counts each complete sweep in `sweeps`, and sweeps
+/// again at once when poked. A sweep is complete when no dead letter was
+/// hidden from it: another reader of the same queues (a second fare, an
+/// operator's tool) may be holding one for a moment.
 async fn watch_dead_letters(
     bus: Bus,
     queues: Vec<(String, String)>,
@@ -467,37 +470,62 @@ async fn watch_dead_letters(
     let mut seen = BTreeSet::new();
     let mut urls: std::collections::BTreeMap<String, String> = Default::default();
     while !shutdown.is_cancelled() {
+        let mut complete = true;
         for (service, queue) in &queues {
             if !urls.contains_key(queue) {
+                // A queue not there (yet) holds no dead letter.
                 let Ok(url) = bus.queue_url(queue).await else { continue };
                 urls.insert(queue.clone(), url);
             }
-            let url = &urls[queue];
-            // A receive returns at most ten messages, and a peek that leaves
-            // them visible returns the same ten every time: each batch is
-            // hidden for a moment, so the next receive of this sweep returns
-            // the ones behind it, until a receive returns nothing.
-            let batch = Receive { visibility_seconds: Some(HIDE_SWEPT), wait_seconds: 0, ..Receive::default() };
-            for _ in 0..MAX_BATCHES {
-                let Ok(messages) = bus.receive(url, batch).await else { break };
-                if messages.is_empty() {
-                    break;
-                }
-                for m in messages {
-                    if seen.insert(m.message_id.clone()) {
-                        let dead = dead_letter(service, queue, m);
-                        store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
-                    }
+            // An emulator that does not answer holds none for now either.
+            let Ok((messages, whole)) = sweep(&bus, &urls[queue]).await else { continue };
+            complete &= whole;
+            for m in messages {
+                if seen.insert(m.message_id.clone()) {
+                    let dead = dead_letter(service, queue, m);
+                    store.lock().unwrap_or_else(|p| p.into_inner()).dead.push(dead);
                 }
             }
         }
-        sweeps.send_modify(|n| *n += 1);
+        if complete {
+            sweeps.send_modify(|n| *n += 1);
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(400)) => {}
             _ = poke.notified() => {}
             _ = shutdown.cancelled() => break,
         }
     }
+}
+
+/// Every message of one dead-letter queue, left as it was; `true` if none
+/// was hidden from this read.
+///
+/// A peek (visibility 0) returns at most ten messages and the same ten
+/// every time. When the queue holds more, each batch is hidden for a
+/// moment so the next receive returns the ones behind it, and all of them
+/// are made visible again at the end.
+async fn sweep(bus: &Bus, url: &str) -> Result<(Vec<Message>, bool), AwsError> {
+    let peek = Receive { visibility_seconds: Some(0), wait_seconds: 0, ..Receive::default() };
+    let mut messages = bus.receive(url, peek).await?;
+    let depth = bus.depth(url).await?;
+    if depth.in_flight == 0 && depth.waiting <= messages.len() as u64 {
+        return Ok((messages, true));
+    }
+    let page = Receive { visibility_seconds: Some(HIDE_SWEPT), wait_seconds: 0, ..Receive::default() };
+    let mut hidden = Vec::new();
+    for _ in 0..MAX_BATCHES {
+        let batch = bus.receive(url, page).await?;
+        if batch.is_empty() {
+            break;
+        }
+        hidden.extend(batch);
+    }
+    let released = bus.release(url, &hidden).await;
+    messages.extend(hidden);
+    released?;
+    let hidden_by_others = bus.depth(url).await?.in_flight;
+    Ok((messages, hidden_by_others == 0))
 }
 
 /// `event` with its data masked: the record keeps the chain, not the secrets.

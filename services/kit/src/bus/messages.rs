@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageAttributeValue,
+    MessageSystemAttributeName,
+};
 
 use super::Bus;
 use super::aws::{AwsError, name_of};
@@ -76,6 +79,39 @@ impl Bus {
                 .map_err(AwsError::of("DeleteMessageBatch", name_of(url)))?;
             if let Some(failed) = out.failed.first() {
                 return Err(AwsError::of("DeleteMessageBatch", name_of(url))(Refused {
+                    code: failed.code.clone(),
+                    reason: failed.message.clone().unwrap_or_default(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `messages`, received from the queue at `url` and hidden since,
+    /// visible again at once: a reader that only looked leaves the queue
+    /// as others see it.
+    pub async fn release(&self, url: &str, messages: &[Message]) -> Result<(), AwsError> {
+        for batch in messages.chunks(10) {
+            let entries = batch.iter().enumerate().map(|(i, m)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(&m.receipt)
+                    .visibility_timeout(0)
+                    .build()
+            });
+            let entries = entries
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(AwsError::of("ChangeMessageVisibilityBatch", name_of(url)))?;
+            let out = self
+                .sqs
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(AwsError::of("ChangeMessageVisibilityBatch", name_of(url)))?;
+            if let Some(failed) = out.failed.first() {
+                return Err(AwsError::of("ChangeMessageVisibilityBatch", name_of(url))(Refused {
                     code: failed.code.clone(),
                     reason: failed.message.clone().unwrap_or_default(),
                 }));
