@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::load::User;
 use crate::scenario::Target;
 
 /// An order the store accepted.
@@ -89,6 +88,23 @@ async fn get(target: &Target, service: &str, path: String, token: Option<&str>) 
 
 fn length(v: &Value) -> usize {
     v.as_array().map_or(0, Vec::len)
+}
+
+/// A signed-up user of the load, whose token reads what is theirs.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user_id: String,
+    token: String,
+}
+
+impl User {
+    pub fn new(user_id: String, token: String) -> User {
+        User { user_id, token }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
 }
 
 /// Reads every effect of `placed` (by `users`) from the services.

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::ledger::{self, Ledger, Placed};
+use super::ledger::{self, Ledger, Placed, User};
 use crate::replay::{Choice, Seed};
 use crate::runtime::{Platform, SupervisorEvent, supervising};
 use crate::scenario::Target;
@@ -313,19 +313,6 @@ async fn back_again(control: &Mutex<&mut Platform>, service: &str, pid: u32) -> 
     false
 }
 
-/// A signed-up user of the load.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub user_id: String,
-    token: String,
-}
-
-impl User {
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-}
-
 /// A request that did not succeed: refused (4xx: asking again will not
 /// help) or failed (no answer, or 5xx: it may have been done, or may work later).
 #[derive(Debug)]
@@ -370,7 +357,7 @@ impl Client {
             .await
             .map_err(|e| e.to_string())?;
         let field = |v: &Value, f: &str| v[f].as_str().map(str::to_owned).ok_or(format!("no `{f}` in the answer"));
-        Ok(User { user_id: field(&user, "user_id")?, token: field(&session, "token")? })
+        Ok(User::new(field(&user, "user_id")?, field(&session, "token")?))
     }
 
     async fn post_json(&self, url: &str, body: &Value, cid: &str, token: Option<&str>) -> Result<Value, PostError> {
@@ -393,7 +380,7 @@ impl Client {
     async fn orders_of(&self, user: &User) -> Result<Vec<(String, String)>, String> {
         let deadline = Instant::now() + STORE_BACK;
         loop {
-            let answer = self.http.get(format!("{}/orders", self.store)).bearer_auth(&user.token).send().await;
+            let answer = self.http.get(format!("{}/orders", self.store)).bearer_auth(user.token()).send().await;
             match answer {
                 Ok(a) if a.status().is_success() => {
                     let orders: Value = a.json().await.map_err(|e| kit::error_chain(&e))?;
@@ -431,7 +418,7 @@ impl Client {
             let mut last = String::new();
             let mut done = false;
             for _ in 0..ATTEMPTS {
-                match self.post_json(&format!("{}/orders", self.store), &body, &cid, Some(&user.token)).await {
+                match self.post_json(&format!("{}/orders", self.store), &body, &cid, Some(user.token())).await {
                     Ok(order) => {
                         let Some(id) = order["order_id"].as_str() else {
                             last = "no `order_id` in the answer".into();

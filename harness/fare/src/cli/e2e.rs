@@ -14,7 +14,7 @@ use kit::bus::Namespace;
 
 use super::Cli;
 use super::platform::Keep;
-use crate::remote::WhenNotApplicable;
+use crate::remote::{RemoteOptions, WhenNotApplicable};
 use crate::runtime::{Platform, PlatformState, UpOptions, state_dir};
 use crate::scenario::render::{self, TerminalProgress};
 use crate::scenario::{self, Partition, RunOptions, RunReport, Share, Target};
@@ -101,7 +101,8 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
         let ns = own_namespace(&ns, "e2e")?;
         (RunReport::nothing(ns.to_string()), state_dir(root, &ns).join("reports"))
     } else if let Some(file) = &args.target {
-        match super::remote::e2e(root, file, &topology, &scenarios, args, progress).await? {
+        let options = RemoteOptions { run: options.clone(), not_applicable: args.not_applicable };
+        match super::remote::e2e(root, file, &topology, &scenarios, &options, args.record.as_deref(), progress).await? {
             Ok(ran) => ran,
             Err(interrupted) => return Ok(interrupted),
         }
@@ -202,11 +203,9 @@ pub(super) async fn own_platform(
     Ok((platform, ns))
 }
 
-/// The namespace of the platform [`own_platform`] starts: `<ns>-<suffix>`,
-/// cut to a namespace's 40 characters.
+/// The namespace of the platform [`own_platform`] starts: `<ns>-<suffix>`.
 pub(super) fn own_namespace(ns: &Namespace, suffix: &str) -> anyhow::Result<Namespace> {
-    Namespace::parse(&format!("{}-{suffix}", ns.as_str()).chars().take(40).collect::<String>())
-        .with_context(|| format!("the {suffix} namespace"))
+    ns.suffixed(suffix).with_context(|| format!("the {suffix} namespace"))
 }
 
 /// Writes a report, creating its directory.

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::e2e::{E2eArgs, own_namespace};
 use crate::remote::{Elsewhere, RemoteError, RemoteOptions, TargetFile};
 use crate::runtime::state_dir;
-use crate::scenario::{Progress, RunOptions, RunReport, Scenario};
+use crate::scenario::{Progress, RunReport, Scenario};
 use crate::topology::Topology;
 use crate::trace::SavedRecord;
 
@@ -22,13 +21,15 @@ pub(super) async fn e2e(
     file: &Path,
     topology: &Topology,
     scenarios: &[Scenario],
-    args: &E2eArgs,
+    options: &RemoteOptions,
+    record: Option<&Path>,
     progress: Arc<dyn Progress>,
 ) -> anyhow::Result<Result<(RunReport, PathBuf), ExitCode>> {
     let known: Vec<&str> = topology.services().map(|m| m.name.as_str()).collect();
     let file = TargetFile::load(file, &known)?;
     // Like a platform's, the run's directory is its owner's alone.
-    let reports = state_dir(root, &own_namespace(&file.namespace, "remote")?).join("reports");
+    let own = file.namespace.suffixed("remote").context("the remote namespace")?;
+    let reports = state_dir(root, &own).join("reports");
     crate::runtime::private_dir(&reports).with_context(|| format!("creating {}", reports.display()))?;
     crate::terminal::progress(&format!(
         "e2e: {} scenarios against {} ({})",
@@ -39,11 +40,10 @@ pub(super) async fn e2e(
     // Listening before anything is added there: a Ctrl-C from now on ends
     // the run through its cleanup, never past it.
     let interrupted = interruption().context("listening for Ctrl-C")?;
-    let options = RemoteOptions { run: RunOptions { jobs: args.jobs }, not_applicable: args.not_applicable };
     let elsewhere = Elsewhere { file, topology: topology.clone() };
-    match elsewhere.run(scenarios, &options, progress, interrupted).await {
+    match elsewhere.run(scenarios, options, progress, interrupted).await {
         Ok(run) => {
-            if let Some(path) = &args.record {
+            if let Some(path) = record {
                 let ran = run.report.scenarios.iter().map(|s| s.name.clone()).collect();
                 SavedRecord { scenarios: ran, ..run.record }.write(path).context("--record")?;
                 crate::terminal::progress(&format!("the run's record in {}", path.display()));

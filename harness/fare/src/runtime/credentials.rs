@@ -13,14 +13,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kit::bus::Namespace;
 use kit::http::access::{OPERATOR_VAR, operator_digest};
 use kit::http::identity::{CALLER_KEYS_VAR, SERVICE_KEY_VAR, ServiceKey, Signer, caller_keys_value};
 
+use super::state::OPERATOR_TOKEN_FILE;
 use crate::manifest::Manifest;
-
-/// The file that holds a run's operator token, under its state directory.
-pub const OPERATOR_TOKEN_FILE: &str = "operator-token";
 
 /// A run's platform secret and operator token. `Debug` shows neither.
 #[derive(Clone)]
@@ -78,12 +75,6 @@ impl Credentials {
         file.write_all(self.operator.as_bytes())?;
         Ok(path)
     }
-}
-
-/// The operator token of the run in namespace `ns` under `root`, if one runs.
-pub fn read_operator_token(root: &Path, ns: &Namespace) -> Option<String> {
-    let path = super::state::state_dir(root, ns).join(OPERATOR_TOKEN_FILE);
-    std::fs::read_to_string(path).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! - `platform`: the running [`Platform`], its options and errors.
 //! - `runner`, `part`: the runtime interface; `processes` and `containers` implement it.
 //! - `process`: one service as fare holds it; `child`: a service as a child process.
-//! - `control`, `signal`, `revive`, `supervise`: stopping and starting services, faults, the emulator's revival, the restart policy.
+//! - `control`, `signal`, `revive`, `supervise`: stopping and starting services, faults, the emulator's revival, the restart policy; `pids`: signals to a pid.
 //! - `build`, `convention`, `credentials`, `inherit`, `listening`: what a service is built and started with.
 //! - `quiet`, `socket`, `state`: waiting for quiet, the control socket, the state file.
 
@@ -27,6 +27,7 @@ pub mod credentials;
 mod inherit;
 mod listening;
 mod part;
+mod pids;
 mod platform;
 mod process;
 mod processes;
@@ -42,15 +43,18 @@ mod up;
 
 pub use build::{BuildError, build_services, start_of};
 pub use control::ControlError;
-pub use credentials::{Credentials, read_operator_token};
+pub use credentials::Credentials;
+pub use pids::{Stopped, signal, signal_group, terminate};
 pub use platform::{Platform, UpError, UpOptions, target_dir};
 pub use process::{ServiceProcess, Start, look_ready};
 pub use quiet::{
     NotQuiet, Pending, QuietOptions, Settled, Settling, probe, queues, queues_of, wait_quiet, wait_quiet_on,
 };
-pub use signal::{Process, Stopped, signal, signal_group, terminate};
+pub use signal::Process;
 pub use socket::{Answer, ControlSocket, Op, Request, SocketError, ask, serve, socket_path};
-pub use state::{PlatformState, ServiceState, ServiceStatus, StateError, alive, private_dir, state_dir};
+pub use state::{
+    PlatformState, ServiceState, ServiceStatus, StateError, alive, private_dir, read_operator_token, state_dir,
+};
 pub use supervise::{Next, RestartOptions, RestartPolicy, SupervisorEvent, TICK, describe, supervising};
 
 /// Where the platform's parts run.

@@ -53,7 +53,7 @@ pub(crate) trait Part: Send + Sync + std::fmt::Debug {
 /// Freezes the process `pid` (SIGSTOP), or thaws it (SIGCONT).
 pub(super) fn pause_process(pid: u32, paused: bool) -> Result<(), PartError> {
     let sig = if paused { libc::SIGSTOP } else { libc::SIGCONT };
-    super::signal(pid, sig).map_err(|source| PartError::Signal { sig, source })
+    super::pids::signal(pid, sig).map_err(|source| PartError::Signal { sig, source })
 }
 
 /// A running service: a part that is also asked to stop, killed as a

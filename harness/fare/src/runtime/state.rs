@@ -108,6 +108,15 @@ pub enum StateError {
     },
 }
 
+/// The file that holds a run's operator token, under its state directory.
+pub const OPERATOR_TOKEN_FILE: &str = "operator-token";
+
+/// The operator token of the run in namespace `ns` under `root`, if one runs.
+pub fn read_operator_token(root: &Path, ns: &Namespace) -> Option<String> {
+    let path = state_dir(root, ns).join(OPERATOR_TOKEN_FILE);
+    std::fs::read_to_string(path).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 /// Where a namespace's state, databases and logs live.
 pub fn state_dir(root: &Path, namespace: &Namespace) -> PathBuf {
     root.join(".fare").join(namespace.as_str())
@@ -167,7 +176,7 @@ impl PlatformState {
     /// opens nothing any more.
     pub fn remove(root: &Path, namespace: &Namespace) {
         let _ = std::fs::remove_file(PlatformState::path(root, namespace));
-        let _ = std::fs::remove_file(state_dir(root, namespace).join(super::credentials::OPERATOR_TOKEN_FILE));
+        let _ = std::fs::remove_file(state_dir(root, namespace).join(OPERATOR_TOKEN_FILE));
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_norway::Value;
 
-use super::load::ScenarioError;
+use super::error::ScenarioError;
 use super::model::{Expect, FakeRule, Fault, Step};
 
 /// The top-level fields a scenario may have.

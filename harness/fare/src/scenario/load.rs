@@ -7,71 +7,8 @@ use std::path::{Path, PathBuf};
 use super::model::{ChainExpectation, Fault, Process, Scenario, ScenarioFile, Step, Tree};
 use crate::topology::Topology;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}:{}: {field}: {message}", .path.display(), position(*.line, *.column))]
-    Invalid { path: PathBuf, line: Option<usize>, column: Option<usize>, field: String, message: String },
-    /// Every problem found, when there is more than one.
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-    Several(Vec<ScenarioError>),
-    #[error("no scenario named `{name}` in {}{hint} (there are: {})", .dir.display(), .known.join(", "))]
-    Unknown { name: String, dir: PathBuf, known: Vec<String>, hint: String },
-}
-
-impl ScenarioError {
-    fn invalid(s: &Scenario, field: impl Into<String>, needle: &str, message: impl Into<String>) -> ScenarioError {
-        let at = position_of(&s.source, needle);
-        ScenarioError::Invalid {
-            path: s.path.clone(),
-            line: at.map(|(line, _)| line),
-            column: at.map(|(_, column)| column),
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// One error for all of `errors`: the only one, or all of them; `Ok` for none.
-    fn all(mut errors: Vec<ScenarioError>) -> Result<(), ScenarioError> {
-        match errors.len() {
-            0 => Ok(()),
-            1 => Err(errors.remove(0)),
-            _ => Err(ScenarioError::Several(errors)),
-        }
-    }
-
-    /// Each problem on its own, however they were gathered.
-    pub fn each(&self) -> Vec<&ScenarioError> {
-        match self {
-            ScenarioError::Several(all) => all.iter().flat_map(ScenarioError::each).collect(),
-            one => vec![one],
-        }
-    }
-}
-
-/// `line:column`, `line` or `?`, as known.
-pub(crate) fn position(line: Option<usize>, column: Option<usize>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!("{l}:{c}"),
-        (Some(l), None) => l.to_string(),
-        _ => "?".into(),
-    }
-}
-
-/// The 1-based line and column where `needle` first appears as a word.
-pub(crate) fn position_of(source: &str, needle: &str) -> Option<(usize, usize)> {
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.');
-    source.lines().enumerate().find_map(|(i, l)| {
-        l.match_indices(needle)
-            .find(|(at, _)| !word(l[..*at].chars().next_back()) && !word(l[at + needle.len()..].chars().next()))
-            .map(|(at, _)| (i + 1, l[..at].chars().count() + 1))
-    })
-}
+pub use super::error::ScenarioError;
+pub(crate) use super::error::{position, position_of};
 
 /// Parses one scenario file (no topology checks).
 pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {

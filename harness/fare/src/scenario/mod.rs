@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! - `model`, `expect`: the YAML's types; values checked while parsing.
-//! - `load`: reading files, errors with file, line and field; topology checks.
+//! - `load`: reading files, topology checks; `error`: what is wrong, with file, line and field.
 //! - `lenient`: every mistake of a file that does not parse, each at its line.
 //! - `template`: `{{name}}`, picking captures, subset matching of answers.
 //! - `target`: the platform as scenarios reach it; the settings `fare e2e` starts it with.
@@ -20,6 +20,7 @@
 //! - `write`: a scenario written from the record of one chain (`fare trace --as-scenario`).
 
 pub mod chain;
+mod error;
 pub mod expect;
 pub mod failure;
 pub mod faults;

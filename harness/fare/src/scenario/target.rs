@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use kit::bus::{Bus, BusError, Namespace};
 
-use super::load::ScenarioError;
+use super::error::ScenarioError;
 use crate::runtime::{NotQuiet, Pending, Platform, PlatformState, QuietOptions, Settled, Settling, wait_quiet_on};
 use crate::topology::Topology;
 use crate::trace::{InjectedFault, ProgrammedRule, Trace};
@@ -224,7 +224,7 @@ pub fn e2e_env(scenarios_dir: &Path) -> Result<BTreeMap<String, String>, Scenari
             toml::Value::String(s) => s,
             toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => value.to_string(),
             other => {
-                let at = super::load::position_of(&text, &key);
+                let at = super::error::position_of(&text, &key);
                 return Err(invalid(key, at, format!("expected a value as text, not a {}", other.type_str())));
             }
         };

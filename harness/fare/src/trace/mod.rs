@@ -37,8 +37,8 @@ pub use forward::{ForwardStats, OtlpTarget};
 pub use otlp::SpanRecord;
 pub use paths::{ChainDiff, EventPath, Paths};
 pub use record::{Recorder, RecorderOptions, Spans, TapTopics, TraceError};
-pub use saved::{ProgrammedRule, Published, SavedError, SavedRecord};
+pub use saved::{Published, SavedError, SavedRecord};
 #[cfg(test)]
 pub(crate) use store::Store;
-pub use store::{Asked, DeadLetter, FaultKind, InjectedFault, ServiceExit};
+pub use store::{Asked, DeadLetter, FaultKind, InjectedFault, ProgrammedRule, ServiceExit};
 pub use tree::{Call, EventNode, Outcome, Receipt, Request, Trace, Work};

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use kit::Envelope;
 use serde::{Deserialize, Serialize};
 
-use super::store::{DeadLetter, InjectedFault, ServiceExit, Store};
+use super::store::{DeadLetter, InjectedFault, ProgrammedRule, ServiceExit, Store};
 use super::{SpanRecord, Trace};
 use crate::fakes::{Logged, Rule};
 
@@ -21,14 +21,6 @@ use crate::fakes::{Logged, Rule};
 pub struct Published {
     pub event: Envelope,
     pub attributes: BTreeMap<String, String>,
-}
-
-/// A rule a scenario gave a fake (scoped to the scenario's chains, as its
-/// `scope` says), kept because the fake forgets it when the scenario ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProgrammedRule {
-    pub fake: String,
-    pub rule: Rule,
 }
 
 /// Everything the recorder saw in a run.

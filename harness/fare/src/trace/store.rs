@@ -5,6 +5,14 @@ use kit::Envelope;
 
 use super::otlp::SpanRecord;
 
+/// A rule a scenario gave a fake (scoped to the scenario's chains, as its
+/// `scope` says), kept because the fake forgets it when the scenario ends.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProgrammedRule {
+    pub fake: String,
+    pub rule: crate::fakes::Rule,
+}
+
 /// A message found in a dead-letter queue.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeadLetter {
@@ -202,7 +210,7 @@ pub(crate) struct Store {
     pub(crate) exits: Vec<ServiceExit>,
     pub(crate) faults: Vec<InjectedFault>,
     /// The rules scenarios programmed the fakes with.
-    pub(crate) rules: Vec<super::saved::ProgrammedRule>,
+    pub(crate) rules: Vec<ProgrammedRule>,
 }
 
 impl Store {

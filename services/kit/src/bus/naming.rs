@@ -31,6 +31,12 @@ impl Namespace {
         &self.0
     }
 
+    /// A namespace of its own for a run beside this one: `<ns>-<suffix>`,
+    /// cut to a namespace's 40 characters.
+    pub fn suffixed(&self, suffix: &str) -> Result<Namespace, BadNamespace> {
+        Namespace::parse(&format!("{}-{suffix}", self.0).chars().take(40).collect::<String>())
+    }
+
     /// The topic of one event type: `fare-order-placed`.
     pub fn topic(&self, event_type: &EventType) -> String {
         format!("{}-{}", self.0, event_type.as_str().replace('.', "-"))

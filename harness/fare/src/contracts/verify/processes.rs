@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use kit::probe::{Look, wait_until};
 
 use kit::bus::Namespace;
 
@@ -75,11 +77,23 @@ pub async fn start(
     let log = place.dir.join(format!("{}.log", m.name));
     let process = ServiceProcess::spawn(&m.name, &start, &env, listener, log, false)
         .map_err(io(format!("starting {} (`{}`, {})", m.name, start.command, start.declared_at)))?;
-    if let Err(e) = super::providers::wait_healthy(&m.name, &process.url, READY).await {
+    if let Err(e) = wait_healthy(&m.name, &process.url, READY).await {
         tracing::warn!(provider = %m.name, log = %process.log_tail(15), "not healthy");
         return Err(e);
     }
     let states = format!("{}{states}", process.url);
     let messages = m.contracts.messages.as_ref().map(|path| format!("{}{path}", process.url));
     Ok(Started { process, states, messages })
+}
+
+/// Waits until `provider` at `url` answers `/health`, for `within` at most.
+async fn wait_healthy(provider: &str, url: &str, within: Duration) -> Result<(), VerifyError> {
+    let http = reqwest::Client::new();
+    let look = || async {
+        let healthy = http.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success());
+        Ok(if healthy { Look::Ready(()) } else { Look::Pending(()) })
+    };
+    wait_until(Instant::now() + within, Duration::from_millis(50), look).await.map_err(|w| {
+        w.into_error(|_, ()| VerifyError::NotReady { provider: provider.to_owned(), url: url.to_owned(), within })
+    })
 }

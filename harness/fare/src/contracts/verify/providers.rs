@@ -11,10 +11,8 @@
 //! whatever the pacts come from (files, a broker).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
 
 use kit::Config;
-use kit::probe::{Look, wait_until};
 use tokio_util::sync::CancellationToken;
 
 use super::VerifyError;
@@ -190,15 +188,4 @@ async fn provision(endpoint: &str, manifests: &[Manifest]) -> Result<crate::prov
     let desired = crate::provision::desired(&topology, &bus.namespace);
     crate::provision::converge(&bus, &bus.namespace, &desired, &mut |_| {}).await?;
     Ok(crate::provision::read_current(&bus, &bus.namespace).await?)
-}
-
-pub(super) async fn wait_healthy(provider: &str, url: &str, within: Duration) -> Result<(), VerifyError> {
-    let http = reqwest::Client::new();
-    let look = || async {
-        let healthy = http.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success());
-        Ok(if healthy { Look::Ready(()) } else { Look::Pending(()) })
-    };
-    wait_until(Instant::now() + within, Duration::from_millis(50), look).await.map_err(|w| {
-        w.into_error(|_, ()| VerifyError::NotReady { provider: provider.to_owned(), url: url.to_owned(), within })
-    })
 }
