@@ -375,12 +375,16 @@ async fn every_scenario_passes_against_invoice_rewritten_in_python() {
     common::assert_snapshots(&skeletons);
 }
 
-/// Two scenarios of `tests/scenarios/` that fail on purpose (a third party
-/// that fails for good, a handler fault) each become, from their chain's
-/// record, a scenario file written as `fare trace ID --as-scenario
-/// --expect-topology` writes it: the loader reads it, it holds none of the
-/// credentials the original handled, it fails at the same broken hop for
-/// the same reason, and it passes once its fault is taken away.
+/// Failed chains of three origins each become, from their record, a
+/// scenario file written as `fare trace ID --as-scenario --expect-topology`
+/// writes it: two scenarios of `tests/scenarios/` that fail on purpose (a
+/// third party that fails for good, a handler fault), a cell of the fault
+/// matrix (its handler failing for good), and a chain driven by hand
+/// against the running platform as a developer would with curl (the
+/// carrier told to fail, then a sign-up, a login and an order). The loader
+/// reads each file, it holds none of the credentials the original handled,
+/// it fails at the same broken hop for the same reason, and it passes once
+/// its fault is taken away.
 #[tokio::test]
 async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_without_its_fault() {
     use fare::scenario::write::{ExpectFrom, WriteOptions, write};
@@ -394,8 +398,29 @@ async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_w
     .await
     .unwrap();
     let target = Target::of(&platform).unwrap();
+    let (hand, hand_secrets) = by_hand(&platform).await;
+    target.wait_quiet().await.unwrap();
+    platform.recorder().unwrap().caught_up(std::time::Duration::from_secs(10)).await;
+    let hand_hop = {
+        let trace = platform.recorder().unwrap().trace(&hand);
+        let delivered = [kit::EventType::parse("package.delivered").unwrap()];
+        let env = fare::diagnosis::Environment::default();
+        let expected = fare::diagnosis::Expected::Events(&delivered);
+        let hops = fare::diagnosis::diagnose(&trace, expected, &topology(), &ns, &env, "main");
+        let hop = hops.first().unwrap_or_else(|| panic!("the chain driven by hand did not break:\n{trace:#?}"));
+        (hop.hop.service.clone(), hop.hop.after.clone(), hop.hop.expected.clone(), hop.kind())
+    };
+    carrier_behaves(&platform, json!({})).await;
+
     let names = ["expects-delivered-but-fulfillment-fails".to_owned(), "fulfillment-drops-its-follow-up".to_owned()];
-    let originals = scenario::load_dir(&root().join("harness/fare/tests/scenarios"), &names, &topology()).unwrap();
+    let mut originals = scenario::load_dir(&root().join("harness/fare/tests/scenarios"), &names, &topology()).unwrap();
+    let workload = fare::chaos::Workload::load(&fare::chaos::Workload::default_path(&root())).unwrap();
+    let cells = fare::chaos::matrix(&topology(), &Arc::new(workload), None);
+    let cell = cells
+        .iter()
+        .find(|c| c.kind == fare::chaos::Kind::HandlerFailsAlways && c.hop.service.as_deref() == Some("invoice"))
+        .expect("a cell where invoice's handler fails for good");
+    originals.push(fare::chaos::run::scenario_of(cell, &topology()).unwrap());
     let first =
         scenario::run_all(&target, &originals, Some(&mut platform), &RunOptions::default(), Arc::new(Silent)).await;
     target.wait_quiet().await.unwrap();
@@ -418,22 +443,27 @@ async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_w
     };
     let mut written = Vec::new();
     let mut without_fault = Vec::new();
+    let mut chains: Vec<(&str, &str, &[String])> = Vec::new();
     for s in &first.scenarios {
         assert_eq!(s.outcome, Outcome::Failed, "{}: {}", s.name, s.failure_text());
+        chains.push((&s.name, &s.correlation_id, &s.secrets));
+    }
+    chains.push(("by-hand", &hand, &hand_secrets));
+    for (name, correlation_id, secrets) in chains {
         let options = WriteOptions { expect: ExpectFrom::Topology { except: None }, command: None };
-        let w = write(&record, &s.correlation_id, &topology(), &options).unwrap_or_else(|e| panic!("{}: {e}", s.name));
-        eprintln!("written from {}:\n{}", s.name, w.yaml);
-        for secret in &s.secrets {
-            assert!(!w.yaml.contains(secret.as_str()), "{}: a credential of the run in\n{}", s.name, w.yaml);
+        let w = write(&record, correlation_id, &topology(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        eprintln!("written from {name}:\n{}", w.yaml);
+        for secret in secrets {
+            assert!(!w.yaml.contains(secret.as_str()), "{name}: a credential of the run in\n{}", w.yaml);
         }
-        let path = dir.path().join(format!("{}-regression.yaml", s.name));
+        let path = dir.path().join(format!("{name}-regression.yaml"));
         std::fs::write(&path, &w.yaml).unwrap();
         written.push(path.display().to_string());
         // The fault taken away: the fakes' rules and the injected faults.
         let mut doc: serde_norway::Value = serde_norway::from_str(&w.yaml).unwrap();
         let map = doc.as_mapping_mut().unwrap();
-        assert!(map.remove("fakes").is_some() || map.remove("faults").is_some(), "{}: no fault written", s.name);
-        let path = dir.path().join(format!("{}-fixed.yaml", s.name));
+        assert!(map.remove("fakes").is_some() || map.remove("faults").is_some(), "{name}: no fault written");
+        let path = dir.path().join(format!("{name}-fixed.yaml"));
         std::fs::write(&path, serde_norway::to_string(&doc).unwrap()).unwrap();
         without_fault.push(path.display().to_string());
     }
@@ -447,13 +477,46 @@ async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_w
     platform.stop();
     let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &ns));
 
-    for (original, replay) in first.scenarios.iter().zip(&again.scenarios) {
+    let originals = first.scenarios.iter().map(hop_of).chain([hand_hop]);
+    assert_eq!(again.scenarios.len(), 4);
+    for (original, replay) in originals.zip(&again.scenarios) {
         assert_eq!(replay.outcome, Outcome::Failed, "{}: {}", replay.name, replay.failure_text());
-        assert_eq!(hop_of(replay), hop_of(original), "{}:\n{}", replay.name, replay.failure_text());
+        assert_eq!(hop_of(replay), original, "{}:\n{}", replay.name, replay.failure_text());
     }
     for s in &healed.scenarios {
         assert_eq!(s.outcome, Outcome::Passed, "{} without its fault:\n{}", s.name, s.failure_text());
     }
+}
+
+/// What a developer does by hand against a running platform, as with
+/// curl: tells the carrier to fail for good (`POST /__fare/behaviour`),
+/// signs up, logs in and orders. The order's correlation id (its answer's
+/// `x-correlation-id`), and the credentials used.
+async fn by_hand(platform: &Platform) -> (String, Vec<String>) {
+    carrier_behaves(platform, json!({"fail_always": true})).await;
+    let url = |name: &str| platform.state.services.iter().find(|s| s.name == name).unwrap().url.clone();
+    let http = reqwest::Client::new();
+    let (email, password) = (format!("hand.{}@example.com", std::process::id()), "correct horse battery");
+    let user = json!({"email": email, "password": password, "name": "Ada"});
+    let signed_up = http.post(format!("{}/users", url("users"))).json(&user).send().await.unwrap();
+    assert_eq!(signed_up.status(), 201);
+    let login = json!({"email": email, "password": password});
+    let session = http.post(format!("{}/sessions", url("users"))).json(&login).send().await.unwrap();
+    let token = session.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let address = json!({"name": "Ada", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+    let order = json!({"model": "phone-basic", "shipping_address": address});
+    let placed = http.post(format!("{}/orders", url("store"))).bearer_auth(&token).json(&order).send().await.unwrap();
+    assert_eq!(placed.status(), 201);
+    let cid = placed.headers()["x-correlation-id"].to_str().unwrap().to_owned();
+    (cid, vec![email, password.to_owned(), token])
+}
+
+/// Sets how the platform's carrier fake behaves, as `curl -d` would.
+async fn carrier_behaves(platform: &Platform, behaviour: Value) {
+    let carrier = platform.state.fakes.iter().find(|f| f.name == "carrier").unwrap();
+    let url = format!("{}/__fare/behaviour", carrier.url);
+    let set = reqwest::Client::new().post(url).json(&behaviour).send().await.unwrap();
+    assert!(set.status().is_success(), "{}", set.status());
 }
 
 /// Every file under `dir`, read as text: (path, contents).

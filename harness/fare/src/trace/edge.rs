@@ -17,6 +17,9 @@ pub struct Exchange {
     pub service: String,
     pub method: String,
     pub path: String,
+    /// Its query string, masked, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     pub status: Option<u16>,
     /// It carried `Authorization: Bearer …` (the credential is never kept).
     pub signed_in: bool,
@@ -41,6 +44,7 @@ impl Exchange {
             service: span.service.clone(),
             method: span.attr("method").unwrap_or("GET").to_owned(),
             path: span.attr("path").unwrap_or("/").to_owned(),
+            query: span.attr("query").map(str::to_owned),
             status: span.logged("status").and_then(|v| v.parse().ok()),
             signed_in: span.attr("auth") == Some("bearer"),
             user_id: span.attr("user_id").map(str::to_owned),

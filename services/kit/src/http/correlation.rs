@@ -69,12 +69,14 @@ pub async fn correlate(req: Request, next: Next) -> Response {
         correlation_id = %correlation_id,
         request_id,
         edge = empty,
+        query = empty,
         auth = empty,
         user_id = empty,
         request_body = empty,
         response_body = empty,
     );
     let edge = from_outside(req.headers(), req.uri().path());
+    let query = req.uri().query().filter(|_| edge).map(|q| crate::redact::text(q).into_owned());
     let signed_in = edge && super::bearer(req.headers()).is_some();
     let (mut req, request_body) = if edge { keep_request_body(req).await } else { (req, None) };
     let traceparent = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
@@ -91,6 +93,9 @@ pub async fn correlate(req: Request, next: Next) -> Response {
         let response_body;
         (response, response_body) = keep_response_body(response).await;
         span.record("edge", true);
+        if let Some(query) = &query {
+            span.record("query", query.as_str());
+        }
         if signed_in {
             span.record("auth", "bearer");
         }

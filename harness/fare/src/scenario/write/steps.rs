@@ -8,7 +8,7 @@
 //! variable per user, made fresh for every run (`user1.{{scenario}}.{{run}}@…`);
 //! a token an answer gave is captured, and every later request signed in
 //! as that user sends it. An id an answer gave (`order_id`) is captured
-//! where a later request uses it, in its path or its body.
+//! where a later request uses it, in its path, its query or its body.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -121,6 +121,8 @@ fn used_later(rest: &[&Exchange]) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
     for e in rest {
         used.extend(e.path.split('/').filter(|s| !s.is_empty()).map(str::to_owned));
+        let values = e.query.iter().flat_map(|q| q.split('&')).filter_map(|p| p.split_once('=')).map(|(_, v)| v);
+        used.extend(values.map(str::to_owned));
         if let Some(body) = &e.request {
             map_strings(body, &mut |s, _| {
                 used.insert(s.to_owned());
@@ -156,7 +158,10 @@ impl Writer {
         let answered = e.response.as_ref().and_then(|r| r.get("user_id")).and_then(Value::as_str);
         let user = self.user(answered.or(e.user_id.as_deref()));
         let body = e.request.as_ref().map(|b| self.body(b, user));
-        let path = self.path(&e.path);
+        let path = match &e.query {
+            Some(query) => format!("{}?{}", self.path(&e.path), self.query(query)),
+            None => self.path(&e.path),
+        };
         let auth = e.signed_in.then(|| self.auth(e, notes));
         let capture = self.captures(e, user, later);
         let chain = match family.label_of(&e.correlation_id) {
@@ -245,6 +250,18 @@ impl Writer {
             None => s.to_owned(),
         };
         path.split('/').map(segment).collect::<Vec<_>>().join("/")
+    }
+
+    /// The query string, each value an answer gave replaced by its variable.
+    fn query(&self, query: &str) -> String {
+        let pair = |p: &str| match p.split_once('=') {
+            Some((key, value)) => match self.captured.iter().find(|(v, _)| v == value) {
+                Some((_, name)) => format!("{key}={}", var(name)),
+                None => p.to_owned(),
+            },
+            None => p.to_owned(),
+        };
+        query.split('&').map(pair).collect::<Vec<_>>().join("&")
     }
 
     /// The token of the user the request was signed in as; a made-up one

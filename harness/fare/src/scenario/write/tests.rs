@@ -34,12 +34,16 @@ fn edge(
     sent: Option<Value>,
     answer: (u16, Option<Value>),
 ) -> SpanRecord {
-    let (method, path) = call.split_once(' ').unwrap();
+    let (method, target) = call.split_once(' ').unwrap();
+    let (path, query) = target.split_once('?').map_or((target, None), |(p, q)| (p, Some(q)));
     let mut attributes: BTreeMap<String, String> =
         [("edge", "true"), ("correlation_id", cid), ("method", method), ("path", path)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
+    if let Some(query) = query {
+        attributes.insert("query".into(), query.into());
+    }
     let mut keep = |key: &str, body: Option<Value>| {
         if let Some(mut body) = body {
             kit::redact::json(&mut body);
@@ -113,6 +117,14 @@ fn record(signup: &str, login: &str) -> SavedRecord {
             None,
             (200, Some(json!({"order_id": ORDER}))),
         )),
+        signed_in(edge(
+            5,
+            CID,
+            "invoice",
+            &format!("GET /invoices?order_id={ORDER}&limit=5"),
+            None,
+            (200, Some(json!([]))),
+        )),
     ];
     let cid = CorrelationId::parse(CID).unwrap();
     let placed = Envelope::new("store", event("order.placed"), cid, None, &1).unwrap();
@@ -179,6 +191,7 @@ fn a_chain_becomes_a_scenario_the_loader_reads_without_a_secret_in_it() {
             "POST users /sessions main -",
             "POST store /orders main {{token}}",
             "GET store /orders/{{order_id}} main {{token}}",
+            "GET invoice /invoices?order_id={{order_id}}&limit=5 main {{token}}",
         ],
         "{yaml}"
     );
@@ -228,7 +241,7 @@ fn a_session_made_by_hand_in_other_chains_is_made_first_in_a_setup_chain() {
         })
         .collect();
     let chains: Vec<&str> = shown.iter().map(|(_, c)| c.as_str()).collect();
-    assert_eq!(chains, ["setup", "setup", "main", "main"], "{}", w.yaml);
+    assert_eq!(chains, ["setup", "setup", "main", "main", "main"], "{}", w.yaml);
     assert!(!w.yaml.contains(TOKEN) && !w.yaml.contains(EMAIL), "{}", w.yaml);
     assert!(s.file.expect.chains.is_empty(), "other chains are not this chain's to expect:\n{}", w.yaml);
 }
