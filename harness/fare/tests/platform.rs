@@ -566,9 +566,14 @@ async fn a_killed_emulator_comes_back_provisioned_and_orders_flow_again() {
     assert!(tree.contains("package.delivered (by tracking)"), "{tree}{}", String::from_utf8_lossy(&trace.stderr));
 }
 
-/// `fare chaos --load`: orders in flight while services picked at random
-/// are SIGKILLed and brought back by the supervisor; the ledger read from
-/// the services' APIs has every effect exactly once per order.
+/// The orders of `fare chaos --load` in the test below, as `--load 50`.
+const ORDERS: usize = 50;
+
+/// `fare chaos --load 50 --kills 2`: orders in flight while services picked
+/// at random are SIGKILLed and brought back by the supervisor; the ledger
+/// read from the services' APIs has every effect exactly once per order.
+/// Run again with its seed, it kills the same services once the load
+/// reaches the same points, and its choices come out as the first run's.
 #[tokio::test]
 async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -581,8 +586,10 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let operator = Some(platform.credentials().operator_token().to_owned());
     let target = fare::scenario::Target::new(&platform.state, &ns, topology, operator).await.unwrap();
     let seed = fare::replay::Seed::new(Some(11));
-    let load = fare::chaos::LoadOptions { orders: 16, kills: 2, users: 4, seed };
+    let load = fare::chaos::LoadOptions { orders: ORDERS, kills: 2, users: 4, seed };
     let report = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
+    // The same load again with its seed: a replay.
+    let replay = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
     platform.stop();
     let _ = std::fs::remove_dir_all(state_dir(&root(), &ns));
     let table = fare::chaos::report::load_table(&report);
@@ -593,25 +600,41 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let planned: Vec<(&str, usize)> = report.plan.iter().map(|k| (k.service.as_str(), k.point)).collect();
     assert_eq!(struck, planned, "{table}");
     let services: Vec<String> = target.services.keys().cloned().collect();
-    assert_eq!(report.plan, fare::chaos::load::plan(seed, &services, 16, 2), "{table}");
+    assert_eq!(report.plan, fare::chaos::load::plan(seed, &services, ORDERS, 2), "{table}");
     assert!(report.kills.iter().all(|k| k.back_after_ms.is_some()), "every killed service came back:\n{table}");
-    assert_eq!(report.placed.len(), 16, "{table}");
+    assert_eq!(report.placed.len(), ORDERS, "{table}");
     let effects: Vec<(&str, usize)> = report.ledger.rows.iter().map(|r| (r.effect, r.found)).collect();
     assert_eq!(
         effects,
         [
-            ("device allocated", 16),
-            ("invoice issued", 16),
-            ("shipment requested", 16),
-            ("parcel delivered", 16),
-            ("order delivered", 16),
+            ("device allocated", ORDERS),
+            ("invoice issued", ORDERS),
+            ("shipment requested", ORDERS),
+            ("parcel delivered", ORDERS),
+            ("order delivered", ORDERS),
             ("welcome mail", 4),
-            ("order confirmation mail", 16),
-            ("delivery mail", 16),
+            ("order confirmation mail", ORDERS),
+            ("delivery mail", ORDERS),
         ],
         "{table}"
     );
     assert!(report.held(), "{table}");
+
+    // The replay kills the same services once the load reaches the same points, and says it came out the same.
+    let replayed = fare::chaos::report::load_table(&replay);
+    let kept = |r: &fare::chaos::LoadReport| fare::replay::Choices { seed, run: "load".into(), choices: r.choices() };
+    assert_eq!(kept(&replay).diverged_from(&kept(&report)), None, "{table}\n{replayed}");
+    let kills = |r: &fare::chaos::LoadReport| r.kills.iter().map(|k| (k.service.clone(), k.point)).collect::<Vec<_>>();
+    assert_eq!(kills(&replay), kills(&report), "{replayed}");
+    for k in report.kills.iter().chain(&replay.kills) {
+        assert!(k.after_orders + k.delivered >= k.point, "{} struck before its point:\n{table}\n{replayed}", k.service);
+    }
+    assert!(replay.held(), "{replayed}");
+    // What a replay that came out otherwise says, and where.
+    let mut other = replay.clone();
+    other.kills.truncate(1);
+    let diverged = kept(&other).diverged_from(&kept(&report)).expect("a replay with one kill fewer diverges");
+    assert_eq!(diverged.at, "kill 2 struck", "{diverged}");
 }
 
 /// A service fare did not build, started by its manifest's `[run]` alone,

@@ -115,8 +115,11 @@ impl LoadReport {
         let planned = self.plan.iter().enumerate().map(|(n, k)| {
             Choice::new(format!("kill {}", n + 1), format!("{} once the load is {} of {end} along", k.service, k.point))
         });
+        // Where it struck, not what else had happened by then: orders in
+        // flight side by side reach the same point in another order each run.
         let struck = self.kills.iter().enumerate().map(|(n, k)| {
-            let what = format!("{} with {} orders placed and {} delivered", k.service, k.after_orders, k.delivered);
+            let back = if k.back_after_ms.is_some() { "came back" } else { "stayed down" };
+            let what = format!("{} once the load was {} of {end} along; it {back}", k.service, k.point);
             Choice::new(format!("kill {} struck", n + 1), what)
         });
         planned.chain(struck).collect()
