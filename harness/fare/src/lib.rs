@@ -10,7 +10,7 @@
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
 //! - `graph`: the topology drawn as DOT or SVG.
 //! - `millis`: durations serialised as whole milliseconds.
-//! - `junit`: JUnit XML for every report, written and read back, and the one XML/HTML escaper.
+//! - `junit`: JUnit XML for every report, written and read back (through quick-junit), and the HTML escaper.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
