@@ -1,8 +1,7 @@
 //! JUnit XML, as CI systems read it, for every report fare writes (e2e
 //! scenarios, chaos, contract checks, provider verification). quick-junit
 //! writes and reads the XML; fare's reports build the document as the data
-//! here, which says only what fare writes. The escaper of text for HTML
-//! (the HTML report, the graph) is here too.
+//! here, which says only what fare writes.
 //!
 //! # Layout
 //! - this file: the document as data ([`Document`], [`Suite`], [`Case`]), and writing it.
@@ -129,23 +128,6 @@ pub fn render(name: &str, time: Option<Duration>, suites: &[Suite]) -> String {
         .to_string()
         // Into memory there is no I/O to fail, and the text is UTF-8 as the strings are.
         .expect("JUnit XML writes into memory")
-}
-
-/// `&`, `<`, `>`, `"` and `'` escaped, for HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && !matches!(c, '\n' | '\r' | '\t') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
