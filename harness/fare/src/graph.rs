@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 
-use crate::junit::escape;
+use crate::html::escape;
 use crate::topology::Topology;
 
 /// The topology as Graphviz DOT.

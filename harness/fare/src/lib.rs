@@ -10,7 +10,8 @@
 //! - `contracts`: the pact files held against the manifests, and verified against their providers.
 //! - `graph`: the topology drawn as DOT or SVG.
 //! - `millis`: durations serialised as whole milliseconds.
-//! - `junit`: JUnit XML for every report, written and read back, and the one XML/HTML escaper.
+//! - `junit`: JUnit XML for every report, written and read back (through quick-junit).
+//! - `html`: text made safe inside the HTML pages fare writes.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
@@ -35,6 +36,7 @@ pub mod diagnosis;
 pub mod doctor;
 pub mod fakes;
 pub mod graph;
+pub mod html;
 pub mod junit;
 pub mod manifest;
 pub mod merge;

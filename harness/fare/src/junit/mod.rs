@@ -1,11 +1,14 @@
 //! JUnit XML, as CI systems read it, for every report fare writes (e2e
-//! scenarios, contract checks, provider verification), and the one escaper
-//! of text for XML and HTML.
+//! scenarios, chaos, contract checks, provider verification). quick-junit
+//! writes and reads the XML; fare's reports build the document as the data
+//! here, which says only what fare writes.
 //!
 //! # Layout
 //! - this file: the document as data ([`Document`], [`Suite`], [`Case`]), and writing it.
-//! - `read`: reading a document back (`fare report merge`).
+//! - `convert`: the document as quick-junit's `Report` and back, the one place that knows both.
+//! - `read`: reading a document back (`fare report merge`), and what can be wrong with one.
 
+mod convert;
 mod read;
 
 use std::time::Duration;
@@ -37,6 +40,9 @@ pub struct Suite {
     pub name: String,
     pub cases: Vec<Case>,
     pub time: Option<Duration>,
+    /// When the suite started, RFC 3339 (one that is not is left out of
+    /// the document: JUnit readers refuse it). Written and read back in UTC
+    /// to the millisecond, as `2025-05-01T10:00:00.000Z`.
     pub timestamp: Option<String>,
 }
 
@@ -45,10 +51,12 @@ pub struct Suite {
 pub struct Case {
     pub classname: String,
     pub name: String,
+    /// The file the case was written in: the `file` attribute, which is
+    /// not in JUnit's schema but GitLab, Jenkins and others read.
     pub file: Option<String>,
     pub time: Option<Duration>,
     pub verdict: Verdict,
-    /// What the case printed: `system-out`.
+    /// What the case printed: `system-out`, written and read back trimmed.
     pub out: Option<String>,
 }
 
@@ -60,7 +68,8 @@ pub enum Verdict {
     Failed {
         message: String,
         kind: Option<String>,
-        /// The whole failure report, inside the element.
+        /// The whole failure report, inside the element: written and read
+        /// back trimmed, as JUnit readers trim it; none if that is empty.
         text: Option<String>,
     },
     /// The test could not run to a verdict: `error` (fare writes none; other tools do).
@@ -115,90 +124,112 @@ impl Totals {
 
 /// The document: `testsuites` named `name`, with the totals of `suites`.
 pub fn render(name: &str, time: Option<Duration>, suites: &[Suite]) -> String {
-    let Totals { tests, failures, errors, skipped, .. } = Totals::of(time, suites);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\"{}>\n",
-        escape(name),
-        time.map(|t| format!(" time=\"{}\"", secs(t))).unwrap_or_default()
-    ));
-    for suite in suites {
-        out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\"{}{}>\n",
-            escape(&suite.name),
-            suite.cases.len(),
-            suite.failures(),
-            suite.errors(),
-            suite.skipped(),
-            suite.time.map(|t| format!(" time=\"{}\"", secs(t))).unwrap_or_default(),
-            suite.timestamp.as_ref().map(|t| format!(" timestamp=\"{}\"", escape(t))).unwrap_or_default()
-        ));
-        for case in &suite.cases {
-            case_xml(&mut out, case);
-        }
-        out.push_str("  </testsuite>\n");
-    }
-    out.push_str("</testsuites>\n");
-    out
+    convert::report(name, time, suites)
+        .to_string()
+        // Into memory there is no I/O to fail, and the text is UTF-8 as the strings are.
+        .expect("JUnit XML writes into memory")
 }
 
-fn case_xml(out: &mut String, case: &Case) {
-    out.push_str(&format!(
-        "    <testcase name=\"{}\" classname=\"{}\"{}{}",
-        escape(&case.name),
-        escape(&case.classname),
-        case.file.as_ref().map(|f| format!(" file=\"{}\"", escape(f))).unwrap_or_default(),
-        case.time.map(|t| format!(" time=\"{}\"", secs(t))).unwrap_or_default()
-    ));
-    if matches!(case.verdict, Verdict::Passed) && case.out.is_none() {
-        out.push_str("/>\n");
-        return;
-    }
-    out.push_str(">\n");
-    match &case.verdict {
-        Verdict::Passed => {}
-        Verdict::Failed { message, kind, text } => problem_xml(out, "failure", message, kind, text),
-        Verdict::Errored { message, kind, text } => problem_xml(out, "error", message, kind, text),
-        Verdict::Skipped(why) => out.push_str(&format!("      <skipped message=\"{}\"/>\n", escape(why))),
-    }
-    if let Some(text) = &case.out {
-        out.push_str(&format!("      <system-out>{}</system-out>\n", escape(text)));
-    }
-    out.push_str("    </testcase>\n");
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A `failure` or an `error` element.
-fn problem_xml(out: &mut String, element: &str, message: &str, kind: &Option<String>, text: &Option<String>) {
-    let kind = kind.as_ref().map(|k| format!(" type=\"{}\"", escape(k))).unwrap_or_default();
-    match text {
-        Some(text) => out.push_str(&format!(
-            "      <{element} message=\"{}\"{kind}>{}</{element}>\n",
-            escape(message),
-            escape(text)
-        )),
-        None => out.push_str(&format!("      <{element} message=\"{}\"{kind}/>\n", escape(message))),
-    }
-}
-
-/// Seconds with millisecond precision, as JUnit's `time` wants.
-pub fn secs(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64())
-}
-
-/// `&`, `<`, `>`, `"` and `'` escaped, for XML and HTML alike.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // XML 1.0 forbids most control characters, even escaped.
-            c if c.is_control() && !matches!(c, '\n' | '\r' | '\t') => out.push('\u{fffd}'),
-            c => out.push(c),
+    fn case(name: &str, verdict: Verdict, out: Option<&str>) -> Case {
+        Case {
+            classname: format!("scenarios.{name}"),
+            name: name.into(),
+            file: Some(format!("scenarios/{name}.yaml")),
+            time: Some(Duration::from_millis(1234)),
+            verdict,
+            out: out.map(String::from),
         }
     }
-    out
+
+    /// A document of every verdict, its text as it reads back (trimmed,
+    /// the timestamp to the millisecond).
+    fn document() -> Document {
+        let failed = Verdict::Failed {
+            message: "chain main: missing a > b & \"c\" 'd'".into(),
+            kind: Some("ScenarioFailed".into()),
+            text: Some("✗ <step>: 503\n  ]]> &amp;".into()),
+        };
+        let errored = Verdict::Errored { message: "no answer".into(), kind: None, text: None };
+        let bare_failure = Verdict::Failed { message: String::new(), kind: None, text: None };
+        Document {
+            name: "fare e2e".into(),
+            time: Some(Duration::from_millis(41234)),
+            suites: vec![Suite {
+                name: "e2e".into(),
+                cases: vec![
+                    case("a", Verdict::Passed, None),
+                    case("b", Verdict::Passed, Some("")),
+                    case("c", failed, Some("chain main (x):\n  order.placed <by store>")),
+                    case("d", Verdict::Skipped("needs --restart".into()), Some("")),
+                    case("e", errored, None),
+                    case("f", bare_failure, None),
+                ],
+                time: Some(Duration::from_millis(41234)),
+                timestamp: Some("2025-01-02T03:04:05.678Z".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn what_fare_writes_reads_back_the_same() {
+        let doc = document();
+        let text = doc.render();
+        assert_eq!(read(&text).unwrap(), doc, "{text}");
+        assert_eq!(read(&text).unwrap().render(), text);
+        let totals = doc.totals();
+        assert_eq!((totals.tests, totals.failures, totals.errors, totals.skipped), (6, 2, 1, 1));
+        assert_eq!(totals.time_ms, Some(41234));
+        let empty = render("", None, &[]);
+        assert_eq!(read(&empty).unwrap(), Document::default());
+        assert_eq!(read(&empty).unwrap().render(), empty);
+    }
+
+    /// CI systems take the counts from the attributes (fare's reader counts
+    /// the cases), and the file from each case's `file`.
+    #[test]
+    fn the_counts_and_files_ci_reads_are_written() {
+        let report = quick_junit::Report::deserialize_from_str(&document().render()).unwrap();
+        assert_eq!((report.tests, report.failures, report.errors, report.skipped), (6, 2, 1, 1));
+        assert_eq!(report.time, Some(Duration::from_secs_f64(41.234)));
+        let suite = &report.test_suites[0];
+        assert_eq!((suite.tests, suite.failures, suite.errors, suite.skipped), (6, 2, 1, 1));
+        assert_eq!(suite.timestamp.map(|t| t.timestamp_millis()), Some(1_735_787_045_678));
+        let case = &suite.test_cases[2];
+        assert_eq!(case.classname.as_deref(), Some("scenarios.c"));
+        assert_eq!(case.extra.get("file").map(|f| f.as_str()), Some("scenarios/c.yaml"));
+        assert!(case.system_out.is_some(), "{case:?}");
+    }
+
+    #[test]
+    fn text_is_written_as_it_reads_back() {
+        let mut doc = document();
+        let suite = &mut doc.suites[0];
+        suite.timestamp = Some("2025-01-02T04:04:05+01:00".into());
+        suite.cases[1].out = Some("  \n".into());
+        suite.cases[2].verdict = Verdict::Failed {
+            message: "bell\u{7} here".into(),
+            kind: None,
+            text: Some("  ✗ chain main\n\tnote: seen\n".into()),
+        };
+        suite.cases[5].verdict = Verdict::Failed { message: String::new(), kind: None, text: Some("\n".into()) };
+        let text = doc.render();
+        let back = read(&text).unwrap();
+        assert_eq!(back.render(), text, "a document read and written again is the same text");
+        let (suite, cases) = (&back.suites[0], &back.suites[0].cases);
+        assert_eq!(suite.timestamp.as_deref(), Some("2025-01-02T03:04:05.000Z"));
+        assert_eq!(cases[1].out.as_deref(), Some(""));
+        let failed =
+            Verdict::Failed {
+                message: "bell here".into(), kind: None, text: Some("✗ chain main\nnote: seen".into())
+            };
+        assert_eq!(cases[2].verdict, failed);
+        assert_eq!(cases[5].verdict, Verdict::Failed { message: String::new(), kind: None, text: None });
+
+        doc.suites[0].timestamp = Some("not a time".into());
+        assert_eq!(read(&doc.render()).unwrap().suites[0].timestamp, None);
+    }
 }

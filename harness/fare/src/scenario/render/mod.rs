@@ -12,4 +12,4 @@ pub use junit::junit;
 pub use terminal::{TerminalProgress, summary};
 pub use waterfall::waterfall;
 
-pub(crate) use crate::junit::escape;
+pub(crate) use crate::html::escape;
