@@ -1,6 +1,10 @@
-//! fare: reads the platform's service manifests, provisions the topics,
-//! queues, dead-letter queues and subscriptions they imply on an emulator or
-//! real AWS, and draws the topology.
+//! fare: runs, checks, breaks and diagnoses a platform of services that ask
+//! each other over HTTP and tell each other through SNS topics and SQS
+//! queues, whatever their language, from one manifest per service. It
+//! provisions what the manifests imply (on an emulator or real AWS), starts
+//! the platform (processes or containers), verifies the pacts between the
+//! services against the real providers, drives scenarios and a fault matrix
+//! through it, records every chain and names the hop where one broke.
 //!
 //! # Layout
 //! - `manifest`: one `service.toml`, parsed and checked, errors with file and line.
@@ -23,6 +27,7 @@
 //! - `replay`: a run's seed, the one generator its random choices come from, and a replay held against it.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
+//! - `json`: what `--json` prints, one typed document per command, and its JSON Schema (`fare schema`).
 //! - `terminal`: progress lines (`-q`, `-v`) and colour (only on a terminal, never with `NO_COLOR`).
 //! - `cli`: the `fare` command line (the binary in `bin/fare.rs` only calls it); `fare broker`
 //!   serves the Pact Broker stand-in of the `fare-broker` crate.
@@ -37,6 +42,7 @@ pub mod doctor;
 pub mod fakes;
 pub mod graph;
 pub mod html;
+pub mod json;
 pub mod junit;
 pub mod manifest;
 pub mod merge;

@@ -20,7 +20,7 @@ use crate::scenario::ScenarioReport;
 use crate::trace::{InjectedFault, in_family};
 
 /// What a run's random choices are drawn from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Seed(u64);
 
 impl Seed {
@@ -70,7 +70,7 @@ pub struct Choices {
 }
 
 /// Where a replay first came out otherwise than the run it replays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Divergence {
     pub seed: Seed,
     /// Where: the `at` of the first choice that differs.

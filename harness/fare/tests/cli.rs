@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use clap::CommandFactory;
+use fare::json::Doc;
 use serde_json::Value;
 
 /// `fare ARGS...` from the workspace root, with `env` added.
@@ -90,6 +91,7 @@ fn check_names_the_line_and_what_was_meant_in_text_and_json() {
     assert_eq!(out.status.code(), Some(1));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], false);
+    common::assert_conforms(Doc::Check, &json);
     let problem = &json["problems"][0];
     assert_eq!((&problem["severity"], &problem["line"], &problem["column"]), (&"error".into(), &11.into(), &10.into()));
     assert!(problem["message"].as_str().unwrap().ends_with("did you mean `device.allocated`?"), "{json:#}");
@@ -102,6 +104,7 @@ fn check_names_the_line_and_what_was_meant_in_text_and_json() {
     let out = fare(&["--services", broken.to_str().unwrap(), "check", "--json"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_conforms(Doc::Check, &json);
     let problems = json["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 2, "{json:#}");
     assert!(problems[1]["message"].as_str().unwrap().ends_with("did you mean `publishes`?"), "{json:#}");
@@ -170,6 +173,7 @@ fn contracts_verify_prints_json_a_script_reads() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["passed"], true, "{json:#}");
+    common::assert_conforms(Doc::Verify, &json);
     let pact = &json["pacts"][0];
     assert_eq!(pact["provider"], "carrier", "{json:#}");
     let interaction = &pact["interactions"][0];
@@ -183,12 +187,18 @@ fn e2e_on_ci_writes_junit_without_a_flag_and_json_on_request() {
     let _ = std::fs::remove_file(&junit);
     let ns = format!("ci{}", std::process::id());
     let out = fare(&["-v", "--namespace", &ns, "e2e", "order-delivered", "--json"], &[("CI", "true")]);
-    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(
-        &root(),
-        &kit::bus::Namespace::parse(&format!("{ns}-e2e")).unwrap(),
-    ));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    // The chain again, from the record the run left, as `fare trace --json` prints it.
+    let cid = json["scenarios"][0]["correlation_id"].as_str().unwrap_or_default().to_owned();
+    let ran = format!("{ns}-e2e");
+    let traced = fare(&["--namespace", &ran, "trace", &cid, "--expect", "package.delivered", "--json"], &[]);
+    let _ = std::fs::remove_dir_all(fare::runtime::state_dir(&root(), &kit::bus::Namespace::parse(&ran).unwrap()));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_conforms(Doc::E2e, &json);
+    assert!(traced.status.success(), "{}", text(&traced.stderr));
+    let trace: Value = serde_json::from_slice(&traced.stdout).unwrap();
+    common::assert_conforms(Doc::Trace, &trace);
+    assert_eq!(trace["diagnosis"]["hops"], serde_json::json!([]), "{trace:#}");
     assert_eq!((&json["passed"], &json["failed"]), (&1.into(), &0.into()), "{json:#}");
     let s = &json["scenarios"][0];
     assert_eq!((&s["name"], &s["result"]), (&"order-delivered".into(), &"passed".into()), "{json:#}");
@@ -211,6 +221,7 @@ fn plan_prints_json_a_script_reads() {
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
     };
     let before = plan(&["plan", "--json"]);
+    common::assert_conforms(Doc::Plan, &before);
     assert_eq!((&before["namespace"], &before["endpoint"]), (&"planjson".into(), &moto.endpoint().into()));
     let changes = before["changes"].as_array().unwrap();
     assert!(changes.iter().all(|c| c["op"] == "create"), "{before:#}");

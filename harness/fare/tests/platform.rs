@@ -279,9 +279,11 @@ impl Detached {
         state.services.iter().find(|s| s.name == service).unwrap().url.clone()
     }
 
-    /// `fare status --json`, whatever its exit code.
+    /// `fare status --json`, whatever its exit code, held to its schema.
     fn status(&self) -> Value {
-        serde_json::from_slice(&self.fare(&["status", "--json"]).stdout).unwrap()
+        let status = serde_json::from_slice(&self.fare(&["status", "--json"]).stdout).unwrap();
+        common::assert_conforms(fare::json::Doc::Status, &status);
+        status
     }
 
     /// The entry of `service` in `fare status --json` once `until` holds;
@@ -594,6 +596,7 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let _ = std::fs::remove_dir_all(state_dir(&root(), &ns));
     let table = fare::chaos::report::load_table(&report);
     eprintln!("{table}");
+    common::assert_conforms(fare::json::Doc::Load, &serde_json::to_value(&report).unwrap());
     assert_eq!(report.kills.len(), 2, "{table}");
     // The kills the seed planned, where it planned them: what a replay with it does again.
     let struck: Vec<(&str, usize)> = report.kills.iter().map(|k| (k.service.as_str(), k.point)).collect();

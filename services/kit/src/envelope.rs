@@ -12,6 +12,7 @@ use uuid::Uuid;
 /// An event type such as `order.placed`: two or more lower-case segments of
 /// letters, digits and underscores, joined by dots.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct EventType(String);
 
@@ -63,6 +64,7 @@ impl fmt::Display for EventType {
 /// Callers may bring their own (`X-Correlation-ID`): 1 to 128 characters of
 /// letters, digits, `-`, `_`, `.` and `:`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct CorrelationId(String);
 
@@ -109,6 +111,7 @@ impl fmt::Display for CorrelationId {
 
 /// One event, as published to SNS and received from SQS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Envelope<T = serde_json::Value> {
     /// Unique per event; consumers deduplicate on it.
     pub id: Uuid,
@@ -116,6 +119,7 @@ pub struct Envelope<T = serde_json::Value> {
     pub event_type: EventType,
     pub version: u32,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub occurred_at: OffsetDateTime,
     pub correlation_id: CorrelationId,
     /// The id of the event, or of the HTTP request, that caused this one.

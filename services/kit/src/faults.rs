@@ -90,6 +90,7 @@ impl FaultRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
     /// Each event's first `times` attempts fail (to be retried), then it is

@@ -13,14 +13,14 @@ use serde_json::Value;
 use crate::scenario::Target;
 
 /// An order the store accepted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Placed {
     pub order_id: String,
     pub user_id: String,
 }
 
 /// One effect, counted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Row {
     pub effect: &'static str,
     /// Read from this service's API.
@@ -55,7 +55,7 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Ledger {
     pub rows: Vec<Row>,
 }

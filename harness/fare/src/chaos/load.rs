@@ -36,7 +36,7 @@ pub struct LoadOptions {
 
 /// One SIGKILL of the plan a seed makes: which service, once the load has
 /// come how far (orders placed, then orders delivered, each counted once).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PlannedKill {
     pub service: String,
     pub point: usize,
@@ -62,7 +62,7 @@ pub fn plan(seed: Seed, services: &[String], orders: usize, kills: usize) -> Vec
 }
 
 /// One SIGKILL and what followed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Kill {
     pub service: String,
     /// How far the load was to come before it (orders placed plus delivered).
@@ -78,7 +78,7 @@ pub struct Kill {
 }
 
 /// What a load run found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoadReport {
     pub asked: usize,
     pub seed: Seed,

@@ -135,7 +135,7 @@ async fn load(
     let dir = crate::runtime::state_dir(root, &ns);
     report.diverged = super::replay::keep(&dir, "load", options.seed, args.seed.is_some(), report.choices());
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::json::print(&report)?;
     } else {
         print!("{}", report::load_table(&report));
     }

@@ -159,7 +159,7 @@ pub async fn run(
             };
             drop(diverted);
             if *json {
-                println!("{}", serde_json::to_string_pretty(&super::json::verify(&report))?);
+                crate::json::print(&crate::json::VerifyDoc::new(&report))?;
             } else {
                 print!("{}", verify::report::table(&report));
             }

@@ -141,7 +141,7 @@ pub async fn e2e(cli: &Cli, root: &Path, ns: Namespace, args: &E2eArgs) -> anyho
     write(&html, &render::html(&report, &topology))?;
     progress_line(&format!("HTML report in {}", html.display()));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&super::json::e2e(&report, junit.as_deref(), &html))?);
+        crate::json::print(&crate::json::E2eDoc::new(&report, junit.as_deref(), &html))?;
     } else {
         print!("{}", render::summary(&report));
     }

@@ -8,12 +8,12 @@
 mod bench;
 mod broker;
 mod chaos;
+mod check;
 mod contracts;
 mod deploy;
 mod doctor;
 mod e2e;
 mod init;
-mod json;
 pub use e2e::CI_JUNIT;
 mod platform;
 mod remote;
@@ -76,7 +76,7 @@ pub struct Cli {
 pub enum Command {
     /// Check the manifests against each other; exit 1 if they disagree.
     Check {
-        /// Print the result as JSON (schema in docs/json.md).
+        /// Print the result as JSON (`fare schema check`; docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -84,7 +84,7 @@ pub enum Command {
     Init(init::InitArgs),
     /// Show what `apply` would create, change and delete.
     Plan {
-        /// Print the plan as JSON (schema in docs/json.md).
+        /// Print the plan as JSON (`fare schema plan`; docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -104,7 +104,7 @@ pub enum Command {
     Up(platform::UpArgs),
     /// Show what runs in the namespace and whether it is healthy.
     Status {
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table (`fare schema status`).
         #[arg(long)]
         json: bool,
     },
@@ -146,6 +146,15 @@ pub enum Command {
         /// Give up after this many seconds, listing what is still pending.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+    },
+    /// Print the JSON Schema of what `--json` prints for a command (`fare
+    /// schema e2e`), or write every one into a folder (`--write docs/schemas`).
+    Schema {
+        #[arg(value_enum, required_unless_present = "write")]
+        document: Option<crate::json::Doc>,
+        /// Write `NAME.schema.json` for every document into this folder.
+        #[arg(long, conflicts_with = "document")]
+        write: Option<PathBuf>,
     },
     /// Print a shell completion script: `fare completions bash > /etc/bash_completion.d/fare`.
     Completions {
@@ -217,9 +226,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::report(args),
         Command::Trace(args) => trace::trace(&root, &cli.services, &ns, args).await,
         Command::Init(args) => init::init(&cli.services, args),
-        Command::Check { json: true } => json::check(&cli.services),
+        Command::Check { json: true } => check::check(&cli.services),
         Command::Check { .. } | Command::Graph { .. } => manifests(&cli),
         Command::Plan { .. } | Command::Apply | Command::Destroy => provision(&cli, &root, &ns).await,
+        Command::Schema { document, write } => check::schema(*document, write.as_deref()),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut command, "fare", &mut std::io::stdout());
@@ -302,7 +312,7 @@ async fn provision(cli: &Cli, root: &std::path::Path, ns: &Namespace) -> anyhow:
     };
     let changes = provision::plan(&desired, &current);
     if let Command::Plan { json: true } = cli.command {
-        println!("{}", serde_json::to_string_pretty(&json::plan(ns, bus.endpoint(), &changes))?);
+        crate::json::print(&crate::json::PlanDoc::new(ns, bus.endpoint(), &changes))?;
         return Ok(ExitCode::SUCCESS);
     }
     if changes.is_empty() {

@@ -296,36 +296,7 @@ pub async fn status(root: &Path, ns: &Namespace, json: bool) -> anyhow::Result<E
         set_aside.push(in_hand.map(|p| p.outbox_dead));
     }
     if json {
-        let services: Vec<serde_json::Value> = state
-            .services
-            .iter()
-            .zip(&healthy)
-            .zip(&set_aside)
-            .map(|((s, ok), aside)| {
-                let pid = (s.status == ServiceStatus::Running).then_some(s.pid);
-                let mut v = serde_json::json!({
-                    "name": s.name, "url": s.url, "pid": pid, "ready": ok, "log": s.log, "restarts": s.restarts,
-                    "outbox_dead": aside,
-                });
-                // `state`, and `attempt` or `why` when there is one.
-                if let (Some(v), Ok(serde_json::Value::Object(status))) =
-                    (v.as_object_mut(), serde_json::to_value(&s.status))
-                {
-                    v.extend(status);
-                }
-                v
-            })
-            .collect();
-        let out = serde_json::json!({
-            "namespace": state.namespace,
-            "endpoint": state.endpoint,
-            "emulator_pid": state.emulator_pid,
-            "supervisor_pid": state.supervisor_pid,
-            "restart": state.restart,
-            "services": services,
-            "fakes": state.fakes.iter().map(|f| serde_json::json!({"name": f.name, "url": f.url})).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::json::print(&crate::json::StatusDoc::new(&state, &healthy, &set_aside))?;
     } else {
         println!("{:<12} {:<28} {:>8}  {:<5}  {:>8}  STATE", "SERVICE", "URL", "PID", "READY", "RESTARTS");
         for (s, ok) in state.services.iter().zip(&healthy) {

@@ -93,8 +93,7 @@ pub async fn trace(root: &Path, services: &Path, ns: &Namespace, args: &TraceArg
         Some(Diagnosis { label: "main".into(), correlation_id: args.correlation_id.clone(), hops })
     };
     if args.json {
-        let out = serde_json::json!({ "trace": trace, "diagnosis": diagnosis });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::json::print(&crate::json::TraceDoc { trace: &trace, diagnosis: diagnosis.as_ref() })?;
     } else {
         print!("{}", trace.render_text());
         match &diagnosis {

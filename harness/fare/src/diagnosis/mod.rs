@@ -28,7 +28,7 @@ use crate::trace::InjectedFault;
 /// One hop of a chain, as far as it is known: the event that should have
 /// caused the next, the queue it travels through, the service that should
 /// have acted, and the event it should have published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Hop {
     /// The cause, `None` at the start of a chain (a request).
     pub after: Option<String>,
@@ -39,7 +39,7 @@ pub struct Hop {
 }
 
 /// Why a hop broke.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// No request started the chain, or the one that should have was refused.
@@ -73,7 +73,7 @@ pub enum Reason {
 }
 
 /// What the diagnosis rests on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     /// Handling attempts and the last error.
@@ -122,7 +122,7 @@ pub enum Evidence {
 }
 
 /// One broken hop: where, why, and on what evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BrokenHop {
     pub hop: Hop,
     pub reason: Reason,
@@ -133,7 +133,7 @@ pub struct BrokenHop {
 }
 
 /// An injected fault a broken hop is owed to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Blame {
     pub fault: InjectedFault,
     /// What its times are told from: when the scenario (else the chain)
@@ -148,7 +148,7 @@ impl fmt::Display for Blame {
 }
 
 /// Every broken hop of one chain, the first in causal order first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     pub label: String,
     pub correlation_id: String,

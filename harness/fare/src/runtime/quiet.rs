@@ -39,7 +39,7 @@ impl Default for QuietOptions {
 }
 
 /// One thing not yet done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pending {
     Queue {
@@ -97,20 +97,23 @@ impl fmt::Display for Pending {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NotQuiet {
     #[error("not quiet after {waited:?}; still pending:\n{}", lines(.pending))]
     Timeout {
         #[serde(with = "crate::millis")]
+        #[schemars(with = "u64")]
         waited: Duration,
         pending: Vec<Pending>,
     },
     #[error("stuck: nothing changed for {unchanged:?} (after {waited:?}); pending:\n{}", lines(.pending))]
     Stuck {
         #[serde(with = "crate::millis")]
+        #[schemars(with = "u64")]
         waited: Duration,
         #[serde(with = "crate::millis")]
+        #[schemars(with = "u64")]
         unchanged: Duration,
         pending: Vec<Pending>,
     },

@@ -28,7 +28,7 @@ fn default_ready() -> String {
 }
 
 /// What a service of a running platform is doing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ServiceStatus {
     #[default]

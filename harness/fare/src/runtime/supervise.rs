@@ -53,7 +53,7 @@ pub async fn supervising<T>(
 const TAIL: usize = 15;
 
 /// What happens to a service that died without being asked to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Start it again after a backoff, unless it keeps crashing.

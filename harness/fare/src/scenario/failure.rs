@@ -20,7 +20,7 @@ use super::template::TemplateError;
 use crate::runtime::NotQuiet;
 use crate::trace::ChainDiff;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Failure {
     /// A `{{name}}` of the step could not be filled.
@@ -44,6 +44,7 @@ pub enum Failure {
         event: EventType,
         correlation_id: String,
         #[serde(with = "crate::millis")]
+        #[schemars(with = "u64")]
         waited: Duration,
     },
     /// The platform settled without the event: it will not come.
@@ -51,6 +52,7 @@ pub enum Failure {
         event: EventType,
         correlation_id: String,
         #[serde(with = "crate::millis")]
+        #[schemars(with = "u64")]
         waited: Duration,
     },
     /// The platform did not settle (timeout), or stopped moving (stuck).
@@ -73,7 +75,7 @@ pub(super) fn redacted(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// One service's dead letters, counted against the expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DeadLetterCount {
     pub service: String,
     pub found: usize,

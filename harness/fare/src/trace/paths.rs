@@ -11,7 +11,7 @@ use serde::{Serialize, Serializer};
 use super::tree::Trace;
 
 /// Event types from the root of a chain down to one event.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
 pub struct EventPath(Vec<String>);
 
 impl EventPath {
@@ -101,7 +101,7 @@ impl Trace {
 }
 
 /// A path seen a different number of times than expected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Count {
     pub path: EventPath,
     pub expected: usize,
@@ -109,7 +109,7 @@ pub struct Count {
 }
 
 /// How the chain seen differs from the one expected.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ChainDiff {
     /// Fewer seen than expected.
     pub missing: Vec<Count>,

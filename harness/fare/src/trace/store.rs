@@ -14,7 +14,7 @@ pub struct ProgrammedRule {
 }
 
 /// A message found in a dead-letter queue.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DeadLetter {
     /// The service whose queue it died on.
     pub service: String,
@@ -32,7 +32,7 @@ pub struct DeadLetter {
 
 /// A service process that ended while the platform ran: crashed, killed,
 /// or stopped on purpose. The supervisor reports each one.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ServiceExit {
     pub service: String,
     /// How it ended, as the supervisor saw it: `signal 9 (SIGKILL)`, `exit status 101`.
@@ -46,7 +46,9 @@ pub struct ServiceExit {
 }
 
 /// The kinds of fault fare injects, as a scenario names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     Stop,
@@ -77,7 +79,7 @@ impl std::fmt::Display for FaultKind {
 /// A fault fare injected while the platform ran: what, on which service
 /// (or the emulator), from when to when. The injector records it when the
 /// fault takes effect and again when it ends, under the same `id`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct InjectedFault {
     /// Unique per fault: a second record with it replaces the first.
     pub id: String,
@@ -105,7 +107,7 @@ pub struct InjectedFault {
 
 /// What a scenario's fault said that its kind, target and times do not:
 /// the events it waited on, how long, how often, what a handler did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct Asked {
     /// The chain whose events it waited on (a fault on processes hits every chain).

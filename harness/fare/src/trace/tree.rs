@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::otlp::SpanRecord;
 use super::store::{DeadLetter, InjectedFault, ServiceExit, Store};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trace {
     pub correlation_id: String,
     pub events: Vec<EventNode>,
@@ -30,13 +30,14 @@ pub struct Trace {
     pub faults: Vec<InjectedFault>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventNode {
     pub id: String,
     pub event_type: String,
     pub producer: String,
     pub causation_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
     pub occurred_at: OffsetDateTime,
     pub receipts: Vec<Receipt>,
     /// Indices into `Trace::events`.
@@ -44,7 +45,7 @@ pub struct EventNode {
 }
 
 /// One service's handling of one event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     pub service: String,
     /// Handling attempts seen in spans (0 when only the outcome is known).
@@ -61,7 +62,7 @@ pub struct Receipt {
     pub ended_unix_nanos: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Outcome {
     Handled,
@@ -74,7 +75,7 @@ pub enum Outcome {
 }
 
 /// One HTTP call a service made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Call {
     /// Whom it called: a service or a third party, by the caller's name for it.
     pub callee: String,
@@ -93,7 +94,7 @@ impl Call {
 }
 
 /// Runs of one background task for one event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Work {
     pub task: String,
     pub runs: u32,
@@ -105,7 +106,7 @@ pub struct Work {
 }
 
 /// One HTTP request a service served in this chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Request {
     pub service: String,
     pub method: String,

@@ -46,3 +46,13 @@ pub fn assert_snapshots(skeletons: &[(String, String)]) {
         });
     }
 }
+
+/// Holds `value` to the JSON Schema of `doc` (what `fare schema` prints):
+/// every way it departs from it, each at its path.
+#[allow(dead_code)]
+pub fn assert_conforms(doc: fare::json::Doc, value: &serde_json::Value) {
+    let schema = doc.schema();
+    let validator = jsonschema::validator_for(&schema).expect("a generated schema compiles");
+    let errors: Vec<String> = validator.iter_errors(value).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{} --json departs from its schema:\n{}\n{value:#}", doc.name(), errors.join("\n"));
+}

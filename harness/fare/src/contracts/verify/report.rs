@@ -38,7 +38,7 @@ pub enum Outcome {
 }
 
 /// One difference between the pact and the provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Mismatch {
     /// A JSON path (`$.data.order_id`), `metadata.<key>`, `header <name>`, `status`…
     pub at: String,
