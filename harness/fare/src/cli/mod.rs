@@ -32,7 +32,10 @@ use kit::bus::Namespace;
 use crate::provision::{self, Change};
 use crate::runtime::{Op, Runtime};
 
-/// Provision, draw and check an event-driven platform from its service manifests.
+/// Run, check, break and diagnose a platform of services that talk over HTTP
+/// and SNS/SQS, in any language, from one manifest per service: provision
+/// it, start it, verify its contracts, drive scenarios and a fault matrix
+/// through it, and name the hop where a chain broke.
 #[derive(Debug, Parser)]
 #[command(name = "fare", version)]
 pub struct Cli {
