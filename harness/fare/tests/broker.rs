@@ -7,7 +7,7 @@
 
 // Each test binary uses a part of the shared helpers.
 #[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -91,6 +91,7 @@ fn rename_device_id(answer: &mut Answer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fare_gates_a_breaking_provider_until_it_is_fixed() {
+    let _shared = common::shared().await;
     let broker = start_broker();
     fare(&broker, &["contracts", "create-environment", "--name", "production", "--production"], 0).await;
     // The two consumers' pacts with devices (their others would need providers verified too).
@@ -170,6 +171,7 @@ async fn pact(bin: &std::path::Path, args: &[&str], success: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_pact_cli_runs_the_same_flow_against_fare_broker() {
+    let _shared = common::shared().await;
     let tools =
         fare_emulator::Venv::ensure_tool(&fare_emulator::pact_tools(), &mut |l| eprintln!("fare: {l}")).unwrap();
     let bin = tools.bin("pact");

@@ -5,7 +5,7 @@
 
 // Only `root`: this binary starts platforms through the `fare` binary.
 #[allow(dead_code)]
-mod common;
+use crate::common;
 
 use common::root;
 
@@ -52,6 +52,7 @@ fn typo_services() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn help_covers_every_subcommand_and_completions_know_them() {
+    let _shared = common::shared_blocking();
     let help = text(&fare(&["--help"], &[]).stdout);
     let cli = fare::cli::Cli::command();
     let names: Vec<String> = cli.get_subcommands().map(|c| c.get_name().to_owned()).collect();
@@ -77,6 +78,7 @@ fn help_covers_every_subcommand_and_completions_know_them() {
 
 #[test]
 fn check_names_the_line_and_what_was_meant_in_text_and_json() {
+    let _shared = common::shared_blocking();
     let (_dir, services) = typo_services();
     let services = services.to_str().unwrap();
     let out = fare(&["--services", services, "check"], &[]);
@@ -130,6 +132,7 @@ fn on_a_terminal(command: &str, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn colour_shows_on_a_terminal_unless_no_color_is_set() {
+    let _shared = common::shared_blocking();
     let (_dir, services) = typo_services();
     let command = format!("{} --services {} check", env!("CARGO_BIN_EXE_fare"), services.display());
     let seen = on_a_terminal(&command, &[]);
@@ -153,6 +156,7 @@ fn first_run(flags: &[&str]) -> (Option<i32>, Vec<String>) {
 
 #[test]
 fn progress_comes_in_the_order_things_happen_and_quiet_keeps_only_the_error() {
+    let _shared = common::shared_blocking();
     let (code, lines) = first_run(&[]);
     assert_eq!(code, Some(2), "{lines:#?}");
     let installing = lines.iter().position(|l| l.contains("creating a virtual environment for moto"));
@@ -169,6 +173,7 @@ fn progress_comes_in_the_order_things_happen_and_quiet_keeps_only_the_error() {
 
 #[test]
 fn contracts_verify_prints_json_a_script_reads() {
+    let _shared = common::shared_blocking();
     let out = fare(&["contracts", "verify", "--provider", "carrier", "--json"], &[("PACT_DO_NOT_TRACK", "true")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -183,6 +188,7 @@ fn contracts_verify_prints_json_a_script_reads() {
 
 #[test]
 fn e2e_on_ci_writes_junit_without_a_flag_and_json_on_request() {
+    let _shared = common::shared_blocking();
     let junit = root().join(fare::cli::CI_JUNIT);
     let _ = std::fs::remove_file(&junit);
     let ns = format!("ci{}", std::process::id());
@@ -213,6 +219,7 @@ fn e2e_on_ci_writes_junit_without_a_flag_and_json_on_request() {
 
 #[test]
 fn plan_prints_json_a_script_reads() {
+    let _shared = common::shared_blocking();
     let moto = fare_emulator::start_moto().unwrap();
     let at = ["--endpoint", moto.endpoint(), "--namespace", "planjson"];
     let plan = |args: &[&str]| -> Value {

@@ -14,7 +14,7 @@
 //! `FARE_TEST_CONTAINERS=1` is set, as `.ci/run` does, and says it skipped
 //! otherwise.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -36,16 +36,12 @@ fn asked(what: &str) -> bool {
     asked
 }
 
-/// The two platforms of scenarios run one after the other: side by side on
-/// a small machine they would make each other's timings.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scenarios_in_containers_match_their_snapshots_and_leave_nothing() {
     if !asked("the scenarios in containers") {
         return;
     }
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("ct{}", std::process::id())).unwrap();
     let options = UpOptions { runtime: Runtime::Containers, ..common::up_options(&ns) };
     let mut platform =
@@ -93,6 +89,7 @@ async fn the_scenarios_in_containers_match_their_snapshots_and_leave_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn doctor_passes_its_probes_against_each_emulator_container_and_removes_it() {
+    let _shared = common::shared().await;
     if !asked("fare doctor against the emulators' containers") {
         return;
     }
@@ -118,6 +115,7 @@ async fn doctor_passes_its_probes_against_each_emulator_container_and_removes_it
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contracts_verify_via_queue_in_containers_passes_and_leaves_nothing() {
+    let _shared = common::shared().await;
     if !asked("fare contracts verify --via-queue in containers") {
         return;
     }
@@ -181,7 +179,7 @@ async fn invoice_rewritten_in_python_runs_in_containers() {
     if !asked("the Python invoice in containers") {
         return;
     }
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("cp{}", std::process::id())).unwrap();
     let options = UpOptions { runtime: Runtime::Containers, profile: Some("python".into()), ..common::up_options(&ns) };
     let mut platform =

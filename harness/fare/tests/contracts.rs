@@ -5,6 +5,8 @@
 //! every message pact matches what the real platform publishes on SNS, and
 //! a published message changed once fails the same way.
 
+use crate::common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -76,6 +78,7 @@ fn only_failure(report: &CheckReport) -> (Rule, String) {
 
 #[test]
 fn the_committed_pacts_pass_the_check() {
+    let _shared = common::shared_blocking();
     let report = check_dirs(&workspace().join("services"), &workspace().join("contracts/pacts")).unwrap();
     assert!(report.passed(), "{}", fare::contracts::table(&report));
     assert!(report.findings.iter().filter(|f| f.rule == Rule::Listened).count() >= 19);
@@ -83,12 +86,14 @@ fn the_committed_pacts_pass_the_check() {
 
 #[test]
 fn the_fixture_passes() {
+    let _shared = common::shared_blocking();
     let report = Fixture::new().check();
     assert!(report.passed(), "{}", fare::contracts::table(&report));
 }
 
 #[test]
 fn a_listened_event_without_a_pact_fails() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.pact("accounts", "shop", &[message("order.cancelled")]);
     let (rule, message) = only_failure(&fixture.check());
@@ -107,6 +112,7 @@ fn a_listened_event_without_a_pact_fails() {
 
 #[test]
 fn a_listened_event_nobody_publishes_fails() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.manifest("accounts", &ACCOUNTS.replace("event = \"order.placed\"", "event = \"order.refunded\""));
     let report = fixture.check();
@@ -121,6 +127,7 @@ fn a_listened_event_nobody_publishes_fails() {
 
 #[test]
 fn a_published_event_nobody_hears_fails_unless_terminal() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.manifest("shop", &SHOP.replace("[\"order.placed\"]", "[\"order.placed\", \"order.paid\"]"));
     let (rule, message) = only_failure(&fixture.check());
@@ -135,6 +142,7 @@ fn a_published_event_nobody_hears_fails_unless_terminal() {
 
 #[test]
 fn a_pact_with_an_unknown_party_fails() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.pact("accounts", "ledger", &[message("order.placed")]);
     let (rule, message) = only_failure(&fixture.check());
@@ -144,6 +152,7 @@ fn a_pact_with_an_unknown_party_fails() {
 
 #[test]
 fn an_ask_without_a_pact_fails() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.remove_pact("shop", "accounts");
     let (rule, message) = only_failure(&fixture.check());
@@ -153,6 +162,7 @@ fn an_ask_without_a_pact_fails() {
 
 #[test]
 fn an_interaction_the_provider_does_not_grant_the_consumer_fails() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.pact("shop", "accounts", &[lookup("/accounts/a-1/history")]);
     let (rule, message) = only_failure(&fixture.check());
@@ -162,6 +172,7 @@ fn an_interaction_the_provider_does_not_grant_the_consumer_fails() {
 
 #[test]
 fn an_ask_the_callee_grants_nothing_and_a_grant_nobody_asks_for_fail() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     fixture.manifest("accounts", &ACCOUNTS.replace("service = \"shop\"", "service = \"till\""));
     let report = fixture.check();
@@ -178,6 +189,7 @@ fn an_ask_the_callee_grants_nothing_and_a_grant_nobody_asks_for_fail() {
 
 #[test]
 fn a_filter_the_published_attributes_do_not_pass_fails() {
+    let _shared = common::shared_blocking();
     let fixture = Fixture::new();
     let filtered = |filter: &str| {
         ACCOUNTS.replace("event = \"order.placed\"\n", &format!("event = \"order.placed\"\nfilter = {filter}\n"))
@@ -225,6 +237,7 @@ fn tampered(provider: &str, tamper: impl Fn(&mut Answer) + Send + Sync + 'static
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_committed_pact_verifies_against_its_real_provider() {
+    let _shared = common::shared().await;
     let pacts = workspace().join("contracts/pacts");
     let report = verify(&pacts, VerifyOptions::default()).await;
     let table = verify_report::table(&report);
@@ -242,6 +255,7 @@ async fn every_committed_pact_verifies_against_its_real_provider() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_that_renames_a_field_fails_naming_the_pact_the_interaction_and_the_path() {
+    let _shared = common::shared().await;
     let options = tampered("store", |answer| {
         let data = answer.body["data"].as_object_mut().unwrap();
         let id = data.remove("order_id").unwrap();
@@ -267,6 +281,7 @@ async fn a_provider_that_renames_a_field_fails_naming_the_pact_the_interaction_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_that_drops_an_attribute_fails_naming_it() {
+    let _shared = common::shared().await;
     let options = tampered("devices", |answer| {
         answer.metadata.remove("event_type");
     });
@@ -287,6 +302,7 @@ async fn a_provider_that_drops_an_attribute_fails_naming_it() {
 /// changes in the consumer's diff, and users' verification says where.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pact_the_real_users_does_not_honour_fails_with_the_path_and_an_unknown_state_with_its_name() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(workspace().join("contracts/pacts/store-users.json")).unwrap();
     let changed = text
@@ -337,6 +353,7 @@ async fn match_captured(capture: &Capture, providers: &[&str]) -> VerifyReport {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_committed_message_pact_matches_what_the_real_providers_publish_over_the_real_queue() {
+    let _shared = common::shared().await;
     let report = match_captured(captured().await, &[]).await;
     let table = verify_report::table(&report);
     assert!(report.passed(), "{table}");
@@ -357,6 +374,7 @@ async fn every_committed_message_pact_matches_what_the_real_providers_publish_ov
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_message_that_differs_from_the_pact_fails_naming_the_pact_the_interaction_and_the_path() {
+    let _shared = common::shared().await;
     let mut capture = captured().await.clone();
     let is = |m: &Captured, producer: &str, event_type: &str| {
         m.producer().as_deref() == Some(producer) && m.event_type().as_deref() == Some(event_type)

@@ -2,6 +2,8 @@
 //! pacts: what a run exercised, the traffic no pact describes, and a
 //! published message that differs from its pact.
 
+use crate::common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -57,6 +59,7 @@ fn row<'a>(report: &'a CoverageReport, section: Section, parties: &str, subject:
 
 #[tokio::test]
 async fn a_run_covers_what_it_exercised_and_names_every_gap() {
+    let _shared = common::shared().await;
     let mut record = SavedRecord::default();
     let url = "http://127.0.0.1:4000/sessions/current";
     record.spans.push(span(
@@ -127,6 +130,7 @@ async fn a_run_covers_what_it_exercised_and_names_every_gap() {
 /// A gap `contracts/coverage.toml` accepts is shown with its reason and is no gap.
 #[tokio::test]
 async fn a_gap_on_purpose_says_why_and_is_not_a_gap() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("record.json");
     SavedRecord::default().write(&path).unwrap();

@@ -7,7 +7,7 @@
 //! And a second `fare`, knowing only a target file, runs them against a
 //! platform it did not start (`fare e2e --target`).
 
-mod common;
+use crate::common;
 
 use common::root;
 
@@ -165,13 +165,9 @@ fn every_scenario_reads_against_the_topology_and_the_exclusive_ones_are_known() 
     assert!(err.to_string().starts_with("no scenario named `no-such`"), "{err}");
 }
 
-/// The platform's tests that start a whole platform run one at a time: two
-/// at once on a small machine make each other's timings.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[tokio::test]
 async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("e2e{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
     let mut platform =
@@ -347,7 +343,7 @@ async fn scenarios_run_through_the_platform_and_a_broken_hop_is_named() {
 /// chain has the shape of its snapshot, event for event, as with the Rust one.
 #[tokio::test]
 async fn every_scenario_passes_against_invoice_rewritten_in_python() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("py{}", std::process::id())).unwrap();
     let options = fare::runtime::UpOptions { profile: Some("python".into()), ..common::up_options(&ns) };
     let mut platform =
@@ -389,7 +385,7 @@ async fn every_scenario_passes_against_invoice_rewritten_in_python() {
 #[tokio::test]
 async fn a_failed_chain_written_as_a_scenario_fails_at_the_same_hop_and_passes_without_its_fault() {
     use fare::scenario::write::{ExpectFrom, WriteOptions, write};
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("wr{}", std::process::id())).unwrap();
     let mut platform = Platform::up_with_env(
         &common::up_options(&ns),
@@ -551,7 +547,7 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
 /// receiver), and says so.
 #[tokio::test]
 async fn scenarios_run_against_an_environment_fare_did_not_start_through_a_target_file_alone() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let started = std::time::Instant::now();
     // First, while the binary is the one this test was built with.
     let elsewhere = Elsewhere::new();

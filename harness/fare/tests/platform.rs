@@ -9,8 +9,9 @@
 //! The tests run one at a time: the "nothing left running" checks count
 //! this process's children, which a test running beside it would disturb.
 
+#[path = "authorisation/mod.rs"]
 mod authorisation;
-mod common;
+use crate::common;
 
 use common::root;
 
@@ -22,11 +23,9 @@ use fare::runtime::{Platform, PlatformState, QuietOptions, UpOptions, alive, sta
 use kit::bus::Namespace;
 use serde_json::{Value, json};
 
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[tokio::test]
 async fn an_order_travels_from_sign_up_to_delivered_and_nothing_is_left_running() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("it{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
     // A service whose configuration is broken exits at start: fare says who
@@ -327,7 +326,7 @@ async fn others_ready(http: &reqwest::Client, platform: &Detached, except: &str)
 /// by each kind of caller; the matrix is printed (`--nocapture`).
 #[tokio::test]
 async fn every_endpoint_answers_each_caller_as_the_authorisation_matrix_says() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("az{}", std::process::id())).unwrap();
     let platform = Platform::up(&common::up_options(&ns), &mut |line| eprintln!("fare: {line}")).await.unwrap();
     let urls: Vec<(String, String)> = platform.state.services.iter().map(|s| (s.name.clone(), s.url.clone())).collect();
@@ -389,7 +388,7 @@ fn url_of<'a>(urls: &'a [(String, String)], service: &str) -> &'a str {
 
 #[tokio::test]
 async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     // The user's collector is down the whole time: that costs fare's record nothing.
     let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let users_collector = format!("http://{down}");
@@ -502,7 +501,7 @@ async fn a_service_killed_mid_way_comes_back_and_every_order_ships_exactly_once(
 
 #[tokio::test]
 async fn with_restart_never_a_killed_service_stays_down_and_status_says_why() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     // A provider-state switch exported in the shell reaches no service.
     let exported = [("FARE_PROVIDER_STATES", "1")];
     let platform = Detached::up_with_env(&format!("nv{}", std::process::id()), &["--restart", "never"], &exported);
@@ -534,7 +533,7 @@ async fn with_restart_never_a_killed_service_stays_down_and_status_says_why() {
 /// order placed afterwards travels to delivered as before.
 #[tokio::test]
 async fn a_killed_emulator_comes_back_provisioned_and_orders_flow_again() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let platform = Detached::up_with_env(&format!("em{}", std::process::id()), &[], &[]);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let token = sign_up(&http, &platform.url("users")).await;
@@ -578,7 +577,7 @@ const ORDERS: usize = 50;
 /// reaches the same points, and its choices come out as the first run's.
 #[tokio::test]
 async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("ld{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
     let mut env = fare::scenario::e2e_env(&common::root().join("scenarios")).unwrap();
@@ -648,7 +647,7 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
 /// and nothing it started is left running.
 #[tokio::test]
 async fn a_service_that_cannot_start_is_named_with_its_manifest_line_and_last_words() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _alone = common::exclusive().await;
     let cases = [
         ("exec no-such-server --port \"$PORT\"", "", "odd exited during start-up (exit status 127)", "not found"),
         (

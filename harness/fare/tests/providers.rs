@@ -3,7 +3,7 @@
 //! virtual environment fare manages) are verified by `fare contracts
 //! verify` against the real service, with its provider states.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -51,6 +51,7 @@ async fn verify_as(dir: &Path, providers: &[&str], profile: Option<&str>) -> Ver
 /// real users it asks about the session), the states set by both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frontends_pact_python_pact_verifies_against_the_real_store() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     consumer_test("dashboard", dir.path(), &[]);
     let pact: serde_json::Value =
@@ -69,6 +70,7 @@ async fn a_frontends_pact_python_pact_verifies_against_the_real_store() {
 /// real services, each state set by the service's own registry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_back_office_tools_pacts_verify_against_devices_invoice_and_tracking() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     consumer_test("backoffice", dir.path(), &[]);
     let report = verify(dir.path(), &["devices", "invoice", "tracking"]).await;
@@ -88,6 +90,7 @@ async fn a_back_office_tools_pacts_verify_against_devices_invoice_and_tracking()
 /// `[run]` with its states (and the session states forwarded to users).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_services_pact_python_pacts_verify_as_consumer_and_as_provider() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let script = common::root().join("services/loyalty/tests/pacts.py");
     let out = Command::new(pact_tools().bin("python")).arg(&script).arg(dir.path()).output().unwrap();
@@ -116,6 +119,7 @@ async fn a_python_services_pact_python_pacts_verify_as_consumer_and_as_provider(
 /// started from the manifest's `[profiles.python.run]`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoices_pacts_verify_against_its_python_rewrite() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     consumer_test("backoffice", dir.path(), &[]);
     let committed = common::root().join("contracts/pacts");
@@ -134,6 +138,7 @@ async fn invoices_pacts_verify_against_its_python_rewrite() {
 /// state each of them knows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_state_fails_with_the_states_the_provider_knows() {
+    let _shared = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
     consumer_test("dashboard", dir.path(), &["user u-1 has order o-1 in staus delivered"]);
     let report = verify(dir.path(), &["store"]).await;
@@ -197,6 +202,7 @@ impl Drop for Serve {
 /// a pact the builder does not honour fails there too.
 #[test]
 fn the_official_pact_verifier_verifies_a_message_pact_through_fare_contracts_serve() {
+    let _shared = common::shared_blocking();
     let serve = Serve::start();
     let pact = common::root().join("contracts/pacts/devices-store.json");
     let out = serve.pact_verifier(&pact, "store");

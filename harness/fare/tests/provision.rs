@@ -4,6 +4,8 @@
 //! The trace recorder, on such a namespace, records every dead letter,
 //! however many are waiting, and waits for one another reader holds.
 
+use crate::common;
+
 use std::path::Path;
 
 use fare::provision::{self, Change};
@@ -44,6 +46,7 @@ async fn pending(bus: &Bus, t: &Topology) -> Vec<String> {
 
 #[tokio::test]
 async fn apply_converges_and_a_second_apply_changes_nothing() {
+    let _shared = common::shared().await;
     let moto = fare_emulator::start_moto().unwrap();
     let bus = bus(moto.endpoint(), "fare").await;
     let full = topology(&[("store", STORE), ("invoice", INVOICE), ("mailer", MAILER)]);
@@ -100,6 +103,7 @@ async fn apply_converges_and_a_second_apply_changes_nothing() {
 
 #[tokio::test]
 async fn namespaces_that_share_a_prefix_do_not_touch_each_other() {
+    let _shared = common::shared().await;
     let moto = fare_emulator::start_moto().unwrap();
     let t = topology(&[("store", STORE), ("invoice", INVOICE)]);
     let a = bus(moto.endpoint(), "fare").await;
@@ -118,6 +122,7 @@ async fn namespaces_that_share_a_prefix_do_not_touch_each_other() {
 
 #[tokio::test]
 async fn the_recorder_records_every_dead_letter_however_many_wait() {
+    let _shared = common::shared().await;
     let moto = fare_emulator::start_moto().unwrap();
     let bus = bus(moto.endpoint(), "dl").await;
     let t = topology(&[("store", STORE), ("invoice", INVOICE)]);
@@ -142,6 +147,7 @@ async fn the_recorder_records_every_dead_letter_however_many_wait() {
 /// without it; and the recorder's own sweep leaves every message visible.
 #[tokio::test]
 async fn a_dead_letter_another_reader_holds_is_waited_for_and_sweeps_hide_nothing() {
+    let _shared = common::shared().await;
     let moto = fare_emulator::start_moto().unwrap();
     let bus = bus(moto.endpoint(), "held").await;
     let t = topology(&[("store", STORE), ("invoice", INVOICE)]);
