@@ -15,6 +15,7 @@
 //! - `envelope`: [`Envelope`] and the ids it carries ([`EventType`], [`CorrelationId`]).
 //! - `store`: the service's SQLite file, its migrations, the inbox and outbox.
 //! - `bus`: SNS/SQS clients, names, the publisher, the consumer loop, the outbox relay.
+//! - `backoff`: the one rule for waiting longer after each failure: a first delay doubling to a ceiling.
 //! - `http`: `ApiError`, the JSON extractor, correlation middleware, the client for asking others, the session check.
 //! - `faults`: the hook through which fare, and only fare, injects handler faults for one run.
 //! - `states`: provider states for contract verification, mounted only by [`Switches`] (a debug build's `FARE_PROVIDER_STATES=on`).
@@ -28,6 +29,7 @@
 //! - `testing` (feature `testing`): a real moto emulator provisioned for one service's tests, users' session check played by wiremock.
 
 pub mod app;
+pub mod backoff;
 pub mod bus;
 pub mod config;
 pub mod envelope;

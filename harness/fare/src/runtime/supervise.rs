@@ -17,6 +17,7 @@ use std::fmt;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use kit::backoff::Backoff;
 use serde::{Deserialize, Serialize};
 
 use super::Platform;
@@ -76,9 +77,8 @@ impl fmt::Display for RestartPolicy {
 pub struct RestartOptions {
     pub policy: RestartPolicy,
     /// The wait before the first restart; it doubles with each further
-    /// crash within `window`, up to `max_delay`.
-    pub first_delay: Duration,
-    pub max_delay: Duration,
+    /// crash within `window`, up to the backoff's ceiling.
+    pub backoff: Backoff,
     /// A service that crashes again after `limit` restarts within `window`
     /// is crash-looping: it is kept down.
     pub limit: u32,
@@ -89,8 +89,7 @@ impl Default for RestartOptions {
     fn default() -> Self {
         RestartOptions {
             policy: RestartPolicy::OnFailure,
-            first_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(10)),
             limit: 5,
             window: Duration::from_secs(60),
         }
@@ -100,8 +99,7 @@ impl Default for RestartOptions {
 impl RestartOptions {
     /// The wait before restart number `attempt` (1 for the first).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let doubled = self.first_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        doubled.min(self.max_delay)
+        self.backoff.delay(attempt)
     }
 }
 

@@ -11,7 +11,7 @@
 //! - `template`: `{{name}}`, picking captures, subset matching of answers.
 //! - `target`: the platform as scenarios reach it; the settings `fare e2e` starts it with.
 //! - `http`: one request, sent in its chain and checked.
-//! - `faults`: stopping services, duplicating events, poison messages.
+//! - `faults`: faults on processes, on the bus and in handlers, a file a family.
 //! - `chain`: the chain expected (written or derived), as event paths.
 //! - `run`: one scenario; `schedule`: many, side by side where they can be.
 //! - `partition`: the share of the scenarios one CI runner takes (`--partition hash:M/N`).

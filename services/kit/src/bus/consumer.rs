@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
 use super::Bus;
+use crate::backoff::Backoff;
 use crate::envelope::Envelope;
 use crate::faults::{Faults, Injected};
 
@@ -99,10 +100,11 @@ impl ConsumerOptions {
         }
     }
 
-    /// The visibility timeout after failed attempt number `attempt`.
+    /// The visibility timeout after failed attempt number `attempt`, in seconds.
     fn retry_delay(&self, attempt: u32) -> i32 {
-        let factor = 1i64 << attempt.saturating_sub(1).min(20);
-        (self.retry_base_seconds as i64 * factor).min(self.retry_max_seconds as i64) as i32
+        let seconds = |s: i32| Duration::from_secs(u64::try_from(s).unwrap_or(0));
+        let backoff = Backoff::new(seconds(self.retry_base_seconds), seconds(self.retry_max_seconds));
+        i32::try_from(backoff.delay(attempt).as_secs()).unwrap_or(i32::MAX)
     }
 }
 
@@ -199,7 +201,7 @@ impl<H: Handler> Consumer<H> {
         let queue = Arc::new(queue);
         let slots = Arc::new(Semaphore::new(self.options.max_in_flight.max(1)));
         let mut tasks = JoinSet::new();
-        let mut backoff = Backoff::default();
+        let mut backoff = super::RECONNECT.failures();
         loop {
             while tasks.try_join_next().is_some() {}
             let first = tokio::select! {
@@ -265,7 +267,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn resolve(&self, shutdown: &CancellationToken) -> Option<Queue> {
-        let mut backoff = Backoff::default();
+        let mut backoff = super::RECONNECT.failures();
         loop {
             match self.queue().await {
                 Ok(queue) => {
@@ -501,28 +503,6 @@ async fn handle<H: Handler>(handler: &H, event: Envelope, injected: Option<Injec
             let outcome = handler.handle(event).await;
             tracing::warn!(handled = outcome.is_ok(), "fault injected: {what}: exiting before the message is deleted");
             crate::faults::crash()
-        }
-    }
-}
-
-/// Exponential backoff for an unreachable endpoint: 100 ms doubling to 5 s.
-#[derive(Default)]
-pub(crate) struct Backoff {
-    failures: u32,
-}
-
-impl Backoff {
-    pub(crate) fn reset(&mut self) {
-        self.failures = 0;
-    }
-
-    /// Sleeps the next delay; `false` if shutdown came first.
-    pub(crate) async fn sleep(&mut self, shutdown: &CancellationToken) -> bool {
-        let delay = Duration::from_millis(100u64 << self.failures.min(6)).min(Duration::from_secs(5));
-        self.failures += 1;
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => true,
-            _ = shutdown.cancelled() => false,
         }
     }
 }

@@ -25,3 +25,8 @@ pub use messages::{Message, Receive, Refused};
 pub use naming::{BadNamespace, Namespace};
 pub use publisher::{PublishError, Publisher};
 pub use tap::TapQueue;
+
+/// How long the consumer and the outbox relay wait before trying an
+/// endpoint that failed again: 100 ms, doubling to 5 s.
+pub(crate) const RECONNECT: crate::backoff::Backoff =
+    crate::backoff::Backoff::new(std::time::Duration::from_millis(100), std::time::Duration::from_secs(5));

@@ -21,7 +21,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::Publisher;
-use super::consumer::Backoff;
 use crate::envelope::{CorrelationId, Envelope, EventType};
 use crate::faults::Faults;
 use crate::store::{Db, StoreError, outbox};
@@ -41,7 +40,7 @@ pub struct Failures(HashMap<i64, u32>);
 
 /// [`run`], asking `faults` instead of the hook fare handed this process.
 pub async fn run_with_faults(db: Db, publisher: Publisher, faults: Arc<Faults>, shutdown: CancellationToken) {
-    let mut backoff = Backoff::default();
+    let mut backoff = super::RECONNECT.failures();
     let mut failures = Failures::default();
     loop {
         match flush(&db, &publisher, &faults, &mut failures).await {

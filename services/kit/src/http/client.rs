@@ -14,6 +14,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 
 use super::correlation::CORRELATION_HEADER;
+use crate::backoff::Backoff;
 use crate::envelope::CorrelationId;
 
 #[derive(Debug, Clone)]
@@ -133,7 +134,8 @@ impl ServiceClient {
         let url = format!("{}{path}", self.base);
         let shown_url = crate::redact::text(&url).into_owned();
         let span = tracing::info_span!("call", service = %self.service, %method, url = shown_url, status = tracing::field::Empty);
-        let mut delay = self.options.backoff;
+        // The attempts bound the waits: the delay has no ceiling of its own.
+        let backoff = Backoff::new(self.options.backoff, Duration::MAX);
         let attempts = self.options.attempts.max(1);
         for attempt in 1..=attempts {
             let traceparent = span.in_scope(|| crate::telemetry::traceparent(correlation));
@@ -180,8 +182,7 @@ impl ServiceClient {
                 Ok(resp) => span.in_scope(|| tracing::warn!(attempt, status = resp.status().as_u16(), "retrying")),
                 Err(e) => span.in_scope(|| tracing::warn!(attempt, error = crate::error_chain(&e), "retrying")),
             }
-            tokio::time::sleep(delay).await;
-            delay *= 2;
+            tokio::time::sleep(backoff.delay(attempt)).await;
         }
         unreachable!("the last attempt returns")
     }
