@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use kit::bus::{Bus, Message, Namespace, QueueAttributes, Receive};
+use kit::bus::{AwsError, Bus, Message, Namespace, PublishError, QueueAttributes, Receive};
+use kit::envelope::EnvelopeError;
 use kit::{CorrelationId, Envelope, EventType};
 
 /// One probe's outcome.
@@ -39,7 +40,7 @@ pub async fn run_in(endpoint: &Option<String>, ns: &Namespace) -> Result<Vec<Pro
         let outcome = tokio::time::timeout(Duration::from_secs(30), probe(bus.clone())).await;
         let (passed, detail) = match outcome {
             Ok(Ok(detail)) => (true, detail),
-            Ok(Err(detail)) => (false, detail),
+            Ok(Err(error)) => (false, kit::error_chain(&error)),
             Err(_) => (false, "no answer within 30s".to_owned()),
         };
         results.push(ProbeResult { name, passed, detail, took: started.elapsed() });
@@ -48,7 +49,7 @@ pub async fn run_in(endpoint: &Option<String>, ns: &Namespace) -> Result<Vec<Pro
     Ok(results)
 }
 
-type Probe = fn(Bus) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
+type Probe = fn(Bus) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, ProbeError>> + Send>>;
 
 const PROBES: &[(&str, Probe)] = &[
     ("raw delivery keeps body and attributes", |bus| Box::pin(raw_delivery(bus))),
@@ -63,26 +64,57 @@ fn rand_u32() -> u32 {
     nanos ^ std::process::id().rotate_left(16)
 }
 
-/// A failed call, in the words of a probe's detail.
-fn e(err: impl std::error::Error + 'static) -> String {
-    kit::error_chain(&err)
+/// Why a probe did not pass: a call the backend refused, or behaviour
+/// other than what the platform relies on.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("nothing arrived within {0}s")]
+    NothingArrived(i32),
+    #[error("the body is not the raw envelope: {body:.120}")]
+    NotRaw {
+        body: String,
+        #[source]
+        source: EnvelopeError,
+    },
+    #[error("a different message arrived")]
+    DifferentMessage,
+    #[error("attributes lost: {0:?}")]
+    AttributesLost(Vec<&'static str>),
+    #[error("{0} delivered; expected only the matching one")]
+    NotFiltered(usize),
+    #[error("{0} messages on first receive")]
+    FirstReceive(usize),
+    #[error("not redelivered within 5s of a 1s visibility timeout")]
+    NotRedelivered,
+    #[error("attempt {0}: the message was not there")]
+    Missing(u32),
+    #[error("still on the queue after 2 receives")]
+    StillQueued,
+    #[error("not in the dead-letter queue after 2 receives")]
+    NotDeadLettered,
 }
 
-async fn queue(bus: &Bus, name: &str, attrs: QueueAttributes) -> Result<(String, String), String> {
-    let url = bus.create_queue(&format!("{}-{name}", bus.namespace), &attrs, &[]).await.map_err(e)?;
-    let arn = bus.queue_arn(&url).await.map_err(e)?;
+async fn queue(bus: &Bus, name: &str, attrs: QueueAttributes) -> Result<(String, String), ProbeError> {
+    let url = bus.create_queue(&format!("{}-{name}", bus.namespace), &attrs, &[]).await?;
+    let arn = bus.queue_arn(&url).await?;
     Ok((url, arn))
 }
 
-async fn subscribed_queue(bus: &Bus, event: &EventType, filter: Option<&str>) -> Result<String, String> {
-    let topic = bus.create_topic(&bus.namespace.topic(event), None).await.map_err(e)?;
+async fn subscribed_queue(bus: &Bus, event: &EventType, filter: Option<&str>) -> Result<String, ProbeError> {
+    let topic = bus.create_topic(&bus.namespace.topic(event), None).await?;
     let (url, arn) = queue(bus, "probe", QueueAttributes::new()).await?;
-    bus.subscribe(&topic, &arn, filter).await.map_err(e)?;
+    bus.subscribe(&topic, &arn, filter).await?;
     Ok(url)
 }
 
-async fn receive(bus: &Bus, url: &str, wait: i32, visibility: Option<i32>) -> Result<Vec<Message>, String> {
-    bus.receive(url, Receive { max: 10, wait_seconds: wait, visibility_seconds: visibility }).await.map_err(e)
+async fn receive(bus: &Bus, url: &str, wait: i32, visibility: Option<i32>) -> Result<Vec<Message>, ProbeError> {
+    Ok(bus.receive(url, Receive { max: 10, wait_seconds: wait, visibility_seconds: visibility }).await?)
 }
 
 fn event(kind: &str) -> Envelope {
@@ -90,55 +122,50 @@ fn event(kind: &str) -> Envelope {
         .expect("serialises")
 }
 
-async fn raw_delivery(bus: Bus) -> Result<String, String> {
+async fn raw_delivery(bus: Bus) -> Result<String, ProbeError> {
     let sent = event("probe.raw");
     let url = subscribed_queue(&bus, &sent.event_type, None).await?;
-    bus.publisher("doctor").publish(&sent).await.map_err(|err| err.to_string())?;
+    bus.publisher("doctor").publish(&sent).await?;
     let got = receive(&bus, &url, 5, None).await?;
-    let m = got.first().ok_or("nothing arrived within 5s")?;
-    let body = &m.body;
-    let back = Envelope::from_json(body).map_err(|_| format!("the body is not the raw envelope: {body:.120}"))?;
+    let m = got.first().ok_or(ProbeError::NothingArrived(5))?;
+    let back = Envelope::from_json(&m.body).map_err(|source| ProbeError::NotRaw { body: m.body.clone(), source })?;
     if back.id != sent.id {
-        return Err("a different message arrived".into());
+        return Err(ProbeError::DifferentMessage);
     }
-    let missing: Vec<&str> = ["event_type", "correlation_id", "traceparent"]
+    let missing: Vec<&'static str> = ["event_type", "correlation_id", "traceparent"]
         .into_iter()
         .filter(|k| !m.attributes.contains_key(*k))
         .collect();
-    if missing.is_empty() {
-        Ok("body raw, 3 attributes kept".into())
-    } else {
-        Err(format!("attributes lost: {missing:?}"))
-    }
+    if missing.is_empty() { Ok("body raw, 3 attributes kept".into()) } else { Err(ProbeError::AttributesLost(missing)) }
 }
 
-async fn filter_policy(bus: Bus) -> Result<String, String> {
+async fn filter_policy(bus: Bus) -> Result<String, ProbeError> {
     let wanted = event("probe.wanted");
     let url = subscribed_queue(&bus, &wanted.event_type, Some(r#"{"correlation_id": ["keep"]}"#)).await?;
     let publisher = bus.publisher("doctor");
     let mut keep = wanted.clone();
     keep.correlation_id = CorrelationId::parse("keep").expect("valid");
-    publisher.publish(&wanted).await.map_err(|err| err.to_string())?;
-    publisher.publish(&keep).await.map_err(|err| err.to_string())?;
+    publisher.publish(&wanted).await?;
+    publisher.publish(&keep).await?;
     let mut ids = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         for m in receive(&bus, &url, 1, None).await? {
-            ids.push(Envelope::from_json(&m.body).map(|e| e.id).map_err(|err| err.to_string())?);
+            ids.push(Envelope::from_json(&m.body)?.id);
         }
     }
     match ids.as_slice() {
         [id] if *id == keep.id => Ok("1 of 2 delivered, the matching one".into()),
-        _ => Err(format!("{} delivered; expected only the matching one", ids.len())),
+        _ => Err(ProbeError::NotFiltered(ids.len())),
     }
 }
 
-async fn redelivery(bus: Bus) -> Result<String, String> {
+async fn redelivery(bus: Bus) -> Result<String, ProbeError> {
     let (url, _) = queue(&bus, "redeliver", QueueAttributes::new()).await?;
-    bus.send(&url, "again", &[]).await.map_err(e)?;
+    bus.send(&url, "again", &[]).await?;
     let first = receive(&bus, &url, 2, Some(1)).await?;
     if first.len() != 1 {
-        return Err(format!("{} messages on first receive", first.len()));
+        return Err(ProbeError::FirstReceive(first.len()));
     }
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(5) {
@@ -147,27 +174,27 @@ async fn redelivery(bus: Bus) -> Result<String, String> {
             return Ok(format!("back after {:.1}s, receive count {count}", started.elapsed().as_secs_f64()));
         }
     }
-    Err("not redelivered within 5s of a 1s visibility timeout".into())
+    Err(ProbeError::NotRedelivered)
 }
 
-async fn dead_letter(bus: Bus) -> Result<String, String> {
+async fn dead_letter(bus: Bus) -> Result<String, ProbeError> {
     let (dlq_url, dlq_arn) = queue(&bus, "dlq", QueueAttributes::new()).await?;
     let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string();
     let (url, _) = queue(&bus, "main", [("RedrivePolicy".to_owned(), policy)].into()).await?;
-    bus.send(&url, "poison", &[]).await.map_err(e)?;
+    bus.send(&url, "poison", &[]).await?;
     for attempt in 1..=2 {
         if receive(&bus, &url, 2, Some(0)).await?.is_empty() {
-            return Err(format!("attempt {attempt}: the message was not there"));
+            return Err(ProbeError::Missing(attempt));
         }
     }
     let after = receive(&bus, &url, 1, Some(0)).await?;
     if !after.is_empty() {
-        return Err("still on the queue after 2 receives".into());
+        return Err(ProbeError::StillQueued);
     }
     let dead = receive(&bus, &dlq_url, 2, None).await?;
     match dead.first().map(|m| m.body.as_str()) {
         Some("poison") => Ok("moved after 2 receives".into()),
-        _ => Err("not in the dead-letter queue after 2 receives".into()),
+        _ => Err(ProbeError::NotDeadLettered),
     }
 }
 

@@ -16,6 +16,7 @@
 //! - `millis`: durations serialised as whole milliseconds.
 //! - `junit`: JUnit XML for every report, written and read back (through quick-junit).
 //! - `html`: text made safe inside the HTML pages fare writes.
+//! - `io`: the one error for a file, socket or address fare could not use.
 //! - `fakes`: the third parties (fulfillment center, carrier, mail provider), played inside fare.
 //! - `runtime`: the platform as processes: start, watch, stop, quiescence.
 //! - `trace`: the one record of a run (events, spans, dead letters, exits, injected faults) and each chain's causal tree.
@@ -42,6 +43,7 @@ pub mod doctor;
 pub mod fakes;
 pub mod graph;
 pub mod html;
+pub mod io;
 pub mod json;
 pub mod junit;
 pub mod manifest;

@@ -366,29 +366,41 @@ fn connect(path: &std::path::Path) -> Arc<Faults> {
     }
 }
 
+/// Why a handed-down descriptor is not the hook's socket.
+#[derive(Debug, thiserror::Error)]
+enum NotTheSocket {
+    /// Not open, or not connected to a Unix-domain address.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("not a socket")]
+    NotASocket,
+    #[error("not a stream socket")]
+    NotAStream,
+}
+
 /// `Ok` if `fd` is an open, connected Unix-domain stream socket.
-fn unix_stream_socket(fd: RawFd) -> Result<(), String> {
+fn unix_stream_socket(fd: RawFd) -> Result<(), NotTheSocket> {
     // SAFETY: fstat and getsockopt only write into the buffers given, and a
     // descriptor that is not open is reported as an error.
     unsafe {
         let mut stat: libc::stat = std::mem::zeroed();
         if libc::fstat(fd, &mut stat) != 0 {
-            return Err(std::io::Error::last_os_error().to_string());
+            return Err(std::io::Error::last_os_error().into());
         }
         if stat.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-            return Err("not a socket".into());
+            return Err(NotTheSocket::NotASocket);
         }
         let mut kind: libc::c_int = 0;
         let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
         if libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&raw mut kind).cast(), &mut len) != 0 {
-            return Err(std::io::Error::last_os_error().to_string());
+            return Err(std::io::Error::last_os_error().into());
         }
         if kind != libc::SOCK_STREAM {
-            return Err("not a stream socket".into());
+            return Err(NotTheSocket::NotAStream);
         }
         // std checks the address family: a TCP socket is refused here.
         let borrowed = std::mem::ManuallyDrop::new(UnixStream::from_raw_fd(fd));
-        borrowed.peer_addr().map(|_| ()).map_err(|e| e.to_string())
+        Ok(borrowed.peer_addr().map(|_| ())?)
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::call::CallError;
 use crate::scenario::Target;
 
 /// An order the store accepted.
@@ -73,17 +74,17 @@ pub async fn allocated(target: &Target) -> Option<u64> {
     Some(inventory.as_array()?.iter().filter_map(|m| m["allocated"].as_u64()).sum())
 }
 
-async fn get(target: &Target, service: &str, path: String, token: Option<&str>) -> Result<Value, String> {
-    let base = target.services.get(service).ok_or_else(|| format!("no service {service}"))?;
+async fn get(target: &Target, service: &str, path: String, token: Option<&str>) -> Result<Value, CallError> {
+    let base = target.services.get(service).ok_or_else(|| CallError::NoService(service.to_owned()))?;
     let mut request = target.http.get(format!("{base}{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let answer = request.send().await.map_err(|e| kit::error_chain(&e))?;
+    let answer = request.send().await?;
     if !answer.status().is_success() {
-        return Err(format!("GET {service} {path} answered {}", answer.status()));
+        return Err(CallError::Answered { request: format!("GET {service} {path}"), status: answer.status() });
     }
-    answer.json().await.map_err(|e| kit::error_chain(&e))
+    Ok(answer.json().await?)
 }
 
 fn length(v: &Value) -> usize {
@@ -154,11 +155,11 @@ pub async fn read(target: &Target, users: &[User], placed: &[Placed], allocated_
 }
 
 struct OrderEffects {
-    invoices: Result<usize, String>,
-    shipments: Result<Vec<Value>, String>,
+    invoices: Result<usize, CallError>,
+    shipments: Result<Vec<Value>, CallError>,
     /// Parcels of its shipment the carrier delivered, as tracking says.
-    parcel: Result<usize, String>,
-    status: Result<String, String>,
+    parcel: Result<usize, CallError>,
+    status: Result<String, CallError>,
 }
 
 async fn order_effects(target: &Target, users: &[User], p: &Placed) -> OrderEffects {

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use super::call::CallError;
 use super::ledger::{self, Ledger, Placed, User};
 use crate::replay::{Choice, Seed};
 use crate::runtime::{Platform, SupervisorEvent, supervising};
@@ -129,7 +130,7 @@ impl LoadReport {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("signing up the load's users: {0}")]
-    SignUp(String),
+    SignUp(#[source] CallError),
     #[error("the platform has no `{0}` service, which the load needs")]
     Missing(&'static str),
 }
@@ -316,22 +317,6 @@ async fn back_again(control: &Mutex<&mut Platform>, service: &str, pid: u32) -> 
     false
 }
 
-/// A request that did not succeed: refused (4xx: asking again will not
-/// help) or failed (no answer, or 5xx: it may have been done, or may work later).
-#[derive(Debug)]
-enum PostError {
-    Refused(String),
-    Failed(String),
-}
-
-impl std::fmt::Display for PostError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PostError::Refused(why) | PostError::Failed(why) => f.write_str(why),
-        }
-    }
-}
-
 struct Client {
     http: reqwest::Client,
     store: String,
@@ -347,46 +332,39 @@ struct Placing {
 }
 
 impl Client {
-    async fn sign_up(&self, run: &str, n: usize) -> Result<User, String> {
+    async fn sign_up(&self, run: &str, n: usize) -> Result<User, CallError> {
         let email = format!("load.{run}.{n}@example.com");
         let credentials = json!({"email": email, "password": "correct horse battery"});
         let mut body = credentials.clone();
         body["name"] = json!(format!("Load {n}"));
         let cid = format!("load-{run}-user-{n}");
-        let user =
-            self.post_json(&format!("{}/users", self.users), &body, &cid, None).await.map_err(|e| e.to_string())?;
-        let session = self
-            .post_json(&format!("{}/sessions", self.users), &credentials, &cid, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let field = |v: &Value, f: &str| v[f].as_str().map(str::to_owned).ok_or(format!("no `{f}` in the answer"));
+        let user = self.post_json(&format!("{}/users", self.users), &body, &cid, None).await?;
+        let session = self.post_json(&format!("{}/sessions", self.users), &credentials, &cid, None).await?;
+        let field = |v: &Value, f: &'static str| v[f].as_str().map(str::to_owned).ok_or(CallError::Missing(f));
         Ok(User::new(field(&user, "user_id")?, field(&session, "token")?))
     }
 
-    async fn post_json(&self, url: &str, body: &Value, cid: &str, token: Option<&str>) -> Result<Value, PostError> {
+    async fn post_json(&self, url: &str, body: &Value, cid: &str, token: Option<&str>) -> Result<Value, CallError> {
         let mut request = self.http.post(url).header("x-correlation-id", cid).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let answer = request.send().await.map_err(|e| PostError::Failed(kit::error_chain(&e)))?;
+        let answer = request.send().await?;
         let status = answer.status();
-        if status.is_client_error() {
-            return Err(PostError::Refused(format!("POST {url} answered {status}")));
-        }
         if !status.is_success() {
-            return Err(PostError::Failed(format!("POST {url} answered {status}")));
+            return Err(CallError::Answered { request: format!("POST {url}"), status });
         }
-        answer.json().await.map_err(|e| PostError::Failed(kit::error_chain(&e)))
+        Ok(answer.json().await?)
     }
 
     /// The user's orders (id, status), once the store answers (up to [`STORE_BACK`]).
-    async fn orders_of(&self, user: &User) -> Result<Vec<(String, String)>, String> {
+    async fn orders_of(&self, user: &User) -> Result<Vec<(String, String)>, CallError> {
         let deadline = Instant::now() + STORE_BACK;
         loop {
             let answer = self.http.get(format!("{}/orders", self.store)).bearer_auth(user.token()).send().await;
             match answer {
                 Ok(a) if a.status().is_success() => {
-                    let orders: Value = a.json().await.map_err(|e| kit::error_chain(&e))?;
+                    let orders: Value = a.json().await?;
                     let orders = orders.as_array().into_iter().flatten();
                     return Ok(orders
                         .filter_map(|o| {
@@ -396,8 +374,8 @@ impl Client {
                         .collect());
                 }
                 _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-                Ok(a) => return Err(format!("GET /orders answered {}", a.status())),
-                Err(e) => return Err(kit::error_chain(&e)),
+                Ok(a) => return Err(CallError::Answered { request: "GET /orders".into(), status: a.status() }),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -424,7 +402,7 @@ impl Client {
                 match self.post_json(&format!("{}/orders", self.store), &body, &cid, Some(user.token())).await {
                     Ok(order) => {
                         let Some(id) = order["order_id"].as_str() else {
-                            last = "no `order_id` in the answer".into();
+                            last = CallError::Missing("order_id").to_string();
                             break;
                         };
                         known.push(id.to_owned());
@@ -432,11 +410,11 @@ impl Client {
                         done = true;
                         break;
                     }
-                    Err(PostError::Refused(why)) => {
-                        last = why;
+                    Err(e) if e.refused() => {
+                        last = e.to_string();
                         break;
                     }
-                    Err(PostError::Failed(why)) => last = why,
+                    Err(e) => last = e.to_string(),
                 }
                 // Did the request die after the store took the order?
                 match self.orders_of(user).await {

@@ -14,8 +14,10 @@
 //! - `report`: the typed results; the table, the totals, JUnit; the load's table.
 //! - `load`: `--load N`: orders in flight while services are killed at random points.
 //! - `ledger`: the effects of those orders, counted from the services' own APIs.
+//! - `call`: why a call of the load or the ledger to a service did not give what was asked.
 //! - `workload`: the chains the matrix drives, a scenario the platform keeps (`scenarios/chaos/cell.yaml`).
 
+pub mod call;
 pub mod ledger;
 pub mod load;
 pub mod matrix;

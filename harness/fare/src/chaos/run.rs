@@ -20,6 +20,19 @@ use crate::scenario::{self, Progress, RunOptions, Scenario, ScenarioError, Scena
 use crate::topology::Topology;
 use crate::trace::ChainDiff;
 
+/// Why a cell was not run, as its report's `skipped` says.
+#[derive(Debug, thiserror::Error)]
+pub enum Skipped {
+    /// The fault kind has no meaning in this runtime.
+    #[error("{0}")]
+    NotApplicable(&'static str),
+    #[error("the scenario model cannot express this fault here: {0}")]
+    Inexpressible(#[source] ScenarioError),
+    /// Built, yet the run gave no report for it.
+    #[error("not run")]
+    NotRun,
+}
+
 /// The cell as a scenario, read and checked by the scenario loader.
 pub fn scenario_of(cell: &Cell, topology: &Topology) -> Result<Scenario, ScenarioError> {
     let text = serde_json::to_string_pretty(&cell.document(topology)).unwrap_or_default();
@@ -41,13 +54,11 @@ pub async fn run(
     let started_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
     let topology = &target.topology;
     let runtime = platform.state.runtime;
-    let built: Vec<Result<Scenario, String>> = cells
+    let built: Vec<Result<Scenario, Skipped>> = cells
         .iter()
         .map(|c| match c.kind.not_applicable(runtime) {
-            Some(why) => Err(why.to_owned()),
-            None => {
-                scenario_of(c, topology).map_err(|e| format!("the scenario model cannot express this fault here: {e}"))
-            }
+            Some(why) => Err(Skipped::NotApplicable(why)),
+            None => scenario_of(c, topology).map_err(Skipped::Inexpressible),
         })
         .collect();
     let batch: Vec<Scenario> = built.iter().filter_map(|b| b.as_ref().ok().cloned()).collect();
@@ -58,8 +69,8 @@ pub async fn run(
         .zip(&built)
         .map(|(cell, built)| {
             let report = match built {
-                Ok(_) => reports.next().ok_or_else(|| "not run".to_owned()),
-                Err(why) => Err(why.clone()),
+                Ok(_) => reports.next().ok_or_else(|| Skipped::NotRun.to_string()),
+                Err(why) => Err(why.to_string()),
             };
             match report {
                 Ok(report) => CellReport {

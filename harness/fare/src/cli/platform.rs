@@ -399,6 +399,7 @@ pub async fn quiet(root: &Path, ns: &Namespace, timeout: u64) -> anyhow::Result<
 }
 
 /// `FAKE.VAR=VALUE`, split at the first `=`.
+// The error is text: clap shows it as its message for the argument.
 fn parse_fake_var(given: &str) -> Result<(String, String), String> {
     match given.split_once('=') {
         Some((name, value)) if name.contains('.') => Ok((name.to_owned(), value.to_owned())),

@@ -68,6 +68,8 @@ impl CheckReport {
         self.findings.iter().filter(|f| f.failure.is_some())
     }
 
+    // A finding's failure is its message, kept as text: the report shows and
+    // serialises it, and no caller tells one failure from another.
     fn push(&mut self, rule: Rule, subject: String, result: Result<String, String>) {
         let (failure, detail) = match result {
             Ok(detail) => (None, detail),
@@ -204,11 +206,22 @@ pub fn check(manifests: &[Manifest], pacts: &[PactFile]) -> CheckReport {
     report
 }
 
+/// Why a filter policy drops what the publisher sends.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Dropped {
+    /// `value` is `None` for an attribute that is set with a value not
+    /// known beforehand.
+    #[error("`{attribute}` = {} matches none of {conditions}", value.as_deref().unwrap_or("(its value)"))]
+    NoMatch { attribute: String, value: Option<String>, conditions: Value },
+    #[error("it filters on `{attribute}`, which is never set (the publisher sets {})", PUBLISHED_ATTRIBUTES.join(", "))]
+    NeverSet { attribute: String },
+}
+
 /// Whether a message of `event_type`, with the attributes the publisher
 /// sets, passes the SNS filter `policy`. Only `event_type`'s value is known
 /// beforehand; the other attributes are present with values no policy can
 /// be checked against here, so only their presence is.
-pub fn passes(policy: &BTreeMap<String, Value>, event_type: &str) -> Result<(), String> {
+pub fn passes(policy: &BTreeMap<String, Value>, event_type: &str) -> Result<(), Dropped> {
     for (attribute, conditions) in policy {
         let present = PUBLISHED_ATTRIBUTES.contains(&attribute.as_str());
         let conditions = match conditions {
@@ -217,17 +230,11 @@ pub fn passes(policy: &BTreeMap<String, Value>, event_type: &str) -> Result<(), 
         };
         let value = (attribute == "event_type").then_some(event_type);
         if !conditions.iter().any(|c| condition(c, present, value)) {
+            let attribute = attribute.clone();
             return Err(if present {
-                format!(
-                    "`{attribute}` = {} matches none of {}",
-                    value.unwrap_or("(its value)"),
-                    Value::Array(conditions)
-                )
+                Dropped::NoMatch { attribute, value: value.map(str::to_owned), conditions: Value::Array(conditions) }
             } else {
-                format!(
-                    "it filters on `{attribute}`, which is never set (the publisher sets {})",
-                    PUBLISHED_ATTRIBUTES.join(", ")
-                )
+                Dropped::NeverSet { attribute }
             });
         }
     }

@@ -43,6 +43,7 @@ pub use client::{FakeClient, FakeError};
 pub use rules::{Logged, Matcher, Reply, Rule};
 pub use spec::{FakeSpec, SpecError};
 
+use crate::io::{IoError, io};
 use crate::manifest::Manifest;
 
 /// Values of fakes' vars for one run, by `FAKE.VAR` (`carrier.polls_until_delivered`).
@@ -58,12 +59,8 @@ pub enum FakesError {
     TwoFiles { third_party: String, first: PathBuf, second: PathBuf },
     #[error("--fake-var {given}: {problem}")]
     Var { given: String, problem: String },
-    #[error("starting the fake {name}: {source}")]
-    Io {
-        name: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
 }
 
 /// The fakes `manifests` declare, one per third party, read and checked.
@@ -150,9 +147,7 @@ pub async fn start_all_on(
     for spec in specs {
         let overrides = per_fake.get(spec.name.as_str()).cloned().unwrap_or_default();
         let router = stub::router(spec.clone(), &overrides)?;
-        let url = serve(ip, router, shutdown.clone())
-            .await
-            .map_err(|source| FakesError::Io { name: spec.name.clone(), source })?;
+        let url = serve(ip, router, shutdown.clone()).await.map_err(io("starting the fake", &spec.name))?;
         running.push(RunningFake { name: spec.name.clone(), url });
     }
     Ok(running)

@@ -325,8 +325,8 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<FakeSpec, String> {
-        FakeSpec::parse(text, Path::new("fakes/x.yaml")).map_err(|e| e.to_string())
+    fn parse(text: &str) -> Result<FakeSpec, SpecError> {
+        FakeSpec::parse(text, Path::new("fakes/x.yaml"))
     }
 
     #[test]
@@ -340,18 +340,19 @@ mod tests {
 
     #[test]
     fn mistakes_are_named_with_the_file_and_field() {
-        let e = parse("name: x\nroutes:\n  - method: GET\n    path: /a/{id}\n    answers: [{status: 200, body: {id: '{path.idd}'}}]\n").unwrap_err();
+        let e = parse("name: x\nroutes:\n  - method: GET\n    path: /a/{id}\n    answers: [{status: 200, body: {id: '{path.idd}'}}]\n").unwrap_err().to_string();
         assert!(
             e.starts_with(
                 "fakes/x.yaml: routes[0].answers[0].body: `{path.idd}` is not a placeholder here (path parameters: id"
             ),
             "{e}"
         );
-        let e = parse("name: x\nroutes:\n  - {method: GET, path: /a, answers: [{status: 999}]}\n").unwrap_err();
+        let e =
+            parse("name: x\nroutes:\n  - {method: GET, path: /a, answers: [{status: 999}]}\n").unwrap_err().to_string();
         assert!(e.contains("routes[0].answers[0].status: 999 is not an HTTP status"), "{e}");
-        let e = parse("name: x\nroutes:\n  - {method: GET, path: /a, anwsers: []}\n").unwrap_err();
+        let e = parse("name: x\nroutes:\n  - {method: GET, path: /a, anwsers: []}\n").unwrap_err().to_string();
         assert!(e.contains("line 3") && e.contains("anwsers"), "{e}");
-        let e = parse("name: x\nroutes:\n  - {name: r, method: GET, path: /a, answers: [{status: 200}]}\nstates:\n  - {state: a N, route: r, key: '{M}', answer: done}\n").unwrap_err();
+        let e = parse("name: x\nroutes:\n  - {name: r, method: GET, path: /a, answers: [{status: 200}]}\nstates:\n  - {state: a N, route: r, key: '{M}', answer: done}\n").unwrap_err().to_string();
         assert!(e.contains("states[0].answer: route `r` has no answer named `done`"), "{e}");
     }
 }

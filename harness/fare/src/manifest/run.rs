@@ -111,8 +111,8 @@ mod tests {
     use super::*;
     use crate::manifest::Manifest;
 
-    fn parse(text: &str) -> Result<Manifest, String> {
-        Manifest::parse(Path::new("services/x/service.toml"), text).map_err(|e| e.to_string())
+    fn parse(text: &str) -> Result<Manifest, crate::ManifestError> {
+        Manifest::parse(Path::new("services/x/service.toml"), text)
     }
 
     #[test]
@@ -133,21 +133,26 @@ mod tests {
 
     #[test]
     fn a_bad_run_table_is_located() {
-        let e = parse("name = \"x\"\ndescription = \"d\"\n\n[run]\ncommand = \" \"\n").unwrap_err();
+        let e = parse("name = \"x\"\ndescription = \"d\"\n\n[run]\ncommand = \" \"\n").unwrap_err().to_string();
         assert_eq!(
             e,
             "services/x/service.toml:5: `command`: is empty; expected the shell command that runs the service"
         );
-        let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommand = \"a\"\nready = \"ready\"\n").unwrap_err();
+        let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommand = \"a\"\nready = \"ready\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("services/x/service.toml:5: `ready`: \"ready\" is not a path"), "{e}");
-        let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommand = \"a\"\nlisten = \"socket\"\n").unwrap_err();
+        let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommand = \"a\"\nlisten = \"socket\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("services/x/service.toml:5:10: `run.listen`") && e.contains("expected `port` or `fd`"),
             "{e}"
         );
-        let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommandd = \"a\"\n").unwrap_err();
+        let e = parse("name = \"x\"\ndescription = \"d\"\n[run]\ncommandd = \"a\"\n").unwrap_err().to_string();
         assert!(e.contains("did you mean `command`?"), "{e}");
-        let e = parse("name = \"x\"\ndescription = \"d\"\n[profiles.py.run]\ncommand = \"\"\n").unwrap_err();
+        let e =
+            parse("name = \"x\"\ndescription = \"d\"\n[profiles.py.run]\ncommand = \"\"\n").unwrap_err().to_string();
         assert!(e.starts_with("services/x/service.toml:4: `command`"), "{e}");
     }
 }

@@ -15,6 +15,7 @@ use super::runner::{Launch, Runner};
 use super::state::{PlatformState, state_dir};
 use super::supervise::{RestartOptions, Supervisor};
 use crate::fakes::FakeVars;
+use crate::io::IoError;
 use crate::topology::Topology;
 
 #[derive(Debug, Clone)]
@@ -92,13 +93,8 @@ pub enum UpError {
     AlreadyRunning(Namespace),
     #[error(transparent)]
     Build(#[from] super::BuildError),
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error(transparent)]
     Emulator(#[from] fare_emulator::EmulatorError),
     #[error(transparent)]

@@ -12,7 +12,22 @@
 use std::time::Instant;
 
 use super::Platform;
+use super::runner::ReviveError;
 use super::supervise::{Next, RestartPolicy, SupervisorEvent};
+use crate::provision::ProvisionError;
+use crate::trace::TraceError;
+
+/// What kept a dead emulator from coming back whole.
+#[derive(Debug, thiserror::Error)]
+enum ComebackError {
+    #[error(transparent)]
+    Start(#[from] ReviveError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    /// The recorder's tap, which was on the dead emulator too.
+    #[error(transparent)]
+    Tap(#[from] TraceError),
+}
 
 impl Platform {
     /// How the emulator fare started ended, if it has (and was not yet told).
@@ -41,7 +56,7 @@ impl Platform {
             Ok(changes) => events.push(SupervisorEvent::EmulatorBack { took: started.elapsed(), changes }),
             Err(error) => {
                 self.supervisor.emulator_down = true;
-                events.push(SupervisorEvent::EmulatorRestartFailed { error });
+                events.push(SupervisorEvent::EmulatorRestartFailed { error: kit::error_chain(&error) });
             }
         }
         events
@@ -49,16 +64,14 @@ impl Platform {
 
     /// A fresh emulator in the dead one's place, provisioned; the number of
     /// changes provisioning made.
-    async fn restart_emulator(&mut self) -> Result<usize, String> {
-        self.runner.restart_emulator().await.map_err(|e| e.to_string())?;
+    async fn restart_emulator(&mut self) -> Result<usize, ComebackError> {
+        self.runner.restart_emulator().await?;
         self.state.emulator_pid = self.runner.emulator_process().map(|e| e.pid());
         let ns = self.state.namespace.clone();
         let desired = crate::provision::desired(&self.topology, &ns);
-        let changes =
-            crate::provision::converge(&self.bus, &ns, &desired, &mut |_| {}).await.map_err(|e| e.to_string())?;
-        // The recorder's tap was on the dead emulator too.
+        let changes = crate::provision::converge(&self.bus, &ns, &desired, &mut |_| {}).await?;
         if let Some(recorder) = self.recorder() {
-            recorder.make_tap_again(&self.bus, &self.topology).await.map_err(|e| kit::error_chain(&e))?;
+            recorder.make_tap_again(&self.bus, &self.topology).await?;
         }
         Ok(changes.len())
     }

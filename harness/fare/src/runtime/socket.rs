@@ -19,6 +19,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::control::ControlError;
 use super::{Platform, state_dir};
+use crate::io::{IoError, io};
 
 /// What a request may ask of the supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,13 +55,8 @@ pub enum SocketError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("the supervisor's answer on {path} is not one: {message}")]
     Garbled { path: PathBuf, message: String },
     #[error("the supervisor did not answer within {0:?}")]
@@ -89,16 +85,14 @@ impl ControlSocket {
     /// Listens at [`socket_path`], replacing a socket a dead supervisor left.
     pub fn bind(root: &Path, ns: &kit::bus::Namespace) -> Result<ControlSocket, SocketError> {
         let path = socket_path(root, ns);
-        let io = |action| {
-            let path = path.clone();
-            move |source| SocketError::Io { action, path, source }
-        };
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("removing the old socket")(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("removing the old socket", &path)(e).into());
+            }
             _ => {}
         }
-        let listener = UnixListener::bind(&path).map_err(io("listening on"))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io("restricting"))?;
+        let listener = UnixListener::bind(&path).map_err(io("listening on", &path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io("restricting", &path))?;
         Ok(ControlSocket { listener, path })
     }
 
@@ -157,7 +151,7 @@ pub async fn ask(root: &Path, ns: &kit::bus::Namespace, request: &Request) -> Re
     let line = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
         .await
         .map_err(|_| SocketError::TimedOut(ANSWER_TIMEOUT))?
-        .map_err(|source| SocketError::Io { action: "talking to the supervisor on", path: path.clone(), source })?;
+        .map_err(io("talking to the supervisor on", &path))?;
     serde_json::from_str(&line).map_err(|e| SocketError::Garbled { path, message: e.to_string() })
 }
 

@@ -20,21 +20,17 @@ use super::state::{FakeState, PlatformState, ServiceState, ServiceStatus, state_
 use super::supervise::Supervisor;
 use super::{Platform, UpError, UpOptions};
 use crate::fakes::{self, RunningFake};
+use crate::io::io;
 use crate::manifest::Manifest;
 use crate::provision::Current;
 use crate::topology::Topology;
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpError {
-    let path = path.to_owned();
-    move |source| UpError::Io { action, path, source }
-}
 
 impl UpError {
     /// A service as `start` says could not be placed or started.
     fn starting(start: &Start, error: StartError) -> UpError {
         match error {
-            StartError::Bind(source) => io("binding a port on", Path::new("127.0.0.1"))(source),
-            StartError::Spawn(source) => io("starting", &start.dir)(source),
+            StartError::Bind(source) => io("binding a port on", "127.0.0.1")(source).into(),
+            StartError::Spawn(source) => io("starting", &start.dir)(source).into(),
             StartError::Container(e) => UpError::Containers(e),
         }
     }

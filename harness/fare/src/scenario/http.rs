@@ -69,7 +69,7 @@ async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) 
         let want = vars.value(want)?;
         let have = json.as_ref().ok_or_else(|| Failure::NotJson { status: code, body: body.clone() })?;
         subset(&want, have, "")
-            .map_err(|m| Failure::Body { status: code, mismatch: kit::redact::text(&m).into_owned() })?;
+            .map_err(|m| Failure::Body { status: code, mismatch: kit::redact::text(&m.to_string()).into_owned() })?;
     }
     if let Some(n) = h.length {
         let found = json.as_ref().and_then(Value::as_array).map(Vec::len);

@@ -420,6 +420,9 @@ fn handler_fault(service: String, r: RawFault) -> Result<Fault, String> {
     Ok(Fault::Handler { service, on, action, chain: r.chain })
 }
 
+// Its errors, and those of `RawFault::kind`, `RawFault::only` and
+// `handler_fault`, are text: serde makes each the message it reports at the
+// fault's line, so no caller sees anything but that text.
 impl TryFrom<RawFault> for Fault {
     type Error = String;
     fn try_from(r: RawFault) -> Result<Self, Self::Error> {

@@ -115,29 +115,41 @@ pub fn pick<'a>(json: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
+/// The first place where an answer lacks what was expected of it; `at` is
+/// its dotted path (`(answer)` for the answer as a whole).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Difference {
+    #[error("{at}: missing (expected {expected})")]
+    Missing { at: String, expected: Value },
+    #[error("{at}: {found} elements, expected {expected}")]
+    Length { at: String, found: usize, expected: usize },
+    #[error("{at}: {found}, expected {expected}")]
+    Value { at: String, found: Value, expected: Value },
+}
+
 /// Whether `actual` has everything `expected` has: objects by key (extra
 /// keys allowed), arrays element by element (same length), the rest equal.
 /// `Err` says where they differ.
-pub fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+pub fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), Difference> {
     match (expected, actual) {
         (Value::Object(want), Value::Object(have)) => {
             for (k, w) in want {
                 let here = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
                 match have.get(k) {
                     Some(h) => subset(w, h, &here)?,
-                    None => return Err(format!("{here}: missing (expected {w})")),
+                    None => return Err(Difference::Missing { at: here, expected: w.clone() }),
                 }
             }
             Ok(())
         }
         (Value::Array(want), Value::Array(have)) => {
             if want.len() != have.len() {
-                return Err(format!("{}: {} elements, expected {}", or_top(at), have.len(), want.len()));
+                return Err(Difference::Length { at: or_top(at).into(), found: have.len(), expected: want.len() });
             }
             want.iter().zip(have).enumerate().try_for_each(|(i, (w, h))| subset(w, h, &format!("{at}.{i}")))
         }
         (w, h) if w == h => Ok(()),
-        (w, h) => Err(format!("{}: {h}, expected {w}", or_top(at))),
+        (w, h) => Err(Difference::Value { at: or_top(at).into(), found: h.clone(), expected: w.clone() }),
     }
 }
 
@@ -171,10 +183,11 @@ mod tests {
         let have = json!({"status": "allocated", "timeline": [1, 2]});
         assert!(subset(&json!({"status": "allocated"}), &have, "").is_ok());
         assert_eq!(
-            subset(&json!({"status": "delivered"}), &have, "").unwrap_err(),
+            subset(&json!({"status": "delivered"}), &have, "").unwrap_err().to_string(),
             "status: \"allocated\", expected \"delivered\""
         );
-        assert!(subset(&json!({"timeline": [1]}), &have, "").unwrap_err().contains("2 elements, expected 1"));
+        let length = Difference::Length { at: "timeline".into(), found: 2, expected: 1 };
+        assert_eq!(subset(&json!({"timeline": [1]}), &have, ""), Err(length));
         assert_eq!(pick(&json!({"a": [{"id": 7}]}), "a.0.id"), Some(&json!(7)));
     }
 }

@@ -118,6 +118,8 @@ pub struct ConsumerHealth {
 
 impl ConsumerHealth {
     /// `Ok` once the last receive succeeded; else the last error.
+    // Text, not a typed error: it is what readiness shows as its `queue`
+    // check, kept from the last failed receive.
     pub fn status(&self) -> Result<(), String> {
         if self.receiving.load(Ordering::Relaxed) {
             return Ok(());

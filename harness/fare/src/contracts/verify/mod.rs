@@ -84,6 +84,12 @@ pub enum VerifyError {
     Fakes(#[from] crate::fakes::FakesError),
     #[error("{provider} at {url} was not healthy within {within:?}")]
     NotReady { provider: String, url: String, within: Duration },
+    #[error("starting {service}: {source}")]
+    Start {
+        service: String,
+        #[source]
+        source: crate::runtime::BuildError,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,

@@ -54,10 +54,8 @@ pub async fn start(
     profile: Option<&str>,
 ) -> Result<Started, VerifyError> {
     let io = |what: String| move |source| VerifyError::Io { what, source };
-    let start = crate::runtime::start_of(m, profile).map_err(|e| VerifyError::Io {
-        what: format!("starting {}", m.name),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let start = crate::runtime::start_of(m, profile)
+        .map_err(|source| VerifyError::Start { service: m.name.clone(), source })?;
     let states = m.contracts.states.clone().unwrap_or_default();
     let ns = Namespace::parse(place.namespace).expect("the providers' namespace is a namespace");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("binding a port for a provider".into()))?;

@@ -154,26 +154,41 @@ async fn message(State(shared): State<Shared>, Path(provider): Path<String>, Jso
     (StatusCode::OK, headers, Json(answer.body)).into_response()
 }
 
+/// Why a provider's message transport gave no message.
+#[derive(Debug, thiserror::Error)]
+enum MessageError {
+    /// No answer: shown with its causes, which reqwest's message leaves out.
+    #[error("{}", kit::error_chain(.0))]
+    Http(#[from] reqwest::Error),
+    /// `error` is the answer's own `error` field, else its whole body.
+    #[error("answered {status}: {error}")]
+    Refused { status: StatusCode, error: String },
+    #[error("the message is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("its Pact-Message-Metadata header is not base64 JSON of an object")]
+    Metadata,
+}
+
 /// The provider's answer to the message transport: its body, and its
 /// metadata decoded; the reason, when it did not give one.
-async fn ask_for_message(http: &reqwest::Client, url: &str, req: &Value) -> Result<Answer, String> {
-    let resp = http.post(url).json(req).send().await.map_err(|e| kit::error_chain(&e))?;
+async fn ask_for_message(http: &reqwest::Client, url: &str, req: &Value) -> Result<Answer, MessageError> {
+    let resp = http.post(url).json(req).send().await?;
     let status = resp.status();
     let header = resp.headers().get("pact-message-metadata").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let text = resp.text().await.map_err(|e| kit::error_chain(&e))?;
+    let text = resp.text().await?;
     if !status.is_success() {
         let body: Value = serde_json::from_str(&text).unwrap_or_default();
         let error = body["error"].as_str().map(str::to_owned).unwrap_or(text);
-        return Err(format!("answered {status}: {error}"));
+        return Err(MessageError::Refused { status, error });
     }
-    let body: Value = serde_json::from_str(&text).map_err(|e| format!("the message is not JSON: {e}"))?;
+    let body: Value = serde_json::from_str(&text).map_err(MessageError::NotJson)?;
     let metadata = match header {
         None => Map::new(),
         Some(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
-            .ok_or("its Pact-Message-Metadata header is not base64 JSON of an object")?,
+            .ok_or(MessageError::Metadata)?,
     };
     Ok(Answer { body, metadata })
 }

@@ -22,6 +22,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::OnceCell;
 
 use super::ContainerError;
+use crate::io::io;
 
 /// The label every container and network of a run carries: its namespace.
 pub const NAMESPACE_LABEL: &str = "fare.namespace";
@@ -280,16 +281,8 @@ fn start_shim(upstream: PathBuf, version: String) -> Result<PathBuf, ContainerEr
     remove_stale_shims(&dir);
     let path = dir.join(format!("fare-engine-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let std_listener = std::os::unix::net::UnixListener::bind(&path).map_err(|source| ContainerError::Io {
-        action: "binding",
-        path: path.clone(),
-        source,
-    })?;
-    std_listener.set_nonblocking(true).map_err(|source| ContainerError::Io {
-        action: "binding",
-        path: path.clone(),
-        source,
-    })?;
+    let std_listener = std::os::unix::net::UnixListener::bind(&path).map_err(io("binding", &path))?;
+    std_listener.set_nonblocking(true).map_err(io("binding", &path))?;
     std::thread::Builder::new()
         .name("fare-engine-shim".into())
         .spawn(move || {
@@ -310,7 +303,7 @@ fn start_shim(upstream: PathBuf, version: String) -> Result<PathBuf, ContainerEr
                 }
             })
         })
-        .map_err(|source| ContainerError::Io { action: "starting the shim for", path: path.clone(), source })?;
+        .map_err(io("starting the shim for", &path))?;
     Ok(path)
 }
 

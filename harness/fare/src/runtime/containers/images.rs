@@ -34,6 +34,7 @@ use fare_emulator::Backend;
 
 use super::ContainerError;
 use super::engine::Engine;
+use crate::io::io;
 
 /// The Debian release of the base image, and what it holds beyond minbase.
 const SUITE: &str = "trixie";
@@ -232,11 +233,7 @@ fn rootfs(cache: &Path, tag: &str, progress: &mut dyn FnMut(&str)) -> Result<Pat
     }
     let tree = dir.join("rootfs");
     let _ = std::fs::remove_dir_all(&tree);
-    std::fs::create_dir_all(&dir).map_err(|source| ContainerError::Io {
-        action: "creating",
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
     let log = dir.join("debootstrap.log");
     progress(&format!(
         "debootstrap --variant=minbase {SUITE} with {INCLUDE} (first run only, about 2 minutes; log: {})",
@@ -249,11 +246,7 @@ fn rootfs(cache: &Path, tag: &str, progress: &mut dyn FnMut(&str)) -> Result<Pat
     let mut pack = Command::new("tar");
     pack.arg("-C").arg(&tree).arg("-cf").arg(&partial).arg(".");
     run(pack, "tar", &log)?;
-    std::fs::rename(&partial, &tar).map_err(|source| ContainerError::Io {
-        action: "keeping",
-        path: tar.clone(),
-        source,
-    })?;
+    std::fs::rename(&partial, &tar).map_err(io("keeping", &tar))?;
     let _ = std::fs::remove_dir_all(&tree);
     Ok(tar)
 }
@@ -274,25 +267,20 @@ fn wheelhouse(
     let log = cache.join(format!("pip-wheel-{}.log", tool.venv));
     progress(&format!("{python} -m pip wheel {} (first run only, about a minute)", requirements.join(" ")));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|source| ContainerError::Io {
-        action: "creating",
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
     let mut pip = Command::new(&python);
     pip.args(["-m", "pip", "wheel", "--disable-pip-version-check", "--quiet", "--wheel-dir"])
         .arg(&dir)
         .args(requirements);
     run(pip, &format!("{python} -m pip wheel"), &log)?;
-    std::fs::write(&ready, b"").map_err(|source| ContainerError::Io { action: "creating", path: ready, source })?;
+    std::fs::write(&ready, b"").map_err(io("creating", ready))?;
     Ok(dir)
 }
 
 /// Runs `cmd` with its output in `log`; a failure names the log's last lines.
 fn run(mut cmd: Command, what: &str, log: &Path) -> Result<(), ContainerError> {
-    let io = |source| ContainerError::Io { action: "writing", path: log.to_owned(), source };
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(io)?;
-    let err = file.try_clone().map_err(io)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(io("writing", log))?;
+    let err = file.try_clone().map_err(io("writing", log))?;
     let status = cmd
         .stdin(Stdio::null())
         .stdout(file)

@@ -29,6 +29,7 @@ mod runner;
 mod service;
 mod unit;
 
+use crate::io::{IoError, io};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -58,13 +59,8 @@ pub enum ContainerError {
         #[source]
         source: Box<testcontainers::TestcontainersError>,
     },
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("running {tool}: {source} (`apt-get install debootstrap` gives debootstrap; it runs as root)")]
     Tool {
         tool: String,
@@ -285,8 +281,7 @@ impl Drop for Containers {
 /// between here and the engine binding it, but chosen by fare so that a
 /// container started again gets the same one.
 fn free_port() -> Result<u16, ContainerError> {
-    let localhost = Path::new("127.0.0.1");
-    let io = |source| ContainerError::Io { action: "choosing a port on", path: localhost.to_owned(), source };
-    let listener = std::net::TcpListener::bind(("0.0.0.0", 0)).map_err(io)?;
-    Ok(listener.local_addr().map_err(io)?.port())
+    let on = "choosing a port on";
+    let listener = std::net::TcpListener::bind(("0.0.0.0", 0)).map_err(io(on, "127.0.0.1"))?;
+    Ok(listener.local_addr().map_err(io(on, "127.0.0.1"))?.port())
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use kit::faults::HookError;
 
 use super::{ContainerError, Unit, UnitSpec};
+use crate::io::io;
 use crate::runtime::part::{Part, PartError, ServicePart};
 use crate::runtime::process::ServiceProcess;
 
@@ -33,11 +34,8 @@ pub(crate) async fn start(
     env.retain(|key, _| !kit::config::HARNESS_ONLY.contains(&key.as_str()));
     let hook = match &spec.hook {
         Some(hook) => {
-            let listening = ContainerHook::listen(&hook.host).map_err(|source| ContainerError::Io {
-                action: "listening for the fault hook at",
-                path: hook.host.clone(),
-                source,
-            })?;
+            let listening =
+                ContainerHook::listen(&hook.host).map_err(io("listening for the fault hook at", &hook.host))?;
             env.insert(kit::faults::SOCKET_VAR.to_owned(), hook.inside.clone());
             Some(listening)
         }

@@ -21,6 +21,7 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use super::ContainerError;
 use super::engine::{self, Engine, NAMESPACE_LABEL};
+use crate::io::io;
 
 /// What a container is started from; kept, so it can be started again alike.
 #[derive(Debug, Clone)]
@@ -87,11 +88,7 @@ impl Unit {
         // A container of this name left by a crashed or kept run is in the way.
         engine.remove_named(&spec.name).await;
         let (repo, tag) = spec.image.split_once(':').unwrap_or((&spec.image, "latest"));
-        let file = Arc::new(Mutex::new(std::fs::File::create(&log).map_err(|source| ContainerError::Io {
-            action: "creating",
-            path: log.clone(),
-            source,
-        })?));
+        let file = Arc::new(Mutex::new(std::fs::File::create(&log).map_err(io("creating", &log))?));
         let prefix = format!("{label:>11} | ");
         let consumer = move |frame: &testcontainers::core::logs::LogFrame| {
             let bytes = match frame {
