@@ -82,20 +82,11 @@ impl Platform {
         Ok(pid)
     }
 
-    /// Freezes `process`: SIGSTOP, or `docker pause` of its container. It
-    /// holds what it has (a message in hand stays in flight, a request
-    /// waits) and answers nothing until thawed.
-    pub async fn freeze(&mut self, process: &Process) -> Result<u32, ControlError> {
-        self.set_frozen(process, true).await
-    }
-
-    /// Thaws `process`, frozen as `pid`: SIGCONT, or `docker unpause`.
-    pub async fn thaw(&mut self, process: &Process, pid: u32) -> Result<(), ControlError> {
-        let _ = pid;
-        self.set_frozen(process, false).await.map(|_| ())
-    }
-
-    async fn set_frozen(&mut self, process: &Process, frozen: bool) -> Result<u32, ControlError> {
+    /// Freezes `process` (SIGSTOP, or `docker pause` of its container), or
+    /// thaws it (SIGCONT, `docker unpause`); returns its pid. A frozen
+    /// process holds what it has (a message in hand stays in flight, a
+    /// request waits) and answers nothing until thawed.
+    pub async fn set_frozen(&mut self, process: &Process, frozen: bool) -> Result<u32, ControlError> {
         let part = self.part(process)?;
         let pid = part.pid();
         part.pause(frozen).await.map_err(|e| ControlError::part(&process.to_string(), pid, e))?;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageAttributeValue,
-    MessageSystemAttributeName,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageAttributeValue, MessageSystemAttributeName,
 };
 
 use super::Bus;
@@ -77,12 +77,7 @@ impl Bus {
                 .send()
                 .await
                 .map_err(AwsError::of("DeleteMessageBatch", name_of(url)))?;
-            if let Some(failed) = out.failed.first() {
-                return Err(AwsError::of("DeleteMessageBatch", name_of(url))(Refused {
-                    code: failed.code.clone(),
-                    reason: failed.message.clone().unwrap_or_default(),
-                }));
-            }
+            refused("DeleteMessageBatch", url, &out.failed)?;
         }
         Ok(())
     }
@@ -110,12 +105,7 @@ impl Bus {
                 .send()
                 .await
                 .map_err(AwsError::of("ChangeMessageVisibilityBatch", name_of(url)))?;
-            if let Some(failed) = out.failed.first() {
-                return Err(AwsError::of("ChangeMessageVisibilityBatch", name_of(url))(Refused {
-                    code: failed.code.clone(),
-                    reason: failed.message.clone().unwrap_or_default(),
-                }));
-            }
+            refused("ChangeMessageVisibilityBatch", url, &out.failed)?;
         }
         Ok(())
     }
@@ -134,6 +124,18 @@ impl Bus {
         }
         let out = request.send().await.map_err(AwsError::of("SendMessage", name_of(url)))?;
         Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+/// The first entry of a batch call `op` on the queue at `url` that SQS
+/// refused, as an error; `Ok` when it refused none.
+fn refused(op: &'static str, url: &str, failed: &[BatchResultErrorEntry]) -> Result<(), AwsError> {
+    match failed.first() {
+        Some(f) => Err(AwsError::of(op, name_of(url))(Refused {
+            code: f.code.clone(),
+            reason: f.message.clone().unwrap_or_default(),
+        })),
+        None => Ok(()),
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::wait::{Gate, Waiter, seen};
 use super::{DEADLINE, FaultError};
-use crate::runtime::{Platform, Process};
+use crate::runtime::{ControlError, Platform, Process};
 use crate::scenario::model::Fault;
 use crate::scenario::target::Target;
 use crate::trace::{Asked, FaultKind, InjectedFault};
@@ -154,20 +154,7 @@ pub async fn pause(
             Duration::from_secs(visibility.map_or(30, |q| u64::from(q.visibility_timeout_seconds))) + PAST_VISIBILITY
         }
     };
-    at.once(when).await?;
-    let frozen = at.gate.freeze();
-    let pid = at.control.lock().await.freeze(process).await?;
-    let asked = Asked { seconds: Some(hold.as_secs()), ..at.asked(when) };
-    let fault = InjectedFault::now(FaultKind::Pause, &process.to_string(), "was frozen").asked(asked);
-    let recorded = at.target.record_fault(&fault).await;
-    // The outage is the fault: its length is what is injected, not a wait.
-    tokio::time::sleep(hold).await;
-    let thawed = at.control.lock().await.thaw(process, pid).await;
-    drop(frozen);
-    thawed?;
-    recorded?;
-    at.target.record_fault(&fault.ended()).await?;
-    Ok(format!("{process} (pid {pid}) frozen {} for {} s", once_said(when), hold.as_secs()))
+    outage(at, process, when, hold, Outage::Frozen).await
 }
 
 /// Cuts `process`'s container off the run's network once `when` is seen
@@ -181,21 +168,56 @@ pub async fn disconnect(
     seconds: Option<u64>,
 ) -> Result<String, FaultError> {
     let hold = seconds.map_or(DISCONNECTED, Duration::from_secs);
+    outage(at, process, when, hold, Outage::CutOff).await
+}
+
+/// What an outage does to a process for a while.
+#[derive(Debug, Clone, Copy)]
+enum Outage {
+    /// SIGSTOP, then SIGCONT (or `docker pause`, `docker unpause`).
+    Frozen,
+    /// Off the run's network, then on it again.
+    CutOff,
+}
+
+impl Outage {
+    /// Begins (`true`) or ends the outage of `process`; its pid.
+    async fn set(self, at: &OnProcesses<'_, '_>, process: &Process, on: bool) -> Result<u32, ControlError> {
+        let mut control = at.control.lock().await;
+        match self {
+            Outage::Frozen => control.set_frozen(process, on).await,
+            Outage::CutOff => control.set_connected(process, !on).await,
+        }
+    }
+}
+
+/// `outage` of `process` once `when` is seen, for `hold`: judgement waits
+/// meanwhile, and the fault is recorded as it begins and as it ends.
+async fn outage(
+    at: &OnProcesses<'_, '_>,
+    process: &Process,
+    when: Option<&EventType>,
+    hold: Duration,
+    outage: Outage,
+) -> Result<String, FaultError> {
     at.once(when).await?;
-    let cut = at.gate.freeze();
-    let pid = at.control.lock().await.set_connected(process, false).await?;
+    let held = at.gate.freeze();
+    let pid = outage.set(at, process, true).await?;
     let asked = Asked { seconds: Some(hold.as_secs()), ..at.asked(when) };
-    let fault =
-        InjectedFault::now(FaultKind::Disconnect, &process.to_string(), "was cut off from the network").asked(asked);
+    let (kind, said, done) = match outage {
+        Outage::Frozen => (FaultKind::Pause, "was frozen", "frozen"),
+        Outage::CutOff => (FaultKind::Disconnect, "was cut off from the network", "cut off the network"),
+    };
+    let fault = InjectedFault::now(kind, &process.to_string(), said).asked(asked);
     let recorded = at.target.record_fault(&fault).await;
     // The outage is the fault: its length is what is injected, not a wait.
     tokio::time::sleep(hold).await;
-    let back = at.control.lock().await.set_connected(process, true).await;
-    drop(cut);
-    back?;
+    let ended = outage.set(at, process, false).await;
+    drop(held);
+    ended?;
     recorded?;
     at.target.record_fault(&fault.ended()).await?;
-    Ok(format!("{process} (pid {pid}) cut off the network {} for {} s", once_said(when), hold.as_secs()))
+    Ok(format!("{process} (pid {pid}) {done} {} for {} s", once_said(when), hold.as_secs()))
 }
 
 #[cfg(test)]
