@@ -16,7 +16,7 @@ use super::{BrokenHop, Environment, Evidence, Hop, Reason, filter};
 use crate::manifest::Manifest;
 use crate::runtime::Pending;
 use crate::topology::Topology;
-use crate::trace::{Call, ChainDiff, EventNode, Outcome, Paths, Receipt, Trace};
+use crate::trace::{Call, ChainDiff, DeadLetter, EventNode, Outcome, Paths, Receipt, Trace};
 
 /// What the chain should have been.
 #[derive(Debug, Clone, Copy)]
@@ -224,8 +224,8 @@ impl Look<'_> {
             .causation_id
             .as_deref()
             .and_then(|c| self.trace.events.iter().find(|e| e.id == c))
-            .and_then(|cause| cause.receipts.iter().find(|r| r.service == node.producer))
-            .map(|r| self.receipt_evidence(r))
+            .and_then(|cause| Some((cause, cause.receipts.iter().find(|r| r.service == node.producer)?)))
+            .map(|(cause, r)| self.receipt_evidence(cause, r))
             .unwrap_or_default();
         BrokenHop { hop, reason, evidence, faults: Vec::new() }
     }
@@ -240,7 +240,7 @@ impl Look<'_> {
         let mut evidence = Vec::new();
         let receipt = cause.receipts.iter().find(|r| r.service == service);
         if let Some(r) = receipt {
-            evidence.extend(self.receipt_evidence(r));
+            evidence.extend(self.receipt_evidence(cause, r));
         }
         evidence.extend(self.exits(service, since));
         let queue = self.ns.queue(service);
@@ -334,7 +334,10 @@ impl Look<'_> {
         Reason::NotReceived
     }
 
-    fn receipt_evidence(&self, r: &Receipt) -> Vec<Evidence> {
+    /// What `r`, one service's handling of `event`, shows: its attempts,
+    /// its calls, and the dead letters it left of that event (or of none
+    /// that can be told: a body no handler could read).
+    fn receipt_evidence(&self, event: &EventNode, r: &Receipt) -> Vec<Evidence> {
         let mut evidence = Vec::new();
         if r.attempts > 0 {
             evidence.push(Evidence::Attempts { count: r.attempts, last_error: r.last_error.clone() });
@@ -343,7 +346,8 @@ impl Look<'_> {
         for w in &r.work {
             evidence.extend(grouped(&w.calls, Some(&w.task)));
         }
-        for d in self.trace.dead_letters.iter().filter(|d| d.service == r.service) {
+        let of_event = |d: &&DeadLetter| d.event.as_ref().is_none_or(|e| e.id.to_string() == event.id);
+        for d in self.trace.dead_letters.iter().filter(|d| d.service == r.service).filter(of_event) {
             evidence.push(Evidence::DeadLetter { queue: d.queue.clone(), reason: d.reason.clone() });
         }
         evidence

@@ -179,6 +179,30 @@ fn a_dead_letter_names_the_queue_and_whether_it_was_refused_at_once() {
     assert!(h.evidence.iter().any(|e| matches!(e, Evidence::DeadLetter { .. })), "{h}");
 }
 
+/// A hop shows the dead letters of its own event, and a body no handler
+/// could read (which names no event), not those of the service's others.
+#[test]
+fn a_hop_shows_its_own_events_dead_letters_not_the_services_others() {
+    let (mut store, allocated) = up_to_allocated();
+    let other = follow(&placed(), "devices", "device.allocated");
+    let dead = |id: &str, event: Option<&Envelope>| DeadLetter {
+        service: "fulfillment".into(),
+        queue: "t-fulfillment-dlq".into(),
+        message_id: id.into(),
+        correlation_id: Some(CID.into()),
+        event_type: event.map(|e| e.event_type.to_string()),
+        event: event.cloned(),
+        reason: None,
+        receive_count: 5,
+    };
+    store.dead.extend([dead("mine", Some(&allocated)), dead("other", Some(&other)), dead("poison", None)]);
+    store.spans.push(handle("fulfillment", &allocated, "h1", Some("the center is down")));
+    let h = only(hops(&store, Expected::Paths(&delivered_chain()), &Environment::default()));
+    fulfillment_hop(&h);
+    let shown = h.evidence.iter().filter(|e| matches!(e, Evidence::DeadLetter { .. })).count();
+    assert_eq!(shown, 2, "its own and the unreadable one, not the other event's:\n{h}");
+}
+
 #[test]
 fn failing_attempts_are_retrying_with_the_last_error_and_the_third_partys_answers() {
     let (mut store, allocated) = up_to_allocated();
