@@ -26,6 +26,7 @@
 //! - `merge`: the JUnit and records of a partitioned run's partitions made one (`fare report merge`).
 //! - `chaos`: the fault matrix generated from the topology, run as scenarios and judged.
 //! - `replay`: a run's seed, the one generator its random choices come from, and a replay held against it.
+//! - `workload`: the users, orders and effects a load drives, from the platform's `scenarios/chaos/load.yaml`.
 //! - `bench`: `fare bench`: throughput, chain latency and its breakdown, beside the emulator alone.
 //! - `doctor`: probes of the emulator for the behaviours the platform relies on.
 //! - `json`: what `--json` prints, one typed document per command, and its JSON Schema (`fare schema`).
@@ -57,6 +58,7 @@ pub mod scenario;
 pub mod terminal;
 pub mod topology;
 pub mod trace;
+pub mod workload;
 
 #[cfg(test)]
 mod parsing_properties;

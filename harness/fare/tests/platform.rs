@@ -580,17 +580,20 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let _alone = common::exclusive().await;
     let ns = Namespace::parse(&format!("ld{}", std::process::id())).unwrap();
     let options = common::up_options(&ns);
-    let mut env = fare::scenario::e2e_env(&common::root().join("scenarios")).unwrap();
-    env.insert("TRACKING_DEADLINE_SECONDS".into(), "600".into());
+    let workload = fare::workload::Workload::read(&fare::workload::Workload::default_path(&root())).unwrap();
+    let env = fare::scenario::e2e_env(&common::root().join("scenarios")).unwrap();
+    // Stock for both runs' orders.
+    let env = workload.platform_env(env, 2 * ORDERS, false).unwrap();
     let mut platform = Platform::up_with_env(&options, &env, &mut |l| eprintln!("fare: {l}")).await.unwrap();
     let topology = fare::load_topology(&root().join("services")).unwrap().0;
     let operator = Some(platform.credentials().operator_token().to_owned());
     let target = fare::scenario::Target::new(&platform.state, &ns, topology, operator).await.unwrap();
     let seed = fare::replay::Seed::new(Some(11));
     let load = fare::chaos::LoadOptions { orders: ORDERS, kills: 2, users: 4, seed };
-    let report = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
+    let say = |l: &str| eprintln!("fare: {l}");
+    let report = fare::chaos::load::run(&target, &mut platform, &workload, &load, &say).await.unwrap();
     // The same load again with its seed: a replay.
-    let replay = fare::chaos::load::run(&target, &mut platform, &load, &|l| eprintln!("fare: {l}")).await.unwrap();
+    let replay = fare::chaos::load::run(&target, &mut platform, &workload, &load, &say).await.unwrap();
     platform.stop();
     let _ = std::fs::remove_dir_all(state_dir(&root(), &ns));
     let table = fare::chaos::report::load_table(&report);
@@ -602,10 +605,11 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let planned: Vec<(&str, usize)> = report.plan.iter().map(|k| (k.service.as_str(), k.point)).collect();
     assert_eq!(struck, planned, "{table}");
     let services: Vec<String> = target.services.keys().cloned().collect();
-    assert_eq!(report.plan, fare::chaos::load::plan(seed, &services, ORDERS, 2), "{table}");
+    assert_eq!(report.end, 2 * ORDERS, "placed, then delivered: {table}");
+    assert_eq!(report.plan, fare::chaos::load::plan(seed, &services, 2 * ORDERS, 2), "{table}");
     assert!(report.kills.iter().all(|k| k.back_after_ms.is_some()), "every killed service came back:\n{table}");
     assert_eq!(report.placed.len(), ORDERS, "{table}");
-    let effects: Vec<(&str, usize)> = report.ledger.rows.iter().map(|r| (r.effect, r.found)).collect();
+    let effects: Vec<(&str, usize)> = report.ledger.rows.iter().map(|r| (r.effect.as_str(), r.found)).collect();
     assert_eq!(
         effects,
         [
@@ -629,7 +633,7 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let kills = |r: &fare::chaos::LoadReport| r.kills.iter().map(|k| (k.service.clone(), k.point)).collect::<Vec<_>>();
     assert_eq!(kills(&replay), kills(&report), "{replayed}");
     for k in report.kills.iter().chain(&replay.kills) {
-        assert!(k.after_orders + k.delivered >= k.point, "{} struck before its point:\n{table}\n{replayed}", k.service);
+        assert!(k.after_orders + k.done >= k.point, "{} struck before its point:\n{table}\n{replayed}", k.service);
     }
     assert!(replay.held(), "{replayed}");
     // What a replay that came out otherwise says, and where.

@@ -19,11 +19,12 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::BenchError;
-use super::orders::{self, AsyncEnded, AsyncStart, Chain, END_EVENT, END_SERVICE, Mode};
+use super::orders::{self, AsyncEnded, AsyncStart, Chain, Mode};
 use super::procs::{self, Usage, Watched};
 use super::stats::Spread;
 use crate::topology::Topology;
 use crate::trace::Trace;
+use crate::workload::End;
 
 /// What each service publishes when it has handled an event, and the event
 /// a chain starts with.
@@ -88,6 +89,8 @@ pub struct AloneOn<'a> {
     pub backend: fare_emulator::Backend,
     pub namespace: Namespace,
     pub topology: &'a Topology,
+    /// Where a chain ends: the handling of this event by this service.
+    pub end: &'a End,
 }
 
 /// Carries `orders` chains of `pattern` per `mode`, then measures each of
@@ -116,8 +119,14 @@ pub async fn run(
     let mut consumers = tokio::task::JoinSet::new();
     for m in on.topology.services().filter(|m| m.queue.is_some()) {
         let url = bus.queue_url(&on.namespace.queue(&m.name)).await?;
-        let consumer =
-            Consumer { bus: bus.clone(), url, service: m.name.clone(), pattern: pattern.clone(), ends: ends.clone() };
+        let consumer = Consumer {
+            bus: bus.clone(),
+            url,
+            service: m.name.clone(),
+            pattern: pattern.clone(),
+            ends: ends.clone(),
+            end: on.end.clone(),
+        };
         consumers.spawn(consumer.run(shutdown.clone()));
     }
     let mut watched = vec![Watched::alone("fare (alone)", std::process::id())];
@@ -193,6 +202,7 @@ struct Consumer {
     service: String,
     pattern: Pattern,
     ends: Ends,
+    end: End,
 }
 
 impl Consumer {
@@ -213,7 +223,7 @@ impl Consumer {
                             let _ = publisher.publish(&next).await;
                         }
                     }
-                    if self.service == END_SERVICE && event.event_type.as_str() == END_EVENT {
+                    if self.service == self.end.service && event.event_type == self.end.event {
                         let mut ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
                         ends.insert(event.correlation_id.to_string(), orders::now_nanos());
                     }

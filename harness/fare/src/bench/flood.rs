@@ -1,32 +1,34 @@
-//! `fare bench --login-flood N`: N logins kept in flight against users
-//! while a second round of the bench's orders runs, each with valid
-//! credentials of an account the bench signed up (so each that users does
-//! not refuse costs it a password hash), beside the first round's figures
-//! without the flood. What users answered is counted: 201 (a session),
-//! 429 (refused by its rate limits before any hash), anything else.
+//! `fare bench --login-flood N`: N of the load workload's `flood` requests
+//! (on the reference platform, a login with valid credentials: each one
+//! users does not refuse costs it a password hash) kept in flight while a
+//! second round of the bench's orders runs, each as one of a few users the
+//! workload signed up, beside the first round's figures without the flood.
+//! What the flood was answered is counted: as the request expects, 429
+//! (refused by rate limits), anything else.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::BenchError;
 use super::orders::{self, Chain};
 use super::stats::Spread;
+use crate::scenario::failure::Failure;
+use crate::scenario::http;
+use crate::workload::Client;
 
-/// Accounts the flood logs in to, round robin: its logins never fail, so
-/// how many there are does not change what users' limits do.
+/// Users the flood's requests go as, round robin: the requests never fail,
+/// so how many there are does not change what the platform's limits do.
 const ACCOUNTS: usize = 8;
 
 /// One round of orders, as the flood's figures compare them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Round {
-    /// Each `POST /orders`, request to answer.
+    /// Each order's request (the workload's `order.place`), request to answer.
     pub post_orders: Spread,
-    /// Each order's chain, `POST /orders` to its end.
+    /// Each order's chain, its request to its end.
     pub chain: Spread,
     pub orders_per_second: f64,
 }
@@ -42,10 +44,11 @@ impl Round {
     }
 }
 
-/// What users answered the flood's logins.
+/// What the flood's requests were answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Answers {
-    pub created: u64,
+    /// As the request expects (its `status`, or any 2xx).
+    pub ok: u64,
     pub too_many: u64,
     /// Any other status.
     pub other: u64,
@@ -55,7 +58,7 @@ pub struct Answers {
 
 impl Answers {
     pub fn total(&self) -> u64 {
-        self.created + self.too_many + self.other + self.no_answer
+        self.ok + self.too_many + self.other + self.no_answer
     }
 }
 
@@ -72,7 +75,7 @@ pub struct Flood {
 }
 
 impl Flood {
-    /// `with` ÷ `without` for POST /orders p50 and p95, chain p50 and p95.
+    /// `with` ÷ `without` for the order request p50 and p95, chain p50 and p95.
     pub fn ratios(&self) -> [f64; 4] {
         let (w, o) = (&self.with, &self.without);
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
@@ -88,27 +91,27 @@ impl Flood {
 /// The counts of a running flood, shared by its workers.
 #[derive(Debug, Default)]
 struct Tally {
-    created: AtomicU64,
+    ok: AtomicU64,
     too_many: AtomicU64,
     other: AtomicU64,
     no_answer: AtomicU64,
 }
 
 impl Tally {
-    /// Counts one login's outcome: its status, or none.
-    fn count(&self, status: Option<u16>) {
-        let counter = match status {
-            Some(201) => &self.created,
-            Some(429) => &self.too_many,
-            Some(_) => &self.other,
-            None => &self.no_answer,
+    /// Counts one request's outcome: as expected, or its status, or none.
+    fn count(&self, outcome: Result<(), Option<u16>>) {
+        let counter = match outcome {
+            Ok(()) => &self.ok,
+            Err(Some(429)) => &self.too_many,
+            Err(Some(_)) => &self.other,
+            Err(None) => &self.no_answer,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn answers(&self) -> Answers {
         Answers {
-            created: self.created.load(Ordering::Relaxed),
+            ok: self.ok.load(Ordering::Relaxed),
             too_many: self.too_many.load(Ordering::Relaxed),
             other: self.other.load(Ordering::Relaxed),
             no_answer: self.no_answer.load(Ordering::Relaxed),
@@ -124,36 +127,33 @@ pub struct LoginFlood {
 }
 
 impl LoginFlood {
-    /// Signs up the flood's accounts at `users` (not timed), then starts
-    /// `logins` workers, each logging in again as soon as it is answered.
-    pub async fn start(users: &str, run: &str, logins: usize) -> Result<LoginFlood, BenchError> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
-        let password = "correct horse battery staple";
-        let mut accounts = Vec::new();
-        for i in 0..ACCOUNTS.min(logins) {
-            let email = format!("flood-{run}-{i}@example.com");
-            let body = json!({"email": email, "password": password, "name": "Flood"});
-            let resp = http
-                .post(format!("{users}/users"))
-                .json(&body)
-                .send()
-                .await
-                .map_err(BenchError::request("POST /users (the flood's accounts)"))?;
-            super::orders::check(resp.status(), "POST /users (the flood's accounts)")?;
-            accounts.push(json!({"email": email, "password": password}));
+    /// Signs up the flood's users by the workload's `user` steps (not
+    /// timed), then starts `requests` workers, each sending the workload's
+    /// `flood` request again as soon as it is answered.
+    pub async fn start(client: &Client<'_>, requests: usize) -> Result<LoginFlood, BenchError> {
+        let flood = client.workload.file.flood.clone().ok_or(BenchError::NoFlood)?;
+        let mut users = Vec::new();
+        for i in 0..ACCOUNTS.min(requests) {
+            users.push(client.sign_up("flood", i).await?.0);
         }
         let (stop, tally) = (CancellationToken::new(), Arc::new(Tally::default()));
         let mut workers = tokio::task::JoinSet::new();
-        for i in 0..logins {
-            let (http, stop, tally) = (http.clone(), stop.clone(), tally.clone());
-            let (url, body) = (format!("{users}/sessions"), accounts[i % accounts.len()].clone());
+        for i in 0..requests {
+            let (target, stop, tally, flood) = (client.target.clone(), stop.clone(), tally.clone(), flood.clone());
+            let user = users[i % users.len()].clone();
             workers.spawn(async move {
                 loop {
+                    // Afresh each time: what a request notes of its answer is not kept.
+                    let mut vars = user.vars.clone();
                     let answer = tokio::select! {
                         _ = stop.cancelled() => return,
-                        answer = http.post(&url).json(&body).send() => answer,
+                        answer = http::ask(&target, &mut vars, &flood, &user.correlation_id) => answer,
                     };
-                    tally.count(answer.ok().map(|r| r.status().as_u16()));
+                    tally.count(match answer {
+                        Ok(_) => Ok(()),
+                        Err(Failure::Status { status, .. }) => Err(Some(status)),
+                        Err(_) => Err(None),
+                    });
                 }
             });
         }
@@ -175,11 +175,13 @@ mod tests {
     #[test]
     fn each_login_is_counted_by_what_users_answered() {
         let tally = Tally::default();
-        for status in [Some(201), Some(429), Some(201), Some(500), None, Some(401), Some(429), Some(429)] {
-            tally.count(status);
+        for outcome in
+            [Ok(()), Err(Some(429)), Ok(()), Err(Some(500)), Err(None), Err(Some(401)), Err(Some(429)), Err(Some(429))]
+        {
+            tally.count(outcome);
         }
         let answers = tally.answers();
-        assert_eq!(answers, Answers { created: 2, too_many: 3, other: 2, no_answer: 1 });
+        assert_eq!(answers, Answers { ok: 2, too_many: 3, other: 2, no_answer: 1 });
         assert_eq!(answers.total(), 8);
     }
 

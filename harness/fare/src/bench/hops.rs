@@ -1,5 +1,5 @@
 //! Where a chain's time goes. For each hop of an order's chain (an event on
-//! its way to [`END_EVENT`], and the service that handles it), the stages
+//! its way to the workload's end event, and the service that handles it), the stages
 //! the recorder's events and spans tell apart, as medians over the orders:
 //! staged (the envelope made, in the handler's or request's transaction) →
 //! relayed (the outbox relay takes it) → published (SNS answered) →
@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::orders::{Chain, END_EVENT, END_SERVICE};
+use super::orders::Chain;
 use super::stats::Spread;
 use crate::trace::{EventNode, SpanRecord, Trace};
+use crate::workload::End;
 
 /// The median of each stage of one hop, in ms.
 #[derive(Debug, Clone, Serialize)]
@@ -36,14 +37,14 @@ pub struct Hop {
 /// Every hop of the chain, and the request that starts it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Breakdown {
-    /// `POST /orders` began → the first event staged.
+    /// The order's request began → the first event staged.
     pub request_ms: f64,
     pub hops: Vec<Hop>,
 }
 
-/// The events of `trace` from its root to the [`END_EVENT`] that ended it.
-pub fn path(trace: &Trace) -> Vec<&EventNode> {
-    let Some(end) = trace.of_type(END_EVENT).next() else { return Vec::new() };
+/// The events of `trace` from its root to the `end` event that ended it.
+pub fn path<'t>(trace: &'t Trace, end: &End) -> Vec<&'t EventNode> {
+    let Some(end) = trace.events.iter().find(|e| e.event_type == end.event.as_str()) else { return Vec::new() };
     let by_id: BTreeMap<&str, &EventNode> = trace.events.iter().map(|e| (e.id.as_str(), e)).collect();
     let mut path = vec![end];
     while let Some(cause) = path.last().and_then(|e| e.causation_id.as_deref()).and_then(|c| by_id.get(c)) {
@@ -54,18 +55,19 @@ pub fn path(trace: &Trace) -> Vec<&EventNode> {
 }
 
 /// The hops of `path` as (event, producer, listener).
-pub fn hops_of(path: &[&EventNode]) -> Vec<(String, String, String)> {
+/// The last is heard by the `end` service.
+pub fn hops_of(path: &[&EventNode], end: &End) -> Vec<(String, String, String)> {
     path.iter()
         .enumerate()
         .map(|(i, e)| {
-            let listener = path.get(i + 1).map(|n| n.producer.as_str()).unwrap_or(END_SERVICE);
+            let listener = path.get(i + 1).map(|n| n.producer.as_str()).unwrap_or(&end.service);
             (e.event_type.clone(), e.producer.clone(), listener.to_owned())
         })
         .collect()
 }
 
 /// The breakdown over `chains`, whose traces are `traces` (same order).
-pub fn breakdown(chains: &[Chain], traces: &[Trace], spans: &[SpanRecord]) -> Breakdown {
+pub fn breakdown(chains: &[Chain], traces: &[Trace], spans: &[SpanRecord], end: &End) -> Breakdown {
     let mut relays: BTreeMap<(&str, &str, &str), &SpanRecord> = BTreeMap::new();
     for s in spans.iter().filter(|s| s.name == "work" && s.attr("task") == Some("publish")) {
         let key = (s.attr("correlation_id").unwrap_or(""), s.service.as_str(), s.attr("published").unwrap_or(""));
@@ -75,10 +77,10 @@ pub fn breakdown(chains: &[Chain], traces: &[Trace], spans: &[SpanRecord]) -> Br
     // Hop i → (event, producer, listener) and each stage's samples.
     let mut samples: BTreeMap<usize, ((String, String, String), Stages)> = BTreeMap::new();
     for (chain, trace) in chains.iter().zip(traces) {
-        let path = path(trace);
+        let path = path(trace, end);
         let Some(first) = path.first() else { continue };
         request.push(ms(chain.started, nanos(first)));
-        for (i, hop) in hops_of(&path).into_iter().enumerate() {
+        for (i, hop) in hops_of(&path, end).into_iter().enumerate() {
             let event = path[i];
             let relay =
                 relays.get(&(chain.correlation_id.as_str(), event.producer.as_str(), event.event_type.as_str()));

@@ -3,14 +3,18 @@
 //! all in one run, so that each ratio compares like with like on a machine
 //! whose speed drifts. Nothing here asserts on time: it measures and reports.
 //!
+//! What it drives is the platform's load workload (`scenarios/chaos/load.yaml`,
+//! see `crate::workload`): its user steps, its order request, its chain's end.
+//!
 //! One run: build, `fare up` timed against its emulator's own start; fare's
 //! own emulator calls counted while the platform idles; one user signed up
-//! (the password hashes timed); the orders placed (one at a time, at a
-//! rate, or all at once), each chain timed to its end and broken down hop
-//! by hop from the recorder's record; CPU and memory of every process; then
-//! the emulator alone with the same pattern, and each hop raw. With
-//! `--login-flood N`, the orders run a second time with N logins in flight
-//! against users, and both rounds' figures are set side by side.
+//! (each step timed); the orders placed (one at a time, at a rate, or all
+//! at once), each chain timed to its end and broken down hop by hop from
+//! the recorder's record; CPU and memory of every process; then the
+//! emulator alone with the same pattern, and each hop raw. With
+//! `--login-flood N`, the orders run a second time with N of the
+//! workload's `flood` requests in flight, and both rounds' figures are set
+//! side by side.
 //!
 //! # Layout
 //! - `orders`: placing orders and waiting for their chains' ends; throughput.
@@ -31,6 +35,7 @@ mod stats;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -38,12 +43,13 @@ use serde::Serialize;
 pub use alone::{Alone, Pattern, RawHop};
 pub use flood::{Answers, Flood, Round};
 pub use hops::{Breakdown, Hop};
-pub use orders::{BURST_IN_FLIGHT, Mode, SignUp};
+pub use orders::{BURST_IN_FLIGHT, Mode};
 pub use procs::Usage;
 pub use report::table;
 pub use stats::Spread;
 
 use crate::runtime::{Platform, UpOptions};
+use crate::workload::{StepError, StepTime, Workload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -65,14 +71,14 @@ pub enum BenchError {
     Publish(Box<kit::bus::PublishError>),
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
-    #[error("{what}")]
-    Request {
-        what: &'static str,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("{what} answered {status}")]
-    Refused { what: &'static str, status: u16 },
+    #[error(transparent)]
+    Step(#[from] StepError),
+    #[error(transparent)]
+    Target(#[from] crate::scenario::TargetError),
+    #[error("{}: the workload names no `order.end` (the event whose handling ends an order's chain), which fare bench times orders to", .0.display())]
+    NoEnd(PathBuf),
+    #[error("--login-flood: the workload has no `flood` request to keep in flight")]
+    NoFlood,
     #[error("{open} chain(s) never ended, {first} among them")]
     NotEnded { open: usize, first: String },
     #[error("the platform recorded no whole chain to learn the message pattern from")]
@@ -94,12 +100,6 @@ impl From<kit::bus::PublishError> for BenchError {
     }
 }
 
-impl BenchError {
-    fn request(what: &'static str) -> impl FnOnce(reqwest::Error) -> BenchError {
-        move |source| BenchError::Request { what, source }
-    }
-}
-
 /// What one `fare bench` does.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -109,8 +109,10 @@ pub struct BenchOptions {
     pub idle: Duration,
     /// `cargo build` the services first (not timed).
     pub build: bool,
-    /// Logins kept in flight during a second round of the orders (0: no second round).
+    /// The workload's `flood` requests kept in flight during a second round of the orders (0: no second round).
     pub login_flood: usize,
+    /// What is driven: users, orders, the end of an order's chain.
+    pub workload: Arc<Workload>,
 }
 
 /// Everything one run measured.
@@ -124,7 +126,8 @@ pub struct BenchReport {
     pub load_after: [f64; 3],
     pub up: UpTimes,
     pub idle: Idle,
-    pub sign_up: SignUp,
+    /// The workload's user steps, each timed.
+    pub sign_up: Vec<StepTime>,
     pub platform: Carried,
     pub alone: Alone,
     pub ratios: Ratios,
@@ -156,7 +159,7 @@ pub struct Idle {
 #[derive(Debug, Clone, Serialize)]
 pub struct Carried {
     pub orders_per_second: f64,
-    /// `POST /orders` → [`orders::END_SERVICE`] done with [`orders::END_EVENT`].
+    /// The order's request → the workload's `order.end` service done with its event.
     pub chain: Spread,
     pub breakdown: Breakdown,
     /// CPU of each process while the orders ran; memory at their end.
@@ -177,14 +180,15 @@ pub struct Ratios {
     pub throughput_vs_alone: f64,
 }
 
-/// The settings of the benchmark's platform: the carrier says delivered
-/// at the first poll, polled every 20 ms, with stock for every order (of
-/// every round).
-fn bench_env(root: &std::path::Path, orders: usize) -> Result<BTreeMap<String, String>, BenchError> {
-    let mut env = crate::scenario::e2e_env(&root.join("scenarios"))?;
-    env.insert("TRACKING_POLL_INTERVAL_MS".into(), "20".into());
-    env.insert("DEVICES_STOCK".into(), format!("phone-basic={}", orders + 10));
-    Ok(env)
+/// The settings of the benchmark's platform: the e2e settings, then the
+/// workload's `env` and `bench.env` for `orders` orders (of every round).
+fn bench_env(
+    root: &std::path::Path,
+    workload: &Workload,
+    orders: usize,
+) -> Result<BTreeMap<String, String>, BenchError> {
+    let env = crate::scenario::e2e_env(&root.join("scenarios"))?;
+    Ok(workload.platform_env(env, orders, true)?)
 }
 
 /// Runs the benchmark on the platform `up` describes (its namespace is the bench's own).
@@ -195,6 +199,12 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         Some(topology) => topology.clone(),
         None => crate::load_topology(&up.services_dir)?.0,
     };
+    let workload = &options.workload;
+    crate::workload::check::against(workload, &topology)?;
+    let end = workload.file.order.end.clone().ok_or_else(|| BenchError::NoEnd(workload.path.clone()))?;
+    if options.login_flood > 0 && workload.file.flood.is_none() {
+        return Err(BenchError::NoFlood);
+    }
     if options.build {
         crate::runtime::build_services(topology.services(), up.profile.as_deref(), &mut |line| progress(line))?;
     }
@@ -202,8 +212,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     let (endpoint, backend) = (up.endpoint.clone(), up.emulator());
     let up = UpOptions {
         build: false,
-        // The bench's chains end at the first poll of the carrier.
-        fake_vars: [("carrier.polls_until_delivered".to_owned(), "0".to_owned())].into(),
+        fake_vars: workload.file.bench.fake_vars.clone(),
         topology: Some(topology.clone()),
         empty_stores: true,
         ..up
@@ -211,19 +220,21 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     progress("starting the platform (timed)");
     let started = Instant::now();
     let rounds = if options.login_flood > 0 { 2 } else { 1 };
-    let env = bench_env(&up.root, options.orders * rounds)?;
+    let env = bench_env(&up.root, workload, options.orders * rounds)?;
     let platform = Platform::up_with_env(&up, &env, &mut |line| progress(line)).await?;
     let up_times = UpTimes {
         up_ms: started.elapsed().as_secs_f64() * 1000.0,
         emulator_start_ms: platform.emulator().map(|e| e.ready_after().as_secs_f64() * 1000.0),
     };
-    let measured = on_platform(&platform, options, progress).await;
+    let measured = on_platform(&platform, options, &end, progress).await;
     platform.stop();
     let (idle, sign_up, carried, traces, flood) = measured?;
     let first = traces.first().ok_or(BenchError::NoChain)?;
     let pattern = Pattern::learn(first).ok_or(BenchError::NoChain)?;
-    let hops: Vec<(String, String)> =
-        hops::hops_of(&hops::path(first)).into_iter().map(|(event, _, listener)| (event, listener)).collect();
+    let hops: Vec<(String, String)> = hops::hops_of(&hops::path(first, &end), &end)
+        .into_iter()
+        .map(|(event, _, listener)| (event, listener))
+        .collect();
     progress(&format!(
         "the emulator alone: the same messages for {} orders, {}",
         options.orders,
@@ -237,6 +248,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         )
         .unwrap_or(namespace),
         topology: &topology,
+        end: &end,
     };
     let alone = alone::run(on, &pattern, &hops, options.orders, options.mode, progress).await?;
     let ratios = Ratios {
@@ -263,21 +275,23 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
 }
 
 /// What [`on_platform`] measured.
-type Measured = (Idle, SignUp, Carried, Vec<crate::trace::Trace>, Option<Flood>);
+type Measured = (Idle, Vec<StepTime>, Carried, Vec<crate::trace::Trace>, Option<Flood>);
 
 /// The measurements taken while the platform runs.
 async fn on_platform(
     platform: &Platform,
     options: &BenchOptions,
+    end: &crate::workload::End,
     progress: &dyn Fn(&str),
 ) -> Result<Measured, BenchError> {
     let recorder = platform.recorder().ok_or(BenchError::NoChain)?;
-    let url =
-        |name: &str| platform.state.services.iter().find(|s| s.name == name).map(|s| s.url.clone()).unwrap_or_default();
+    let target = crate::scenario::Target::of(platform)?;
     progress(&format!("counting fare's own emulator calls for {} s of idle", options.idle.as_secs()));
     let idle = idle(platform, options.idle).await;
     let run = format!("{:08x}", rand::random::<u32>());
-    let (shopper, sign_up) = orders::Shopper::sign_up(&url("users"), &url(orders::END_SERVICE), &run).await?;
+    let rounds = if options.login_flood > 0 { 2 } else { 1 };
+    let workload = options.workload.clone();
+    let (shopper, sign_up) = orders::Shopper::sign_up(target.clone(), workload, &run, options.orders * rounds).await?;
     let mut watched: Vec<procs::Watched> = Vec::new();
     if let Some(pid) = platform.state.emulator_pid {
         let name = platform.emulator().map(|e| e.backend().name()).unwrap_or("emulator");
@@ -289,23 +303,31 @@ async fn on_platform(
     let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-{i}")).collect();
     progress(&format!("placing {} orders, {}", options.orders, options.mode.describe()));
     let before = procs::sample(&watched);
-    let chains = orders::drive(&ids, options.mode, shopper.clone(), orders::Recorded::new(recorder), progress).await?;
+    let chains =
+        orders::drive(&ids, options.mode, shopper.clone(), orders::Recorded::new(recorder, end), progress).await?;
     let usage = procs::usage(&watched, &before);
     let without = Round::of(&shopper.take_post_orders_ms(), &chains);
     recorder.caught_up(Duration::from_secs(30)).await;
     let traces: Vec<crate::trace::Trace> = chains.iter().map(|c| recorder.trace(&c.correlation_id)).collect();
-    let breakdown = hops::breakdown(&chains, &traces, &recorder.spans());
+    let breakdown = hops::breakdown(&chains, &traces, &recorder.spans(), end);
     let millis: Vec<f64> = chains.iter().map(orders::Chain::millis).collect();
     let carried =
         Carried { orders_per_second: orders::throughput(&chains), chain: Spread::of(&millis), breakdown, usage };
     let flood = match options.login_flood {
         0 => None,
         logins => {
-            progress(&format!("the orders again, with {logins} logins in flight against users"));
-            let flood = flood::LoginFlood::start(&url("users"), &run, logins).await?;
+            progress(&format!("the orders again, with {logins} of the workload's flood requests in flight"));
+            let client = crate::workload::Client {
+                target: &target,
+                workload: &options.workload,
+                run: &run,
+                orders: options.orders * rounds,
+            };
+            let flood = flood::LoginFlood::start(&client, logins).await?;
             let started = Instant::now();
             let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-flood-{i}")).collect();
-            let chains = orders::drive(&ids, options.mode, shopper.clone(), orders::Recorded::new(recorder), progress);
+            let chains =
+                orders::drive(&ids, options.mode, shopper.clone(), orders::Recorded::new(recorder, end), progress);
             let chains = chains.await;
             let seconds = started.elapsed().as_secs_f64();
             let answers = flood.stop().await;

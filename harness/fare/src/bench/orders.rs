@@ -1,19 +1,17 @@
-//! Orders placed on the running platform, one at a time (latency), at a
-//! rate, or all at once (throughput), each timed from its `POST /orders`
-//! to the end of its chain as the recorder saw it.
+//! Orders placed on the running platform as its load workload says, one
+//! at a time (latency), at a rate, or all at once (throughput), each timed
+//! from its request to the end of its chain (the workload's `order.end`)
+//! as the recorder saw it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::BenchError;
+use crate::scenario::Target;
 use crate::trace::{Recorder, SpanRecord};
-
-/// The event that ends an order's chain, and the service whose handling of it does.
-pub const END_EVENT: &str = "package.delivered";
-pub const END_SERVICE: &str = "store";
+use crate::workload::{Client, End, StepTime, User, Workload};
 
 /// Requests (or publishes) in flight at once in a burst.
 pub const BURST_IN_FLIGHT: usize = 8;
@@ -61,10 +59,11 @@ pub fn throughput(chains: &[Chain]) -> f64 {
     if last <= first { 0.0 } else { chains.len() as f64 / ((last - first) as f64 / 1e9) }
 }
 
-/// The end of an order's chain, read from a span: [`END_SERVICE`] done
-/// handling [`END_EVENT`] (a handling that logged no failure).
-fn chain_end(span: &SpanRecord) -> Option<(String, u64)> {
-    let ends = span.name == "handle" && span.service == END_SERVICE && span.attr("event_type") == Some(END_EVENT);
+/// The end of an order's chain, read from a span: `end.service` done
+/// handling `end.event` (a handling that logged no failure).
+fn chain_end(span: &SpanRecord, end: &End) -> Option<(String, u64)> {
+    let ends =
+        span.name == "handle" && span.service == end.service && span.attr("event_type") == Some(end.event.as_str());
     let failed = span.events.iter().any(|(message, _)| message.contains("failed") || message.starts_with("rejected"));
     (ends && !failed).then(|| Some((span.attr("correlation_id")?.to_owned(), span.end_unix_nanos))).flatten()
 }
@@ -73,78 +72,48 @@ pub fn now_nanos() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos().max(0) as u64
 }
 
-/// A signed-up user placing orders, and how long signing up took.
+/// A user the workload signed up, placing orders.
 #[derive(Clone)]
 pub struct Shopper {
-    http: reqwest::Client,
-    store: String,
-    token: String,
-    /// Each `POST /orders` placed since the last [`Shopper::take_post_orders_ms`], in ms.
+    target: Target,
+    workload: Arc<Workload>,
+    run: String,
+    orders: usize,
+    user: User,
+    /// Each order's request placed since the last [`Shopper::take_post_orders_ms`], in ms.
     posted: Arc<std::sync::Mutex<Vec<f64>>>,
 }
 
-/// `POST /users` and `POST /sessions` (the password hashes), in ms.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct SignUp {
-    pub post_users_ms: f64,
-    pub post_sessions_ms: f64,
-}
-
 impl Shopper {
-    pub async fn sign_up(users: &str, store: &str, run: &str) -> Result<(Shopper, SignUp), BenchError> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
-        let email = format!("bench-{run}@example.com");
-        let password = "correct horse battery staple";
-        let started = Instant::now();
-        let body = json!({"email": email, "password": password, "name": "Bench"});
-        let resp =
-            http.post(format!("{users}/users")).json(&body).send().await.map_err(BenchError::request("POST /users"))?;
-        check(resp.status(), "POST /users")?;
-        let post_users_ms = millis(started);
-        let started = Instant::now();
-        let body = json!({"email": email, "password": password});
-        let resp = http
-            .post(format!("{users}/sessions"))
-            .json(&body)
-            .send()
-            .await
-            .map_err(BenchError::request("POST /sessions"))?;
-        check(resp.status(), "POST /sessions")?;
-        let post_sessions_ms = millis(started);
-        let session: serde_json::Value = resp.json().await.map_err(BenchError::request("POST /sessions"))?;
-        let token = session["token"].as_str().unwrap_or_default().to_owned();
-        let shopper = Shopper { http, store: store.to_owned(), token, posted: Arc::default() };
-        Ok((shopper, SignUp { post_users_ms, post_sessions_ms }))
+    /// Signs up one user by the workload's `user` steps; answers with how
+    /// long each step took. `orders`: what the run places in all.
+    pub async fn sign_up(
+        target: Target,
+        workload: Arc<Workload>,
+        run: &str,
+        orders: usize,
+    ) -> Result<(Shopper, Vec<StepTime>), BenchError> {
+        let client = Client { target: &target, workload: &workload, run, orders };
+        let (user, times) = client.sign_up("bench", 0).await?;
+        let shopper = Shopper { target, workload, run: run.to_owned(), orders, user, posted: Arc::default() };
+        Ok((shopper, times))
     }
 
-    /// How long each `POST /orders` took since the last call, request to answer.
+    /// How long each order's request took since the last call, request to answer.
     pub fn take_post_orders_ms(&self) -> Vec<f64> {
         std::mem::take(&mut *self.posted.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Places one order in chain `id`; answers when its request began.
     async fn place(&self, id: &str) -> Result<u64, BenchError> {
-        let address = json!({"name": "B", "line1": "1 Road", "city": "Town", "postal_code": "1000", "country": "NL"});
+        let client = Client { target: &self.target, workload: &self.workload, run: &self.run, orders: self.orders };
         let started = now_nanos();
         let timer = Instant::now();
-        let resp = self
-            .http
-            .post(format!("{}/orders", self.store))
-            .bearer_auth(&self.token)
-            .header("x-correlation-id", id)
-            .json(&json!({"model": "phone-basic", "shipping_address": address}))
-            .send()
-            .await
-            .map_err(BenchError::request("POST /orders"))?;
+        let placed = client.place(&self.user, id).await;
         self.posted.lock().unwrap_or_else(|p| p.into_inner()).push(millis(timer));
-        check(resp.status(), "POST /orders")?;
+        placed?;
         Ok(started)
     }
-}
-
-/// `Ok` for a 2xx answer; else the refusal of `what`, with its status.
-pub(super) fn check(status: reqwest::StatusCode, what: &'static str) -> Result<(), BenchError> {
-    if status.is_success() { Ok(()) } else { Err(BenchError::Refused { what, status: status.as_u16() }) }
 }
 
 fn millis(since: Instant) -> f64 {
@@ -261,13 +230,14 @@ impl AsyncStart for Shopper {
 /// once, so that polling costs fare little while it is being measured.
 pub struct Recorded<'a> {
     recorder: &'a Recorder,
+    end: &'a End,
     seen: usize,
     ends: std::collections::BTreeMap<String, u64>,
 }
 
 impl<'a> Recorded<'a> {
-    pub fn new(recorder: &'a Recorder) -> Recorded<'a> {
-        Recorded { recorder, seen: 0, ends: Default::default() }
+    pub fn new(recorder: &'a Recorder, end: &'a End) -> Recorded<'a> {
+        Recorded { recorder, end, seen: 0, ends: Default::default() }
     }
 }
 
@@ -275,7 +245,7 @@ impl AsyncEnded for Recorded<'_> {
     async fn ended(&mut self, ids: &[String]) -> Vec<(String, u64)> {
         let spans = self.recorder.spans_after(self.seen);
         self.seen += spans.len();
-        self.ends.extend(spans.iter().filter_map(chain_end));
+        self.ends.extend(spans.iter().filter_map(|s| chain_end(s, self.end)));
         ids.iter().filter_map(|id| self.ends.get(id).map(|end| (id.clone(), *end))).collect()
     }
 }

@@ -12,13 +12,10 @@
 //! - `matrix`: the hops, the fault kinds, the cells and what each must show; a cell as a scenario document.
 //! - `run`: building each cell's scenario with the scenario loader, running them (side by side or alone), injecting the signals, judging.
 //! - `report`: the typed results; the table, the totals, JUnit; the load's table.
-//! - `load`: `--load N`: orders in flight while services are killed at random points.
-//! - `ledger`: the effects of those orders, counted from the services' own APIs.
-//! - `call`: why a call of the load or the ledger to a service did not give what was asked.
+//! - `load`: `--load N`: the load workload's orders in flight while services are killed at
+//!   random points, then its ledger (`crate::workload`).
 //! - `workload`: the chains the matrix drives, a scenario the platform keeps (`scenarios/chaos/cell.yaml`).
 
-pub mod call;
-pub mod ledger;
 pub mod load;
 pub mod matrix;
 pub mod report;

@@ -205,16 +205,21 @@ pub fn load_table(report: &super::LoadReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<26} {:<12} {:>8} {:>6} {:>5} {:>7}",
-        "EFFECT", "READ FROM", "EXPECTED", "FOUND", "LOST", "DOUBLED"
+        "{:<26} {:<12} {:<6} {:>8} {:>6} {:>5} {:>7}",
+        "EFFECT", "READ FROM", "PER", "EXPECTED", "FOUND", "LOST", "DOUBLED"
     );
     for r in &report.ledger.rows {
         let mark = if r.holds() { "" } else { "  ✗" };
         let _ = writeln!(
             out,
-            "{:<26} {:<12} {:>8} {:>6} {:>5} {:>7}{mark}",
+            "{:<26} {:<12} {:<6} {:>8} {:>6} {:>5} {:>7}{mark}",
             r.effect,
             r.service,
+            match r.per {
+                crate::workload::Per::Order => "order",
+                crate::workload::Per::User => "user",
+                crate::workload::Per::Load => "load",
+            },
             r.expected,
             r.found,
             r.lost.len(),
@@ -233,12 +238,12 @@ pub fn load_table(report: &super::LoadReport) -> String {
         let back = k.back_after_ms.map_or_else(|| "did not come back".to_owned(), |ms| format!("back after {ms} ms"));
         let _ = writeln!(
             out,
-            "kill: {} (pid {}) at {:.1}s, with {} orders placed and {} delivered; {back}",
+            "kill: {} (pid {}) at {:.1}s, with {} orders placed and {} done; {back}",
             k.service,
             k.pid,
             k.at_ms as f64 / 1e3,
             k.after_orders,
-            k.delivered
+            k.done
         );
     }
     for r in &report.refused {
@@ -249,7 +254,7 @@ pub fn load_table(report: &super::LoadReport) -> String {
     }
     let _ = writeln!(
         out,
-        "{} of {} orders placed in {:.1}s ({} found placed after their request died with the store); \
+        "{} of {} orders placed in {:.1}s ({} found placed after their request died); \
          drained {:.1}s after the last; seed {}",
         report.placed.len(),
         report.asked,

@@ -32,11 +32,16 @@ pub struct BenchArgs {
     /// Skip `cargo build` (the binaries in target/debug must be current).
     #[arg(long)]
     pub no_build: bool,
-    /// Then place the orders again with this many logins kept in flight
-    /// against users (valid credentials: each costs a password hash unless
-    /// users refuses it with 429), and set both rounds' figures side by side.
-    #[arg(long, value_name = "LOGINS", default_value_t = 0)]
+    /// Then place the orders again with this many of the workload's
+    /// `flood` requests kept in flight (on the reference platform, logins
+    /// with valid credentials: each costs a password hash unless users
+    /// refuses it with 429), and set both rounds' figures side by side.
+    #[arg(long, value_name = "REQUESTS", default_value_t = 0)]
     pub login_flood: usize,
+    /// The users, orders and chain end the bench drives (default:
+    /// scenarios/chaos/load.yaml; format in docs/load.md).
+    #[arg(long, value_name = "FILE", env = "FARE_LOAD_WORKLOAD")]
+    pub load_workload: Option<PathBuf>,
 }
 
 pub async fn bench(cli: &Cli, root: &Path, ns: Namespace, args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -58,12 +63,15 @@ pub async fn bench(cli: &Cli, root: &Path, ns: Namespace, args: &BenchArgs) -> a
         topology: Some(topology),
         ..UpOptions::new(root, ns)
     };
+    let path = args.load_workload.clone().unwrap_or_else(|| crate::workload::Workload::default_path(root));
+    let workload = std::sync::Arc::new(crate::workload::Workload::read(&path)?);
     let options = BenchOptions {
         orders: args.orders,
         mode,
         idle: Duration::from_secs(args.idle_seconds),
         build: !args.no_build,
         login_flood: args.login_flood,
+        workload,
     };
     let report = bench::run(up, &options, &crate::terminal::progress).await?;
     let json = serde_json::to_string_pretty(&report)?;

@@ -63,6 +63,10 @@ pub struct ChaosArgs {
     /// happy path's (default: scenarios/chaos/cell.yaml).
     #[arg(long, value_name = "FILE", env = "FARE_CHAOS_WORKLOAD")]
     pub workload: Option<std::path::PathBuf>,
+    /// With --load: the users, orders and effects the load drives and
+    /// counts (default: scenarios/chaos/load.yaml; format in docs/load.md).
+    #[arg(long, value_name = "FILE", env = "FARE_LOAD_WORKLOAD", requires = "load")]
+    pub load_workload: Option<std::path::PathBuf>,
 }
 
 pub async fn chaos(cli: &Cli, root: &Path, ns: Namespace, args: &ChaosArgs) -> anyhow::Result<ExitCode> {
@@ -112,6 +116,9 @@ async fn load(
     topology: crate::Topology,
 ) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(orders > 0 && args.users > 0, "--load and --users take at least 1");
+    let path = args.load_workload.clone().unwrap_or_else(|| crate::workload::Workload::default_path(root));
+    let workload = crate::workload::Workload::read(&path)?;
+    crate::workload::check::against(&workload, &topology)?;
     let options = chaos::LoadOptions {
         orders,
         kills: args.kills,
@@ -119,9 +126,7 @@ async fn load(
         seed: super::replay::seed(args.seed, "load"),
     };
     let restart = crate::runtime::RestartOptions::default();
-    // Parcels stay in transit while tracking is down: the e2e settings' 8 s
-    // deadline would give them up as lost, which is not what a load measures.
-    let overrides = [("TRACKING_DEADLINE_SECONDS".to_owned(), "600".to_owned())].into();
+    let overrides = workload.platform_env(BTreeMap::new(), orders, false)?;
     let own = super::e2e::Own { suffix: "load", build: !args.no_build, restart, topology: &topology, overrides };
     let (mut platform, ns) = super::e2e::own_platform(cli, root, ns, own).await?;
     let target = Target::of(&platform)?;
@@ -129,7 +134,7 @@ async fn load(
         "{orders} orders from {} users, {} SIGKILLs at random points (seed {})",
         options.users, options.kills, options.seed
     ));
-    let report = chaos::load::run(&target, &mut platform, &options, &crate::terminal::progress).await;
+    let report = chaos::load::run(&target, &mut platform, &workload, &options, &crate::terminal::progress).await;
     platform.stop();
     let mut report = report?;
     let dir = crate::runtime::state_dir(root, &ns);

@@ -29,9 +29,20 @@ impl ScenarioError {
         needle: &str,
         message: impl Into<String>,
     ) -> ScenarioError {
-        let at = position_of(&s.source, needle);
+        ScenarioError::at(&s.path, &s.source, field, needle, message)
+    }
+
+    /// A problem at `field` of the file at `path`, located in its `source` by `needle`.
+    pub(crate) fn at(
+        path: &std::path::Path,
+        source: &str,
+        field: impl Into<String>,
+        needle: &str,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let at = position_of(source, needle);
         ScenarioError::Invalid {
-            path: s.path.clone(),
+            path: path.to_owned(),
             line: at.map(|(line, _)| line),
             column: at.map(|(_, column)| column),
             field: field.into(),
@@ -40,7 +51,7 @@ impl ScenarioError {
     }
 
     /// One error for all of `errors`: the only one, or all of them; `Ok` for none.
-    pub(super) fn all(mut errors: Vec<ScenarioError>) -> Result<(), ScenarioError> {
+    pub(crate) fn all(mut errors: Vec<ScenarioError>) -> Result<(), ScenarioError> {
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),

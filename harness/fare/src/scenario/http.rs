@@ -23,6 +23,28 @@ pub async fn run(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &st
 }
 
 async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<String, Failure> {
+    let answer = ask(target, vars, h, correlation_id).await?;
+    answer.holds(vars, h)?;
+    answer.capture(vars, h)?;
+    Ok(format!("{} in {} ms", answer.status, answer.took_ms))
+}
+
+/// An answer to a request of a scenario or a workload, its status as expected.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    /// The answer's JSON, if it is JSON.
+    pub json: Option<Value>,
+    /// Its first 300 characters, redacted: what a report may show.
+    pub shown: String,
+    pub took_ms: u128,
+}
+
+/// Sends `h` (templated) with `correlation_id` unless it sets its own
+/// header; `Err` when no answer came or its status is not `h.status`
+/// (any 2xx when unset). Notes the credentials it sent and was given.
+pub async fn ask(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<Answer, Failure> {
     let base = target.url(&h.http.target).ok_or_else(|| Failure::NoTarget { name: h.http.target.clone() })?;
     let path = vars.text(&h.http.path)?;
     let mut req = target.http.request(h.http.method.clone(), format!("{base}{path}"));
@@ -52,39 +74,58 @@ async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) 
     let status = resp.status();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
-    let took = started.elapsed().as_millis();
+    let took_ms = started.elapsed().as_millis();
     let json: Option<Value> = serde_json::from_str(&text).ok();
     if let Some(answer) = &json {
         vars.handled_secrets_in(answer);
     }
     let shown: String = text.chars().take(300).collect();
-    let body = kit::redact::text(&shown).into_owned();
+    let shown = kit::redact::text(&shown).into_owned();
     let code = status.as_u16();
     match h.status {
-        Some(want) if code != want => return Err(Failure::Status { status: code, expected: Some(want), body }),
-        None if !status.is_success() => return Err(Failure::Status { status: code, expected: None, body }),
-        _ => {}
+        Some(want) if code != want => Err(Failure::Status { status: code, expected: Some(want), body: shown }),
+        None if !status.is_success() => Err(Failure::Status { status: code, expected: None, body: shown }),
+        _ => Ok(Answer { status, headers, json, shown, took_ms }),
     }
-    if let Some(want) = &h.response {
-        let want = vars.value(want)?;
-        let have = json.as_ref().ok_or_else(|| Failure::NotJson { status: code, body: body.clone() })?;
-        subset(&want, have, "")
-            .map_err(|m| Failure::Body { status: code, mismatch: kit::redact::text(&m.to_string()).into_owned() })?;
-    }
-    if let Some(n) = h.length {
-        let found = json.as_ref().and_then(Value::as_array).map(Vec::len);
-        if found != Some(n) {
-            return Err(Failure::Length { found, expected: n, body });
+}
+
+impl Answer {
+    /// Whether the answer has what `h` says it must: its `response` fields, its `length`.
+    pub fn holds(&self, vars: &Vars, h: &Http) -> Result<(), Failure> {
+        let code = self.status.as_u16();
+        if let Some(want) = &h.response {
+            let want = vars.value(want)?;
+            let have = self.json.as_ref().ok_or_else(|| Failure::NotJson { status: code, body: self.shown.clone() })?;
+            subset(&want, have, "").map_err(|m| Failure::Body {
+                status: code,
+                mismatch: kit::redact::text(&m.to_string()).into_owned(),
+            })?;
         }
+        if let Some(n) = h.length {
+            let found = self.json.as_ref().and_then(Value::as_array).map(Vec::len);
+            if found != Some(n) {
+                return Err(Failure::Length { found, expected: n, body: self.shown.clone() });
+            }
+        }
+        Ok(())
     }
-    for (name, from) in &h.capture {
-        let value = match from.strip_prefix("header:") {
-            Some(header) => headers.get(header).and_then(|v| v.to_str().ok()).map(|v| Value::String(v.to_owned())),
-            None => json.as_ref().and_then(|j| pick(j, from)).cloned(),
-        };
-        let value =
-            value.ok_or_else(|| Failure::Capture { name: name.clone(), from: from.clone(), body: body.clone() })?;
-        vars.set(name, value);
+
+    /// Takes `h`'s captures from the answer into `vars`.
+    pub fn capture(&self, vars: &mut Vars, h: &Http) -> Result<(), Failure> {
+        for (name, from) in &h.capture {
+            let value = match from.strip_prefix("header:") {
+                Some(header) => {
+                    self.headers.get(header).and_then(|v| v.to_str().ok()).map(|v| Value::String(v.to_owned()))
+                }
+                None => self.json.as_ref().and_then(|j| pick(j, from)).cloned(),
+            };
+            let value = value.ok_or_else(|| Failure::Capture {
+                name: name.clone(),
+                from: from.clone(),
+                body: self.shown.clone(),
+            })?;
+            vars.set(name, value);
+        }
+        Ok(())
     }
-    Ok(format!("{status} in {took} ms"))
 }

@@ -20,30 +20,39 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         if all.len() > 1 {
             return ScenarioError::Several(all);
         }
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner.location().map(|l| l.line());
-        let column = inner.location().map(|l| l.column());
-        let mut message = inner.to_string();
-        // The message repeats the path and the position, already given.
-        if let Some(rest) = message.strip_prefix(&format!("{field}: ")) {
-            message = rest.to_owned();
-        }
-        if let Some(at) = message.rfind(" at line ") {
-            message.truncate(at);
-        }
-        message.push_str(&kit::suggest::for_serde_message(&message));
-        ScenarioError::Invalid {
-            path: path.to_owned(),
-            line,
-            column,
-            field: if field == "." { "(top)".into() } else { field },
-            message,
-        }
+        invalid_yaml(path, e)
     })?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
     let name = file.name.clone().unwrap_or_else(|| stem.to_owned());
     Ok(Scenario { name, path: path.to_owned(), file, source: source.to_owned() })
+}
+
+/// The first mistake of a YAML file read into a type: its field path,
+/// line and column, and what the type expected there.
+pub(crate) fn invalid_yaml(path: &Path, e: serde_path_to_error::Error<serde_norway::Error>) -> ScenarioError {
+    let field = e.path().to_string();
+    let inner = e.into_inner();
+    let line = inner.location().map(|l| l.line());
+    let column = inner.location().map(|l| l.column());
+    let mut message = inner.to_string();
+    // The message repeats the path and the position, already given.
+    // (or a part of it: `steps[2]: ` before the message of `steps[2].count`).
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && (field == prefix || field.starts_with(&format!("{prefix}.")))
+    {
+        message = rest.to_owned();
+    }
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    message.push_str(&kit::suggest::for_serde_message(&message));
+    ScenarioError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        field: if field == "." { "(top)".into() } else { field },
+        message,
+    }
 }
 
 /// Reads and checks one scenario file against the topology.

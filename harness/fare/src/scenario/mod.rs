@@ -24,7 +24,7 @@ mod error;
 pub mod expect;
 pub mod failure;
 pub mod faults;
-mod http;
+pub(crate) mod http;
 mod lenient;
 pub mod load;
 pub mod model;

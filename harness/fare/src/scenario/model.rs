@@ -126,6 +126,19 @@ pub struct Http {
     pub capture: BTreeMap<String, String>,
 }
 
+impl Http {
+    /// The variables the request uses (its path, headers, token, body and
+    /// expected answer), in order.
+    pub fn uses(&self) -> Vec<String> {
+        use super::template::{names, names_in};
+        let mut out = names(&self.http.path);
+        out.extend(self.headers.values().flat_map(|v| names(v)));
+        out.extend(self.auth.iter().flat_map(|a| names(a)));
+        out.extend(self.body.iter().chain(&self.response).flat_map(names_in));
+        out
+    }
+}
+
 /// Waits until an event of a chain has been seen (never a fixed sleep).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

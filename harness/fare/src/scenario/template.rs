@@ -32,6 +32,14 @@ impl Vars {
         self.values.get(name)
     }
 
+    /// Takes from `other` every variable not set here, and its credentials.
+    pub fn extend_from(&mut self, other: &Vars) {
+        for (name, value) in &other.values {
+            self.values.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+        self.secrets.extend(other.secrets.iter().cloned());
+    }
+
     /// Notes a credential the run sent or was given (a bearer token, a
     /// password, a token in an answer), for a leak check to look for.
     pub fn handled_secret(&mut self, secret: &str) {
@@ -106,6 +114,29 @@ impl Vars {
     }
 }
 
+/// The names of the variables `text` uses, in order (an unclosed `{{` ends them).
+pub fn names(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        out.push(after[..end].trim().to_owned());
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+/// The names of the variables the strings (keys too) of `value` use.
+pub fn names_in(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => names(s),
+        Value::Array(items) => items.iter().flat_map(names_in).collect(),
+        Value::Object(map) => map.iter().flat_map(|(k, v)| names(k).into_iter().chain(names_in(v))).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The value at `path` in `json`: dotted keys and array indexes (`items.0.id`).
 pub fn pick<'a>(json: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').filter(|p| !p.is_empty()).try_fold(json, |v, key| match v {
@@ -176,6 +207,8 @@ mod tests {
         assert_eq!(v.value(&json!({"n": "{{ n }}", "s": "n={{n}}"})).unwrap(), json!({"n": 3, "s": "n=3"}));
         assert!(matches!(v.text("{{nope}}"), Err(TemplateError::Unset { .. })));
         assert!(matches!(v.text("{{order_id"), Err(TemplateError::Unclosed { .. })));
+        assert_eq!(names("/a/{{ x }}/{{y}}{{z"), ["x", "y"]);
+        assert_eq!(names_in(&json!({"{{k}}": ["{{v}}", 1]})), ["k", "v"]);
     }
 
     #[test]
