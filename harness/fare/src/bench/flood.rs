@@ -130,11 +130,12 @@ impl LoginFlood {
     /// Signs up the flood's users by the workload's `user` steps (not
     /// timed), then starts `requests` workers, each sending the workload's
     /// `flood` request again as soon as it is answered.
-    pub async fn start(client: &Client<'_>, requests: usize) -> Result<LoginFlood, BenchError> {
+    /// Its users are numbered (`{{user}}`) from `first_user`, after those of the run.
+    pub async fn start(client: &Client<'_>, requests: usize, first_user: usize) -> Result<LoginFlood, BenchError> {
         let flood = client.workload.file.flood.clone().ok_or(BenchError::NoFlood)?;
         let mut users = Vec::new();
         for i in 0..ACCOUNTS.min(requests) {
-            users.push(client.sign_up("flood", i).await?.0);
+            users.push(client.sign_up("flood", first_user + i).await?.0);
         }
         let (stop, tally) = (CancellationToken::new(), Arc::new(Tally::default()));
         let mut workers = tokio::task::JoinSet::new();

@@ -323,7 +323,8 @@ async fn on_platform(
                 run: &run,
                 orders: options.orders * rounds,
             };
-            let flood = flood::LoginFlood::start(&client, logins).await?;
+            // The bench's own user is user 0.
+            let flood = flood::LoginFlood::start(&client, logins, 1).await?;
             let started = Instant::now();
             let ids: Vec<String> = (0..options.orders).map(|i| format!("bench-{run}-flood-{i}")).collect();
             let chains =
