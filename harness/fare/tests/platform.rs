@@ -574,7 +574,8 @@ const ORDERS: usize = 50;
 /// at random are SIGKILLed and brought back by the supervisor; the ledger
 /// read from the services' APIs has every effect exactly once per order.
 /// Run again with its seed, it kills the same services once the load
-/// reaches the same points, and its choices come out as the first run's.
+/// reaches the same points, and its choices come out as the first run's. A
+/// load of another shape (tests/workloads/loyalty.yaml) holds on it too.
 #[tokio::test]
 async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing() {
     let _alone = common::exclusive().await;
@@ -594,6 +595,11 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
     let report = fare::chaos::load::run(&target, &mut platform, &workload, &load, &say).await.unwrap();
     // The same load again with its seed: a replay.
     let replay = fare::chaos::load::run(&target, &mut platform, &workload, &load, &say).await.unwrap();
+    // A load of another shape on the same platform: no list of orders, an
+    // effect of the Python service counted inside its answer.
+    let loyalty = fare::workload::Workload::read(&root().join("harness/fare/tests/workloads/loyalty.yaml")).unwrap();
+    let points = fare::chaos::LoadOptions { orders: 12, kills: 1, users: 3, seed };
+    let points = fare::chaos::load::run(&target, &mut platform, &loyalty, &points, &say).await.unwrap();
     platform.stop();
     let _ = std::fs::remove_dir_all(state_dir(&root(), &ns));
     let table = fare::chaos::report::load_table(&report);
@@ -636,6 +642,14 @@ async fn orders_in_flight_through_random_kills_lose_nothing_and_double_nothing()
         assert!(k.after_orders + k.done >= k.point, "{} struck before its point:\n{table}\n{replayed}", k.service);
     }
     assert!(replay.held(), "{replayed}");
+    let shown = fare::chaos::report::load_table(&points);
+    eprintln!("{shown}");
+    assert_eq!(points.end, 12, "without `done`, the load's progress is its orders placed: {shown}");
+    let effects: Vec<(&str, usize, usize)> =
+        points.ledger.rows.iter().map(|r| (r.effect.as_str(), r.expected, r.found)).collect();
+    assert_eq!(effects, [("invoice issued", 12, 12), ("points awarded", 12, 12), ("welcome mail", 3, 3)], "{shown}");
+    assert!(points.held(), "{shown}");
+
     // What a replay that came out otherwise says, and where.
     let mut other = replay.clone();
     other.kills.truncate(1);

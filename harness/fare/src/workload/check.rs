@@ -2,7 +2,7 @@
 //! variable used before anything sets it, a service or event the platform
 //! does not have.
 
-use super::model::{BUILT_IN, Per, Workload};
+use super::model::{BUILT_IN, ORDER_BUILT_IN, Per, Workload};
 use crate::scenario::ScenarioError;
 use crate::scenario::model::Http;
 use crate::scenario::template::names;
@@ -59,10 +59,7 @@ pub(super) fn variables(w: &Workload) -> Result<(), ScenarioError> {
         user.check(w, &format!("user[{i}]"), step, &mut problems);
         user = user.with(captures(step));
     }
-    if f.user.is_empty() {
-        problems.push(w.invalid("user", "user", "a user needs at least one step (its sign-up)"));
-    }
-    user.check(w, "order.place", &f.order.place, &mut problems);
+    user.with([ORDER_BUILT_IN.to_owned()]).check(w, "order.place", &f.order.place, &mut problems);
     if !f.order.place.capture.contains_key(&f.order.id) {
         let message = format!("`place` must capture the order's id as `{}` (order.id)", f.order.id);
         problems.push(w.invalid("order.place.capture", "place", message));

@@ -126,6 +126,7 @@ impl Client<'_> {
     pub async fn place(&self, user: &User, correlation_id: &str) -> Result<Order, StepError> {
         let place = &self.workload.file.order.place;
         let mut vars = user.vars.clone();
+        vars.set(super::model::ORDER_BUILT_IN, Value::String(correlation_id.to_owned()));
         send(self.target, &mut vars, place, correlation_id).await?;
         let id = vars.get(&self.workload.file.order.id).map(text).unwrap_or_default();
         Ok(Order { id, user: user.number, vars })

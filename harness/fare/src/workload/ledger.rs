@@ -101,11 +101,13 @@ async fn read(client: &Client<'_>, effect: &Effect, vars: &mut Vars, correlation
         Err(Failure::Template { error: TemplateError::Unset { name, .. } }) => return Read::Unset(name),
         Err(failure) => return Read::Failed(format!("{}: {failure}", what(&effect.read))),
     };
-    let counted = answer
-        .json
-        .as_ref()
-        .ok_or("the answer is not JSON".to_owned())
-        .and_then(|json| count(&effect.count, vars, json));
+    let counted = answer.json.as_ref().ok_or("the answer is not JSON".to_owned()).and_then(|json| {
+        let within = match &effect.within {
+            Some(path) => pick(json, path).ok_or_else(|| format!("no `{path}` in the answer"))?,
+            None => json,
+        };
+        count(&effect.count, vars, within)
+    });
     match counted {
         Ok(n) => {
             // A capture that finds nothing leaves its variable unset: the effects that need it count none.

@@ -20,6 +20,10 @@ use crate::scenario::model::Http;
 /// in all), `operator` (the platform's operator token).
 pub const BUILT_IN: [&str; 4] = ["run", "user", "orders", "operator"];
 
+/// What `order.place` may use besides: its chain's id, unique per order
+/// (and the same when a request that died is sent again).
+pub const ORDER_BUILT_IN: &str = "correlation_id";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadFile {
@@ -34,7 +38,9 @@ pub struct WorkloadFile {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub bench: BenchSettings,
-    /// A user's steps, in order, once per user in a chain of the user's own.
+    /// A user's steps, in order, once per user in a chain of the user's
+    /// own (none: the orders need no account).
+    #[serde(default)]
     pub user: Vec<Http>,
     pub order: Order,
     #[serde(default)]
@@ -106,6 +112,10 @@ pub struct Effect {
     pub per: Per,
     /// The request that reads it; its captures serve the effects after it.
     pub read: Http,
+    /// Where in the answer to count (a dotted path, `awards`, `data.items`);
+    /// the whole answer when unset.
+    #[serde(default, rename = "in")]
+    pub within: Option<String>,
     #[serde(default)]
     pub count: Count,
 }
