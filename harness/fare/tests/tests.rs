@@ -12,6 +12,7 @@ mod containers;
 mod contracts;
 mod coverage;
 mod e2e;
+mod foreign;
 mod platform;
 mod providers;
 mod provision;

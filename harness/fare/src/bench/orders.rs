@@ -226,26 +226,69 @@ impl AsyncStart for Shopper {
     }
 }
 
-/// The platform's chains end as its recorder sees them: each span is read
-/// once, so that polling costs fare little while it is being measured.
+/// How long after an end event is seen a chain waits for the end
+/// service's span, before a service that sends none is taken to send none.
+const NO_SPANS_GRACE: Duration = Duration::from_secs(2);
+
+/// The platform's chains end as its recorder sees them: each span and
+/// event is read once, so that polling costs fare little while it is
+/// being measured. A chain ends when the end service's span says it
+/// handled the end event; where that service sends no spans at all (it
+/// speaks no OTLP), when the end event occurred.
 pub struct Recorded<'a> {
     recorder: &'a Recorder,
     end: &'a End,
-    seen: usize,
+    seen_spans: usize,
+    seen_events: usize,
     ends: std::collections::BTreeMap<String, u64>,
+    /// Chains whose end event occurred (when, and when fare saw it).
+    occurred: std::collections::BTreeMap<String, (u64, Instant)>,
+    /// The end service has sent a span: only its spans end chains.
+    end_service_spans: bool,
+    /// A chain's end event waited [`NO_SPANS_GRACE`] for a span in vain:
+    /// the end service sends none, and the next chains do not wait.
+    spanless: bool,
 }
 
 impl<'a> Recorded<'a> {
     pub fn new(recorder: &'a Recorder, end: &'a End) -> Recorded<'a> {
-        Recorded { recorder, end, seen: 0, ends: Default::default() }
+        Recorded {
+            recorder,
+            end,
+            seen_spans: 0,
+            seen_events: 0,
+            ends: Default::default(),
+            occurred: Default::default(),
+            end_service_spans: false,
+            spanless: false,
+        }
     }
 }
 
 impl AsyncEnded for Recorded<'_> {
     async fn ended(&mut self, ids: &[String]) -> Vec<(String, u64)> {
-        let spans = self.recorder.spans_after(self.seen);
-        self.seen += spans.len();
+        let spans = self.recorder.spans_after(self.seen_spans);
+        self.seen_spans += spans.len();
+        self.end_service_spans |= spans.iter().any(|s| s.service == self.end.service);
         self.ends.extend(spans.iter().filter_map(|s| chain_end(s, self.end)));
-        ids.iter().filter_map(|id| self.ends.get(id).map(|end| (id.clone(), *end))).collect()
+        let events = self.recorder.events_after(self.seen_events);
+        self.seen_events += events.len();
+        for e in events.iter().filter(|e| e.event_type == self.end.event) {
+            let at = e.occurred_at.unix_timestamp_nanos().max(0) as u64;
+            self.occurred.entry(e.correlation_id.to_string()).or_insert((at, Instant::now()));
+        }
+        let mut ended = Vec::new();
+        for id in ids {
+            if let Some(end) = self.ends.get(id) {
+                ended.push((id.clone(), *end));
+                continue;
+            }
+            let Some((at, seen)) = self.occurred.get(id).filter(|_| !self.end_service_spans) else { continue };
+            if self.spanless || seen.elapsed() >= NO_SPANS_GRACE {
+                self.spanless = true;
+                ended.push((id.clone(), *at));
+            }
+        }
+        ended
     }
 }

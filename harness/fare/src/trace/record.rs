@@ -267,6 +267,11 @@ impl Recorder {
         self.store.lock().unwrap_or_else(|p| p.into_inner()).spans.iter().skip(seen).cloned().collect()
     }
 
+    /// The events seen after the first `seen`, as [`Recorder::spans_after`].
+    pub fn events_after(&self, seen: usize) -> Vec<kit::Envelope> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).events.iter().skip(seen).cloned().collect()
+    }
+
     /// What forwarding to the user's collector did so far; `None` without one.
     pub fn forwarded(&self) -> Option<ForwardStats> {
         self.forwarder.as_ref().map(Forwarder::stats)
