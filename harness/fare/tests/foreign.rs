@@ -3,7 +3,8 @@
 //! the reference platform gets: `fare chaos --load` through random kills
 //! with its ledger held, and red when the ledger does not hold; `fare
 //! bench` timing its chains though its services send no spans; the fault
-//! matrix generated from its manifests, every cell passing.
+//! matrix generated from its manifests, every cell passing; a scenario that
+//! keeps one of its services down, diagnosed with that service named.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -101,5 +102,14 @@ async fn a_platform_fare_knows_nothing_of_is_loaded_broken_and_benchmarked_by_it
     let shown = said(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     assert!(shown.contains("0 failed"), "{shown}");
+
+    // A scenario that keeps notifier down: the diagnosis names it.
+    let scenario = root().join("harness/fare/tests/platforms/tickets/broken/notifier-stays-down.yaml");
+    let out = fare(&ns, &["e2e", "--no-build", "--json", scenario.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let e2e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hop = &e2e["scenarios"][0]["diagnosis"][0]["hops"][0];
+    let named = (hop["hop"]["service"].as_str(), hop["hop"]["expected"].as_str(), hop["reason"]["kind"].as_str());
+    assert_eq!(named, (Some("notifier"), Some("ticket.answered"), Some("service_down")), "{hop:#}");
     let _ = std::fs::remove_dir_all(root().join("harness/fare/tests/platforms/tickets/.fare"));
 }
