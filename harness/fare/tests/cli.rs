@@ -118,6 +118,81 @@ fn check_names_the_line_and_what_was_meant_in_text_and_json() {
     assert_eq!((&json["ok"], &json["services"]), (&true.into(), &9.into()), "{json:#}");
 }
 
+/// A copy of the tickets platform (`tests/platforms/tickets`): its services and workloads.
+fn tickets() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = root().join("harness/fare/tests/platforms/tickets");
+    for file in [
+        "services/desk/service.toml",
+        "services/notifier/service.toml",
+        "scenarios/chaos/cell.yaml",
+        "scenarios/chaos/load.yaml",
+    ] {
+        let to = dir.path().join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(file), to).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn check_holds_the_platforms_workloads_against_its_manifests() {
+    let _shared = common::shared_blocking();
+    let dir = tickets();
+    let services = dir.path().join("services");
+    let services = services.to_str().unwrap();
+    let out = fare(&["--services", services, "check"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the fault matrix's and the load's workloads fit them"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let load = dir.path().join("scenarios/chaos/load.yaml");
+    let good = std::fs::read_to_string(&load).unwrap();
+    std::fs::write(
+        &load,
+        good.replace(
+            "GET notifier /notifications?ticket_id={{ticket_id}}",
+            "GET notifer /notifications?ticket_id={{ticket_id}}",
+        ),
+    )
+    .unwrap();
+    let cell = dir.path().join("scenarios/chaos/cell.yaml");
+    let cell_text = std::fs::read_to_string(&cell).unwrap().replace("derive: ticket.opened", "derive: ticket.closed");
+    std::fs::write(&cell, cell_text).unwrap();
+    let out = fare(&["--services", services, "check"], &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("effects[1].read.http: no service `notifer`; did you mean `notifier`?"), "{err}");
+    assert!(err.contains("scenarios/chaos/load.yaml:28:"), "at the line of the read: {err}");
+    assert!(
+        err.contains("scenarios/chaos/cell.yaml:14:") && err.contains("no service publishes or hears `ticket.closed`"),
+        "{err}"
+    );
+    let out = fare(&["--services", services, "check", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_conforms(Doc::Check, &json);
+    assert_eq!(json["ok"], false, "{json:#}");
+
+    // No load workload at all: a warning, for the commands that need one.
+    std::fs::remove_file(&load).unwrap();
+    std::fs::write(
+        &cell,
+        std::fs::read_to_string(root().join("harness/fare/tests/platforms/tickets/scenarios/chaos/cell.yaml")).unwrap(),
+    )
+    .unwrap();
+    let out = fare(&["--services", services, "check"], &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("no workload here: `fare chaos --load` and `fare bench` need one"),
+        "{err}"
+    );
+}
+
 /// `command` run under a pseudo-terminal (`script`), as a person would see it.
 fn on_a_terminal(command: &str, env: &[(&str, &str)]) -> String {
     let out = Command::new("script")

@@ -1,20 +1,26 @@
-//! `fare check --json` (exit 1 when the manifests disagree, 2 when one
-//! cannot be read; the document is [`crate::json::CheckDoc`]), and `fare
-//! schema`, the JSON Schema of each `--json` document.
+//! `fare check --json` (exit 1 when the manifests disagree, or the
+//! platform's workloads do not fit them, 2 when one cannot be read; the
+//! document is [`crate::json::CheckDoc`]), the workloads held against the
+//! manifests, and `fare schema`, the JSON Schema of each `--json` document.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use std::process::ExitCode;
 
 use crate::json::{self, CheckDoc, Doc, ProblemDoc};
+use crate::scenario::ScenarioError;
+use crate::topology::{Problem, Severity, Topology};
 
 pub fn check(services: &Path) -> anyhow::Result<ExitCode> {
     let (doc, code) = match crate::load_topology(services) {
-        Ok((topology, warnings)) => {
+        Ok((topology, mut warnings)) => {
+            warnings.extend(workloads(&super::workspace_root(services), &topology));
+            let ok = !warnings.iter().any(|p| p.severity == Severity::Error);
             let problems = warnings.iter().map(ProblemDoc::of).collect();
             let counts = (Some(topology.services().count()), Some(topology.events().len()));
-            (CheckDoc { ok: true, services: counts.0, events: counts.1, problems }, ExitCode::SUCCESS)
+            let code = if ok { ExitCode::SUCCESS } else { ExitCode::from(1) };
+            (CheckDoc { ok, services: counts.0, events: counts.1, problems }, code)
         }
         Err(crate::LoadError::Topology(e)) => {
             let problems = e.0.iter().map(ProblemDoc::of).collect();
@@ -27,6 +33,67 @@ pub fn check(services: &Path) -> anyhow::Result<ExitCode> {
     };
     json::print(&doc)?;
     Ok(code)
+}
+
+/// The platform's workloads at their places under `root` held against the
+/// manifests: the fault matrix's chains (`scenarios/chaos/cell.yaml`) and
+/// the load (`scenarios/chaos/load.yaml`). One that is not there is a
+/// warning: the command that needs it cannot run.
+pub fn workloads(root: &Path, topology: &Topology) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let cell = crate::chaos::Workload::default_path(root);
+    if !cell.is_file() {
+        problems.push(missing(cell, "`fare chaos` (the fault matrix) needs one (docs/chaos.md)"));
+    } else {
+        match crate::chaos::Workload::load(&cell) {
+            Ok(w) => {
+                let events = topology.events();
+                let roots = w.chains.iter().map(|c| &c.root).chain(&w.alternatives);
+                for e in roots.filter(|e| !events.contains(e)) {
+                    let (line, column) = crate::scenario::load::position_of(
+                        &std::fs::read_to_string(&cell).unwrap_or_default(),
+                        e.as_str(),
+                    )
+                    .unwrap_or((1, 1));
+                    let message = format!("no service publishes or hears `{e}`");
+                    problems.push(Problem { severity: Severity::Error, path: cell.clone(), line, column, message });
+                }
+            }
+            Err(e) => problems.push(Problem {
+                severity: Severity::Error,
+                path: cell.clone(),
+                line: 1,
+                column: 1,
+                message: e.to_string(),
+            }),
+        }
+    }
+    let load = crate::workload::Workload::default_path(root);
+    if !load.is_file() {
+        problems.push(missing(load, "`fare chaos --load` and `fare bench` need one (docs/load.md)"));
+    } else {
+        let checked =
+            crate::workload::Workload::read(&load).and_then(|w| crate::workload::check::against(&w, topology));
+        if let Err(e) = checked {
+            problems.extend(e.each().into_iter().map(|e| of_scenario_error(&load, e)));
+        }
+    }
+    problems
+}
+
+fn missing(path: PathBuf, needs: &str) -> Problem {
+    Problem { severity: Severity::Warning, path, line: 1, column: 1, message: format!("no workload here: {needs}") }
+}
+
+/// A workload's problem as a problem of `fare check`, at its line.
+fn of_scenario_error(path: &Path, e: &ScenarioError) -> Problem {
+    let (path, line, column, message) = match e {
+        ScenarioError::Invalid { path, line, column, field, message } => {
+            (path.clone(), line.unwrap_or(1), column.unwrap_or(1), format!("{field}: {message}"))
+        }
+        other => (path.to_owned(), 1, 1, other.to_string()),
+    };
+    Problem { severity: Severity::Error, path, line, column, message }
 }
 
 /// Prints the schema of `document`, or writes every schema into `folder`.

@@ -274,6 +274,16 @@ fn manifests(cli: &Cli) -> anyhow::Result<ExitCode> {
             topology.services().count(),
             topology.events().len()
         );
+        let problems = check::workloads(&workspace_root(&cli.services), &topology);
+        for p in &problems {
+            eprintln!("{}", problem_line(p));
+        }
+        if problems.iter().any(|p| p.severity == crate::topology::Severity::Error) {
+            return Ok(ExitCode::from(1));
+        }
+        if problems.is_empty() {
+            println!("the fault matrix's and the load's workloads fit them");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
