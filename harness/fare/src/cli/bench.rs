@@ -13,7 +13,7 @@ use crate::runtime::UpOptions;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Orders to place.
+    /// Orders to place, each by the load workload's `order.place`.
     #[arg(long, default_value_t = 100)]
     pub orders: usize,
     /// Place this many orders per second, whatever the platform does
@@ -36,7 +36,7 @@ pub struct BenchArgs {
     /// `flood` requests kept in flight (on the reference platform, logins
     /// with valid credentials: each costs a password hash unless users
     /// refuses it with 429), and set both rounds' figures side by side.
-    #[arg(long, value_name = "REQUESTS", default_value_t = 0)]
+    #[arg(long, visible_alias = "flood", value_name = "REQUESTS", default_value_t = 0)]
     pub login_flood: usize,
     /// The users, orders and chain end the bench drives (default:
     /// scenarios/chaos/load.yaml; format in docs/load.md).
