@@ -200,7 +200,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
         None => crate::load_topology(&up.services_dir)?.0,
     };
     let workload = &options.workload;
-    crate::workload::check::against(workload, &topology)?;
+    workload.fits(&topology)?;
     let end = workload.file.order.end.clone().ok_or_else(|| BenchError::NoEnd(workload.path.clone()))?;
     if options.login_flood > 0 && workload.file.flood.is_none() {
         return Err(BenchError::NoFlood);

@@ -164,7 +164,7 @@ pub async fn run(
     options: &LoadOptions,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<LoadReport, LoadError> {
-    workload::check::against(workload, &target.topology)?;
+    workload.fits(&target.topology)?;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let client = Client { target, workload, run: &run, orders: options.orders };
     let before = workload::ledger::before(&client).await;

@@ -118,7 +118,7 @@ async fn load(
     anyhow::ensure!(orders > 0 && args.users > 0, "--load and --users take at least 1");
     let path = args.load_workload.clone().unwrap_or_else(|| crate::workload::Workload::default_path(root));
     let workload = crate::workload::Workload::read(&path)?;
-    crate::workload::check::against(&workload, &topology)?;
+    workload.fits(&topology)?;
     let options = chaos::LoadOptions {
         orders,
         kills: args.kills,

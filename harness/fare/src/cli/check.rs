@@ -72,8 +72,7 @@ pub fn workloads(root: &Path, topology: &Topology) -> Vec<Problem> {
     if !load.is_file() {
         problems.push(missing(load, "`fare chaos --load` and `fare bench` need one (docs/load.md)"));
     } else {
-        let checked =
-            crate::workload::Workload::read(&load).and_then(|w| crate::workload::check::against(&w, topology));
+        let checked = crate::workload::Workload::read(&load).and_then(|w| w.fits(topology));
         if let Err(e) = checked {
             problems.extend(e.each().into_iter().map(|e| of_scenario_error(&load, e)));
         }

@@ -2,11 +2,14 @@
 //! variable used before anything sets it, a service or event the platform
 //! does not have.
 
-use super::model::{BUILT_IN, ORDER_BUILT_IN, Per, Workload};
+use super::model::{BUILT_IN, ORDER_BUILT_IN, Per, WorkloadFile};
 use crate::scenario::ScenarioError;
 use crate::scenario::model::Http;
 use crate::scenario::template::names;
 use crate::topology::Topology;
+
+/// A problem at a field of the file, located in it by a needle.
+pub(super) type Locate<'a> = dyn Fn(String, &str, String) -> ScenarioError + 'a;
 
 /// The variables set so far, as the requests run.
 #[derive(Clone)]
@@ -18,15 +21,19 @@ impl Known {
     }
 
     /// Every variable `h` (at `field`) uses that is not yet set.
-    fn check(&self, w: &Workload, field: &str, h: &Http, problems: &mut Vec<ScenarioError>) {
+    fn check(&self, at: &Locate, field: &str, h: &Http, problems: &mut Vec<ScenarioError>) {
         for name in h.uses() {
             if !self.0.contains(&name) {
                 let hint = kit::suggest::did_you_mean(&name, self.0.iter().map(String::as_str));
                 let message = format!("`{{{{{name}}}}}` is not set here{hint} (set: {})", self.0.join(", "));
-                problems.push(w.invalid(field, &format!("{{{{{name}}}}}"), message));
+                problems.push(at(field.to_owned(), &format!("{{{{{name}}}}}"), message));
             }
         }
     }
+}
+
+fn invalid(at: &Locate, field: impl Into<String>, needle: &str, message: impl Into<String>) -> ScenarioError {
+    at(field.into(), needle, message.into())
 }
 
 fn captures(h: &Http) -> impl Iterator<Item = String> + '_ {
@@ -37,41 +44,40 @@ fn captures(h: &Http) -> impl Iterator<Item = String> + '_ {
 /// `vars`; for a user's steps, what the steps before captured; for an
 /// order, the user's and what `place` captured; for an effect, those of
 /// whom it counts and what the effects before it captured.
-pub(super) fn variables(w: &Workload) -> Result<(), ScenarioError> {
-    let f = &w.file;
+pub(super) fn variables(f: &WorkloadFile, at: &Locate) -> Result<(), ScenarioError> {
     let mut problems = Vec::new();
     let base = Known(BUILT_IN.iter().map(|s| s.to_string()).chain(f.vars.keys().cloned()).collect());
     for (name, value) in &f.vars {
         for used in names(value) {
             if !BUILT_IN.contains(&used.as_str()) {
                 let message = format!("`{{{{{used}}}}}`: a variable may use only {}", BUILT_IN.join(", "));
-                problems.push(w.invalid(format!("vars.{name}"), name, message));
+                problems.push(invalid(at, format!("vars.{name}"), name, message));
             }
         }
     }
     for (name, value) in f.env.iter().chain(&f.bench.env) {
         if names(value).iter().any(|n| n != "orders") {
-            problems.push(w.invalid(format!("env.{name}"), name, "a setting may use only `{{orders}}`"));
+            problems.push(invalid(at, format!("env.{name}"), name, "a setting may use only `{{orders}}`"));
         }
     }
     let mut user = base.clone();
     for (i, step) in f.user.iter().enumerate() {
-        user.check(w, &format!("user[{i}]"), step, &mut problems);
+        user.check(at, &format!("user[{i}]"), step, &mut problems);
         user = user.with(captures(step));
     }
-    user.with([ORDER_BUILT_IN.to_owned()]).check(w, "order.place", &f.order.place, &mut problems);
+    user.with([ORDER_BUILT_IN.to_owned()]).check(at, "order.place", &f.order.place, &mut problems);
     if !f.order.place.capture.contains_key(&f.order.id) {
         let message = format!("`place` must capture the order's id as `{}` (order.id)", f.order.id);
-        problems.push(w.invalid("order.place.capture", "place", message));
+        problems.push(invalid(at, "order.place.capture", "place", message));
     }
     if let Some(list) = &f.order.list {
-        user.check(w, "order.list", list, &mut problems);
+        user.check(at, "order.list", list, &mut problems);
     }
     if f.order.done.is_some() && f.order.list.is_none() {
-        problems.push(w.invalid("order.done", "done", "`done` is read from the orders `list` answers: give `list`"));
+        problems.push(invalid(at, "order.done", "done", "`done` is read from the orders `list` answers: give `list`"));
     }
     if let Some(flood) = &f.flood {
-        user.check(w, "flood", flood, &mut problems);
+        user.check(at, "flood", flood, &mut problems);
     }
     let mut per_user = user.clone();
     let mut per_order = user.with(captures(&f.order.place));
@@ -82,7 +88,7 @@ pub(super) fn variables(w: &Workload) -> Result<(), ScenarioError> {
             Per::User => &mut per_user,
             Per::Load => &mut per_load,
         };
-        known.check(w, &format!("effects[{i}].read"), &e.read, &mut problems);
+        known.check(at, &format!("effects[{i}].read"), &e.read, &mut problems);
         *known = known.with(captures(&e.read));
         if e.per == Per::User {
             // What a user's effect captured is the user's, for the orders' effects after it.
@@ -94,8 +100,7 @@ pub(super) fn variables(w: &Workload) -> Result<(), ScenarioError> {
 
 /// What only the platform can tell: do the services its requests go to,
 /// and the end of an order's chain, exist.
-pub fn against(w: &Workload, topology: &Topology) -> Result<(), ScenarioError> {
-    let f = &w.file;
+pub(super) fn against(f: &WorkloadFile, topology: &Topology, at: &Locate) -> Result<(), ScenarioError> {
     let fakes = crate::fakes::names(topology.services());
     let known: Vec<&str> =
         topology.services().map(|m| m.name.as_str()).chain(fakes.iter().map(String::as_str)).collect();
@@ -104,7 +109,7 @@ pub fn against(w: &Workload, topology: &Topology) -> Result<(), ScenarioError> {
         if !known.contains(&name) {
             let hint = kit::suggest::did_you_mean(name, known.iter().copied());
             let message = format!("no service `{name}`{hint} (services and fakes: {})", known.join(", "));
-            problems.push(w.invalid(field, name, message));
+            problems.push(invalid(at, field, name, message));
         }
     };
     let requests = f.user.iter().enumerate().map(|(i, h)| (format!("user[{i}].http"), h));
@@ -120,10 +125,10 @@ pub fn against(w: &Workload, topology: &Topology) -> Result<(), ScenarioError> {
         let events = topology.events();
         if !events.contains(&end.event) {
             let message = format!("no service publishes or hears `{}`", end.event);
-            problems.push(w.invalid("order.end.event", end.event.as_str(), message));
+            problems.push(invalid(at, "order.end.event", end.event.as_str(), message));
         } else if topology.service(&end.service).is_some_and(|m| !m.listens.iter().any(|l| l.event == end.event)) {
             let message = format!("{} does not listen to `{}`", end.service, end.event);
-            problems.push(w.invalid("order.end.service", &end.service, message));
+            problems.push(invalid(at, "order.end.service", &end.service, message));
         }
     }
     ScenarioError::all(problems)
@@ -134,6 +139,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::workload::Workload;
     use crate::workload::model::Count;
 
     fn root() -> std::path::PathBuf {
@@ -165,7 +171,7 @@ effects:
     fn the_reference_workload_reads_and_fits_the_reference_platform() {
         let w = Workload::read(&Workload::default_path(&root())).unwrap();
         let topology = crate::load_topology(&root().join("services")).unwrap().0;
-        against(&w, &topology).unwrap();
+        w.fits(&topology).unwrap();
         let per: Vec<(&str, Per)> = w.file.effects.iter().map(|e| (e.effect.as_str(), e.per)).collect();
         assert_eq!(per.len(), 8, "{per:?}");
         assert!(per.contains(&("welcome mail", Per::User)) && per.contains(&("device allocated", Per::Load)));
@@ -208,7 +214,7 @@ effects:
     fn a_service_the_platform_does_not_have_is_named() {
         let topology = crate::load_topology(&root().join("services")).unwrap().0;
         let w = Workload::parse(Path::new("load.yaml"), &SMALL.replace("GET invoice", "GET invoices")).unwrap();
-        let e = against(&w, &topology).unwrap_err().to_string();
+        let e = w.fits(&topology).unwrap_err().to_string();
         assert!(
             e.starts_with("load.yaml:11:23: effects[0].read.http: no service `invoices`; did you mean `invoice`?"),
             "{e}"

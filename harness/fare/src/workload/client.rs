@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::model::Workload;
+use super::file::Workload;
 use crate::scenario::Target;
 use crate::scenario::failure::Failure;
 use crate::scenario::http::{self, Answer};

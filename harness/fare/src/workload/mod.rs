@@ -4,15 +4,17 @@
 //! flow, not one it knows.
 //!
 //! # Layout
-//! - `model`: the file's types; `check`: its variables, services and events.
+//! - `model`: the file's types; `file`: the file read; `check`: its variables, services and events.
 //! - `client`: users signed up, orders placed and found again, as the file says.
 //! - `ledger`: the effects each order, user or the load must leave exactly once.
 
-pub mod check;
+mod check;
 pub mod client;
+pub mod file;
 pub mod ledger;
 pub mod model;
 
 pub use client::{Client, Listed, Order, StepError, StepTime, User};
+pub use file::Workload;
 pub use ledger::{Before, Ledger, Row};
-pub use model::{Count, Effect, End, Per, Workload};
+pub use model::{Count, Effect, End, Per};

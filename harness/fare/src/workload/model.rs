@@ -1,4 +1,4 @@
-//! A load workload as written (the reference platform's
+//! The types of a load workload as written (the reference platform's
 //! `scenarios/chaos/load.yaml`): how a user of the platform signs up, how an
 //! order is placed and found again, where its chain ends, and the effects
 //! each order (or user, or the load as a whole) must leave exactly once.
@@ -6,13 +6,11 @@
 //! with the workload's variables and what earlier requests captured.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use kit::EventType;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::scenario::ScenarioError;
 use crate::scenario::model::Http;
 
 /// Variables every workload request may use, set by fare: `run` (this
@@ -175,60 +173,5 @@ impl TryFrom<RawCount> for Count {
             }
             RawCount::Rule(_) => Err(format!("one rule only: {expected}")),
         }
-    }
-}
-
-/// A workload read and checked.
-#[derive(Debug, Clone)]
-pub struct Workload {
-    pub path: PathBuf,
-    pub file: WorkloadFile,
-    source: String,
-}
-
-impl Workload {
-    /// The platform's workload at its usual place under `root`.
-    pub fn default_path(root: &Path) -> PathBuf {
-        root.join("scenarios/chaos/load.yaml")
-    }
-
-    pub fn read(path: &Path) -> Result<Workload, ScenarioError> {
-        let source =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
-        Workload::parse(path, &source)
-    }
-
-    /// Parses `source` and checks what can be checked without the
-    /// platform: each variable a request uses is set before it.
-    pub fn parse(path: &Path, source: &str) -> Result<Workload, ScenarioError> {
-        let deserializer = serde_norway::Deserializer::from_str(source);
-        let file: WorkloadFile =
-            serde_path_to_error::deserialize(deserializer).map_err(|e| crate::scenario::load::invalid_yaml(path, e))?;
-        let workload = Workload { path: path.to_owned(), file, source: source.to_owned() };
-        super::check::variables(&workload)?;
-        Ok(workload)
-    }
-
-    /// A problem at `field`, located in the file by `needle`.
-    pub(super) fn invalid(&self, field: impl Into<String>, needle: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::at(&self.path, &self.source, field, needle, message)
-    }
-
-    /// `env` (and, for a bench, `bench.env`) templated for a run that
-    /// places `orders` orders, over `base`.
-    pub fn platform_env(
-        &self,
-        mut base: BTreeMap<String, String>,
-        orders: usize,
-        bench: bool,
-    ) -> Result<BTreeMap<String, String>, ScenarioError> {
-        let mut vars = crate::scenario::template::Vars::default();
-        vars.set("orders", Value::from(orders));
-        let extra = if bench { Some(&self.file.bench.env) } else { None };
-        for (name, value) in self.file.env.iter().chain(extra.into_iter().flatten()) {
-            let value = vars.text(value).map_err(|e| self.invalid(format!("env.{name}"), name, e.to_string()))?;
-            base.insert(name.clone(), value);
-        }
-        Ok(base)
     }
 }
