@@ -115,6 +115,13 @@ pub struct BenchOptions {
     pub workload: Arc<Workload>,
 }
 
+impl BenchOptions {
+    /// The orders of every round: a second one with a flood.
+    fn orders_in_all(&self) -> usize {
+        if self.login_flood > 0 { 2 * self.orders } else { self.orders }
+    }
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -219,8 +226,7 @@ pub async fn run(up: UpOptions, options: &BenchOptions, progress: &dyn Fn(&str))
     };
     progress("starting the platform (timed)");
     let started = Instant::now();
-    let rounds = if options.login_flood > 0 { 2 } else { 1 };
-    let env = bench_env(&up.root, workload, options.orders * rounds)?;
+    let env = bench_env(&up.root, workload, options.orders_in_all())?;
     let platform = Platform::up_with_env(&up, &env, &mut |line| progress(line)).await?;
     let up_times = UpTimes {
         up_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -289,9 +295,8 @@ async fn on_platform(
     progress(&format!("counting fare's own emulator calls for {} s of idle", options.idle.as_secs()));
     let idle = idle(platform, options.idle).await;
     let run = format!("{:08x}", rand::random::<u32>());
-    let rounds = if options.login_flood > 0 { 2 } else { 1 };
     let workload = options.workload.clone();
-    let (shopper, sign_up) = orders::Shopper::sign_up(target.clone(), workload, &run, options.orders * rounds).await?;
+    let (shopper, sign_up) = orders::Shopper::sign_up(target.clone(), workload, &run, options.orders_in_all()).await?;
     let mut watched: Vec<procs::Watched> = Vec::new();
     if let Some(pid) = platform.state.emulator_pid {
         let name = platform.emulator().map(|e| e.backend().name()).unwrap_or("emulator");
@@ -321,7 +326,7 @@ async fn on_platform(
                 target: &target,
                 workload: &options.workload,
                 run: &run,
-                orders: options.orders * rounds,
+                orders: options.orders_in_all(),
             };
             // The bench's own user is user 0.
             let flood = flood::LoginFlood::start(&client, logins, 1).await?;

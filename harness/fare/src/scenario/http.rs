@@ -23,10 +23,16 @@ pub async fn run(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &st
 }
 
 async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<String, Failure> {
+    let answer = exchange(target, vars, h, correlation_id).await?;
+    Ok(format!("{} in {} ms", answer.status, answer.took_ms))
+}
+
+/// [`ask`], then the answer held to `h` and its captures taken.
+pub async fn exchange(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<Answer, Failure> {
     let answer = ask(target, vars, h, correlation_id).await?;
     answer.holds(vars, h)?;
     answer.capture(vars, h)?;
-    Ok(format!("{} in {} ms", answer.status, answer.took_ms))
+    Ok(answer)
 }
 
 /// An answer to a request of a scenario or a workload, its status as expected.

@@ -72,11 +72,7 @@ pub fn what(h: &Http) -> String {
 
 /// Sends `h` with `vars`, in chain `correlation_id`; its answer as `h` says it must be.
 pub async fn send(target: &Target, vars: &mut Vars, h: &Http, correlation_id: &str) -> Result<Answer, StepError> {
-    let failed = |failure| StepError { what: what(h), failure };
-    let answer = http::ask(target, vars, h, correlation_id).await.map_err(failed)?;
-    answer.holds(vars, h).map_err(failed)?;
-    answer.capture(vars, h).map_err(failed)?;
-    Ok(answer)
+    http::exchange(target, vars, h, correlation_id).await.map_err(|failure| StepError { what: what(h), failure })
 }
 
 /// The workload's client for one run on `target`.
