@@ -280,60 +280,8 @@ impl Drop for Containers {
 /// A free port on the host, for a container's mapping: held by nothing
 /// between here and the engine binding it, but chosen by fare so that a
 /// container started again gets the same one.
-/// A host port for a container, free now. The engine binds it only when
-/// the container starts; a port the kernel hands out for a bind to port 0
-/// (a fake, the recorder, fare's own sockets) could take it in between, and
-/// the container's readiness would then be asked of that listener instead.
-/// So it is chosen below the kernel's ephemeral range, where no such bind
-/// lands, and never twice by this process.
 fn free_port() -> Result<u16, ContainerError> {
-    static HANDED: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let mut handed = HANDED.lock().unwrap_or_else(|p| p.into_inner());
-    let (low, high) = (PORTS_FROM, ephemeral_start().saturating_sub(1).max(PORTS_FROM));
-    let span = u32::from(high - low) + 1;
-    let first = rand::random::<u32>() % span;
-    for i in 0..span {
-        let port = low + ((first + i) % span) as u16;
-        if handed.contains(&port) {
-            continue;
-        }
-        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
-            handed.insert(port);
-            return Ok(port);
-        }
-    }
-    // Every one of them taken: any free port, as the kernel picks.
     let on = "choosing a port on";
-    let listener = std::net::TcpListener::bind(("0.0.0.0", 0)).map_err(io(on, "0.0.0.0"))?;
-    Ok(listener.local_addr().map_err(io(on, "0.0.0.0"))?.port())
-}
-
-/// Where containers' host ports are chosen from, up to the ephemeral range.
-const PORTS_FROM: u16 = 20_000;
-
-/// The first port of the kernel's ephemeral range (32768 unless set otherwise).
-fn ephemeral_start() -> u16 {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|r| r.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32_768)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_ports_are_free_below_the_ephemeral_range_and_never_handed_twice() {
-        let ports: Vec<u16> = (0..20).map(|_| free_port().unwrap()).collect();
-        let mut distinct = ports.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
-        assert!(ports.iter().all(|&p| (PORTS_FROM..ephemeral_start()).contains(&p)), "{ports:?}");
-        // A port-0 bind lands in the ephemeral range, never on one of them.
-        let kernel = std::net::TcpListener::bind(("0.0.0.0", 0)).unwrap().local_addr().unwrap().port();
-        assert!(kernel >= ephemeral_start(), "{kernel}");
-    }
+    let listener = std::net::TcpListener::bind(("0.0.0.0", 0)).map_err(io(on, "127.0.0.1"))?;
+    Ok(listener.local_addr().map_err(io(on, "127.0.0.1"))?.port())
 }
