@@ -104,7 +104,15 @@ impl Unit {
                 }
             }
         };
-        let wait = HttpWaitStrategy::new(spec.ready_path.clone()).with_expected_status_code(200u16);
+        // Each probe bounded: without a timeout, one connection that hangs
+        // (a SYN dropped while the container's network comes up) holds the
+        // whole wait past its deadline, and no later probe is made.
+        let probe = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        let wait = HttpWaitStrategy::new(spec.ready_path.clone()).with_expected_status_code(200u16).with_client(probe);
         let mut request = GenericImage::new(repo, tag)
             .with_exposed_port(spec.port.tcp())
             .with_wait_for(WaitFor::http(wait))
