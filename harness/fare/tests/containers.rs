@@ -7,7 +7,8 @@
 //! is left in the engine. `fare doctor` passes its probes against the
 //! LocalStack and the moto container, and removes each after;
 //! `fare contracts verify --via-queue` passes with the platform in
-//! containers, and leaves nothing either.
+//! containers, and leaves nothing either; and a platform fare knows
+//! nothing of (`tests/platforms/tickets`) holds its load there too.
 //!
 //! It needs a running Docker engine, debootstrap and Python 3.13, and its
 //! first run builds the images (minutes): it runs when
@@ -130,6 +131,36 @@ async fn contracts_verify_via_queue_in_containers_passes_and_leaves_nothing() {
     assert!(stdout.contains(" 0 pacts failed"), "{said}");
     let left = left_in_the_engine("pactq").await;
     assert!(left.is_empty(), "left in the engine after contracts verify --via-queue: {left:?}");
+}
+
+/// The tickets platform (`tests/platforms/tickets`, two Python services fare
+/// knows nothing of) under `fare chaos --load` in containers: its ledger
+/// holds through a SIGKILL of a container, and nothing is left after.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_fare_knows_nothing_of_is_loaded_in_containers_and_leaves_nothing() {
+    if !asked("the tickets platform in containers") {
+        return;
+    }
+    let _alone = common::exclusive().await;
+    let ns = format!("tkc{}", std::process::id());
+    let services = root().join("harness/fare/tests/platforms/tickets/services");
+    let out = Command::new(env!("CARGO_BIN_EXE_fare"))
+        .current_dir(root())
+        .args(["--services", services.to_str().unwrap(), "--namespace", &ns, "--runtime", "containers"])
+        .args(["chaos", "--no-build", "--load", "6", "--kills", "1", "--users", "2", "--seed", "3", "--json"])
+        .output()
+        .unwrap();
+    let (stdout, said) = said(&out);
+    assert!(out.status.success(), "fare chaos --load on tickets in containers: {said}");
+    assert!(said.contains("the localstack emulator's container"), "the platform ran in containers: {said}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let found: Vec<u64> =
+        report["ledger"]["rows"].as_array().unwrap().iter().map(|r| r["found"].as_u64().unwrap()).collect();
+    assert_eq!(found, [6, 6, 6], "{said}");
+    assert_eq!(report["kills"].as_array().unwrap().len(), 1, "{said}");
+    let left = left_in_the_engine(&ns).await;
+    assert!(left.is_empty(), "left in the engine after the load: {left:?}");
+    let _ = std::fs::remove_dir_all(root().join("harness/fare/tests/platforms/tickets/.fare"));
 }
 
 /// A command's standard output, and all it said (standard output and error).
