@@ -81,6 +81,14 @@ impl Workload {
         root.join("scenarios/chaos/cell.yaml")
     }
 
+    /// The roots and alternative ends it names that no service of
+    /// `topology` publishes or hears.
+    pub fn unknown_events<'a>(&'a self, topology: &crate::Topology) -> Vec<&'a EventType> {
+        let events = topology.events();
+        let named = self.chains.iter().map(|c| &c.root).chain(&self.alternatives);
+        named.filter(|e| !events.contains(e)).collect()
+    }
+
     /// The label of the chain rooted at `root`.
     pub fn label_of(&self, root: &EventType) -> &str {
         self.chains.iter().find(|c| &c.root == root).map_or("main", |c| c.label.as_str())

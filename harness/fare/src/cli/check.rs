@@ -47,14 +47,9 @@ pub fn workloads(root: &Path, topology: &Topology) -> Vec<Problem> {
     } else {
         match crate::chaos::Workload::load(&cell) {
             Ok(w) => {
-                let events = topology.events();
-                let roots = w.chains.iter().map(|c| &c.root).chain(&w.alternatives);
-                for e in roots.filter(|e| !events.contains(e)) {
-                    let (line, column) = crate::scenario::load::position_of(
-                        &std::fs::read_to_string(&cell).unwrap_or_default(),
-                        e.as_str(),
-                    )
-                    .unwrap_or((1, 1));
+                let source = std::fs::read_to_string(&cell).unwrap_or_default();
+                for e in w.unknown_events(topology) {
+                    let (line, column) = crate::scenario::load::position_of(&source, e.as_str()).unwrap_or((1, 1));
                     let message = format!("no service publishes or hears `{e}`");
                     problems.push(Problem { severity: Severity::Error, path: cell.clone(), line, column, message });
                 }

@@ -184,12 +184,14 @@ async fn load_effect(client: &Client<'_>, effect: &Effect) -> Result<usize, Stri
 pub async fn read_all(client: &Client<'_>, users: &[User], orders: &[Order], before: &Before) -> Ledger {
     let effects = &client.workload.file.effects;
     let of = |per: Per| effects.iter().filter(move |e| e.per == per).collect::<Vec<_>>();
+    let (user_effects, order_effects) = (of(Per::User), of(Per::Order));
+    let order_effects = &order_effects;
     // Users first: what their effects capture, their orders' effects may use.
     let user_reads: Vec<(Vars, Vec<Read>)> = futures_util::stream::iter(users)
         .map(|u| async {
             let mut vars = u.vars.clone();
             let mut reads = Vec::new();
-            for effect in of(Per::User) {
+            for effect in &user_effects {
                 reads.push(read(client, effect, &mut vars, &u.correlation_id).await);
             }
             (vars, reads)
@@ -207,7 +209,7 @@ pub async fn read_all(client: &Client<'_>, users: &[User], orders: &[Order], bef
             async move {
                 let mut reads = Vec::new();
                 let cid = format!("load-{}-ledger", client.run);
-                for effect in of(Per::Order) {
+                for effect in order_effects {
                     reads.push(read(client, effect, &mut vars, &cid).await);
                 }
                 reads
